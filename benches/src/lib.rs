@@ -1,0 +1,1 @@
+//! Shared helpers for mechml's criterion benchmarks (workload data loaders).

@@ -1,0 +1,451 @@
+//! The reverse-mode tape (Wengert list).
+//!
+//! # Layout
+//! Every differentiable quantity owns one *slot*: an index into the adjoint vector of the
+//! reverse sweep. Slots are created in program order by two kinds of record:
+//!
+//! * **scalar entries** (one per elementary operation), stored structure-of-arrays: two
+//!   parent slots (`[u32; 2]`, 8 bytes) and two partial derivatives (`[S; 2]`, 16 bytes for
+//!   `S = f64`). A scalar entry costs **24 bytes** on the tape, plus 8 bytes of adjoint
+//!   during the sweep, and never allocates (the vectors grow geometrically and keep their
+//!   capacity across [`Tape::clear`]). Unary operations and leaves point their unused parent
+//!   at slot 0, a reserved dummy whose adjoint is discarded, so the sweep has no branches.
+//! * **blocks** ([`BlockOp`](super::BlockOp)): one record for a primitive with many inputs and
+//!   outputs, whose outputs occupy a contiguous run of slots and whose pullback adds into the
+//!   adjoints of its inputs.
+//!
+//! Scalar entries between two blocks form a *segment*; inside a segment the slot of entry
+//! `i` is `i + offset`, so the reverse sweep over a segment is one tight loop.
+//!
+//! The tape is a value owned by the caller (no global or thread-local state): independent
+//! tapes can live on several threads, each `Tape<f64>` is `Send`.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use super::block::{BlockArg, BlockOp, InputAdjoints, InputTangents, Leaf};
+use super::real::Real;
+use super::var::Var;
+use crate::error::{Error, Result};
+
+/// Where a run of scalar entries starts and how its entry indices map to slots.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    /// Index of the first scalar entry of the segment.
+    entry_start: u32,
+    /// `slot = entry + offset` for entries of this segment.
+    offset: u32,
+}
+
+/// One argument of a recorded block.
+#[derive(Clone, Debug)]
+pub(crate) enum ArgRec {
+    /// Contiguous slots `start .. start + len`.
+    Range { start: u32, len: u32 },
+    /// Scattered slots, stored in `TapeInner::arg_slots[offset .. offset + len]`.
+    List { offset: u32, len: u32 },
+    /// A constant argument (no adjoint wanted) of the given length.
+    Constant { len: u32 },
+}
+
+struct BlockRecord<S> {
+    op: Box<dyn BlockOp<S> + Send>,
+    args: Range<usize>,
+    out_start: u32,
+    n_out: u32,
+    is_leaf: bool,
+}
+
+struct TapeInner<S> {
+    parents: Vec<[u32; 2]>,
+    partials: Vec<[S; 2]>,
+    segments: Vec<Segment>,
+    blocks: Vec<BlockRecord<S>>,
+    arg_table: Vec<ArgRec>,
+    arg_slots: Vec<u32>,
+    n_slots: u64,
+    check_finite: bool,
+    error: Option<Error>,
+}
+
+/// Statistics of what is recorded on a tape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TapeStats {
+    /// Number of slots (differentiable scalars), including the reserved slot 0.
+    pub n_slots: usize,
+    /// Number of scalar entries (including leaves and the reserved entry 0).
+    pub n_scalar_entries: usize,
+    /// Number of blocks (including leaf vectors/matrices).
+    pub n_blocks: usize,
+    /// Bytes held by scalar entries (24 per entry for `f64`).
+    pub scalar_bytes: usize,
+}
+
+/// A reverse-mode tape over scalar type `S` (`f64` for gradients; a dual number for
+/// forward-over-reverse Hessian-vector products).
+///
+/// Create variables with [`Tape::var`] / [`Tape::var_vec`] / [`Tape::var_mat`], compute
+/// with them (operators, [`Real`] methods, block operations), then call
+/// [`Tape::gradient`]. See the [module docs](super) for an example.
+pub struct Tape<S = f64> {
+    inner: RefCell<TapeInner<S>>,
+}
+
+impl<S: Real> Default for Tape<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Real> std::fmt::Debug for Tape<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tape({:?})", self.stats())
+    }
+}
+
+/// Bytes per scalar tape entry for the scalar type `S`.
+pub const fn scalar_entry_bytes<S>() -> usize {
+    std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<[S; 2]>()
+}
+
+impl<S: Real> Tape<S> {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Self::with_capacity(1024)
+    }
+
+    /// An empty tape with room for `n` scalar entries before it reallocates.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut inner = TapeInner {
+            parents: Vec::with_capacity(n.max(1)),
+            partials: Vec::with_capacity(n.max(1)),
+            segments: Vec::with_capacity(8),
+            blocks: Vec::new(),
+            arg_table: Vec::new(),
+            arg_slots: Vec::new(),
+            n_slots: 0,
+            check_finite: false,
+            error: None,
+        };
+        inner.reset();
+        Self { inner: RefCell::new(inner) }
+    }
+
+    /// Forgets everything recorded, keeping the allocated capacity.
+    ///
+    /// Takes `&mut self`, so no variable of the old recording can outlive it.
+    pub fn clear(&mut self) {
+        self.inner.get_mut().reset();
+    }
+
+    /// Turns the non-finite check mode on or off. When on, every scalar operation whose
+    /// result is NaN or infinite records an [`Error::NonFinite`] naming the operation and
+    /// the tape entry; [`Tape::check`] and [`Tape::gradient`] then return it.
+    pub fn set_check_finite(&self, on: bool) {
+        self.inner.borrow_mut().check_finite = on;
+    }
+
+    /// The first deferred error (non-finite value in check mode, mixed tapes), if any.
+    pub fn check(&self) -> Result<()> {
+        match &self.inner.borrow().error {
+            None => Ok(()),
+            Some(e) => Err(e.clone()),
+        }
+    }
+
+    /// What is recorded so far.
+    pub fn stats(&self) -> TapeStats {
+        let inner = self.inner.borrow();
+        TapeStats {
+            n_slots: inner.n_slots as usize,
+            n_scalar_entries: inner.parents.len(),
+            n_blocks: inner.blocks.len(),
+            scalar_bytes: inner.parents.len() * scalar_entry_bytes::<S>(),
+        }
+    }
+
+    /// Number of slots recorded so far.
+    pub fn n_slots(&self) -> usize {
+        self.inner.borrow().n_slots as usize
+    }
+
+    /// A new independent variable with value `x`.
+    pub fn var(&self, x: S) -> Var<'_, S> {
+        let slot = self.push([0, 0], [S::zero(), S::zero()], &x, "var");
+        Var::from_parts(self, slot, x)
+    }
+
+    /// New independent variables, one per value (contiguous slots).
+    pub fn vars(&self, xs: &[S]) -> Vec<Var<'_, S>> {
+        xs.iter().map(|&x| self.var(x)).collect()
+    }
+
+    /// Records an error to be returned by [`Tape::check`] / [`Tape::gradient`]; the first
+    /// one wins.
+    pub(crate) fn fail(&self, e: Error) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.error.is_none() {
+            inner.error = Some(e);
+        }
+    }
+
+    /// Pushes one scalar entry and returns its slot.
+    #[inline]
+    pub(crate) fn push(&self, parents: [u32; 2], partials: [S; 2], value: &S, op: &'static str) -> u32 {
+        let mut inner = self.inner.borrow_mut();
+        let slot = inner.n_slots;
+        if slot >= u32::MAX as u64 {
+            if inner.error.is_none() {
+                inner.error = Some(Error::Unsupported {
+                    op,
+                    reason: "tape is full (2^32 slots)".into(),
+                });
+            }
+            return 0;
+        }
+        if inner.check_finite && !value.value().is_finite() && inner.error.is_none() {
+            let index = inner.parents.len();
+            inner.error = Some(Error::NonFinite {
+                op,
+                index,
+                value: value.value(),
+                context: format!("tape entry {index}"),
+            });
+        }
+        inner.parents.push(parents);
+        inner.partials.push(partials);
+        inner.n_slots += 1;
+        slot as u32
+    }
+
+    /// Records a block: `op` with arguments `args`, producing `n_out` outputs in contiguous
+    /// slots. Returns the first output slot, or `None` when every argument is constant (then
+    /// nothing is recorded and the outputs are constants).
+    ///
+    /// This is the public extension point for new primitives; see
+    /// [`BlockOp`](super::BlockOp) for the contract of the pullback.
+    pub fn push_block<B: BlockOp<S> + Send + 'static>(
+        &self,
+        op: B,
+        args: &[BlockArg<'_>],
+        n_out: usize,
+    ) -> Result<Option<u32>> {
+        if args.iter().all(|a| a.is_constant()) {
+            return Ok(None);
+        }
+        self.push_block_boxed(Box::new(op), args, n_out, false).map(Some)
+    }
+
+    fn push_block_boxed(
+        &self,
+        op: Box<dyn BlockOp<S> + Send>,
+        args: &[BlockArg<'_>],
+        n_out: usize,
+        is_leaf: bool,
+    ) -> Result<u32> {
+        let mut inner = self.inner.borrow_mut();
+        let start = inner.n_slots;
+        if start + n_out as u64 >= u32::MAX as u64 {
+            return Err(Error::Unsupported { op: op.name(), reason: "tape is full (2^32 slots)".into() });
+        }
+        let arg_start = inner.arg_table.len();
+        for a in args {
+            let rec = match a {
+                BlockArg::Range { start: s, len } => {
+                    if u64::from(*s) + u64::from(*len) > start {
+                        return Err(Error::UnknownVariable { slot: (*s + *len) as usize, n_slots: start as usize });
+                    }
+                    ArgRec::Range { start: *s, len: *len }
+                }
+                BlockArg::Slots(slots) => {
+                    if let Some(&bad) = slots.iter().find(|&&s| u64::from(s) >= start) {
+                        return Err(Error::UnknownVariable { slot: bad as usize, n_slots: start as usize });
+                    }
+                    let offset = inner.arg_slots.len() as u32;
+                    inner.arg_slots.extend_from_slice(slots);
+                    ArgRec::List { offset, len: slots.len() as u32 }
+                }
+                BlockArg::Constant { len } => ArgRec::Constant { len: *len as u32 },
+            };
+            inner.arg_table.push(rec);
+        }
+        let args_range = arg_start..inner.arg_table.len();
+        inner.blocks.push(BlockRecord { op, args: args_range, out_start: start as u32, n_out: n_out as u32, is_leaf });
+        inner.n_slots += n_out as u64;
+        let entry_start = inner.parents.len() as u32;
+        let offset = (inner.n_slots - u64::from(entry_start)) as u32;
+        inner.segments.push(Segment { entry_start, offset });
+        Ok(start as u32)
+    }
+
+    /// Reserves `n` contiguous slots for independent variables (a leaf vector or matrix)
+    /// without a scalar entry each. Returns the first slot.
+    pub(crate) fn push_leaf_block(&self, n: usize) -> Result<u32> {
+        self.push_block_boxed(Box::new(Leaf), &[], n, true)
+    }
+
+    /// Reverse sweep: the adjoint of every slot, given seeds `(slot, adjoint)`.
+    ///
+    /// Returns the first deferred error instead, if one was recorded.
+    pub fn reverse(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
+        let mut adj = Adjoints { adj: Vec::new() };
+        self.reverse_into(seeds, &mut adj)?;
+        Ok(adj)
+    }
+
+    /// Like [`Tape::reverse`], reusing the storage of `out`.
+    pub fn reverse_into(&self, seeds: &[(u32, S)], out: &mut Adjoints<S>) -> Result<()> {
+        self.check()?;
+        let inner = self.inner.borrow();
+        let n = inner.n_slots as usize;
+        let adj = &mut out.adj;
+        adj.clear();
+        adj.resize(n, S::zero());
+        for &(slot, s) in seeds {
+            let slot = slot as usize;
+            if slot >= n {
+                return Err(Error::UnknownVariable { slot, n_slots: n });
+            }
+            adj[slot] += s;
+        }
+        let mut gather: Vec<S> = Vec::new();
+        let n_entries = inner.parents.len();
+        for j in (0..inner.segments.len()).rev() {
+            let seg = inner.segments[j];
+            let end = inner.segments.get(j + 1).map_or(n_entries, |s| s.entry_start as usize);
+            let begin = seg.entry_start as usize;
+            let off = seg.offset as usize;
+            let parents = &inner.parents[begin..end];
+            let partials = &inner.partials[begin..end];
+            for k in (0..parents.len()).rev() {
+                let a = adj[begin + k + off];
+                let [p0, p1] = parents[k];
+                let [w0, w1] = partials[k];
+                adj[p0 as usize] += w0 * a;
+                adj[p1 as usize] += w1 * a;
+            }
+            if j > 0 {
+                let rec = &inner.blocks[j - 1];
+                if rec.is_leaf {
+                    continue;
+                }
+                let start = rec.out_start as usize;
+                let (lower, upper) = adj.split_at_mut(start);
+                let out_adj = &upper[..rec.n_out as usize];
+                if out_adj.iter().all(|a| *a == S::zero()) {
+                    continue;
+                }
+                let mut inputs = InputAdjoints::new(
+                    lower,
+                    &inner.arg_table[rec.args.clone()],
+                    &inner.arg_slots,
+                    &mut gather,
+                );
+                rec.op.pullback(out_adj, &mut inputs)?;
+            }
+        }
+        adj[0] = S::zero();
+        Ok(())
+    }
+
+    /// Forward (tangent) sweep: given tangents of some slots (usually the independent
+    /// variables), the tangent of every slot. Blocks must implement
+    /// [`BlockOp::pushforward`](super::BlockOp::pushforward).
+    pub fn forward(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
+        self.check()?;
+        let inner = self.inner.borrow();
+        let n = inner.n_slots as usize;
+        let mut tan = vec![S::zero(); n];
+        for &(slot, s) in seeds {
+            let slot = slot as usize;
+            if slot >= n {
+                return Err(Error::UnknownVariable { slot, n_slots: n });
+            }
+            tan[slot] += s;
+        }
+        let n_entries = inner.parents.len();
+        for j in 0..inner.segments.len() {
+            if j > 0 {
+                let rec = &inner.blocks[j - 1];
+                if !rec.is_leaf {
+                    let start = rec.out_start as usize;
+                    let (lower, upper) = tan.split_at_mut(start);
+                    let out = &mut upper[..rec.n_out as usize];
+                    let inputs = InputTangents::new(lower, &inner.arg_table[rec.args.clone()], &inner.arg_slots);
+                    rec.op.pushforward(&inputs, out)?;
+                }
+            }
+            let seg = inner.segments[j];
+            let end = inner.segments.get(j + 1).map_or(n_entries, |s| s.entry_start as usize);
+            let begin = seg.entry_start as usize;
+            let off = seg.offset as usize;
+            for k in begin.max(1)..end {
+                let [p0, p1] = inner.parents[k];
+                let [w0, w1] = inner.partials[k];
+                let t = w0 * tan[p0 as usize] + w1 * tan[p1 as usize];
+                // Leaves (both parents 0) keep their seeds.
+                if p0 != 0 || p1 != 0 {
+                    tan[k + off] = t;
+                }
+            }
+        }
+        tan[0] = S::zero();
+        Ok(Adjoints { adj: tan })
+    }
+}
+
+impl<S: Real> TapeInner<S> {
+    fn reset(&mut self) {
+        self.parents.clear();
+        self.partials.clear();
+        self.segments.clear();
+        self.blocks.clear();
+        self.arg_table.clear();
+        self.arg_slots.clear();
+        self.error = None;
+        // Slot 0: the dummy parent of unary entries and leaves.
+        self.parents.push([0, 0]);
+        self.partials.push([S::zero(), S::zero()]);
+        self.n_slots = 1;
+        self.segments.push(Segment { entry_start: 0, offset: 0 });
+    }
+}
+
+/// The adjoints (or tangents) of every slot after a sweep.
+#[derive(Clone, Debug, Default)]
+pub struct Adjoints<S = f64> {
+    pub(crate) adj: Vec<S>,
+}
+
+impl<S: Real> Adjoints<S> {
+    /// The adjoint of a scalar variable (zero for constants).
+    pub fn wrt(&self, x: &Var<'_, S>) -> S {
+        match x.slot_if_var() {
+            Some(s) => self.adj.get(s as usize).copied().unwrap_or_else(S::zero),
+            None => S::zero(),
+        }
+    }
+    /// The adjoints of several scalar variables.
+    pub fn wrt_slice(&self, xs: &[Var<'_, S>]) -> Vec<S> {
+        xs.iter().map(|x| self.wrt(x)).collect()
+    }
+    /// The adjoints of a contiguous run of slots (zeros where out of range).
+    pub fn slots(&self, start: u32, len: usize) -> Vec<S> {
+        let s = start as usize;
+        if s + len <= self.adj.len() {
+            self.adj[s..s + len].to_vec()
+        } else {
+            vec![S::zero(); len]
+        }
+    }
+    /// All adjoints, indexed by slot.
+    pub fn as_slice(&self) -> &[S] {
+        &self.adj
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Tape<f64>>();
+}

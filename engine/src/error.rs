@@ -1,0 +1,173 @@
+//! The engine's error type: every public fallible function returns [`Result`].
+//!
+//! Variants say *what* went wrong and *where* (which argument, index, time or
+//! operation), and their messages suggest a remedy where one exists.
+
+use std::fmt;
+
+/// Result alias used throughout the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument had the wrong shape.
+    ShapeMismatch {
+        /// Operation that rejected the argument.
+        op: &'static str,
+        /// Which argument.
+        arg: &'static str,
+        /// Expected shape, e.g. `"3x3"` or `"len 5"`.
+        expected: String,
+        /// Shape that was passed.
+        found: String,
+    },
+    /// A matrix that must be symmetric positive definite is not: the Cholesky
+    /// factorisation met a non-positive pivot.
+    NotPositiveDefinite {
+        /// Operation that factorised.
+        op: &'static str,
+        /// Index of the failing pivot (0-based).
+        pivot: usize,
+        /// The value of the pivot (the Schur complement's diagonal entry) there.
+        value: f64,
+    },
+    /// A matrix is singular (or numerically so) where an inverse is needed.
+    Singular {
+        /// Operation.
+        op: &'static str,
+        /// Where: index of the zero pivot or diagonal entry.
+        index: usize,
+    },
+    /// An operation produced, or was given, a NaN or an infinity.
+    NonFinite {
+        /// Operation name (`"ln"`, `"cholesky"`, `"rhs"`, ...).
+        op: &'static str,
+        /// Index of the offending entry (tape entry, vector component, ...).
+        index: usize,
+        /// The offending value.
+        value: f64,
+        /// Extra context (which input, what time).
+        context: String,
+    },
+    /// A scalar argument is outside its valid domain.
+    InvalidArgument {
+        /// Operation.
+        op: &'static str,
+        /// What was wrong, including the value.
+        message: String,
+    },
+    /// Variables from two different tapes were combined.
+    MixedTapes {
+        /// Operation where the mix was detected.
+        op: &'static str,
+    },
+    /// A variable does not belong to the tape it was used with, or its slot is out of range.
+    UnknownVariable {
+        /// Slot index of the variable.
+        slot: usize,
+        /// Number of slots on the tape.
+        n_slots: usize,
+    },
+    /// An operation is not available for this scalar type or device.
+    Unsupported {
+        /// Operation.
+        op: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An iteration did not converge within its bound.
+    NoConvergence {
+        /// Algorithm.
+        op: &'static str,
+        /// Iterations taken.
+        iterations: usize,
+        /// What was being iterated, and the residual reached.
+        detail: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ShapeMismatch { op, arg, expected, found } => write!(
+                f,
+                "{op}: argument `{arg}` has shape {found}, expected {expected}"
+            ),
+            Error::NotPositiveDefinite { op, pivot, value } => write!(
+                f,
+                "{op}: matrix is not positive definite: pivot {pivot} is {value:e} \
+                 (add jitter to the diagonal or check the matrix is symmetric)"
+            ),
+            Error::Singular { op, index } => {
+                write!(f, "{op}: matrix is singular at pivot/diagonal index {index}")
+            }
+            Error::NonFinite { op, index, value, context } => {
+                write!(f, "{op}: non-finite value {value} at index {index}")?;
+                if !context.is_empty() {
+                    write!(f, " ({context})")?;
+                }
+                Ok(())
+            }
+            Error::InvalidArgument { op, message } => write!(f, "{op}: {message}"),
+            Error::MixedTapes { op } => write!(
+                f,
+                "{op}: variables from two different tapes were combined; \
+                 use one tape per computation"
+            ),
+            Error::UnknownVariable { slot, n_slots } => write!(
+                f,
+                "variable with slot {slot} is not on this tape ({n_slots} slots); \
+                 was the tape cleared, or is it another tape's variable?"
+            ),
+            Error::Unsupported { op, reason } => write!(f, "{op}: unsupported: {reason}"),
+            Error::NoConvergence { op, iterations, detail } => {
+                write!(f, "{op}: no convergence after {iterations} iterations: {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Checks that `found == expected`, else returns a [`Error::ShapeMismatch`].
+pub(crate) fn check_len(op: &'static str, arg: &'static str, found: usize, expected: usize) -> Result<()> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            op,
+            arg,
+            expected: format!("len {expected}"),
+            found: format!("len {found}"),
+        })
+    }
+}
+
+/// Checks a matrix shape, else returns a [`Error::ShapeMismatch`].
+pub(crate) fn check_shape(
+    op: &'static str,
+    arg: &'static str,
+    found: (usize, usize),
+    expected: (usize, usize),
+) -> Result<()> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            op,
+            arg,
+            expected: format!("{}x{}", expected.0, expected.1),
+            found: format!("{}x{}", found.0, found.1),
+        })
+    }
+}
+
+/// Returns the first non-finite entry of `xs` as a [`Error::NonFinite`].
+pub(crate) fn check_finite(op: &'static str, context: &str, xs: &[f64]) -> Result<()> {
+    match xs.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite { op, index: i, value: xs[i], context: context.to_string() }),
+    }
+}

@@ -1,0 +1,10 @@
+//! # mechml-engine
+//!
+//! The numerical engine of mechml: automatic differentiation ([`ad`]), with every routine
+//! built on it differentiable.
+#![warn(missing_docs)]
+
+pub mod ad;
+pub mod error;
+
+pub use error::{Error, Result};

@@ -1,0 +1,4 @@
+//! # mechml-models
+//!
+//! Models built on the engine, and the `mechml` program.
+#![warn(missing_docs)]
