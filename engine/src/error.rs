@@ -91,7 +91,12 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::ShapeMismatch { op, arg, expected, found } => write!(
+            Error::ShapeMismatch {
+                op,
+                arg,
+                expected,
+                found,
+            } => write!(
                 f,
                 "{op}: argument `{arg}` has shape {found}, expected {expected}"
             ),
@@ -101,9 +106,17 @@ impl fmt::Display for Error {
                  (add jitter to the diagonal or check the matrix is symmetric)"
             ),
             Error::Singular { op, index } => {
-                write!(f, "{op}: matrix is singular at pivot/diagonal index {index}")
+                write!(
+                    f,
+                    "{op}: matrix is singular at pivot/diagonal index {index}"
+                )
             }
-            Error::NonFinite { op, index, value, context } => {
+            Error::NonFinite {
+                op,
+                index,
+                value,
+                context,
+            } => {
                 write!(f, "{op}: non-finite value {value} at index {index}")?;
                 if !context.is_empty() {
                     write!(f, " ({context})")?;
@@ -122,8 +135,15 @@ impl fmt::Display for Error {
                  was the tape cleared, or is it another tape's variable?"
             ),
             Error::Unsupported { op, reason } => write!(f, "{op}: unsupported: {reason}"),
-            Error::NoConvergence { op, iterations, detail } => {
-                write!(f, "{op}: no convergence after {iterations} iterations: {detail}")
+            Error::NoConvergence {
+                op,
+                iterations,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "{op}: no convergence after {iterations} iterations: {detail}"
+                )
             }
         }
     }
@@ -132,7 +152,12 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Checks that `found == expected`, else returns a [`Error::ShapeMismatch`].
-pub(crate) fn check_len(op: &'static str, arg: &'static str, found: usize, expected: usize) -> Result<()> {
+pub(crate) fn check_len(
+    op: &'static str,
+    arg: &'static str,
+    found: usize,
+    expected: usize,
+) -> Result<()> {
     if found == expected {
         Ok(())
     } else {
@@ -168,6 +193,11 @@ pub(crate) fn check_shape(
 pub(crate) fn check_finite(op: &'static str, context: &str, xs: &[f64]) -> Result<()> {
     match xs.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
-        Some(i) => Err(Error::NonFinite { op, index: i, value: xs[i], context: context.to_string() }),
+        Some(i) => Err(Error::NonFinite {
+            op,
+            index: i,
+            value: xs[i],
+            context: context.to_string(),
+        }),
     }
 }

@@ -6,5 +6,9 @@
 
 pub mod ad;
 pub mod error;
+pub mod linalg;
 
 pub use error::{Error, Result};
+
+#[cfg(feature = "testing")]
+pub mod testing;

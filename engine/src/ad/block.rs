@@ -121,8 +121,18 @@ pub struct InputAdjoints<'a, S> {
 }
 
 impl<'a, S: Real> InputAdjoints<'a, S> {
-    pub(crate) fn new(lower: &'a mut [S], args: &'a [ArgRec], arg_slots: &'a [u32], gather: &'a mut Vec<S>) -> Self {
-        Self { lower, args, arg_slots, gather }
+    pub(crate) fn new(
+        lower: &'a mut [S],
+        args: &'a [ArgRec],
+        arg_slots: &'a [u32],
+        gather: &'a mut Vec<S>,
+    ) -> Self {
+        Self {
+            lower,
+            args,
+            arg_slots,
+            gather,
+        }
     }
 
     /// Number of arguments.
@@ -132,7 +142,10 @@ impl<'a, S: Real> InputAdjoints<'a, S> {
 
     /// Whether argument `k` wants an adjoint.
     pub fn is_active(&self, k: usize) -> bool {
-        matches!(self.args.get(k), Some(ArgRec::Range { .. } | ArgRec::List { .. }))
+        matches!(
+            self.args.get(k),
+            Some(ArgRec::Range { .. } | ArgRec::List { .. })
+        )
     }
 
     /// The adjoint of argument `k`, to be *added* into; `None` if it is constant (or `k` is
@@ -147,9 +160,13 @@ impl<'a, S: Real> InputAdjoints<'a, S> {
                 let slots = &self.arg_slots[*offset as usize..(*offset + *len) as usize];
                 self.gather.clear();
                 self.gather.resize(slots.len(), S::zero());
-                Some(ArgAdj::Gathered { buf: self.gather, slots, dst: self.lower })
+                Some(ArgAdj::Gathered {
+                    buf: self.gather,
+                    slots,
+                    dst: self.lower,
+                })
             }
-            ArgRec::Constant { .. } => None,
+            ArgRec::Constant => None,
         }
     }
 }
@@ -208,7 +225,11 @@ pub struct InputTangents<'a, S> {
 
 impl<'a, S: Real> InputTangents<'a, S> {
     pub(crate) fn new(lower: &'a [S], args: &'a [ArgRec], arg_slots: &'a [u32]) -> Self {
-        Self { lower, args, arg_slots }
+        Self {
+            lower,
+            args,
+            arg_slots,
+        }
     }
     /// The tangent of argument `k`; `None` for a constant argument (zero tangent).
     pub fn arg(&self, k: usize) -> Option<Cow<'a, [S]>> {
@@ -219,9 +240,11 @@ impl<'a, S: Real> InputTangents<'a, S> {
             }
             ArgRec::List { offset, len } => {
                 let slots = &self.arg_slots[*offset as usize..(*offset + *len) as usize];
-                Some(Cow::Owned(slots.iter().map(|&s| self.lower[s as usize]).collect()))
+                Some(Cow::Owned(
+                    slots.iter().map(|&s| self.lower[s as usize]).collect(),
+                ))
             }
-            ArgRec::Constant { .. } => None,
+            ArgRec::Constant => None,
         }
     }
 }

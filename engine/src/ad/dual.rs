@@ -137,14 +137,20 @@ impl<const N: usize> Add<f64> for DualN<N> {
     type Output = Self;
     #[inline]
     fn add(self, c: f64) -> Self {
-        Self { v: self.v + c, d: self.d }
+        Self {
+            v: self.v + c,
+            d: self.d,
+        }
     }
 }
 impl<const N: usize> Sub<f64> for DualN<N> {
     type Output = Self;
     #[inline]
     fn sub(self, c: f64) -> Self {
-        Self { v: self.v - c, d: self.d }
+        Self {
+            v: self.v - c,
+            d: self.d,
+        }
     }
 }
 impl<const N: usize> Mul<f64> for DualN<N> {
@@ -243,13 +249,21 @@ impl<const N: usize> Real for DualN<N> {
     }
     #[inline]
     fn powi(self, n: i32) -> Self {
-        let d = if n == 0 { 0.0 } else { n as f64 * self.v.powi(n - 1) };
+        let d = if n == 0 {
+            0.0
+        } else {
+            n as f64 * self.v.powi(n - 1)
+        };
         self.chain(self.v.powi(n), d)
     }
     #[inline]
     fn powf(self, y: Self) -> Self {
         let p = self.v.powf(y.v);
-        let da = if y.v == 0.0 { 0.0 } else { y.v * self.v.powf(y.v - 1.0) };
+        let da = if y.v == 0.0 {
+            0.0
+        } else {
+            y.v * self.v.powf(y.v - 1.0)
+        };
         let db = if p == 0.0 { 0.0 } else { p * self.v.ln() };
         self.chain2(y, p, da, db)
     }

@@ -31,8 +31,10 @@
 //! `f64` partials), plus 8 bytes of adjoint during the reverse sweep. Block operations
 //! ([`block`]) cost one record plus whatever they save for their pullback.
 
+pub mod api;
 pub mod block;
 pub mod dual;
+pub mod gradcheck;
 pub mod ops;
 pub mod real;
 pub mod special;

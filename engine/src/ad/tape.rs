@@ -8,8 +8,8 @@
 //!   parent slots (`[u32; 2]`, 8 bytes) and two partial derivatives (`[S; 2]`, 16 bytes for
 //!   `S = f64`). A scalar entry costs **24 bytes** on the tape, plus 8 bytes of adjoint
 //!   during the sweep, and never allocates (the vectors grow geometrically and keep their
-//!   capacity across [`Tape::clear`]). Unary operations and leaves point their unused parent
-//!   at slot 0, a reserved dummy whose adjoint is discarded, so the sweep has no branches.
+//!   capacity across [`Tape::clear`]). Unary operations point their unused parent at their
+//!   own slot with a zero partial, and leaves both, so the sweep has no branches.
 //! * **blocks** ([`BlockOp`](super::BlockOp)): one record for a primitive with many inputs and
 //!   outputs, whose outputs occupy a contiguous run of slots and whose pullback adds into the
 //!   adjoints of its inputs.
@@ -44,8 +44,8 @@ pub(crate) enum ArgRec {
     Range { start: u32, len: u32 },
     /// Scattered slots, stored in `TapeInner::arg_slots[offset .. offset + len]`.
     List { offset: u32, len: u32 },
-    /// A constant argument (no adjoint wanted) of the given length.
-    Constant { len: u32 },
+    /// A constant argument (no adjoint wanted).
+    Constant,
 }
 
 struct BlockRecord<S> {
@@ -56,17 +56,29 @@ struct BlockRecord<S> {
     is_leaf: bool,
 }
 
+/// One scalar entry: the slots of its two parents and the partial derivatives with
+/// respect to them (24 bytes for `S = f64`).
+#[derive(Clone, Copy, Debug)]
+struct Entry<S> {
+    parents: [u32; 2],
+    partials: [S; 2],
+}
+
 struct TapeInner<S> {
-    parents: Vec<[u32; 2]>,
-    partials: Vec<[S; 2]>,
+    entries: Vec<Entry<S>>,
+    /// `slot = entry index + offset` for entries pushed now (the last segment's offset).
+    offset: u32,
     segments: Vec<Segment>,
     blocks: Vec<BlockRecord<S>>,
     arg_table: Vec<ArgRec>,
     arg_slots: Vec<u32>,
-    n_slots: u64,
     check_finite: bool,
     error: Option<Error>,
+    par: faer::Par,
 }
+
+/// Largest slot count a tape accepts (slots are `u32`).
+const MAX_SLOTS: u64 = u32::MAX as u64 - 1;
 
 /// Statistics of what is recorded on a tape.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,7 +105,19 @@ pub struct Tape<S = f64> {
 
 impl<S: Real> Default for Tape<S> {
     fn default() -> Self {
-        Self::new()
+        Self::with_capacity_generic(1024)
+    }
+}
+
+impl Tape<f64> {
+    /// An empty tape of `f64` (the usual reverse mode).
+    pub fn new() -> Self {
+        Self::with_capacity_generic(1024)
+    }
+
+    /// An empty tape with room for `n` scalar entries before it reallocates.
+    pub fn with_capacity(n: usize) -> Self {
+        Self::with_capacity_generic(n)
     }
 }
 
@@ -103,32 +127,33 @@ impl<S: Real> std::fmt::Debug for Tape<S> {
     }
 }
 
-/// Bytes per scalar tape entry for the scalar type `S`.
+/// Bytes per scalar tape entry for the scalar type `S` (24 for `f64`).
 pub const fn scalar_entry_bytes<S>() -> usize {
-    std::mem::size_of::<[u32; 2]>() + std::mem::size_of::<[S; 2]>()
+    std::mem::size_of::<Entry<S>>()
 }
 
-impl<S: Real> Tape<S> {
-    /// An empty tape.
-    pub fn new() -> Self {
-        Self::with_capacity(1024)
-    }
+/// Marks a leaf in `push_entry`.
+const LEAF: u32 = u32::MAX;
 
-    /// An empty tape with room for `n` scalar entries before it reallocates.
-    pub fn with_capacity(n: usize) -> Self {
+impl<S: Real> Tape<S> {
+    /// An empty tape over any scalar type (e.g. `Tape::<Dual>::with_capacity_generic(n)`
+    /// for forward-over-reverse).
+    pub fn with_capacity_generic(n: usize) -> Self {
         let mut inner = TapeInner {
-            parents: Vec::with_capacity(n.max(1)),
-            partials: Vec::with_capacity(n.max(1)),
+            entries: Vec::with_capacity(n.max(1)),
+            offset: 0,
             segments: Vec::with_capacity(8),
             blocks: Vec::new(),
             arg_table: Vec::new(),
             arg_slots: Vec::new(),
-            n_slots: 0,
             check_finite: false,
             error: None,
+            par: faer::Par::Seq,
         };
         inner.reset();
-        Self { inner: RefCell::new(inner) }
+        Self {
+            inner: RefCell::new(inner),
+        }
     }
 
     /// Forgets everything recorded, keeping the allocated capacity.
@@ -145,6 +170,22 @@ impl<S: Real> Tape<S> {
         self.inner.borrow_mut().check_finite = on;
     }
 
+    /// Sets the parallelism used by dense block operations on this tape (default
+    /// `Par::Seq`).
+    pub fn set_par(&self, par: faer::Par) {
+        self.inner.borrow_mut().par = par;
+    }
+
+    /// The parallelism used by dense block operations on this tape.
+    pub fn par(&self) -> faer::Par {
+        self.inner.borrow().par
+    }
+
+    /// Whether the non-finite check mode is on.
+    pub fn check_finite_enabled(&self) -> bool {
+        self.inner.borrow().check_finite
+    }
+
     /// The first deferred error (non-finite value in check mode, mixed tapes), if any.
     pub fn check(&self) -> Result<()> {
         match &self.inner.borrow().error {
@@ -157,21 +198,21 @@ impl<S: Real> Tape<S> {
     pub fn stats(&self) -> TapeStats {
         let inner = self.inner.borrow();
         TapeStats {
-            n_slots: inner.n_slots as usize,
-            n_scalar_entries: inner.parents.len(),
+            n_slots: inner.n_slots() as usize,
+            n_scalar_entries: inner.entries.len(),
             n_blocks: inner.blocks.len(),
-            scalar_bytes: inner.parents.len() * scalar_entry_bytes::<S>(),
+            scalar_bytes: inner.entries.len() * scalar_entry_bytes::<S>(),
         }
     }
 
     /// Number of slots recorded so far.
     pub fn n_slots(&self) -> usize {
-        self.inner.borrow().n_slots as usize
+        self.inner.borrow().n_slots() as usize
     }
 
     /// A new independent variable with value `x`.
     pub fn var(&self, x: S) -> Var<'_, S> {
-        let slot = self.push([0, 0], [S::zero(), S::zero()], &x, "var");
+        let slot = self.push_leaf(&x);
         Var::from_parts(self, slot, x)
     }
 
@@ -182,6 +223,8 @@ impl<S: Real> Tape<S> {
 
     /// Records an error to be returned by [`Tape::check`] / [`Tape::gradient`]; the first
     /// one wins.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn fail(&self, e: Error) {
         let mut inner = self.inner.borrow_mut();
         if inner.error.is_none() {
@@ -189,33 +232,62 @@ impl<S: Real> Tape<S> {
         }
     }
 
-    /// Pushes one scalar entry and returns its slot.
-    #[inline]
-    pub(crate) fn push(&self, parents: [u32; 2], partials: [S; 2], value: &S, op: &'static str) -> u32 {
+    /// Pushes a unary entry (one parent) and returns its slot.
+    ///
+    /// The unused second parent points at the entry's own slot with partial 0: its adjoint
+    /// has already been read when the sweep reaches the entry, so the dummy update creates
+    /// no dependency between iterations (a shared dummy slot would serialise the sweep).
+    #[inline(always)]
+    pub(crate) fn push_unary(&self, p0: u32, w0: S, value: &S, op: &'static str) -> u32 {
+        self.push_entry(p0, w0, None, value, op)
+    }
+
+    /// Pushes a binary entry (two parents) and returns its slot.
+    #[inline(always)]
+    pub(crate) fn push_binary(
+        &self,
+        p0: u32,
+        w0: S,
+        p1: u32,
+        w1: S,
+        value: &S,
+        op: &'static str,
+    ) -> u32 {
+        self.push_entry(p0, w0, Some((p1, w1)), value, op)
+    }
+
+    /// A leaf (independent variable): both parents are the entry itself, partials 0.
+    #[inline(always)]
+    pub(crate) fn push_leaf(&self, value: &S) -> u32 {
+        self.push_entry(LEAF, S::zero(), None, value, "var")
+    }
+
+    #[inline(always)]
+    fn push_entry(&self, p0: u32, w0: S, p1: Option<(u32, S)>, value: &S, op: &'static str) -> u32 {
         let mut inner = self.inner.borrow_mut();
-        let slot = inner.n_slots;
-        if slot >= u32::MAX as u64 {
-            if inner.error.is_none() {
-                inner.error = Some(Error::Unsupported {
-                    op,
-                    reason: "tape is full (2^32 slots)".into(),
-                });
-            }
+        if inner.entries.len() == inner.entries.capacity() && !inner.grow(op) {
             return 0;
         }
-        if inner.check_finite && !value.value().is_finite() && inner.error.is_none() {
-            let index = inner.parents.len();
-            inner.error = Some(Error::NonFinite {
-                op,
-                index,
-                value: value.value(),
-                context: format!("tape entry {index}"),
-            });
+        if inner.check_finite && !value.value().is_finite() {
+            inner.record_non_finite(value.value(), op);
         }
-        inner.parents.push(parents);
-        inner.partials.push(partials);
-        inner.n_slots += 1;
-        slot as u32
+        let slot = inner.entries.len() as u32 + inner.offset;
+        let entry = match (p0, p1) {
+            (LEAF, _) => Entry {
+                parents: [slot, slot],
+                partials: [S::zero(), S::zero()],
+            },
+            (_, None) => Entry {
+                parents: [p0, slot],
+                partials: [w0, S::zero()],
+            },
+            (_, Some((p1, w1))) => Entry {
+                parents: [p0, p1],
+                partials: [w0, w1],
+            },
+        };
+        inner.entries.push(entry);
+        slot
     }
 
     /// Records a block: `op` with arguments `args`, producing `n_out` outputs in contiguous
@@ -233,7 +305,8 @@ impl<S: Real> Tape<S> {
         if args.iter().all(|a| a.is_constant()) {
             return Ok(None);
         }
-        self.push_block_boxed(Box::new(op), args, n_out, false).map(Some)
+        self.push_block_boxed(Box::new(op), args, n_out, false)
+            .map(Some)
     }
 
     fn push_block_boxed(
@@ -244,37 +317,61 @@ impl<S: Real> Tape<S> {
         is_leaf: bool,
     ) -> Result<u32> {
         let mut inner = self.inner.borrow_mut();
-        let start = inner.n_slots;
-        if start + n_out as u64 >= u32::MAX as u64 {
-            return Err(Error::Unsupported { op: op.name(), reason: "tape is full (2^32 slots)".into() });
+        let start = inner.n_slots();
+        if start + n_out as u64 > MAX_SLOTS {
+            return Err(Error::Unsupported {
+                op: op.name(),
+                reason: "tape is full (2^32 slots)".into(),
+            });
         }
         let arg_start = inner.arg_table.len();
         for a in args {
             let rec = match a {
                 BlockArg::Range { start: s, len } => {
                     if u64::from(*s) + u64::from(*len) > start {
-                        return Err(Error::UnknownVariable { slot: (*s + *len) as usize, n_slots: start as usize });
+                        return Err(Error::UnknownVariable {
+                            slot: (*s + *len) as usize,
+                            n_slots: start as usize,
+                        });
                     }
-                    ArgRec::Range { start: *s, len: *len }
+                    ArgRec::Range {
+                        start: *s,
+                        len: *len,
+                    }
                 }
                 BlockArg::Slots(slots) => {
                     if let Some(&bad) = slots.iter().find(|&&s| u64::from(s) >= start) {
-                        return Err(Error::UnknownVariable { slot: bad as usize, n_slots: start as usize });
+                        return Err(Error::UnknownVariable {
+                            slot: bad as usize,
+                            n_slots: start as usize,
+                        });
                     }
                     let offset = inner.arg_slots.len() as u32;
                     inner.arg_slots.extend_from_slice(slots);
-                    ArgRec::List { offset, len: slots.len() as u32 }
+                    ArgRec::List {
+                        offset,
+                        len: slots.len() as u32,
+                    }
                 }
-                BlockArg::Constant { len } => ArgRec::Constant { len: *len as u32 },
+                BlockArg::Constant { .. } => ArgRec::Constant,
             };
             inner.arg_table.push(rec);
         }
         let args_range = arg_start..inner.arg_table.len();
-        inner.blocks.push(BlockRecord { op, args: args_range, out_start: start as u32, n_out: n_out as u32, is_leaf });
-        inner.n_slots += n_out as u64;
-        let entry_start = inner.parents.len() as u32;
-        let offset = (inner.n_slots - u64::from(entry_start)) as u32;
-        inner.segments.push(Segment { entry_start, offset });
+        inner.blocks.push(BlockRecord {
+            op,
+            args: args_range,
+            out_start: start as u32,
+            n_out: n_out as u32,
+            is_leaf,
+        });
+        let entry_start = inner.entries.len() as u32;
+        let offset = (start + n_out as u64 - u64::from(entry_start)) as u32;
+        inner.offset = offset;
+        inner.segments.push(Segment {
+            entry_start,
+            offset,
+        });
         Ok(start as u32)
     }
 
@@ -297,7 +394,7 @@ impl<S: Real> Tape<S> {
     pub fn reverse_into(&self, seeds: &[(u32, S)], out: &mut Adjoints<S>) -> Result<()> {
         self.check()?;
         let inner = self.inner.borrow();
-        let n = inner.n_slots as usize;
+        let n = inner.n_slots() as usize;
         let adj = &mut out.adj;
         adj.clear();
         adj.resize(n, S::zero());
@@ -309,18 +406,20 @@ impl<S: Real> Tape<S> {
             adj[slot] += s;
         }
         let mut gather: Vec<S> = Vec::new();
-        let n_entries = inner.parents.len();
+        let n_entries = inner.entries.len();
         for j in (0..inner.segments.len()).rev() {
             let seg = inner.segments[j];
-            let end = inner.segments.get(j + 1).map_or(n_entries, |s| s.entry_start as usize);
+            let end = inner
+                .segments
+                .get(j + 1)
+                .map_or(n_entries, |s| s.entry_start as usize);
             let begin = seg.entry_start as usize;
-            let off = seg.offset as usize;
-            let parents = &inner.parents[begin..end];
-            let partials = &inner.partials[begin..end];
-            for k in (0..parents.len()).rev() {
-                let a = adj[begin + k + off];
-                let [p0, p1] = parents[k];
-                let [w0, w1] = partials[k];
+            let entries = &inner.entries[begin..end];
+            let base = begin + seg.offset as usize;
+            for (k, e) in entries.iter().enumerate().rev() {
+                let a = adj[base + k];
+                let [p0, p1] = e.parents;
+                let [w0, w1] = e.partials;
                 adj[p0 as usize] += w0 * a;
                 adj[p1 as usize] += w1 * a;
             }
@@ -354,7 +453,7 @@ impl<S: Real> Tape<S> {
     pub fn forward(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
         self.check()?;
         let inner = self.inner.borrow();
-        let n = inner.n_slots as usize;
+        let n = inner.n_slots() as usize;
         let mut tan = vec![S::zero(); n];
         for &(slot, s) in seeds {
             let slot = slot as usize;
@@ -363,7 +462,7 @@ impl<S: Real> Tape<S> {
             }
             tan[slot] += s;
         }
-        let n_entries = inner.parents.len();
+        let n_entries = inner.entries.len();
         for j in 0..inner.segments.len() {
             if j > 0 {
                 let rec = &inner.blocks[j - 1];
@@ -371,21 +470,35 @@ impl<S: Real> Tape<S> {
                     let start = rec.out_start as usize;
                     let (lower, upper) = tan.split_at_mut(start);
                     let out = &mut upper[..rec.n_out as usize];
-                    let inputs = InputTangents::new(lower, &inner.arg_table[rec.args.clone()], &inner.arg_slots);
+                    let inputs = InputTangents::new(
+                        lower,
+                        &inner.arg_table[rec.args.clone()],
+                        &inner.arg_slots,
+                    );
                     rec.op.pushforward(&inputs, out)?;
                 }
             }
             let seg = inner.segments[j];
-            let end = inner.segments.get(j + 1).map_or(n_entries, |s| s.entry_start as usize);
+            let end = inner
+                .segments
+                .get(j + 1)
+                .map_or(n_entries, |s| s.entry_start as usize);
             let begin = seg.entry_start as usize;
             let off = seg.offset as usize;
             for k in begin.max(1)..end {
-                let [p0, p1] = inner.parents[k];
-                let [w0, w1] = inner.partials[k];
-                let t = w0 * tan[p0 as usize] + w1 * tan[p1 as usize];
-                // Leaves (both parents 0) keep their seeds.
-                if p0 != 0 || p1 != 0 {
-                    tan[k + off] = t;
+                let Entry {
+                    parents: [p0, p1],
+                    partials: [w0, w1],
+                } = inner.entries[k];
+                let slot = (k + off) as u32;
+                // Leaves (both parents = own slot) keep their seeds.
+                if p0 != slot {
+                    let t1 = if p1 == slot {
+                        S::zero()
+                    } else {
+                        w1 * tan[p1 as usize]
+                    };
+                    tan[slot as usize] = w0 * tan[p0 as usize] + t1;
                 }
             }
         }
@@ -395,19 +508,60 @@ impl<S: Real> Tape<S> {
 }
 
 impl<S: Real> TapeInner<S> {
+    /// Number of slots so far.
+    #[inline]
+    fn n_slots(&self) -> u64 {
+        self.entries.len() as u64 + u64::from(self.offset)
+    }
+
+    /// Makes room for more entries; `false` (with an error recorded) when the tape is full.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, op: &'static str) -> bool {
+        if self.n_slots() >= MAX_SLOTS {
+            if self.error.is_none() {
+                self.error = Some(Error::Unsupported {
+                    op,
+                    reason: "tape is full (2^32 slots)".into(),
+                });
+            }
+            return false;
+        }
+        self.entries.reserve(self.entries.len().max(1024));
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_non_finite(&mut self, value: f64, op: &'static str) {
+        if self.error.is_none() {
+            let index = self.entries.len();
+            self.error = Some(Error::NonFinite {
+                op,
+                index,
+                value,
+                context: format!("tape entry {index}"),
+            });
+        }
+    }
+
     fn reset(&mut self) {
-        self.parents.clear();
-        self.partials.clear();
+        self.entries.clear();
+        self.offset = 0;
         self.segments.clear();
         self.blocks.clear();
         self.arg_table.clear();
         self.arg_slots.clear();
         self.error = None;
-        // Slot 0: the dummy parent of unary entries and leaves.
-        self.parents.push([0, 0]);
-        self.partials.push([S::zero(), S::zero()]);
-        self.n_slots = 1;
-        self.segments.push(Segment { entry_start: 0, offset: 0 });
+        // Slot 0: a dummy, the slot of constants; its adjoint is discarded.
+        self.entries.push(Entry {
+            parents: [0, 0],
+            partials: [S::zero(), S::zero()],
+        });
+        self.segments.push(Segment {
+            entry_start: 0,
+            offset: 0,
+        });
     }
 }
 

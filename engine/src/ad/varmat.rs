@@ -32,25 +32,45 @@ pub struct VarMat<'t, S = f64> {
 
 impl<S: Real> std::fmt::Debug for VarVec<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "VarVec(len {}, constant: {}, {:?})", self.vals.len(), self.tape.is_none(), self.vals)
+        write!(
+            f,
+            "VarVec(len {}, constant: {}, {:?})",
+            self.vals.len(),
+            self.tape.is_none(),
+            self.vals
+        )
     }
 }
 
 impl<S: Real> std::fmt::Debug for VarMat<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "VarMat({}x{}, constant: {})", self.rows, self.cols, self.tape.is_none())
+        write!(
+            f,
+            "VarMat({}x{}, constant: {})",
+            self.rows,
+            self.cols,
+            self.tape.is_none()
+        )
     }
 }
 
 impl<'t, S: Real> VarVec<'t, S> {
     /// A constant vector (no adjoint).
     pub fn constant(vals: Vec<S>) -> Self {
-        Self { tape: None, start: 0, vals }
+        Self {
+            tape: None,
+            start: 0,
+            vals,
+        }
     }
     /// Wraps the outputs of a block (`start` from [`Tape::push_block`]; `None` = constant).
     pub fn from_block(tape: &'t Tape<S>, start: Option<u32>, vals: Vec<S>) -> Self {
         match start {
-            Some(s) => Self { tape: Some(tape), start: s, vals },
+            Some(s) => Self {
+                tape: Some(tape),
+                start: s,
+                vals,
+            },
             None => Self::constant(vals),
         }
     }
@@ -93,14 +113,25 @@ impl<'t, S: Real> VarVec<'t, S> {
     /// This vector as a block argument.
     pub fn arg(&self) -> BlockArg<'static> {
         match self.tape {
-            Some(_) => BlockArg::Range { start: self.start, len: self.vals.len() as u32 },
-            None => BlockArg::Constant { len: self.vals.len() },
+            Some(_) => BlockArg::Range {
+                start: self.start,
+                len: self.vals.len() as u32,
+            },
+            None => BlockArg::Constant {
+                len: self.vals.len(),
+            },
         }
     }
     /// Views the vector as a `rows x cols` column-major matrix (same slots).
     pub fn reshape(self, rows: usize, cols: usize) -> Result<VarMat<'t, S>> {
         check_len("reshape", "vector", self.vals.len(), rows * cols)?;
-        Ok(VarMat { tape: self.tape, start: self.start, rows, cols, vals: self.vals })
+        Ok(VarMat {
+            tape: self.tape,
+            start: self.start,
+            rows,
+            cols,
+            vals: self.vals,
+        })
     }
 }
 
@@ -108,14 +139,42 @@ impl<'t, S: Real> VarMat<'t, S> {
     /// A constant matrix from column-major values.
     pub fn constant(rows: usize, cols: usize, vals: Vec<S>) -> Result<Self> {
         check_len("VarMat::constant", "values", vals.len(), rows * cols)?;
-        Ok(Self { tape: None, start: 0, rows, cols, vals })
+        Ok(Self {
+            tape: None,
+            start: 0,
+            rows,
+            cols,
+            vals,
+        })
     }
     /// Wraps the outputs of a block as a `rows x cols` matrix (column-major).
-    pub fn from_block(tape: &'t Tape<S>, start: Option<u32>, rows: usize, cols: usize, vals: Vec<S>) -> Self {
-        debug_assert_eq!(vals.len(), rows * cols, "block output length must be rows * cols");
+    pub fn from_block(
+        tape: &'t Tape<S>,
+        start: Option<u32>,
+        rows: usize,
+        cols: usize,
+        vals: Vec<S>,
+    ) -> Self {
+        debug_assert_eq!(
+            vals.len(),
+            rows * cols,
+            "block output length must be rows * cols"
+        );
         match start {
-            Some(s) => Self { tape: Some(tape), start: s, rows, cols, vals },
-            None => Self { tape: None, start: 0, rows, cols, vals },
+            Some(s) => Self {
+                tape: Some(tape),
+                start: s,
+                rows,
+                cols,
+                vals,
+            },
+            None => Self {
+                tape: None,
+                start: 0,
+                rows,
+                cols,
+                vals,
+            },
         }
     }
     /// Number of rows.
@@ -165,13 +224,22 @@ impl<'t, S: Real> VarMat<'t, S> {
     /// This matrix as a block argument.
     pub fn arg(&self) -> BlockArg<'static> {
         match self.tape {
-            Some(_) => BlockArg::Range { start: self.start, len: self.vals.len() as u32 },
-            None => BlockArg::Constant { len: self.vals.len() },
+            Some(_) => BlockArg::Range {
+                start: self.start,
+                len: self.vals.len() as u32,
+            },
+            None => BlockArg::Constant {
+                len: self.vals.len(),
+            },
         }
     }
     /// The same slots as a vector (column-major).
     pub fn flatten(self) -> VarVec<'t, S> {
-        VarVec { tape: self.tape, start: self.start, vals: self.vals }
+        VarVec {
+            tape: self.tape,
+            start: self.start,
+            vals: self.vals,
+        }
     }
 }
 
@@ -193,12 +261,22 @@ impl<'t> VarMat<'t, f64> {
                 vals.push(m[(i, j)]);
             }
         }
-        Self { tape: None, start: 0, rows, cols, vals }
+        Self {
+            tape: None,
+            start: 0,
+            rows,
+            cols,
+            vals,
+        }
     }
 }
 
 /// Checks that every argument belongs to `tape` (or is constant).
-pub(crate) fn check_tape<S: Real>(op: &'static str, tape: &Tape<S>, tapes: &[Option<&Tape<S>>]) -> Result<()> {
+pub(crate) fn check_tape<S: Real>(
+    op: &'static str,
+    tape: &Tape<S>,
+    tapes: &[Option<&Tape<S>>],
+) -> Result<()> {
     for t in tapes.iter().flatten() {
         if !std::ptr::eq(*t, tape) {
             return Err(Error::MixedTapes { op });
@@ -211,7 +289,11 @@ impl<S: Real> Tape<S> {
     /// A vector of new independent variables (one leaf record, contiguous slots).
     pub fn var_vec(&self, xs: &[S]) -> VarVec<'_, S> {
         match self.push_leaf_block(xs.len()) {
-            Ok(start) => VarVec { tape: Some(self), start, vals: xs.to_vec() },
+            Ok(start) => VarVec {
+                tape: Some(self),
+                start,
+                vals: xs.to_vec(),
+            },
             Err(e) => {
                 self.fail(e);
                 VarVec::constant(xs.to_vec())
@@ -223,7 +305,13 @@ impl<S: Real> Tape<S> {
     pub fn var_mat(&self, rows: usize, cols: usize, vals: &[S]) -> Result<VarMat<'_, S>> {
         check_len("var_mat", "values", vals.len(), rows * cols)?;
         let start = self.push_leaf_block(vals.len())?;
-        Ok(VarMat { tape: Some(self), start, rows, cols, vals: vals.to_vec() })
+        Ok(VarMat {
+            tape: Some(self),
+            start,
+            rows,
+            cols,
+            vals: vals.to_vec(),
+        })
     }
 
     /// Gathers scalar variables into one contiguous vector (one block).
@@ -232,7 +320,11 @@ impl<S: Real> Tape<S> {
         if xs.iter().all(|x| x.is_constant()) {
             return Ok(VarVec::constant(vals));
         }
-        check_tape("stack", self, &xs.iter().map(|x| x.tape()).collect::<Vec<_>>())?;
+        check_tape(
+            "stack",
+            self,
+            &xs.iter().map(|x| x.tape()).collect::<Vec<_>>(),
+        )?;
         // Constants point at slot 0, whose adjoint is discarded.
         let slots: Vec<u32> = xs.iter().map(|x| x.slot()).collect();
         let start = self.push_block(Gather, &[BlockArg::Slots(slots.into())], vals.len())?;
@@ -253,7 +345,11 @@ impl<S: Real> super::block::BlockOp<S> for Gather {
     fn name(&self) -> &'static str {
         "stack"
     }
-    fn pullback(&self, out_adj: &[S], inputs: &mut super::block::InputAdjoints<'_, S>) -> Result<()> {
+    fn pullback(
+        &self,
+        out_adj: &[S],
+        inputs: &mut super::block::InputAdjoints<'_, S>,
+    ) -> Result<()> {
         if let Some(mut a) = inputs.arg(0) {
             for (x, &g) in a.iter_mut().zip(out_adj) {
                 *x += g;
@@ -261,7 +357,11 @@ impl<S: Real> super::block::BlockOp<S> for Gather {
         }
         Ok(())
     }
-    fn pushforward(&self, inputs: &super::block::InputTangents<'_, S>, out: &mut [S]) -> Result<()> {
+    fn pushforward(
+        &self,
+        inputs: &super::block::InputTangents<'_, S>,
+        out: &mut [S],
+    ) -> Result<()> {
         if let Some(t) = inputs.arg(0) {
             out.copy_from_slice(&t);
         }

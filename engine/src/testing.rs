@@ -1,0 +1,68 @@
+//! Proptest strategies and helpers for checking numerical code (feature `testing`).
+//!
+//! Downstream crates use them to property-test their own primitives:
+//! ```
+//! use mechml_engine::testing::spd_matrix;
+//! use proptest::prelude::*;
+//! proptest!(|(a in spd_matrix(4))| {
+//!     let llt = mechml_engine::linalg::Llt::factor(a.as_ref(), faer::Par::Seq);
+//!     prop_assert!(llt.is_ok());
+//! });
+//! ```
+
+use faer::Mat;
+use proptest::prelude::*;
+
+/// A vector of `n` finite values in `[lo, hi]`.
+pub fn vec_in(n: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
+    proptest::collection::vec(lo..=hi, n)
+}
+
+/// A `r x c` matrix with entries in `[-1, 1]`.
+pub fn matrix(r: usize, c: usize) -> impl Strategy<Value = Mat<f64>> {
+    vec_in(r * c, -1.0, 1.0).prop_map(move |v| Mat::from_fn(r, c, |i, j| v[i + j * r]))
+}
+
+/// A symmetric positive-definite `n x n` matrix `B Bᵀ / n + I / 2` (eigenvalues in
+/// `[0.5, n + 0.5]`, so condition numbers stay moderate).
+pub fn spd_matrix(n: usize) -> impl Strategy<Value = Mat<f64>> {
+    matrix(n, n).prop_map(move |b| {
+        let mut a = &b * b.transpose() * (1.0 / n.max(1) as f64);
+        for i in 0..n {
+            a[(i, i)] += 0.5;
+        }
+        a
+    })
+}
+
+/// A lower-triangular `n x n` matrix with diagonal in `[1, 2]` and off-diagonal entries
+/// in `[-0.5, 0.5]`.
+pub fn lower_triangular(n: usize) -> impl Strategy<Value = Mat<f64>> {
+    matrix(n, n).prop_map(move |b| {
+        Mat::from_fn(n, n, |i, j| match i.cmp(&j) {
+            std::cmp::Ordering::Greater => 0.5 * b[(i, j)],
+            std::cmp::Ordering::Equal => 1.5 + 0.5 * b[(i, j)],
+            std::cmp::Ordering::Less => 0.0,
+        })
+    })
+}
+
+/// A well-conditioned general `n x n` matrix `2 I + B / 2`.
+pub fn well_conditioned(n: usize) -> impl Strategy<Value = Mat<f64>> {
+    matrix(n, n).prop_map(move |b| {
+        Mat::from_fn(n, n, |i, j| {
+            0.5 * b[(i, j)] + if i == j { 2.0 } else { 0.0 }
+        })
+    })
+}
+
+/// Column-major values of a faer matrix.
+pub fn col_major(m: &Mat<f64>) -> Vec<f64> {
+    let mut v = Vec::with_capacity(m.nrows() * m.ncols());
+    for j in 0..m.ncols() {
+        for i in 0..m.nrows() {
+            v.push(m[(i, j)]);
+        }
+    }
+    v
+}

@@ -1,0 +1,304 @@
+//! Property tests of every block operation: gradients against finite differences,
+//! pushforward against pullback (⟨w, J v⟩ = ⟨Jᵀ w, v⟩), and block results against the
+//! same computation written with scalar operations.
+
+use faer::Mat;
+use mechml_engine::Result;
+use mechml_engine::ad::api::{jvp_tape, vjp_tape};
+use mechml_engine::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
+use mechml_engine::ad::ops::{Binary, Side, Uplo};
+use mechml_engine::ad::{Real, Tape, Var, VarMat, VarVec};
+use mechml_engine::testing::{
+    col_major, lower_triangular, matrix, spd_matrix, vec_in, well_conditioned,
+};
+use proptest::prelude::*;
+
+/// A block expression: inputs (as scalar vars) to outputs.
+type Expr = for<'t> fn(&'t Tape, &[Var<'t>]) -> Result<Vec<Var<'t>>>;
+
+fn opts() -> GradCheckOptions {
+    GradCheckOptions {
+        rtol: 1e-5,
+        atol: 1e-8,
+        rel_step: None,
+    }
+}
+
+/// Checks `expr` at `x`: Σ wᵢ outᵢ against finite differences, and JVP against VJP.
+fn check(
+    name: &str,
+    expr: Expr,
+    x: &[f64],
+    w: &[f64],
+    v: &[f64],
+) -> std::result::Result<(), TestCaseError> {
+    let report = check_tape_gradient(x, opts(), |t, xs| {
+        let ys = expr(t, xs)?;
+        let mut s = Var::constant(0.0);
+        for (y, wi) in ys.iter().zip(w) {
+            s += *y * *wi;
+        }
+        Ok(s)
+    })
+    .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    prop_assert!(report.passed, "{name}: {report}");
+    let mut tape = Tape::new();
+    let (ys, jv) = jvp_tape(&mut tape, x, v, |t, xs| expr(t, xs))
+        .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    let (_, jtw) = vjp_tape(&mut tape, x, &w[..ys.len()], |t, xs| expr(t, xs))
+        .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    let lhs: f64 = jv.iter().zip(w).map(|(a, b)| a * b).sum();
+    let rhs: f64 = jtw.iter().zip(v).map(|(a, b)| a * b).sum();
+    prop_assert!(
+        (lhs - rhs).abs() <= 1e-9 * (1.0 + lhs.abs()),
+        "{name}: <w, Jv> = {lhs} but <J^T w, v> = {rhs}"
+    );
+    Ok(())
+}
+
+fn mat<'t>(t: &'t Tape, xs: &[Var<'t>], r: usize, c: usize) -> Result<VarMat<'t>> {
+    t.stack_mat(r, c, &xs[..r * c])
+}
+fn vecv<'t>(t: &'t Tape, xs: &[Var<'t>]) -> Result<VarVec<'t>> {
+    t.stack(xs)
+}
+fn outs<'t>(m: VarMat<'t>) -> Vec<Var<'t>> {
+    m.flatten().vars()
+}
+
+const N: usize = 4;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn elementwise_and_reductions(a in vec_in(6, 0.5, 2.0), b in vec_in(6, 0.5, 2.0), w in vec_in(12, -1.0, 1.0), v in vec_in(12, -1.0, 1.0)) {
+        let x: Vec<f64> = a.iter().chain(&b).copied().collect();
+        let exprs: Vec<(&str, Expr)> = vec![
+            ("add", |t, xs| Ok(t.add(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?)?.vars())),
+            ("sub", |t, xs| Ok(t.sub(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?)?.vars())),
+            ("mul", |t, xs| Ok(t.mul(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?)?.vars())),
+            ("div", |t, xs| Ok(t.div(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?)?.vars())),
+            ("mat_mul_elementwise", |t, xs| Ok(outs(t.elementwise_mat(Binary::Mul, &mat(t, &xs[..6], 2, 3)?, &mat(t, &xs[6..], 2, 3)?)?))),
+            ("scale", |t, xs| Ok(t.scale(&vecv(t, &xs[..6])?, xs[6])?.vars())),
+            ("map", |t, xs| Ok(t.map(&vecv(t, &xs[..6])?, |d| d.ln() * d.sin())?.vars())),
+            ("map_mat", |t, xs| Ok(outs(t.map_mat(&mat(t, &xs[..6], 3, 2)?, |d| d.exp())?))),
+            ("sum", |t, xs| Ok(vec![t.sum(&vecv(t, &xs[..6])?)?])),
+            ("dot", |t, xs| Ok(vec![t.dot(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?)?])),
+            ("sum_sq", |t, xs| Ok(vec![t.sum_sq(&vecv(t, &xs[..6])?)?])),
+            ("aliased dot", |t, xs| { let a = vecv(t, &xs[..6])?; Ok(vec![t.dot(&a, &a)?]) }),
+        ];
+        for (name, e) in exprs {
+            check(name, e, &x, &w, &v)?;
+        }
+    }
+
+    #[test]
+    fn products_and_diagonals(a in matrix(3, 4), b in matrix(4, 2), w in vec_in(20, -1.0, 1.0), v in vec_in(20, -1.0, 1.0)) {
+        let x: Vec<f64> = col_major(&a).into_iter().chain(col_major(&b)).collect();
+        let exprs: Vec<(&str, Expr)> = vec![
+            ("matmul", |t, xs| Ok(outs(t.matmul(&mat(t, &xs[..12], 3, 4)?, &mat(t, &xs[12..], 4, 2)?)?))),
+            ("matmul A A^T", |t, xs| { let a = mat(t, &xs[..12], 3, 4)?; Ok(outs(t.matmul(&a, &t.transpose(&a)?)?)) }),
+            ("matvec", |t, xs| Ok(t.matvec(&mat(t, &xs[..12], 3, 4)?, &vecv(t, &xs[12..16])?)?.vars())),
+            ("transpose", |t, xs| Ok(outs(t.transpose(&mat(t, &xs[..12], 3, 4)?)?))),
+            ("diag", |t, xs| Ok(t.diag(&mat(t, &xs[..16], 4, 4)?)?.vars())),
+            ("diag_mat", |t, xs| Ok(outs(t.diag_mat(&vecv(t, &xs[..4])?)?))),
+            ("trace", |t, xs| Ok(vec![t.trace(&mat(t, &xs[..9], 3, 3)?)?])),
+            ("quad_form", |t, xs| Ok(vec![t.quad_form(&vecv(t, &xs[16..20])?, &mat(t, &xs[..16], 4, 4)?)?])),
+        ];
+        for (name, e) in exprs {
+            check(name, e, &x, &w, &v)?;
+        }
+    }
+
+    #[test]
+    fn spd_operations(a in spd_matrix(N), y in vec_in(2 * N, -1.0, 1.0), w in vec_in(N * N + 2 * N, -1.0, 1.0), v in vec_in(N * N + 2 * N, -1.0, 1.0)) {
+        let x: Vec<f64> = col_major(&a).into_iter().chain(y).collect();
+        let exprs: Vec<(&str, Expr)> = vec![
+            ("cholesky", |t, xs| Ok(outs(t.cholesky(&mat(t, &xs[..N * N], N, N)?)?))),
+            ("spd_solve", |t, xs| Ok(outs(t.spd_solve(&mat(t, &xs[..N * N], N, N)?, &mat(t, &xs[N * N..], N, 2)?)?))),
+            ("inv_quad", |t, xs| Ok(vec![t.inv_quad(&mat(t, &xs[..N * N], N, N)?, &vecv(t, &xs[N * N..N * N + N])?)?])),
+            ("logdet_spd", |t, xs| Ok(vec![t.logdet_spd(&mat(t, &xs[..N * N], N, N)?)?])),
+            ("mvn_logpdf", |t, xs| Ok(vec![t.mvn_logpdf(&vecv(t, &xs[N * N..N * N + N])?, &mat(t, &xs[..N * N], N, N)?)?])),
+        ];
+        for (name, e) in exprs {
+            check(name, e, &x, &w, &v)?;
+        }
+    }
+
+    #[test]
+    fn triangular_and_general(l in lower_triangular(N), g in well_conditioned(N), b in matrix(N, 3), w in vec_in(3 * N + 1, -1.0, 1.0), v in vec_in(2 * N * N + 3 * N, -1.0, 1.0)) {
+        let x: Vec<f64> = col_major(&l).into_iter().chain(col_major(&b)).chain(col_major(&g)).collect();
+        let exprs: Vec<(&str, Expr)> = vec![
+            ("solve lower left", |t, xs| Ok(outs(t.solve_triangular(&mat(t, &xs[..N * N], N, N)?, &mat(t, &xs[N * N..N * N + 3 * N], N, 3)?, Uplo::Lower, Side::Left)?))),
+            ("solve upper left", |t, xs| { let u = t.transpose(&mat(t, &xs[..N * N], N, N)?)?; Ok(outs(t.solve_triangular(&u, &mat(t, &xs[N * N..N * N + 3 * N], N, 3)?, Uplo::Upper, Side::Left)?)) }),
+            ("solve lower right", |t, xs| Ok(outs(t.solve_triangular(&mat(t, &xs[..N * N], N, N)?, &mat(t, &xs[N * N..N * N + 3 * N], 3, N)?, Uplo::Lower, Side::Right)?))),
+            ("solve upper right", |t, xs| { let u = t.transpose(&mat(t, &xs[..N * N], N, N)?)?; Ok(outs(t.solve_triangular(&u, &mat(t, &xs[N * N..N * N + 3 * N], 3, N)?, Uplo::Upper, Side::Right)?)) }),
+            ("log_abs_det", |t, xs| Ok(vec![t.log_abs_det(&mat(t, &xs[N * N + 3 * N..], N, N)?)?.0])),
+        ];
+        for (name, e) in exprs {
+            check(name, e, &x, &w, &v)?;
+        }
+    }
+
+    /// Block Cholesky against a scalar Cholesky–Banachiewicz written over `Real`:
+    /// same factor and same gradient of Σ w ∘ L.
+    #[test]
+    fn cholesky_block_matches_scalar_composition(a in spd_matrix(N), w in vec_in(N * N, -1.0, 1.0)) {
+        fn scalar_cholesky<R: Real>(a: &[R], n: usize) -> Vec<R> {
+            let mut l = vec![R::zero(); n * n];
+            for j in 0..n {
+                let mut d = a[j + j * n];
+                for k in 0..j { d -= l[j + k * n].square(); }
+                let ljj = d.sqrt();
+                l[j + j * n] = ljj;
+                for i in j + 1..n {
+                    let mut s = a[i + j * n];
+                    for k in 0..j { s -= l[i + k * n] * l[j + k * n]; }
+                    l[i + j * n] = s / ljj;
+                }
+            }
+            l
+        }
+        let x = col_major(&a);
+        // Scalar version reads the lower triangle; feed it the symmetrised input so both
+        // see the same function of all n² entries.
+        let tape = Tape::new();
+        let xs = tape.vars(&x);
+        let sym: Vec<Var> = (0..N * N).map(|k| { let (i, j) = (k % N, k / N); (xs[i + j * N] + xs[j + i * N]) * 0.5 }).collect();
+        let ls = scalar_cholesky(&sym, N);
+        let mut s1 = Var::constant(0.0);
+        for (l, wi) in ls.iter().zip(&w) { s1 += *l * *wi; }
+        let g1 = tape.gradient(&s1).unwrap().wrt_slice(&xs);
+        let tape2 = Tape::new();
+        let xs2 = tape2.vars(&x);
+        let lb = tape2.cholesky(&tape2.stack_mat(N, N, &xs2).unwrap()).unwrap();
+        let s2 = tape2.dot(&lb.clone().flatten(), &VarVec::constant(w.clone())).unwrap();
+        let g2 = tape2.gradient(&s2).unwrap().wrt_slice(&xs2);
+        for k in 0..N * N {
+            prop_assert!((ls[k].val() - lb.values()[k]).abs() < 1e-12);
+            prop_assert!((g1[k] - g2[k]).abs() < 1e-10 * (1.0 + g1[k].abs()), "entry {k}: scalar {} block {}", g1[k], g2[k]);
+        }
+    }
+
+    /// Identities on random SPD matrices: L Lᵀ = A, log det by Cholesky = by LU,
+    /// A (A⁻¹ B) = B, and mvn_logpdf = its composition.
+    #[test]
+    fn spd_identities(a in spd_matrix(6), b in matrix(6, 2), y in vec_in(6, -1.0, 1.0)) {
+        let tape = Tape::new();
+        let am = VarMat::from_faer(a.as_ref());
+        let l = tape.cholesky(&am).unwrap();
+        let llt: Mat<f64> = l.as_faer() * l.as_faer().transpose();
+        prop_assert!((&llt - &a).norm_max() < 1e-12 * a.norm_max());
+        let ld = tape.logdet_spd(&am).unwrap().val();
+        let (lu, sign) = tape.log_abs_det(&am).unwrap();
+        prop_assert!(sign == 1.0 && (ld - lu.val()).abs() < 1e-11 * (1.0 + ld.abs()));
+        let x = tape.spd_solve(&am, &VarMat::from_faer(b.as_ref())).unwrap();
+        prop_assert!((&a * x.as_faer() - &b).norm_max() < 1e-10);
+        let yv = VarVec::constant(y.clone());
+        let lp = tape.mvn_logpdf(&yv, &am).unwrap().val();
+        let q = tape.inv_quad(&am, &yv).unwrap().val();
+        let expected = -0.5 * q - 0.5 * ld - 3.0 * (2.0 * std::f64::consts::PI).ln();
+        prop_assert!((lp - expected).abs() < 1e-11 * (1.0 + lp.abs()));
+    }
+}
+
+#[test]
+fn not_positive_definite_names_pivot_and_value() {
+    let tape = Tape::new();
+    let a = tape
+        .var_mat(3, 3, &[4.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+        .unwrap();
+    match tape.cholesky(&a) {
+        Err(mechml_engine::Error::NotPositiveDefinite { pivot, value, .. }) => {
+            assert_eq!(pivot, 1);
+            assert!(
+                value.abs() < 1e-12,
+                "Schur complement 1 - 2²/4 = 0, got {value}"
+            );
+        }
+        other => panic!("expected NotPositiveDefinite, got {other:?}"),
+    }
+}
+
+#[test]
+fn shape_mismatches_are_errors() {
+    let tape = Tape::new();
+    let a = tape.var_mat(2, 3, &[1.0; 6]).unwrap();
+    let b = tape.var_mat(2, 3, &[1.0; 6]).unwrap();
+    let err = tape.matmul(&a, &b).unwrap_err();
+    assert!(err.to_string().contains("matmul"), "{err}");
+    assert!(matches!(
+        tape.cholesky(&a),
+        Err(mechml_engine::Error::ShapeMismatch { .. })
+    ));
+    let v = tape.var_vec(&[1.0, 2.0]);
+    let w = tape.var_vec(&[1.0, 2.0, 3.0]);
+    assert!(matches!(
+        tape.dot(&v, &w),
+        Err(mechml_engine::Error::ShapeMismatch { arg: "b", .. })
+    ));
+}
+
+#[test]
+fn check_mode_names_the_operation() {
+    let tape = Tape::new();
+    tape.set_check_finite(true);
+    let x = tape.var(-1.0);
+    let y = x.ln() + 1.0;
+    match tape.gradient(&y) {
+        Err(mechml_engine::Error::NonFinite { op, .. }) => assert_eq!(op, "ln"),
+        other => panic!("expected NonFinite from ln, got {other:?}"),
+    }
+}
+
+#[test]
+fn mixing_tapes_is_an_error() {
+    let t1 = Tape::new();
+    let t2 = Tape::new();
+    let a = t1.var(1.0);
+    let b = t2.var(2.0);
+    let c = a * b;
+    assert!(matches!(
+        t1.gradient(&c),
+        Err(mechml_engine::Error::MixedTapes { .. })
+    ));
+    let v = t2.var_vec(&[1.0]);
+    assert!(matches!(
+        t1.sum(&v),
+        Err(mechml_engine::Error::MixedTapes { .. })
+    ));
+}
+
+#[test]
+fn nan_input_to_block_is_an_error() {
+    let tape = Tape::new();
+    let a = tape.var_mat(2, 2, &[1.0, f64::NAN, 0.0, 1.0]).unwrap();
+    assert!(matches!(
+        tape.cholesky(&a),
+        Err(mechml_engine::Error::NonFinite { .. })
+    ));
+    let v = tape.var_vec(&[1.0, -1.0]);
+    assert!(matches!(
+        tape.map(&v, |d| d.ln()),
+        Err(mechml_engine::Error::NonFinite { .. })
+    ));
+}
+
+#[test]
+fn tapes_on_several_threads() {
+    let handles: Vec<_> = (0..2)
+        .map(|k| {
+            std::thread::spawn(move || {
+                let tape = Tape::new();
+                let x = tape.var(1.0 + k as f64);
+                let y = x.exp() * x;
+                tape.gradient(&y).unwrap().wrt(&x)
+            })
+        })
+        .collect();
+    for (k, h) in handles.into_iter().enumerate() {
+        let x = 1.0 + k as f64;
+        assert!((h.join().unwrap() - x.exp() * (1.0 + x)).abs() < 1e-12);
+    }
+}
