@@ -43,9 +43,9 @@ fn check(
     .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
     prop_assert!(report.passed, "{name}: {report}");
     let mut tape = Tape::new();
-    let (ys, jv) = jvp_tape(&mut tape, x, v, |t, xs| expr(t, xs))
-        .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
-    let (_, jtw) = vjp_tape(&mut tape, x, &w[..ys.len()], |t, xs| expr(t, xs))
+    let (ys, jv) =
+        jvp_tape(&mut tape, x, v, expr).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    let (_, jtw) = vjp_tape(&mut tape, x, &w[..ys.len()], expr)
         .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
     let lhs: f64 = jv.iter().zip(w).map(|(a, b)| a * b).sum();
     let rhs: f64 = jtw.iter().zip(v).map(|(a, b)| a * b).sum();

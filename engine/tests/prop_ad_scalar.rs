@@ -121,8 +121,8 @@ proptest! {
         let y = f(&vs);
         let g = tape.gradient(&y).unwrap().wrt_slice(&vs);
         prop_assert!((fd.v - y.val()).abs() < 1e-14);
-        for i in 0..4 {
-            prop_assert!((fd.d[i] - g[i]).abs() < 1e-12 * (1.0 + g[i].abs()));
+        for (d, g) in fd.d.iter().zip(&g) {
+            prop_assert!((d - g).abs() < 1e-12 * (1.0 + g.abs()));
         }
     }
 }
