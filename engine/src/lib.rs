@@ -8,6 +8,7 @@
 pub mod ad;
 pub mod error;
 pub mod linalg;
+pub mod optim;
 
 pub use error::{Error, Result};
 
