@@ -1,7 +1,24 @@
 //! Stochastic differential equations: reproducible Brownian motion, solvers, ensembles and
 //! pathwise gradients.
 
+// Index loops over several parallel arrays read closer to the equations than zipped
+// iterators here.
+#![allow(clippy::needless_range_loop)]
+
 pub mod brownian;
+pub mod convert;
+pub mod directional;
+pub mod methods;
+pub mod noise;
+pub mod problem;
+pub mod reference;
 pub mod seed;
+pub mod solve;
 
 pub use brownian::{BrownianPath, BrownianTreeOptions, MAX_TREE_DEPTH, VirtualBrownianTree};
+pub use convert::{ItoForm, StratonovichForm, ito_correction};
+pub use directional::Tangent;
+pub use methods::{EulerMaruyama, Heun, Increment, Milstein, ReversibleHeun, SdeMethod, Workspace};
+pub use noise::{Calculus, NoiseType};
+pub use problem::{Sde, check_problem};
+pub use solve::{SaveAt, SdeSolution, SolveInfo, SolveOptions, Steps, solve};

@@ -1,0 +1,151 @@
+//! One-step methods for SDEs: the [`SdeMethod`] trait and its implementations.
+//!
+//! | method | calculus | noise | strong order | Brownian input |
+//! |---|---|---|---|---|
+//! | [`EulerMaruyama`] | Itô | any | 0.5 (1.0 additive) | `ΔW` |
+//! | [`Milstein`] | Itô or Stratonovich | scalar, diagonal, additive, commutative | 1.0 | `ΔW` |
+//! | [`Heun`] | Stratonovich | any | 1.0 commutative, 0.5 general | `ΔW` |
+//! | [`ReversibleHeun`] | Stratonovich | any | 0.5 (1.0 additive) | `ΔW` |
+//! | [`Sra1`] | both (additive noise) | additive | 1.5 | `ΔW`, Lévy area `H` |
+//!
+//! A method advances a *state* vector, which is `x` itself except for reversible Heun
+//! (which carries a second copy of the state and the last drift and diffusion). Steps are
+//! generic over [`Real`], so the same code runs forward on `f64`, with dual numbers for
+//! forward sensitivities, and on a tape for the per-step vector–Jacobian products of the
+//! discrete adjoint.
+
+mod euler_maruyama;
+mod heun;
+mod milstein;
+mod reversible_heun;
+
+pub use euler_maruyama::EulerMaruyama;
+pub use heun::Heun;
+pub use milstein::Milstein;
+pub use reversible_heun::ReversibleHeun;
+
+use super::directional::Tangent;
+use super::noise::{Calculus, NoiseType};
+use super::problem::Sde;
+use crate::ad::Real;
+use crate::error::{Error, Result};
+
+/// The Brownian input of one step over `[t, t + h]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Increment<'a> {
+    /// `W(t + h) − W(t)` (`m` entries).
+    pub dw: &'a [f64],
+    /// The space-time Lévy area `H_{t,t+h}` (`m` entries), for methods that need it.
+    pub area: Option<&'a [f64]>,
+}
+
+/// Scratch buffers of one solve, sized once for the problem (no allocation per step).
+#[derive(Clone, Debug)]
+pub struct Workspace<R> {
+    pub(crate) f0: Vec<R>,
+    pub(crate) f1: Vec<R>,
+    pub(crate) g0: Vec<R>,
+    pub(crate) g1: Vec<R>,
+    pub(crate) x1: Vec<R>,
+    pub(crate) tx: Vec<Tangent<R>>,
+    pub(crate) tg: Vec<Tangent<R>>,
+    pub(crate) tp: Vec<Tangent<R>>,
+}
+
+impl<R: Real> Workspace<R> {
+    /// Buffers for `sde`.
+    pub fn new<S: Sde + ?Sized>(sde: &S) -> Self {
+        let (d, m) = (sde.n_states(), sde.n_noise());
+        let gl = sde.noise().diffusion_len(d, m);
+        let z = R::zero();
+        let tz = Tangent::constant(z);
+        Self {
+            f0: vec![z; d],
+            f1: vec![z; d],
+            g0: vec![z; gl],
+            g1: vec![z; gl],
+            x1: vec![z; d],
+            tx: vec![tz; d],
+            tg: vec![tz; gl],
+            tp: vec![tz; sde.n_params()],
+        }
+    }
+}
+
+/// A one-step SDE method (see the [module docs](self)).
+pub trait SdeMethod: Clone + Send + Sync + 'static {
+    /// Name for messages (`"euler_maruyama"`).
+    fn name(&self) -> &'static str;
+
+    /// The strong order of convergence on the problems this method accepts (the lowest
+    /// over the noise types it supports).
+    fn strong_order(&self) -> f64;
+
+    /// Checks that the method applies to `sde` (calculus and noise type).
+    fn check<S: Sde>(&self, sde: &S) -> Result<()>;
+
+    /// Whether steps need the space-time Lévy area.
+    fn needs_levy_area(&self) -> bool {
+        false
+    }
+
+    /// Length of the method's state for `d` states and `gl` stored diffusion entries.
+    fn state_len(&self, d: usize, _gl: usize) -> usize {
+        d
+    }
+
+    /// Writes the initial state for `x0` at `t0` (default: `x0` itself).
+    fn init<S: Sde, R: Real>(&self, sde: &S, t0: f64, x0: &[R], p: &[R], state: &mut [R]) {
+        let _ = (sde, t0, p);
+        state[..x0.len()].copy_from_slice(x0);
+    }
+
+    /// One step over `[t, t + h]`: `out` = the state at `t + h` from `y` at `t`. The first
+    /// `d` entries of a state are `x`.
+    #[allow(clippy::too_many_arguments)]
+    fn step<S: Sde, R: Real>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        inc: &Increment<'_>,
+        p: &[R],
+        y: &[R],
+        out: &mut [R],
+        ws: &mut Workspace<R>,
+    );
+}
+
+/// The error for a method applied to an SDE of the wrong calculus.
+pub(crate) fn calculus_error(method: &'static str, wants: Calculus) -> Error {
+    let (other, fix) = match wants {
+        Calculus::Ito => (
+            "Stratonovich",
+            "wrap the SDE in `ItoForm`, or use Heun, reversible Heun or Milstein",
+        ),
+        Calculus::Stratonovich => (
+            "Itô",
+            "wrap the SDE in `StratonovichForm`, or use Euler–Maruyama or Milstein",
+        ),
+    };
+    Error::InvalidArgument {
+        op: method,
+        message: format!(
+            "this method converges to the {wants:?} solution but the SDE is {other} \
+             (and its noise is not additive): {fix}"
+        ),
+    }
+}
+
+/// Checks that an SDE is in calculus `wants`, or has additive noise (where both agree).
+pub(crate) fn require_calculus<S: Sde>(
+    method: &'static str,
+    sde: &S,
+    wants: Calculus,
+) -> Result<()> {
+    if sde.calculus() == wants || sde.noise() == NoiseType::Additive {
+        Ok(())
+    } else {
+        Err(calculus_error(method, wants))
+    }
+}

@@ -1,0 +1,367 @@
+//! The solve driver: one path of an SDE with a method, a Brownian path and options.
+//!
+//! ```
+//! use mechml_engine::sde::{reference::Gbm, solve, Milstein, SaveAt, SolveOptions, Steps,
+//!     BrownianPath, VirtualBrownianTree};
+//! let (t0, t1, n) = (0.0, 1.0, 256);
+//! let mut w = VirtualBrownianTree::for_fixed_steps(t0, t1, n, 1, 7, 0, false)?;
+//! let opts = SolveOptions { steps: Steps::Fixed { n_steps: n }, save: SaveAt::Final, ..Default::default() };
+//! let p = [0.05, 0.2];
+//! let sol = solve(&Gbm::ito(), &Milstein, t0, t1, &[1.0], &p, &mut w, &opts)?;
+//! let mut wt = [0.0];
+//! w.value(t1, &mut wt)?;
+//! let exact = Gbm::ito().exact(1.0, &p, t1, wt[0]);
+//! assert!((sol.final_state()[0] - exact).abs() < 1e-3);
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
+
+use super::brownian::BrownianPath;
+use super::methods::{Increment, SdeMethod, Workspace};
+use super::problem::{Sde, check_problem};
+use crate::ad::Real;
+use crate::error::{Error, Result};
+
+/// How to choose the steps.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Steps {
+    /// `n_steps` equal steps of `h = (t1 − t0) / n_steps`.
+    Fixed {
+        /// Number of steps.
+        n_steps: usize,
+    },
+}
+
+/// Which states to keep.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum SaveAt {
+    /// Only the state at `t1`.
+    #[default]
+    Final,
+    /// `t0`, every `k`-th step, and `t1`.
+    Every(usize),
+    /// The given times (sorted, within `[t0, t1]`; on the step grid for fixed steps).
+    Times(Vec<f64>),
+}
+
+/// Options of [`solve`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolveOptions {
+    /// Step selection.
+    pub steps: Steps,
+    /// Saved states.
+    pub save: SaveAt,
+    /// Check every step's state for NaN/∞ and stop with an error naming time and component
+    /// (default `true`).
+    pub check_finite: bool,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        Self {
+            steps: Steps::Fixed { n_steps: 100 },
+            save: SaveAt::Final,
+            check_finite: true,
+        }
+    }
+}
+
+/// What happened in a solve.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SolveInfo {
+    /// Accepted steps.
+    pub n_steps: usize,
+    /// Rejected steps (adaptive only).
+    pub n_rejected: usize,
+}
+
+/// The saved states of one path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SdeSolution {
+    /// Save times.
+    pub t: Vec<f64>,
+    /// States, `x[k * n_states + i]` = component `i` at `t[k]`.
+    pub x: Vec<f64>,
+    /// Number of states.
+    pub n_states: usize,
+    /// Step statistics.
+    pub info: SolveInfo,
+}
+
+impl SdeSolution {
+    /// The state at save time `k`.
+    pub fn state(&self, k: usize) -> &[f64] {
+        &self.x[k * self.n_states..(k + 1) * self.n_states]
+    }
+    /// The last saved state.
+    pub fn final_state(&self) -> &[f64] {
+        self.state(self.t.len() - 1)
+    }
+}
+
+/// A uniform step grid `t_k = t0 + k h`, `t_n = t1`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct FixedGrid {
+    pub t0: f64,
+    pub t1: f64,
+    pub n: usize,
+}
+
+impl FixedGrid {
+    pub fn new(t0: f64, t1: f64, n: usize) -> Result<Self> {
+        if !(t0.is_finite() && t1.is_finite() && t1 > t0) {
+            return Err(Error::InvalidArgument {
+                op: "sde::solve",
+                message: format!("need finite t0 < t1, got t0 = {t0}, t1 = {t1}"),
+            });
+        }
+        if n == 0 {
+            return Err(Error::InvalidArgument {
+                op: "sde::solve",
+                message: "Steps::Fixed needs n_steps >= 1".into(),
+            });
+        }
+        Ok(Self { t0, t1, n })
+    }
+    #[inline]
+    pub fn h(&self) -> f64 {
+        (self.t1 - self.t0) / self.n as f64
+    }
+    #[inline]
+    pub fn t(&self, k: usize) -> f64 {
+        if k == self.n {
+            self.t1
+        } else {
+            self.t0 + k as f64 * self.h()
+        }
+    }
+    /// Step indices at which to save (sorted, unique), for `save`.
+    pub fn save_indices(&self, save: &SaveAt) -> Result<Vec<usize>> {
+        match save {
+            SaveAt::Final => Ok(vec![self.n]),
+            SaveAt::Every(k) => {
+                if *k == 0 {
+                    return Err(Error::InvalidArgument {
+                        op: "sde::solve",
+                        message: "SaveAt::Every(0): the stride must be at least 1".into(),
+                    });
+                }
+                let mut v: Vec<usize> = (0..=self.n).step_by(*k).collect();
+                if v.last() != Some(&self.n) {
+                    v.push(self.n);
+                }
+                Ok(v)
+            }
+            SaveAt::Times(ts) => {
+                let h = self.h();
+                let mut v = Vec::with_capacity(ts.len());
+                for &ts in ts {
+                    let k = ((ts - self.t0) / h).round();
+                    let ok = ts.is_finite()
+                        && k >= 0.0
+                        && k <= self.n as f64
+                        && (self.t(k as usize) - ts).abs() <= 1e-9 * h.max(ts.abs() * 1e-7);
+                    if !ok {
+                        return Err(Error::InvalidArgument {
+                            op: "sde::solve",
+                            message: format!(
+                                "save time {ts} is not a step time t0 + k h of the fixed grid \
+                                 (t0 = {}, h = {h})",
+                                self.t0
+                            ),
+                        });
+                    }
+                    if v.last().is_some_and(|&l| l >= k as usize) {
+                        return Err(Error::InvalidArgument {
+                            op: "sde::solve",
+                            message: format!("save times must be strictly increasing (at {ts})"),
+                        });
+                    }
+                    v.push(k as usize);
+                }
+                Ok(v)
+            }
+        }
+    }
+}
+
+/// Checks the Brownian path against the problem and the interval.
+pub(crate) fn check_brownian<S: Sde, M: SdeMethod, B: BrownianPath + ?Sized>(
+    sde: &S,
+    method: &M,
+    bm: &B,
+    t0: f64,
+    t1: f64,
+) -> Result<()> {
+    crate::error::check_len("sde::solve", "brownian.dim()", bm.dim(), sde.n_noise())?;
+    let (a, b) = bm.domain();
+    if t0 < a || t1 > b {
+        return Err(Error::InvalidArgument {
+            op: "sde::solve",
+            message: format!(
+                "the Brownian path is defined on [{a}, {b}], which does not cover [{t0}, {t1}]"
+            ),
+        });
+    }
+    if method.needs_levy_area() && !bm.has_levy_area() {
+        return Err(Error::InvalidArgument {
+            op: method.name(),
+            message: "this method needs the space-time Lévy area: build the Brownian tree \
+                      with `levy_area: true`"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// The first non-finite component of `x` as an error naming the time and step.
+pub(crate) fn non_finite_error<R: Real>(
+    op: &'static str,
+    x: &[R],
+    t: f64,
+    step: usize,
+) -> Option<Error> {
+    x.iter()
+        .position(|v| !v.is_finite())
+        .map(|i| Error::NonFinite {
+            op,
+            index: i,
+            value: x[i].value(),
+            context: format!(
+                "state component {i} became non-finite at t = {t} (step {step}); reduce the step \
+             size or check the drift/diffusion there"
+            ),
+        })
+}
+
+/// Buffers for the Brownian input of a step.
+pub(crate) struct IncrementBuf {
+    pub dw: Vec<f64>,
+    pub area: Vec<f64>,
+    pub with_area: bool,
+}
+
+impl IncrementBuf {
+    pub fn new(m: usize, with_area: bool) -> Self {
+        Self {
+            dw: vec![0.0; m],
+            area: vec![0.0; m],
+            with_area,
+        }
+    }
+    pub fn fill<B: BrownianPath + ?Sized>(&mut self, bm: &mut B, s: f64, t: f64) -> Result<()> {
+        if self.with_area {
+            bm.increment_with_area(s, t, &mut self.dw, &mut self.area)
+        } else {
+            bm.increment(s, t, &mut self.dw)
+        }
+    }
+    pub fn get(&self) -> Increment<'_> {
+        Increment {
+            dw: &self.dw,
+            area: self.with_area.then_some(&self.area[..]),
+        }
+    }
+}
+
+/// Runs the fixed-step loop over any scalar type, calling `on_state(k, t_k, state)` after
+/// the initial state (`k = 0`) and after every step.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_fixed<S, M, B, R>(
+    sde: &S,
+    method: &M,
+    grid: FixedGrid,
+    x0: &[R],
+    p: &[R],
+    bm: &mut B,
+    check_finite: bool,
+    mut on_state: impl FnMut(usize, f64, &[R]) -> Result<()>,
+) -> Result<()>
+where
+    S: Sde,
+    M: SdeMethod,
+    B: BrownianPath + ?Sized,
+    R: Real,
+{
+    let d = sde.n_states();
+    let gl = sde.noise().diffusion_len(d, sde.n_noise());
+    let sl = method.state_len(d, gl);
+    let mut ws = Workspace::<R>::new(sde);
+    let mut y = vec![R::zero(); sl];
+    let mut next = vec![R::zero(); sl];
+    method.init(sde, grid.t0, x0, p, &mut y);
+    on_state(0, grid.t0, &y)?;
+    let mut inc = IncrementBuf::new(sde.n_noise(), method.needs_levy_area());
+    for k in 0..grid.n {
+        let (t, t_next) = (grid.t(k), grid.t(k + 1));
+        inc.fill(bm, t, t_next)?;
+        method.step(sde, t, t_next - t, &inc.get(), p, &y, &mut next, &mut ws);
+        std::mem::swap(&mut y, &mut next);
+        if check_finite && let Some(e) = non_finite_error(method.name(), &y[..d], t_next, k + 1) {
+            return Err(e);
+        }
+        on_state(k + 1, t_next, &y)?;
+    }
+    Ok(())
+}
+
+/// Solves `sde` from `x0` at `t0` to `t1` with `method` on the Brownian path `bm`.
+///
+/// Errors: dimensions (`x0`, `p`, the path's dimension), a path that does not cover
+/// `[t0, t1]` or lacks the Lévy area the method needs, a method that does not apply to the
+/// SDE's calculus or noise, save times off the step grid, and non-finite states (naming the
+/// time and component).
+#[allow(clippy::too_many_arguments)]
+pub fn solve<S, M, B>(
+    sde: &S,
+    method: &M,
+    t0: f64,
+    t1: f64,
+    x0: &[f64],
+    p: &[f64],
+    bm: &mut B,
+    opts: &SolveOptions,
+) -> Result<SdeSolution>
+where
+    S: Sde,
+    M: SdeMethod,
+    B: BrownianPath + ?Sized,
+{
+    check_problem(sde, x0, p)?;
+    method.check(sde)?;
+    check_brownian(sde, method, bm, t0, t1)?;
+    let d = sde.n_states();
+    match &opts.steps {
+        Steps::Fixed { n_steps } => {
+            let grid = FixedGrid::new(t0, t1, *n_steps)?;
+            let save = grid.save_indices(&opts.save)?;
+            let mut sol = SdeSolution {
+                t: Vec::with_capacity(save.len()),
+                x: Vec::with_capacity(save.len() * d),
+                n_states: d,
+                info: SolveInfo {
+                    n_steps: grid.n,
+                    n_rejected: 0,
+                },
+            };
+            let mut next_save = 0;
+            run_fixed(
+                sde,
+                method,
+                grid,
+                x0,
+                p,
+                bm,
+                opts.check_finite,
+                |k, t, y| {
+                    if save.get(next_save) == Some(&k) {
+                        sol.t.push(t);
+                        sol.x.extend_from_slice(&y[..d]);
+                        next_save += 1;
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok(sol)
+        }
+    }
+}
