@@ -26,6 +26,20 @@ use super::noise::{Calculus, NoiseType};
 use super::problem::Sde;
 use crate::ad::Real;
 
+/// Runs `f` on a scratch slice of `n` copies of `init`: on the stack up to 16 entries (the
+/// common case; no allocation per call), on the heap beyond.
+#[inline]
+pub(crate) fn with_scratch<T: Copy, O>(n: usize, init: T, f: impl FnOnce(&mut [T]) -> O) -> O {
+    const STACK: usize = 16;
+    if n <= STACK {
+        let mut a = [init; STACK];
+        f(&mut a[..n])
+    } else {
+        let mut v = vec![init; n];
+        f(&mut v)
+    }
+}
+
 /// `out = c(t, x, p)`, the Itô–Stratonovich drift correction (see the [module docs](self)).
 pub fn ito_correction<S: Sde + ?Sized, R: Real>(sde: &S, t: f64, x: &[R], p: &[R], out: &mut [R]) {
     let (d, m) = (sde.n_states(), sde.n_noise());
@@ -35,33 +49,41 @@ pub fn ito_correction<S: Sde + ?Sized, R: Real>(sde: &S, t: f64, x: &[R], p: &[R
         return;
     }
     let gl = noise.diffusion_len(d, m);
-    let mut g = vec![R::zero(); gl];
-    sde.diffusion(t, x, p, &mut g);
-    let pt: Vec<Tangent<R>> = p.iter().map(|&v| Tangent::constant(v)).collect();
-    let mut xt = vec![Tangent::constant(R::zero()); d];
-    let mut gt = vec![Tangent::constant(R::zero()); gl];
-    let columns = match noise {
-        NoiseType::Scalar | NoiseType::Diagonal => 1,
-        _ => m,
-    };
-    for j in 0..columns {
-        let v = match noise {
-            NoiseType::Scalar | NoiseType::Diagonal => &g[..d],
-            _ => &g[j * d..(j + 1) * d],
-        };
-        for ((t_, &xi), &vi) in xt.iter_mut().zip(x).zip(v) {
-            *t_ = Tangent::new(xi, vi);
-        }
-        sde.diffusion(t, &xt, &pt, &mut gt);
-        // Column j of (Lʲ g): for scalar/diagonal layouts the whole vector.
-        let col = match noise {
-            NoiseType::Scalar | NoiseType::Diagonal => &gt[..d],
-            _ => &gt[j * d..(j + 1) * d],
-        };
-        for (o, c) in out[..d].iter_mut().zip(col) {
-            *o += c.d * 0.5;
-        }
-    }
+    let tz = Tangent::constant(R::zero());
+    with_scratch(gl, R::zero(), |g| {
+        with_scratch(p.len(), tz, |pt| {
+            with_scratch(d, tz, |xt| {
+                with_scratch(gl, tz, |gt| {
+                    sde.diffusion(t, x, p, g);
+                    for (a, &v) in pt.iter_mut().zip(p) {
+                        *a = Tangent::constant(v);
+                    }
+                    let columns = match noise {
+                        NoiseType::Scalar | NoiseType::Diagonal => 1,
+                        _ => m,
+                    };
+                    for j in 0..columns {
+                        let v = match noise {
+                            NoiseType::Scalar | NoiseType::Diagonal => &g[..d],
+                            _ => &g[j * d..(j + 1) * d],
+                        };
+                        for ((t_, &xi), &vi) in xt.iter_mut().zip(x).zip(v) {
+                            *t_ = Tangent::new(xi, vi);
+                        }
+                        sde.diffusion(t, xt, pt, gt);
+                        // Column j of (Lʲ g): for scalar/diagonal layouts the whole vector.
+                        let col = match noise {
+                            NoiseType::Scalar | NoiseType::Diagonal => &gt[..d],
+                            _ => &gt[j * d..(j + 1) * d],
+                        };
+                        for (o, c) in out[..d].iter_mut().zip(col) {
+                            *o += c.d * 0.5;
+                        }
+                    }
+                })
+            })
+        })
+    });
 }
 
 /// An Itô SDE presented in Stratonovich form: drift `f − c`, same diffusion.
@@ -110,11 +132,12 @@ macro_rules! converted {
             fn drift<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
                 self.0.drift(t, x, p, out);
                 if self.0.calculus() != $target {
-                    let mut c = vec![R::zero(); out.len()];
-                    ito_correction(&self.0, t, x, p, &mut c);
-                    for (o, c) in out.iter_mut().zip(&c) {
-                        *o += *c * $sign;
-                    }
+                    with_scratch(out.len(), R::zero(), |c| {
+                        ito_correction(&self.0, t, x, p, c);
+                        for (o, c) in out.iter_mut().zip(c.iter()) {
+                            *o += *c * $sign;
+                        }
+                    });
                 }
             }
             fn diffusion<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {

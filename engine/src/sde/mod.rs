@@ -8,8 +8,10 @@
 pub mod brownian;
 pub mod convert;
 pub mod directional;
+pub mod ensemble;
 pub mod methods;
 pub mod noise;
+pub mod normal;
 pub mod problem;
 pub mod reference;
 pub mod seed;
@@ -18,6 +20,7 @@ pub mod solve;
 pub use brownian::{BrownianPath, BrownianTreeOptions, MAX_TREE_DEPTH, VirtualBrownianTree};
 pub use convert::{ItoForm, StratonovichForm, ito_correction};
 pub use directional::Tangent;
+pub use ensemble::{Ensemble, EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
 pub use methods::{EulerMaruyama, Heun, Increment, Milstein, ReversibleHeun, SdeMethod, Workspace};
 pub use noise::{Calculus, NoiseType};
 pub use problem::{Sde, check_problem};

@@ -4,7 +4,7 @@
 //! Converges to the Itô solution with strong order 0.5 (1.0 for additive noise) and weak
 //! order 1.0.
 
-use super::{Increment, SdeMethod, Workspace, require_calculus};
+use super::{BatchWorkspace, Increment, SdeMethod, Workspace, require_calculus};
 use crate::ad::Real;
 use crate::error::Result;
 use crate::sde::noise::Calculus;
@@ -42,5 +42,26 @@ impl SdeMethod for EulerMaruyama {
             *o = yi + fi * h;
         }
         sde.noise().apply(d, m, &ws.g0, inc.dw, out);
+    }
+
+    fn step_batch<S: Sde>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        _area: Option<&[f64]>,
+        p: &[f64],
+        y: &mut [f64],
+        bw: &mut BatchWorkspace,
+    ) {
+        let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
+        let x = &mut y[..d * lanes];
+        sde.drift_batch(t, x, lanes, p, &mut bw.f0);
+        let shared = BatchWorkspace::diffusion_into(sde, t, x, lanes, p, &mut bw.ys, &mut bw.g0);
+        for (xi, &fi) in x.iter_mut().zip(&bw.f0) {
+            *xi += fi * h;
+        }
+        sde.noise().apply_batch(d, m, lanes, &bw.g0, shared, dw, x);
     }
 }

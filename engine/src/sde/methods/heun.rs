@@ -8,7 +8,7 @@
 //! Converges to the Stratonovich solution, strong order 1.0 for commutative noise and 0.5
 //! in general.
 
-use super::{Increment, SdeMethod, Workspace, require_calculus};
+use super::{BatchWorkspace, Increment, SdeMethod, Workspace, require_calculus};
 use crate::ad::Real;
 use crate::error::Result;
 use crate::sde::noise::Calculus;
@@ -56,5 +56,41 @@ impl SdeMethod for Heun {
             out[i] = y[i] + (ws.f0[i] + ws.f1[i]) * (0.5 * h);
         }
         noise.apply(d, m, &ws.g0, inc.dw, out);
+    }
+
+    fn step_batch<S: Sde>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        _area: Option<&[f64]>,
+        p: &[f64],
+        y: &mut [f64],
+        bw: &mut BatchWorkspace,
+    ) {
+        let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
+        let noise = sde.noise();
+        let x = &mut y[..d * lanes];
+        sde.drift_batch(t, x, lanes, p, &mut bw.f0);
+        let shared = BatchWorkspace::diffusion_into(sde, t, x, lanes, p, &mut bw.ys, &mut bw.g0);
+        for ((x1, &xi), &fi) in bw.x1.iter_mut().zip(x.iter()).zip(&bw.f0) {
+            *x1 = xi + fi * h;
+        }
+        noise.apply_batch(d, m, lanes, &bw.g0, shared, dw, &mut bw.x1);
+        sde.drift_batch(t + h, &bw.x1, lanes, p, &mut bw.f1);
+        BatchWorkspace::diffusion_into(sde, t + h, &bw.x1, lanes, p, &mut bw.ys, &mut bw.g1);
+        let gn = if shared {
+            bw.g0.len() / lanes
+        } else {
+            bw.g0.len()
+        };
+        for k in 0..gn {
+            bw.g0[k] = 0.5 * (bw.g0[k] + bw.g1[k]);
+        }
+        for ((xi, &a), &b) in x.iter_mut().zip(&bw.f0).zip(&bw.f1) {
+            *xi += (a + b) * (0.5 * h);
+        }
+        noise.apply_batch(d, m, lanes, &bw.g0, shared, dw, x);
     }
 }

@@ -114,6 +114,108 @@ pub trait SdeMethod: Clone + Send + Sync + 'static {
         out: &mut [R],
         ws: &mut Workspace<R>,
     );
+
+    /// One step of a block of `lanes` paths in structure-of-arrays layout, in place: entry
+    /// `e` of lane `l`'s state at `y[e * lanes + l]`, noise `j` of lane `l` at
+    /// `dw[j * lanes + l]` (and `area` likewise). The default gathers each lane and calls
+    /// [`step`](SdeMethod::step); methods override it with loops over lanes that vectorise.
+    #[allow(clippy::too_many_arguments)]
+    fn step_batch<S: Sde>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        area: Option<&[f64]>,
+        p: &[f64],
+        y: &mut [f64],
+        bw: &mut BatchWorkspace,
+    ) {
+        let lanes = bw.lanes;
+        let (sl, m) = (bw.ys.len(), bw.dw.len());
+        for l in 0..lanes {
+            for e in 0..sl {
+                bw.ys[e] = y[e * lanes + l];
+            }
+            for j in 0..m {
+                bw.dw[j] = dw[j * lanes + l];
+                if let Some(a) = area {
+                    bw.area[j] = a[j * lanes + l];
+                }
+            }
+            let inc = Increment {
+                dw: &bw.dw,
+                area: area.is_some().then_some(&bw.area[..]),
+            };
+            self.step(sde, t, h, &inc, p, &bw.ys, &mut bw.outs, &mut bw.ws);
+            for e in 0..sl {
+                y[e * lanes + l] = bw.outs[e];
+            }
+        }
+    }
+}
+
+/// Scratch buffers for [`SdeMethod::step_batch`] on blocks of `lanes` paths.
+#[derive(Clone, Debug)]
+pub struct BatchWorkspace {
+    pub(crate) lanes: usize,
+    pub(crate) f0: Vec<f64>,
+    pub(crate) f1: Vec<f64>,
+    pub(crate) g0: Vec<f64>,
+    pub(crate) g1: Vec<f64>,
+    pub(crate) x1: Vec<f64>,
+    pub(crate) ys: Vec<f64>,
+    pub(crate) outs: Vec<f64>,
+    pub(crate) dw: Vec<f64>,
+    pub(crate) area: Vec<f64>,
+    pub(crate) ws: Workspace<f64>,
+}
+
+impl BatchWorkspace {
+    /// Buffers for `lanes` paths of `sde` with `method`.
+    pub fn new<S: Sde, M: SdeMethod>(sde: &S, method: &M, lanes: usize) -> Self {
+        let (d, m) = (sde.n_states(), sde.n_noise());
+        let gl = sde.noise().diffusion_len(d, m);
+        let sl = method.state_len(d, gl);
+        Self {
+            lanes,
+            f0: vec![0.0; d * lanes],
+            f1: vec![0.0; d * lanes],
+            g0: vec![0.0; gl * lanes],
+            g1: vec![0.0; gl * lanes],
+            x1: vec![0.0; d * lanes],
+            ys: vec![0.0; sl],
+            outs: vec![0.0; sl],
+            dw: vec![0.0; m],
+            area: vec![0.0; m],
+            ws: Workspace::new(sde),
+        }
+    }
+
+    /// The diffusion of all lanes at `x` into `g` (`gl × lanes`), or, for additive noise,
+    /// once into `g[..gl]`; returns whether it is shared by all lanes.
+    pub(crate) fn diffusion_into<S: Sde>(
+        sde: &S,
+        t: f64,
+        x: &[f64],
+        lanes: usize,
+        p: &[f64],
+        xs: &mut [f64],
+        g: &mut [f64],
+    ) -> bool {
+        if sde.noise() == NoiseType::Additive {
+            let d = sde.n_states();
+            for i in 0..d {
+                xs[i] = x[i * lanes];
+            }
+            let gl = sde.noise().diffusion_len(d, sde.n_noise());
+            sde.diffusion(t, &xs[..d], p, &mut g[..gl]);
+            true
+        } else {
+            sde.diffusion_batch(t, x, lanes, p, g);
+            false
+        }
+    }
 }
 
 /// The error for a method applied to an SDE of the wrong calculus.
