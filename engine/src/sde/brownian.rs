@@ -79,6 +79,12 @@ pub trait BrownianPath {
     /// Writes `W(t) − W(s)` into `dw` (length [`dim`](Self::dim)), for `s ≤ t` in the domain.
     fn increment(&mut self, s: f64, t: f64, dw: &mut [f64]) -> Result<()>;
 
+    /// The dyadic grid on which this path is exact, if it has one (adaptive solvers step
+    /// on it; see [`DyadicGrid`]).
+    fn dyadic_grid(&self) -> Option<DyadicGrid> {
+        None
+    }
+
     /// Whether [`increment_with_area`](Self::increment_with_area) is available.
     fn has_levy_area(&self) -> bool {
         false
@@ -100,6 +106,47 @@ pub trait BrownianPath {
                      `levy_area: true`"
                 .into(),
         })
+    }
+}
+
+/// The grids `t0 + span · j / 2^level`, `level = 0..=depth`, on which a
+/// [`VirtualBrownianTree`] is exact.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DyadicGrid {
+    /// Start of the root interval.
+    pub t0: f64,
+    /// Length of the root interval.
+    pub span: f64,
+    /// The finest level.
+    pub depth: u32,
+}
+
+impl DyadicGrid {
+    /// Step size at `level`, `span / 2^level`.
+    pub fn step(&self, level: u32) -> f64 {
+        self.span / (1u64 << level) as f64
+    }
+    /// The position of `t` in units of the finest cells (snapped to the grid within
+    /// rounding).
+    pub fn position(&self, t: f64) -> f64 {
+        let n = (1u64 << self.depth) as f64;
+        let pos = (t - self.t0) / self.span * n;
+        let r = pos.round();
+        if (pos - r).abs() <= 16.0 * f64::EPSILON * n.max(1.0) {
+            r
+        } else {
+            pos
+        }
+    }
+    /// The time at a position in finest-cell units.
+    pub fn time(&self, pos: f64) -> f64 {
+        self.t0 + self.span * (pos / (1u64 << self.depth) as f64)
+    }
+    /// The first grid point of `level` strictly after `t`.
+    pub fn next_point(&self, t: f64, level: u32) -> f64 {
+        let cells = (1u64 << (self.depth - level.min(self.depth))) as f64;
+        let k = (self.position(t) / cells).floor() + 1.0;
+        self.time(k * cells)
     }
 }
 
@@ -239,6 +286,14 @@ impl VirtualBrownianTree {
         )
     }
 
+    /// The grid on which the tree is exact.
+    pub fn grid(&self) -> DyadicGrid {
+        DyadicGrid {
+            t0: self.t0,
+            span: self.span,
+            depth: self.depth,
+        }
+    }
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -281,10 +336,7 @@ impl VirtualBrownianTree {
     /// within rounding of a grid point.
     pub fn position(&self, t: f64) -> Result<f64> {
         let n = (1u64 << self.depth) as f64;
-        let pos = (t - self.t0) / self.span * n;
-        let snap = 16.0 * f64::EPSILON * n.max(1.0);
-        let r = pos.round();
-        let pos = if (pos - r).abs() <= snap { r } else { pos };
+        let pos = self.grid().position(t);
         if !(0.0..=n).contains(&pos) {
             return Err(Error::InvalidArgument {
                 op: "VirtualBrownianTree",
@@ -456,6 +508,10 @@ impl BrownianPath for VirtualBrownianTree {
 
     fn domain(&self) -> (f64, f64) {
         (self.t0, self.t0 + self.span)
+    }
+
+    fn dyadic_grid(&self) -> Option<DyadicGrid> {
+        Some(self.grid())
     }
 
     fn increment(&mut self, s: f64, t: f64, dw: &mut [f64]) -> Result<()> {

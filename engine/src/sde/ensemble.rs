@@ -45,12 +45,13 @@
 use faer::Par;
 use rayon::prelude::*;
 
-use super::brownian::VirtualBrownianTree;
+use super::brownian::{BrownianTreeOptions, VirtualBrownianTree};
+use super::controller::AdaptiveOptions;
 use super::methods::{BatchWorkspace, SdeMethod};
 use super::normal::{NormalLanes, Ziggurat};
 use super::problem::{Sde, check_problem};
 use super::seed::{derive_seed, tag};
-use super::solve::{FixedGrid, SaveAt, Steps, non_finite_error, run_fixed};
+use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops, run_adaptive, run_fixed};
 use crate::error::{Error, Result};
 
 /// Paths per block.
@@ -92,6 +93,9 @@ pub struct EnsembleOptions {
     /// Stop with an error naming the path, time and component at the first non-finite
     /// state (default `true`).
     pub check_finite: bool,
+    /// Depth of the per-path Brownian trees of adaptive ensembles (finest step
+    /// `(t1 − t0) / 2^depth`).
+    pub tree_depth: u32,
 }
 
 impl Default for EnsembleOptions {
@@ -106,6 +110,7 @@ impl Default for EnsembleOptions {
             noise: NoiseSource::Streams,
             par: Par::Seq,
             check_finite: true,
+            tree_depth: 20,
         }
     }
 }
@@ -137,6 +142,8 @@ pub struct Ensemble {
     pub paths: Option<Vec<f64>>,
     /// Total accepted steps over all paths.
     pub n_steps: usize,
+    /// Total rejected steps over all paths (adaptive steps).
+    pub n_rejected: usize,
 }
 
 impl Ensemble {
@@ -177,6 +184,7 @@ struct BlockOut {
     /// Saved states, lane-major `[(lane * n_save + k) * d + i]`, when kept.
     saved: Option<Vec<f64>>,
     n_steps: usize,
+    n_rejected: usize,
 }
 
 impl BlockOut {
@@ -187,6 +195,7 @@ impl BlockOut {
             m2: vec![0.0; n_save * d],
             saved: keep.then(|| vec![0.0; n * n_save * d]),
             n_steps: 0,
+            n_rejected: 0,
         }
     }
 
@@ -238,22 +247,56 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
         });
     }
     let d = sde.n_states();
-    let Steps::Fixed { n_steps } = opts.steps;
-    let grid = FixedGrid::new(t0, t1, n_steps)?;
-    let save = grid.save_indices(&opts.save)?;
-    let times: Vec<f64> = save.iter().map(|&k| grid.t(k)).collect();
-    let n_save = save.len();
+    let plan = match &opts.steps {
+        Steps::Fixed { n_steps } => {
+            let grid = FixedGrid::new(t0, t1, *n_steps)?;
+            let save = grid.save_indices(&opts.save)?;
+            Plan::Fixed { grid, save }
+        }
+        Steps::Adaptive(aopts) => {
+            if opts.noise != NoiseSource::Tree {
+                return Err(Error::InvalidArgument {
+                    op: "sde::ensemble",
+                    message: "adaptive steps need NoiseSource::Tree (rejected steps must \
+                              re-use the same Brownian path)"
+                        .into(),
+                });
+            }
+            if matches!(opts.save, SaveAt::Every(_)) {
+                return Err(Error::InvalidArgument {
+                    op: "sde::ensemble",
+                    message: "adaptive paths take different steps: save at SaveAt::Times \
+                              or SaveAt::Final"
+                        .into(),
+                });
+            }
+            let stops = adaptive_stops(t0, t1, &opts.save)?;
+            let times = match &opts.save {
+                SaveAt::Times(ts) => ts.clone(),
+                _ => vec![t1],
+            };
+            Plan::Adaptive {
+                aopts: aopts.clone(),
+                t0,
+                t1,
+                stops,
+                times,
+            }
+        }
+    };
+    let times = plan.times();
+    let n_save = times.len();
     let keep = opts.keep_paths || !opts.quantiles.is_empty();
     let zig = Ziggurat::new();
     let n_blocks = opts.n_paths.div_ceil(LANES);
     let run = |b: usize| -> Result<BlockOut> {
         let first = b * LANES;
         let n = LANES.min(opts.n_paths - first);
-        match opts.noise {
-            NoiseSource::Streams => {
-                block_streams(sde, method, grid, x0, p, opts, first, n, &save, keep, &zig)
+        match (opts.noise, &plan) {
+            (NoiseSource::Streams, Plan::Fixed { grid, save }) => {
+                block_streams(sde, method, *grid, x0, p, opts, first, n, save, keep, &zig)
             }
-            NoiseSource::Tree => block_tree(sde, method, grid, x0, p, opts, first, n, &save, keep),
+            _ => block_tree(sde, method, &plan, x0, p, opts, first, n, keep),
         }
     };
     let blocks: Vec<Result<BlockOut>> = match opts.par {
@@ -266,6 +309,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     let mut count = 0.0;
     let mut paths = keep.then(|| Vec::with_capacity(opts.n_paths * n_save * d));
     let mut n_total_steps = 0;
+    let mut n_rejected = 0;
     for b in blocks {
         let b = b?;
         let nb = b.n as f64;
@@ -280,6 +324,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
             all.extend_from_slice(s);
         }
         n_total_steps += b.n_steps;
+        n_rejected += b.n_rejected;
     }
     let variance = m2
         .iter()
@@ -307,6 +352,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
         quantiles,
         paths: if opts.keep_paths { paths } else { None },
         n_steps: n_total_steps,
+        n_rejected,
     })
 }
 
@@ -440,74 +486,154 @@ fn lane_error(
     }
 }
 
+/// How the paths of an ensemble step.
+enum Plan {
+    Fixed {
+        grid: FixedGrid,
+        save: Vec<usize>,
+    },
+    Adaptive {
+        aopts: AdaptiveOptions,
+        t0: f64,
+        t1: f64,
+        stops: Vec<f64>,
+        times: Vec<f64>,
+    },
+}
+
+impl Plan {
+    fn times(&self) -> Vec<f64> {
+        match self {
+            Plan::Fixed { grid, save } => save.iter().map(|&k| grid.t(k)).collect(),
+            Plan::Adaptive { times, .. } => times.clone(),
+        }
+    }
+}
+
+/// Adds the path index to a non-finite error.
+fn with_path(e: Error, path: usize) -> Error {
+    match e {
+        Error::NonFinite {
+            op,
+            index,
+            value,
+            context,
+        } => Error::NonFinite {
+            op,
+            index,
+            value,
+            context: format!("path {path}: {context}"),
+        },
+        Error::StepSizeUnderflow { op, t, h } => Error::InvalidArgument {
+            op,
+            message: format!("path {path}: {}", Error::StepSizeUnderflow { op, t, h }),
+        },
+        Error::MaxStepsExceeded { op, t, max_steps } => Error::InvalidArgument {
+            op,
+            message: format!(
+                "path {path}: {}",
+                Error::MaxStepsExceeded { op, t, max_steps }
+            ),
+        },
+        e => e,
+    }
+}
+
 /// A block whose paths are each driven by their own Brownian tree.
 #[allow(clippy::too_many_arguments)]
 fn block_tree<S: Sde, M: SdeMethod>(
     sde: &S,
     method: &M,
-    grid: FixedGrid,
+    plan: &Plan,
     x0: &[f64],
     p: &[f64],
     opts: &EnsembleOptions,
     first: usize,
     n: usize,
-    save: &[usize],
     keep: bool,
 ) -> Result<BlockOut> {
     let d = sde.n_states();
-    let n_save = save.len();
+    let m = sde.n_noise();
+    let times = plan.times();
+    let n_save = times.len();
     let mut out = BlockOut::new(n, n_save, d, keep);
     // Saved states in SoA per save time: [k][i * n + l].
     let mut soa = vec![0.0; n_save * d * n];
+    let area = method.needs_levy_area();
     for l in 0..n {
         let path = first + l;
-        let mut w = VirtualBrownianTree::for_fixed_steps(
-            grid.t0,
-            grid.t1,
-            grid.n,
-            sde.n_noise(),
-            path_seed(opts.seed, path as u64),
-            0,
-            method.needs_levy_area(),
-        )?;
+        let seed = path_seed(opts.seed, path as u64);
         let mut next_save = 0;
-        run_fixed(
-            sde,
-            method,
-            grid,
-            x0,
-            p,
-            &mut w,
-            false,
-            |k, t, y: &[f64]| {
-                if opts.check_finite
-                    && let Some(Error::NonFinite {
-                        op,
-                        index,
-                        value,
-                        context,
-                    }) = non_finite_error(method.name(), &y[..d], t, k)
-                {
-                    return Err(Error::NonFinite {
-                        op,
-                        index,
-                        value,
-                        context: format!("path {path}: {context}"),
-                    });
+        let mut save = |y: &[f64], next_save: &mut usize| {
+            for i in 0..d {
+                soa[(*next_save * d + i) * n + l] = y[i];
+            }
+            *next_save += 1;
+        };
+        match plan {
+            Plan::Fixed { grid, save: idx } => {
+                let mut w = VirtualBrownianTree::for_fixed_steps(
+                    grid.t0, grid.t1, grid.n, m, seed, 0, area,
+                )?;
+                run_fixed(
+                    sde,
+                    method,
+                    *grid,
+                    x0,
+                    p,
+                    &mut w,
+                    opts.check_finite,
+                    |k, _, y| {
+                        if idx.get(next_save) == Some(&k) {
+                            save(y, &mut next_save);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| with_path(e, path))?;
+                out.n_steps += grid.n;
+            }
+            Plan::Adaptive {
+                aopts,
+                t0,
+                t1,
+                stops,
+                times,
+            } => {
+                let tree_opts = BrownianTreeOptions {
+                    depth: opts.tree_depth,
+                    levy_area: area,
+                };
+                let mut w = VirtualBrownianTree::new(*t0, *t1, m, seed, tree_opts)?;
+                if times.first() == Some(t0) {
+                    save(x0, &mut next_save);
                 }
-                if save.get(next_save) == Some(&k) {
-                    for i in 0..d {
-                        soa[(next_save * d + i) * n + l] = y[i];
-                    }
-                    next_save += 1;
-                }
-                Ok(())
-            },
-        )?;
+                let info = run_adaptive(
+                    sde,
+                    method,
+                    *t0,
+                    *t1,
+                    x0,
+                    p,
+                    &mut w,
+                    aopts,
+                    stops,
+                    opts.check_finite,
+                    |_, t, y, at_stop| {
+                        if at_stop && times.get(next_save) == Some(&t) {
+                            save(y, &mut next_save);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| with_path(e, path))?;
+                out.n_steps += info.n_steps;
+                out.n_rejected += info.n_rejected;
+            }
+        }
     }
     for k in 0..n_save {
         out.record(k, &soa[k * d * n..(k + 1) * d * n], d, n, n_save);
     }
-    out.n_steps = n * grid.n;
     Ok(out)
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod brownian;
+pub mod controller;
 pub mod convert;
 pub mod directional;
 pub mod ensemble;
@@ -17,11 +18,16 @@ pub mod reference;
 pub mod seed;
 pub mod solve;
 
-pub use brownian::{BrownianPath, BrownianTreeOptions, MAX_TREE_DEPTH, VirtualBrownianTree};
+pub use brownian::{
+    BrownianPath, BrownianTreeOptions, DyadicGrid, MAX_TREE_DEPTH, VirtualBrownianTree,
+};
+pub use controller::{AdaptiveOptions, DyadicController};
 pub use convert::{ItoForm, StratonovichForm, ito_correction};
 pub use directional::Tangent;
 pub use ensemble::{Ensemble, EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
-pub use methods::{EulerMaruyama, Heun, Increment, Milstein, ReversibleHeun, SdeMethod, Workspace};
+pub use methods::{
+    EulerMaruyama, Heun, Increment, Milstein, ReversibleHeun, SdeMethod, Sra1, Workspace,
+};
 pub use noise::{Calculus, NoiseType};
 pub use problem::{Sde, check_problem};
 pub use solve::{SaveAt, SdeSolution, SolveInfo, SolveOptions, Steps, solve};

@@ -16,6 +16,7 @@
 //! ```
 
 use super::brownian::BrownianPath;
+use super::controller::{AdaptiveOptions, DyadicController, error_norm};
 use super::methods::{Increment, SdeMethod, Workspace};
 use super::problem::{Sde, check_problem};
 use crate::ad::Real;
@@ -29,6 +30,9 @@ pub enum Steps {
         /// Number of steps.
         n_steps: usize,
     },
+    /// Error-controlled steps on the dyadic grid of the Brownian tree (methods with an
+    /// embedded error estimate: [`Sra1`](super::Sra1)); see [`controller`](super::controller).
+    Adaptive(AdaptiveOptions),
 }
 
 /// Which states to keep.
@@ -37,9 +41,10 @@ pub enum SaveAt {
     /// Only the state at `t1`.
     #[default]
     Final,
-    /// `t0`, every `k`-th step, and `t1`.
+    /// `t0`, every `k`-th (accepted) step, and `t1`.
     Every(usize),
-    /// The given times (sorted, within `[t0, t1]`; on the step grid for fixed steps).
+    /// The given times (sorted, within `[t0, t1]`; on the step grid for fixed steps;
+    /// adaptive steps stop at each).
     Times(Vec<f64>),
 }
 
@@ -363,5 +368,177 @@ where
             )?;
             Ok(sol)
         }
+        Steps::Adaptive(aopts) => {
+            let stops = adaptive_stops(t0, t1, &opts.save)?;
+            let mut sol = SdeSolution {
+                t: Vec::new(),
+                x: Vec::new(),
+                n_states: d,
+                info: SolveInfo::default(),
+            };
+            let every = match opts.save {
+                SaveAt::Every(k) => k,
+                _ => 0,
+            };
+            let times = matches!(opts.save, SaveAt::Times(_));
+            if every > 0 || (times && stops.first() == Some(&t0)) {
+                sol.t.push(t0);
+                sol.x.extend_from_slice(x0);
+            }
+            sol.info = run_adaptive(
+                sde,
+                method,
+                t0,
+                t1,
+                x0,
+                p,
+                bm,
+                aopts,
+                &stops,
+                opts.check_finite,
+                |k, t, y, at_stop| {
+                    let keep = match &opts.save {
+                        SaveAt::Final => t == t1,
+                        SaveAt::Every(e) => k % e == 0 || t == t1,
+                        SaveAt::Times(ts) => at_stop && ts.contains(&t),
+                    };
+                    if keep {
+                        sol.t.push(t);
+                        sol.x.extend_from_slice(&y[..d]);
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok(sol)
+        }
     }
+}
+
+/// The times an adaptive solve must land on: the save times (for `SaveAt::Times`) and `t1`.
+pub(crate) fn adaptive_stops(t0: f64, t1: f64, save: &SaveAt) -> Result<Vec<f64>> {
+    let mut stops = Vec::new();
+    match save {
+        SaveAt::Every(0) => {
+            return Err(Error::InvalidArgument {
+                op: "sde::solve",
+                message: "SaveAt::Every(0): the stride must be at least 1".into(),
+            });
+        }
+        SaveAt::Times(ts) => {
+            for (k, &ts) in ts.iter().enumerate() {
+                if !(ts >= t0 && ts <= t1) || (k > 0 && ts <= stops[stops.len() - 1]) {
+                    return Err(Error::InvalidArgument {
+                        op: "sde::solve",
+                        message: format!(
+                            "save time {ts} must lie in [{t0}, {t1}] and the save times must \
+                             be strictly increasing"
+                        ),
+                    });
+                }
+                stops.push(ts);
+            }
+        }
+        _ => {}
+    }
+    if stops.last() != Some(&t1) {
+        stops.push(t1);
+    }
+    Ok(stops)
+}
+
+/// The adaptive loop (f64): steps on the dyadic grid of `bm`, landing exactly on every
+/// time in `stops` (sorted, last = `t1`). Calls `on_accept(k, t, state, at_stop)` after
+/// accepted step `k` (from 1).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_adaptive<S, M, B>(
+    sde: &S,
+    method: &M,
+    t0: f64,
+    t1: f64,
+    x0: &[f64],
+    p: &[f64],
+    bm: &mut B,
+    aopts: &AdaptiveOptions,
+    stops: &[f64],
+    check_finite: bool,
+    mut on_accept: impl FnMut(usize, f64, &[f64], bool) -> Result<()>,
+) -> Result<SolveInfo>
+where
+    S: Sde,
+    M: SdeMethod,
+    B: BrownianPath + ?Sized,
+{
+    aopts.check()?;
+    if !(t0.is_finite() && t1.is_finite() && t1 > t0) {
+        return Err(Error::InvalidArgument {
+            op: "sde::solve",
+            message: format!("need finite t0 < t1, got t0 = {t0}, t1 = {t1}"),
+        });
+    }
+    let Some(order) = method.error_order() else {
+        return Err(Error::Unsupported {
+            op: method.name(),
+            reason: "adaptive steps need a method with an embedded error estimate (Sra1)".into(),
+        });
+    };
+    let Some(grid) = bm.dyadic_grid() else {
+        return Err(Error::Unsupported {
+            op: "sde::solve",
+            reason: "adaptive steps need a Brownian path with a dyadic grid \
+                     (VirtualBrownianTree), so that rejected steps re-use the same path"
+                .into(),
+        });
+    };
+    let d = sde.n_states();
+    let gl = sde.noise().diffusion_len(d, sde.n_noise());
+    let sl = method.state_len(d, gl);
+    let mut ws = Workspace::<f64>::new(sde);
+    let mut y = vec![0.0; sl];
+    let mut next = vec![0.0; sl];
+    let mut err = vec![0.0; d];
+    method.init(sde, t0, x0, p, &mut y);
+    let mut ctrl = DyadicController::new(aopts, order, grid.span, grid.depth, t0, t1);
+    let mut inc = IncrementBuf::new(sde.n_noise(), method.needs_levy_area());
+    let mut info = SolveInfo::default();
+    let mut t = t0;
+    let mut stop = 0;
+    while t < t1 {
+        if info.n_steps + info.n_rejected >= aopts.max_steps {
+            return Err(Error::MaxStepsExceeded {
+                op: "sde::solve (adaptive)",
+                t,
+                max_steps: aopts.max_steps,
+            });
+        }
+        while stops[stop] <= t {
+            stop += 1;
+        }
+        let t_stop = stops[stop];
+        let grid_next = grid.next_point(t, ctrl.level);
+        let t_next = if grid_next >= t_stop {
+            t_stop
+        } else {
+            grid_next
+        };
+        let h = t_next - t;
+        inc.fill(bm, t, t_next)?;
+        method.step_with_error(sde, t, h, &inc.get(), p, &y, &mut next, &mut err, &mut ws)?;
+        let e = error_norm(&err, &y[..d], &next[..d], aopts.rtol, aopts.atol);
+        if e <= 1.0 {
+            std::mem::swap(&mut y, &mut next);
+            t = t_next;
+            info.n_steps += 1;
+            if check_finite
+                && let Some(e) = non_finite_error(method.name(), &y[..d], t, info.n_steps)
+            {
+                return Err(e);
+            }
+            on_accept(info.n_steps, t, &y, t == t_stop)?;
+            ctrl.accept(e);
+        } else {
+            info.n_rejected += 1;
+            ctrl.reject(e, t, grid.span)?;
+        }
+    }
+    Ok(info)
 }

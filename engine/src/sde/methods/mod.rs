@@ -18,11 +18,13 @@ mod euler_maruyama;
 mod heun;
 mod milstein;
 mod reversible_heun;
+mod sra1;
 
 pub use euler_maruyama::EulerMaruyama;
 pub use heun::Heun;
 pub use milstein::Milstein;
 pub use reversible_heun::ReversibleHeun;
+pub use sra1::Sra1;
 
 use super::directional::Tangent;
 use super::noise::{Calculus, NoiseType};
@@ -47,6 +49,9 @@ pub struct Workspace<R> {
     pub(crate) g0: Vec<R>,
     pub(crate) g1: Vec<R>,
     pub(crate) x1: Vec<R>,
+    /// Noise-sized `f64` scratch (combinations of increments).
+    pub(crate) wa: Vec<f64>,
+    pub(crate) wb: Vec<f64>,
     pub(crate) tx: Vec<Tangent<R>>,
     pub(crate) tg: Vec<Tangent<R>>,
     pub(crate) tp: Vec<Tangent<R>>,
@@ -65,6 +70,8 @@ impl<R: Real> Workspace<R> {
             g0: vec![z; gl],
             g1: vec![z; gl],
             x1: vec![z; d],
+            wa: vec![0.0; m],
+            wb: vec![0.0; m],
             tx: vec![tz; d],
             tg: vec![tz; gl],
             tp: vec![tz; sde.n_params()],
@@ -114,6 +121,38 @@ pub trait SdeMethod: Clone + Send + Sync + 'static {
         out: &mut [R],
         ws: &mut Workspace<R>,
     );
+
+    /// The order `q` of the local error estimate of
+    /// [`step_with_error`](SdeMethod::step_with_error) (the step-size controller scales steps
+    /// by `err^{−1/q}`), or `None` if the method has no embedded estimate.
+    fn error_order(&self) -> Option<f64> {
+        None
+    }
+
+    /// A step as [`step`](SdeMethod::step) that also writes an estimate of its local error
+    /// into `err` (`d` entries). Methods without an embedded estimate return
+    /// [`Error::Unsupported`].
+    #[allow(clippy::too_many_arguments)]
+    fn step_with_error<S: Sde, R: Real>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        inc: &Increment<'_>,
+        p: &[R],
+        y: &[R],
+        out: &mut [R],
+        err: &mut [R],
+        ws: &mut Workspace<R>,
+    ) -> Result<()> {
+        let _ = (sde, t, h, inc, p, y, out, err, ws);
+        Err(Error::Unsupported {
+            op: self.name(),
+            reason: "this method has no embedded error estimate, so it cannot take adaptive \
+                     steps; use Sra1 (additive noise) or fixed steps"
+                .into(),
+        })
+    }
 
     /// One step of a block of `lanes` paths in structure-of-arrays layout, in place: entry
     /// `e` of lane `l`'s state at `y[e * lanes + l]`, noise `j` of lane `l` at

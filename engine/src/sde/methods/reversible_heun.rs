@@ -44,7 +44,10 @@ impl ReversibleHeun {
         let (y1, rest) = next.split_at(d);
         let (z1, rest) = rest.split_at(d);
         let (f1, g1) = rest.split_at(d);
-        let neg: Vec<f64> = inc.dw.iter().map(|w| -w).collect();
+        for (n, w) in ws.wa.iter_mut().zip(inc.dw) {
+            *n = -w;
+        }
+        let neg = std::mem::take(&mut ws.wa);
         let (y, rest) = out.split_at_mut(d);
         let (z, rest) = rest.split_at_mut(d);
         let (fz, gz) = rest.split_at_mut(d);
@@ -61,6 +64,7 @@ impl ReversibleHeun {
             ws.g0[k] = (gz[k] + g1[k]) * 0.5;
         }
         noise.apply(d, m, &ws.g0, &neg, y);
+        ws.wa = neg;
     }
 }
 
