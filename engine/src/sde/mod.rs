@@ -5,6 +5,7 @@
 // iterators here.
 #![allow(clippy::needless_range_loop)]
 
+pub mod adjoint;
 pub mod brownian;
 pub mod controller;
 pub mod convert;
@@ -18,6 +19,10 @@ pub mod reference;
 pub mod seed;
 pub mod solve;
 
+pub use adjoint::{
+    EnsembleSolveOp, SdeGradients, SdeSolveOp, Sensitivity, ensemble_on_tape, ensemble_vjp,
+    solve_on_tape, solve_vjp,
+};
 pub use brownian::{
     BrownianPath, BrownianTreeOptions, DyadicGrid, MAX_TREE_DEPTH, VirtualBrownianTree,
 };

@@ -82,6 +82,40 @@ pub trait Sde: Send + Sync {
     }
 }
 
+/// A reference to an SDE is the same SDE.
+impl<T: Sde + ?Sized> Sde for &T {
+    fn n_states(&self) -> usize {
+        (**self).n_states()
+    }
+    fn n_noise(&self) -> usize {
+        (**self).n_noise()
+    }
+    fn n_params(&self) -> usize {
+        (**self).n_params()
+    }
+    fn noise(&self) -> NoiseType {
+        (**self).noise()
+    }
+    fn calculus(&self) -> Calculus {
+        (**self).calculus()
+    }
+    fn commutative_noise(&self) -> bool {
+        (**self).commutative_noise()
+    }
+    fn drift<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+        (**self).drift(t, x, p, out)
+    }
+    fn diffusion<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+        (**self).diffusion(t, x, p, out)
+    }
+    fn drift_batch(&self, t: f64, x: &[f64], lanes: usize, p: &[f64], out: &mut [f64]) {
+        (**self).drift_batch(t, x, lanes, p, out)
+    }
+    fn diffusion_batch(&self, t: f64, x: &[f64], lanes: usize, p: &[f64], out: &mut [f64]) {
+        (**self).diffusion_batch(t, x, lanes, p, out)
+    }
+}
+
 /// Gathers each lane of a structure-of-arrays block, applies `f`, scatters the result.
 fn by_lane(
     n_in: usize,

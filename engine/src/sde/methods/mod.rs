@@ -154,6 +154,35 @@ pub trait SdeMethod: Clone + Send + Sync + 'static {
         })
     }
 
+    /// Whether [`reverse`](SdeMethod::reverse) is available (algebraically reversible
+    /// methods: [`ReversibleHeun`]).
+    fn is_reversible(&self) -> bool {
+        false
+    }
+
+    /// Reconstructs the state at `t` from the state `next` at `t + h` and the same
+    /// increment, exactly up to rounding. Only algebraically reversible methods implement it.
+    #[allow(clippy::too_many_arguments)]
+    fn reverse<S: Sde, R: Real>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        inc: &Increment<'_>,
+        p: &[R],
+        next: &[R],
+        out: &mut [R],
+        ws: &mut Workspace<R>,
+    ) -> Result<()> {
+        let _ = (sde, t, h, inc, p, next, out, ws);
+        Err(Error::Unsupported {
+            op: self.name(),
+            reason: "this method is not algebraically reversible; the O(1)-memory reversible \
+                     adjoint needs ReversibleHeun"
+                .into(),
+        })
+    }
+
     /// One step of a block of `lanes` paths in structure-of-arrays layout, in place: entry
     /// `e` of lane `l`'s state at `y[e * lanes + l]`, noise `j` of lane `l` at
     /// `dw[j * lanes + l]` (and `area` likewise). The default gathers each lane and calls

@@ -81,6 +81,23 @@ impl SdeMethod for ReversibleHeun {
     fn state_len(&self, d: usize, gl: usize) -> usize {
         3 * d + gl
     }
+    fn is_reversible(&self) -> bool {
+        true
+    }
+    fn reverse<S: Sde, R: Real>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        inc: &Increment<'_>,
+        p: &[R],
+        next: &[R],
+        out: &mut [R],
+        ws: &mut Workspace<R>,
+    ) -> Result<()> {
+        self.reverse_step(sde, t, h, inc, p, next, out, ws);
+        Ok(())
+    }
     fn init<S: Sde, R: Real>(&self, sde: &S, t0: f64, x0: &[R], p: &[R], state: &mut [R]) {
         let d = x0.len();
         state[..d].copy_from_slice(x0);
