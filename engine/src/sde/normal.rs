@@ -26,12 +26,14 @@ const ZIG_R: f64 = 3.654_152_885_361_009;
 /// The area of each layer, `v = r f(r) + ∫ᵣ^∞ f`, `f(x) = e^{−x²/2}`.
 const ZIG_V: f64 = 0.004_928_673_233_99;
 
-/// Ziggurat tables: layer edges `x[i]` (decreasing, `x[256] = 0`) and fast-acceptance
-/// ratios `r[i] = x[i+1]/x[i]`.
+/// Ziggurat tables: layer edges `x[i]` (decreasing, `x[256] = 0`), fast-acceptance ratios
+/// `r[i] = x[i+1]/x[i]`, and the density at the edges.
 #[derive(Clone, Debug)]
 pub struct Ziggurat {
     x: [f64; 257],
     r: [f64; 256],
+    /// `f[i] = exp(−x[i]²/2)`.
+    f: [f64; 257],
 }
 
 impl Default for Ziggurat {
@@ -56,7 +58,11 @@ impl Ziggurat {
         for i in 0..256 {
             r[i] = x[i + 1] / x[i];
         }
-        Self { x, r }
+        let mut fx = [0.0; 257];
+        for i in 0..257 {
+            fx[i] = libm::exp(-0.5 * x[i] * x[i]);
+        }
+        Self { x, r, f: fx }
     }
 
     /// One standard normal from the generator state `s`.
@@ -89,11 +95,11 @@ impl Ziggurat {
                     }
                 }
             }
-            // The wedge between layers i and i + 1.
+            // The wedge between layers i and i + 1: accept if a uniform height in
+            // [f(x[i]), f(x[i+1])] falls under the density (Marsaglia & Tsang 2000).
             let x = u * self.x[i];
-            let f0 = libm::exp(-0.5 * (self.x[i] * self.x[i] - x * x));
-            let f1 = libm::exp(-0.5 * (self.x[i + 1] * self.x[i + 1] - x * x));
-            if f1 + open01(next_u64(s)) * (f0 - f1) < 1.0 {
+            let y = self.f[i] + open01(next_u64(s)) * (self.f[i + 1] - self.f[i]);
+            if y < libm::exp(-0.5 * x * x) {
                 return x;
             }
             let w = next_u64(s);
@@ -148,8 +154,8 @@ impl NormalLanes {
         self.states[l]
     }
 
-    /// Draws the next `per_lane` normals of every lane, scaled by `scale[j % scale.len()]`
-    /// for the `j`-th draw of the call: `out[j * lanes + l]` = lane `l`'s `j`-th draw.
+    /// Draws the next `per_lane` normals of every lane, the `j`-th draw of the call scaled
+    /// by `scale[j % scale.len()]`: `out[j * lanes + l]` = lane `l`'s `j`-th draw.
     pub fn fill(&mut self, zig: &Ziggurat, per_lane: usize, scale: &[f64], out: &mut [f64]) {
         let lanes = self.states.len();
         let out = &mut out[..per_lane * lanes];
@@ -162,11 +168,13 @@ impl NormalLanes {
                 self.states[g + 2],
                 self.states[g + 3],
             ];
+            let mut c = 0;
             for j in 0..per_lane {
-                let c = scale[j % ns];
+                let sc = scale[c];
+                c = if c + 1 == ns { 0 } else { c + 1 };
                 let o = &mut out[j * lanes + g..j * lanes + g + 4];
                 for (o, s) in o.iter_mut().zip(st.iter_mut()) {
-                    *o = c * zig.sample(s);
+                    *o = sc * zig.sample(s);
                 }
             }
             self.states[g..g + 4].copy_from_slice(&st);
@@ -174,8 +182,10 @@ impl NormalLanes {
         }
         for l in g..lanes {
             let mut s = self.states[l];
+            let mut c = 0;
             for j in 0..per_lane {
-                out[j * lanes + l] = scale[j % ns] * zig.sample(&mut s);
+                out[j * lanes + l] = scale[c] * zig.sample(&mut s);
+                c = if c + 1 == ns { 0 } else { c + 1 };
             }
             self.states[l] = s;
         }
