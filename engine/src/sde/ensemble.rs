@@ -4,7 +4,7 @@
 //! as structure of arrays (component `i` of lane `l` at `i·LANES + l`), so the step of
 //! every method that overrides [`SdeMethod::step_batch`] (Euler–Maruyama, Heun) is a loop
 //! over lanes that vectorises when the SDE overrides
-//! [`Sde::drift_batch`](super::Sde::drift_batch). Blocks run on the caller's rayon pool
+//! [`Sde::drift_batch`]. Blocks run on the caller's rayon pool
 //! when `par` is `Par::Rayon`.
 //!
 //! # Noise

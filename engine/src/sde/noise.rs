@@ -114,7 +114,11 @@ impl NoiseType {
                 let w = &dw[j * lanes..(j + 1) * lanes];
                 let ge = gl(e);
                 if shared_g {
+                    // Additive noise often has structural zeros (e.g. unforced components).
                     let c = ge[0];
+                    if c == 0.0 {
+                        return;
+                    }
                     for (o, &w) in o.iter_mut().zip(w) {
                         *o += c * w;
                     }

@@ -14,11 +14,11 @@
 //! forward sensitivities, and on a tape for the per-step vector–Jacobian products of the
 //! discrete adjoint.
 
-mod euler_maruyama;
-mod heun;
-mod milstein;
-mod reversible_heun;
-mod sra1;
+pub mod euler_maruyama;
+pub mod heun;
+pub mod milstein;
+pub mod reversible_heun;
+pub mod sra1;
 
 pub use euler_maruyama::EulerMaruyama;
 pub use heun::Heun;
