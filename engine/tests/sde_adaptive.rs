@@ -234,3 +234,37 @@ fn runaway_loops_are_errors() {
     let mut no_area = VirtualBrownianTree::new(0.0, 1.0, 1, 3, Default::default()).unwrap();
     assert!(solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], &mut no_area, &few).is_err());
 }
+
+#[test]
+fn sra1_fixed_step_ensembles_on_streams_and_trees() {
+    // Fixed-step SRA1 draws (ΔW, H) from the streams (H ~ N(0, h/12)) or the trees; both
+    // reproduce the OU moments, and adaptive steps on streams are refused.
+    let p = [3.0, -1.0, 0.9];
+    for noise in [NoiseSource::Streams, NoiseSource::Tree] {
+        let opts = EnsembleOptions {
+            n_paths: 4000,
+            seed: 2,
+            steps: Steps::Fixed { n_steps: 20 },
+            noise,
+            ..Default::default()
+        };
+        let ens = ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+        let (mean, var) = OrnsteinUhlenbeck::moments(1.0, &p, 1.0);
+        let n = ens.n_paths as f64;
+        assert!(
+            (ens.mean(0)[0] - mean).abs() < 4.5 * (var / n).sqrt(),
+            "{noise:?}"
+        );
+        assert!(
+            (ens.variance(0)[0] - var).abs() < 4.5 * var * (2.0 / n).sqrt(),
+            "{noise:?}: {} vs {var}",
+            ens.variance(0)[0]
+        );
+    }
+    let bad = EnsembleOptions {
+        steps: Steps::Adaptive(AdaptiveOptions::default()),
+        noise: NoiseSource::Streams,
+        ..Default::default()
+    };
+    assert!(ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &bad).is_err());
+}

@@ -164,7 +164,8 @@ impl FixedGrid {
                     let ok = ts.is_finite()
                         && k >= 0.0
                         && k <= self.n as f64
-                        && (self.t(k as usize) - ts).abs() <= 1e-9 * h.max(ts.abs() * 1e-7);
+                        && (self.t(k as usize) - ts).abs()
+                            <= 1e-9 * h + 4.0 * f64::EPSILON * ts.abs();
                     if !ok {
                         return Err(Error::InvalidArgument {
                             op: "sde::solve",
