@@ -1,7 +1,9 @@
 //! Gaussian processes.
 
+pub mod exact;
 pub mod inputs;
 pub mod kernels;
 
+pub use exact::*;
 pub use inputs::Inputs;
 pub use kernels::*;

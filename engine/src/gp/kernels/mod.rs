@@ -47,7 +47,7 @@
 mod combinators;
 mod dual_path;
 mod linear;
-mod matrix;
+pub(crate) mod matrix;
 mod periodic;
 mod profiles;
 mod stationary;
