@@ -13,9 +13,10 @@
 //! them with `∂K/∂θ` and `∂K/∂X` entry by entry: no `n × n` matrix per hyperparameter. The
 //! noise gradient is `∂/∂log σ_n² = σ_n² tr K̄_y`, and `Ȳ = −A`.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::{Mat, MatRef, Par};
+use faer::linalg::matmul::triangular::BlockStructure;
+use faer::{Accum, Mat, MatRef, Par};
 
+use super::workspace::{self, MatPool};
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 use crate::gp::kernels::Kernel;
@@ -82,6 +83,7 @@ pub(crate) fn check_problem<K: Kernel>(
 }
 
 /// Factorises `K(X, X) + σ_n² I` (escalating jitter per `policy`) and solves for `A`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn factor<K: Kernel>(
     k: &K,
     theta: &[f64],
@@ -90,26 +92,44 @@ pub(crate) fn factor<K: Kernel>(
     y: MatRef<'_, f64>,
     policy: JitterPolicy,
     par: Par,
+    pool: Option<&MatPool>,
 ) -> Result<ExactFactor> {
     check_problem("exact_gp", k, theta, log_noise, x, y)?;
     let n = x.n();
-    let mut ky = Mat::<f64>::zeros(n, n);
-    k.matrix_into(theta, x, None, ky.as_mut());
     let noise = log_noise.exp();
-    for i in 0..n {
-        ky[(i, i)] += noise;
+    let build = |mut ky: Mat<f64>| {
+        k.matrix_into(theta, x, None, ky.as_mut());
+        for i in 0..n {
+            ky[(i, i)] += noise;
+        }
+        ky
+    };
+    let ky = build(workspace::take(pool, n, n));
+    if let Err(e) = crate::gp::kernels::matrix::check_matrix_finite("exact_gp", ky.as_ref(), true) {
+        workspace::give(pool, ky);
+        return Err(e);
     }
-    crate::gp::kernels::matrix::check_matrix_finite("exact_gp", ky.as_ref(), true)?;
-    let (llt, jitter) = cholesky_with_jitter(ky.as_ref(), policy, par).map_err(|e| match e {
-        Error::NotPositiveDefinite { pivot, value, .. } => Error::NotPositiveDefinite {
-            op: "exact_gp: K(X, X) + noise stays indefinite after the jitter policy \
-                 (duplicate inputs with tiny noise? raise the noise or the jitter)",
-            pivot,
-            value,
-        },
-        e => e,
-    })?;
-    drop(ky);
+    // Fast path: factorise in place. If that fails, rebuild and escalate jitter.
+    let (llt, jitter) = match Llt::factor_owned(ky, par) {
+        Some(llt) => (
+            llt,
+            JitterInfo {
+                jitter_added: 0.0,
+                attempts: 1,
+            },
+        ),
+        None => cholesky_with_jitter(build(Mat::zeros(n, n)).as_ref(), policy, par).map_err(
+            |e| match e {
+                Error::NotPositiveDefinite { pivot, value, .. } => Error::NotPositiveDefinite {
+                    op: "exact_gp: K(X, X) + noise stays indefinite after the jitter policy \
+                     (duplicate inputs with tiny noise? raise the noise or the jitter)",
+                    pivot,
+                    value,
+                },
+                e => e,
+            },
+        )?,
+    };
     let mut alpha = y.to_owned();
     llt.solve_in_place(alpha.as_mut(), par);
     Ok(ExactFactor { llt, alpha, jitter })
@@ -127,19 +147,22 @@ pub(crate) fn lml_value(f: &ExactFactor, y: MatRef<'_, f64>) -> f64 {
     -0.5 * quad - 0.5 * p as f64 * f.llt.logdet() - 0.5 * (n * p) as f64 * LN_2PI
 }
 
-/// The lower triangle of `L⁻ᵀ L⁻¹` (faer's in-place Cholesky inverse, ≈ 2n³/3 flops).
-pub(crate) fn inverse_lower(llt: &Llt, par: Par) -> Mat<f64> {
-    let n = llt.dim();
-    let mut out = Mat::<f64>::zeros(n, n);
-    let req = faer::linalg::cholesky::llt::inverse::inverse_scratch::<f64>(n, par);
-    let mut buf = MemBuffer::new(req);
-    faer::linalg::cholesky::llt::inverse::inverse(
+/// Writes the lower triangle of `K⁻¹ = L⁻ᵀ L⁻¹` into `out` (≈ 2n³/3 flops: a triangular
+/// inverse and a triangular product), using `linv` as scratch. `out` may be a buffer that
+/// no longer holds anything needed (even `L`'s own, once `L` has been read into `linv`).
+fn inverse_lower_into(l: MatRef<'_, f64>, linv: &mut Mat<f64>, out: &mut Mat<f64>, par: Par) {
+    faer::linalg::triangular_inverse::invert_lower_triangular(linv.as_mut(), l, par);
+    faer::linalg::matmul::triangular::matmul(
         out.as_mut(),
-        llt.l(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        linv.transpose(),
+        BlockStructure::TriangularUpper,
+        linv.as_ref(),
+        BlockStructure::TriangularLower,
+        1.0,
         par,
-        MemStack::new(&mut buf),
     );
-    out
 }
 
 /// Adjoints of the log marginal likelihood (scaled by `gbar`), added into the outputs.
@@ -150,7 +173,8 @@ pub(crate) struct ExactAdjoints<'a> {
     pub dy: Option<&'a mut [f64]>,
 }
 
-/// The fused pullback (see the module docs).
+/// The fused pullback (see the module docs), keeping the factorisation (for a tape block
+/// whose pullback may run more than once).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lml_pullback<K: Kernel>(
     k: &K,
@@ -163,9 +187,64 @@ pub(crate) fn lml_pullback<K: Kernel>(
     out: ExactAdjoints<'_>,
 ) {
     let n = x.n();
-    let p = f.alpha.ncols();
-    let mut w = inverse_lower(&f.llt, par);
-    // Pair weights of K̄_y = ½ gbar (A Aᵀ − p K⁻¹): off-diagonal pairs count twice.
+    let mut linv = Mat::<f64>::zeros(n, n);
+    let mut w = Mat::<f64>::zeros(n, n);
+    inverse_lower_into(f.llt.l(), &mut linv, &mut w, par);
+    drop(linv);
+    contract(k, theta, log_noise, x, &f.alpha, w, gbar, out);
+}
+
+/// The fused pullback consuming the factorisation: `K⁻¹` is written over `L`, and the
+/// buffers go back to `pool`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lml_pullback_owned<K: Kernel>(
+    k: &K,
+    theta: &[f64],
+    log_noise: f64,
+    x: &Inputs,
+    f: ExactFactor,
+    gbar: f64,
+    par: Par,
+    pool: Option<&MatPool>,
+    out: ExactAdjoints<'_>,
+) {
+    let n = x.n();
+    let mut linv = workspace::take(pool, n, n);
+    let mut w = f.llt.into_l();
+    let l_copy_free = w.as_ref();
+    faer::linalg::triangular_inverse::invert_lower_triangular(linv.as_mut(), l_copy_free, par);
+    faer::linalg::matmul::triangular::matmul(
+        w.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        linv.transpose(),
+        BlockStructure::TriangularUpper,
+        linv.as_ref(),
+        BlockStructure::TriangularLower,
+        1.0,
+        par,
+    );
+    workspace::give(pool, linv);
+    let w = contract(k, theta, log_noise, x, &f.alpha, w, gbar, out);
+    workspace::give(pool, w);
+}
+
+/// Overwrites the lower triangle of `K⁻¹` (in `w`) with the pair weights of
+/// `K̄_y = ½ gbar (A Aᵀ − p K⁻¹)` (off-diagonal pairs count twice) and contracts them
+/// with the kernel's derivatives. Returns the buffer.
+#[allow(clippy::too_many_arguments)]
+fn contract<K: Kernel>(
+    k: &K,
+    theta: &[f64],
+    log_noise: f64,
+    x: &Inputs,
+    alpha: &Mat<f64>,
+    mut w: Mat<f64>,
+    gbar: f64,
+    out: ExactAdjoints<'_>,
+) -> Mat<f64> {
+    let n = x.n();
+    let p = alpha.ncols();
     let pf = p as f64;
     let mut trace = 0.0;
     for j in 0..n {
@@ -175,24 +254,23 @@ pub(crate) fn lml_pullback<K: Kernel>(
             .expect("owned Mat columns are contiguous");
         let col = col.as_slice_mut();
         if p == 1 {
-            let aj = f.alpha[(j, 0)];
-            let a = f
-                .alpha
+            let a = alpha
                 .col(0)
                 .try_as_col_major()
-                .expect("contiguous")
+                .expect("owned Mat columns are contiguous")
                 .as_slice();
+            let aj = a[j];
             let d = 0.5 * gbar * (aj * aj - col[j]);
             trace += d;
             col[j] = d;
-            for i in j + 1..n {
-                col[i] = gbar * (a[i] * aj - col[i]);
+            for (ci, ai) in col[j + 1..].iter_mut().zip(&a[j + 1..]) {
+                *ci = gbar * (ai * aj - *ci);
             }
         } else {
             for (i, ci) in col.iter_mut().enumerate().skip(j) {
                 let mut s = 0.0;
                 for c in 0..p {
-                    s += f.alpha[(i, c)] * f.alpha[(j, c)];
+                    s += alpha[(i, c)] * alpha[(j, c)];
                 }
                 let v = gbar * (s - pf * *ci);
                 *ci = if i == j { 0.5 * v } else { v };
@@ -205,8 +283,9 @@ pub(crate) fn lml_pullback<K: Kernel>(
     if let Some(dy) = out.dy {
         for c in 0..p {
             for i in 0..n {
-                dy[i + c * n] -= gbar * f.alpha[(i, c)];
+                dy[i + c * n] -= gbar * alpha[(i, c)];
             }
         }
     }
+    w
 }

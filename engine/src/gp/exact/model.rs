@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lml::{self, ExactAdjoints, ExactFactor};
 use super::predict::ExactPosterior;
+use super::workspace::MatPool;
 use crate::ad::block::{BlockOp, InputAdjoints};
 use crate::ad::{Tape, Var, VarMat, VarVec};
 use crate::error::{Error, Result};
@@ -102,6 +103,7 @@ pub struct ExactGp<K> {
     x: Inputs,
     y: Mat<f64>,
     options: ExactGpOptions,
+    pool: MatPool,
 }
 
 impl<K: Kernel> ExactGp<K> {
@@ -127,6 +129,7 @@ impl<K: Kernel> ExactGp<K> {
             x,
             y: y.to_owned(),
             options: ExactGpOptions::default(),
+            pool: MatPool::default(),
         })
     }
 
@@ -201,13 +204,16 @@ impl<K: Kernel> ExactGp<K> {
             self.y.as_ref(),
             self.options.jitter,
             self.options.par,
+            Some(&self.pool),
         )
     }
 
     /// `log p(Y | X)` at the current parameters.
     pub fn log_marginal_likelihood(&self) -> Result<f64> {
         let f = self.factor_at(&self.params())?;
-        Ok(lml::lml_value(&f, self.y.as_ref()))
+        let v = lml::lml_value(&f, self.y.as_ref());
+        self.pool.give(f.llt.into_l());
+        Ok(v)
     }
 
     /// `log p(Y | X)` and its gradient at `params` (≈ three Cholesky factorisations of
@@ -218,14 +224,16 @@ impl<K: Kernel> ExactGp<K> {
         let pk = self.kernel.n_params();
         let mut grad = vec![0.0; pk + 1];
         let (dtheta, dnoise) = grad.split_at_mut(pk);
-        lml::lml_pullback(
+        let jitter = f.jitter;
+        lml::lml_pullback_owned(
             &self.kernel,
             &params[..pk],
             params[pk],
             &self.x,
-            &f,
+            f,
             1.0,
             self.options.par,
+            Some(&self.pool),
             ExactAdjoints {
                 dtheta,
                 dlog_noise: &mut dnoise[0],
@@ -237,7 +245,7 @@ impl<K: Kernel> ExactGp<K> {
         Ok(LmlGradient {
             value,
             grad,
-            jitter: f.jitter,
+            jitter,
         })
     }
 
@@ -389,6 +397,7 @@ pub fn exact_lml_var<'t, K: Kernel>(
         ym,
         options.jitter,
         options.par,
+        None,
     )?;
     let value = lml::lml_value(&factor, ym);
     let jitter = factor.jitter;

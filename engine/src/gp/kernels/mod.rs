@@ -46,6 +46,7 @@
 
 mod combinators;
 mod dual_path;
+mod fastmath;
 mod linear;
 pub(crate) mod matrix;
 mod periodic;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fastmath::exp as fexp;
 use super::stationary::{Profile, Stationary};
 use crate::ad::Real;
 use crate::error::Result;
@@ -22,12 +23,12 @@ impl Profile for SeProfile {
     }
     #[inline(always)]
     fn f_grad(&self, r2: f64, _: &[f64], _: f64, _: &mut [f64]) -> (f64, f64) {
-        let f = (-0.5 * r2).exp();
+        let f = fexp(-0.5 * r2);
         (f, -0.5 * f)
     }
     #[inline(always)]
     fn f_value(&self, r2: f64, _: &[f64]) -> f64 {
-        (-0.5 * r2).exp()
+        fexp(-0.5 * r2)
     }
 }
 
@@ -48,16 +49,14 @@ impl Profile for Matern12Profile {
     }
     #[inline(always)]
     fn f_grad(&self, r2: f64, _: &[f64], _: f64, _: &mut [f64]) -> (f64, f64) {
-        if r2 <= 0.0 {
-            return (1.0, 0.0);
-        }
-        let r = r2.sqrt();
-        let f = (-r).exp();
-        (f, -0.5 * f / r)
+        // Branch-free (a select), so that matrix loops vectorise.
+        let r = r2.max(0.0).sqrt();
+        let f = fexp(-r);
+        (f, if r > 0.0 { -0.5 * f / r } else { 0.0 })
     }
     #[inline(always)]
     fn f_value(&self, r2: f64, _: &[f64]) -> f64 {
-        (-r2.sqrt()).exp()
+        fexp(-r2.max(0.0).sqrt())
     }
 }
 
@@ -77,14 +76,14 @@ impl Profile for Matern32Profile {
     #[inline(always)]
     fn f_grad(&self, r2: f64, _: &[f64], _: f64, _: &mut [f64]) -> (f64, f64) {
         let a = SQRT3 * r2.max(0.0).sqrt();
-        let e = (-a).exp();
+        let e = fexp(-a);
         // df/dr² = (df/dr)/(2r) = −(3/2) e^{−√3 r}.
         ((1.0 + a) * e, -1.5 * e)
     }
     #[inline(always)]
     fn f_value(&self, r2: f64, _: &[f64]) -> f64 {
         let a = SQRT3 * r2.max(0.0).sqrt();
-        (1.0 + a) * (-a).exp()
+        (1.0 + a) * fexp(-a)
     }
 }
 
@@ -105,7 +104,7 @@ impl Profile for Matern52Profile {
     fn f_grad(&self, r2: f64, _: &[f64], _: f64, _: &mut [f64]) -> (f64, f64) {
         let r2 = r2.max(0.0);
         let a = SQRT5 * r2.sqrt();
-        let e = (-a).exp();
+        let e = fexp(-a);
         // df/dr² = −(5/6)(1 + √5 r) e^{−√5 r}.
         ((1.0 + a + 5.0 / 3.0 * r2) * e, -5.0 / 6.0 * (1.0 + a) * e)
     }
@@ -113,7 +112,7 @@ impl Profile for Matern52Profile {
     fn f_value(&self, r2: f64, _: &[f64]) -> f64 {
         let r2 = r2.max(0.0);
         let a = SQRT5 * r2.sqrt();
-        (1.0 + a + 5.0 / 3.0 * r2) * (-a).exp()
+        (1.0 + a + 5.0 / 3.0 * r2) * fexp(-a)
     }
 }
 

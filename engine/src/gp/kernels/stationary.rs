@@ -178,7 +178,7 @@ impl<P: Profile> Kernel for Stationary<P> {
         }
     }
 
-    fn matrix_into(&self, theta: &[f64], x: &Inputs, y: Option<&Inputs>, mut out: MatMut<'_, f64>) {
+    fn matrix_into(&self, theta: &[f64], x: &Inputs, y: Option<&Inputs>, out: MatMut<'_, f64>) {
         let d = x.d();
         let s = self.inv_sq(theta, d);
         let l = self.log_lengthscales.len();
@@ -186,27 +186,18 @@ impl<P: Profile> Kernel for Stationary<P> {
         let extra = &theta[l + 1..];
         let sym = y.is_none();
         let y = y.unwrap_or(x);
-        let (xs, ys) = (x.as_slice(), y.as_slice());
-        for j in 0..y.n() {
-            let yj = &ys[j * d..(j + 1) * d];
-            let start = if sym { j } else { 0 };
-            let col = out.as_mut().col_mut(j).try_as_col_major_mut();
-            match col {
-                Some(col) => {
-                    let col = col.as_slice_mut();
-                    for i in start..x.n() {
-                        let r2 = sq_dist(&xs[i * d..(i + 1) * d], yj, &s);
-                        col[i] = var * self.profile.f_value(r2, extra);
-                    }
-                }
-                None => {
-                    for i in start..x.n() {
-                        let r2 = sq_dist(&xs[i * d..(i + 1) * d], yj, &s);
-                        out[(i, j)] = var * self.profile.f_value(r2, extra);
-                    }
-                }
-            }
-        }
+        let xt = dimension_major(x);
+        pulp::Arch::new().dispatch(FillOp {
+            kernel: self,
+            xt: &xt,
+            n: x.n(),
+            y,
+            sym,
+            s: &s,
+            var,
+            extra,
+            out,
+        });
     }
 
     fn matrix_pullback(
@@ -216,66 +207,49 @@ impl<P: Profile> Kernel for Stationary<P> {
         y: Option<&Inputs>,
         kbar: MatRef<'_, f64>,
         dtheta: &mut [f64],
-        mut dx: Option<&mut [f64]>,
-        mut dy: Option<&mut [f64]>,
+        dx: Option<&mut [f64]>,
+        dy: Option<&mut [f64]>,
     ) {
         let d = x.d();
+        let n = x.n();
         let s = self.inv_sq(theta, d);
         let l = self.log_lengthscales.len();
         let var = theta[l].exp();
         let extra = &theta[l + 1..];
         let sym = y.is_none();
         let y = y.unwrap_or(x);
-        let (xs, ys) = (x.as_slice(), y.as_slice());
-        // Accumulate Σ g Δ_d² per dimension, then scale once.
-        let mut acc_l = vec![0.0; d];
-        let mut acc_var = 0.0;
+        let xt = dimension_major(x);
         let (head, dextra) = dtheta.split_at_mut(l + 1);
         let want_x = dx.is_some();
         let want_y = if sym { want_x } else { dy.is_some() };
-        let mut gy_col = vec![0.0; d];
-        for j in 0..y.n() {
-            let yj = &ys[j * d..(j + 1) * d];
-            let start = if sym { j } else { 0 };
-            gy_col.iter_mut().for_each(|v| *v = 0.0);
-            for i in start..x.n() {
-                let w = kbar[(i, j)];
-                if w == 0.0 {
-                    continue;
-                }
-                let xi = &xs[i * d..(i + 1) * d];
-                let r2 = sq_dist(xi, yj, &s);
-                let (f, fp) = self.profile.f_grad(r2, extra, w * var, dextra);
-                acc_var += w * f;
-                let g = w * var * fp;
-                for k in 0..d {
-                    let delta = xi[k] - yj[k];
-                    acc_l[k] += g * delta * delta;
-                    if want_x || want_y {
-                        let t = 2.0 * g * delta * s[k];
-                        if let Some(dx) = dx.as_deref_mut() {
-                            dx[i * d + k] += t;
-                        }
-                        gy_col[k] -= t;
-                    }
-                }
-            }
-            if want_y {
-                let target = if sym {
-                    dx.as_deref_mut()
-                } else {
-                    dy.as_deref_mut()
-                };
-                if let Some(t) = target {
-                    for k in 0..d {
-                        t[j * d + k] += gy_col[k];
-                    }
-                }
-            }
-        }
+        // Dimension-major input adjoints, converted at the end.
+        let mut dxt = if want_x { vec![0.0; n * d] } else { Vec::new() };
+        let (acc_var, acc_l) = pulp::Arch::new().dispatch(PullbackOp {
+            kernel: self,
+            xt: &xt,
+            n,
+            y,
+            sym,
+            s: &s,
+            var,
+            extra,
+            kbar,
+            dextra,
+            dxt: &mut dxt,
+            dy: if sym { None } else { dy },
+            want_x,
+            want_y,
+        });
         head[l] += acc_var * var;
         for k in 0..d {
             head[if l == 1 { 0 } else { k }] += -2.0 * acc_l[k] * s[k];
+        }
+        if let Some(dx) = dx {
+            for i in 0..n {
+                for k in 0..d {
+                    dx[i * d + k] += dxt[k * n + i];
+                }
+            }
         }
     }
 
@@ -302,13 +276,225 @@ impl<P: Profile> Kernel for Stationary<P> {
     }
 }
 
-/// `Σ_k (x_k − y_k)² s_k`.
-#[inline(always)]
-fn sq_dist(x: &[f64], y: &[f64], s: &[f64]) -> f64 {
-    let mut r2 = 0.0;
-    for k in 0..x.len() {
-        let t = x[k] - y[k];
-        r2 += t * t * s[k];
+/// The coordinates of `x` dimension by dimension: `xt[k n + i] = x_i,k`.
+fn dimension_major(x: &Inputs) -> Vec<f64> {
+    let (n, d) = (x.n(), x.d());
+    let mut xt = vec![0.0; n * d];
+    for (i, p) in x.as_slice().chunks_exact(d.max(1)).enumerate().take(n) {
+        for k in 0..d {
+            xt[k * n + i] = p[k];
+        }
     }
-    r2
+    xt
+}
+
+/// `r2[i] = Σ_k (x_i,k − y_k)² s_k` for `i ∈ [start, n)`, from dimension-major `xt`
+/// (contiguous loops the compiler vectorises).
+#[inline(always)]
+fn scaled_sq_dists(xt: &[f64], n: usize, y: &[f64], s: &[f64], start: usize, r2: &mut [f64]) {
+    let r2 = &mut r2[start..n];
+    r2.iter_mut().for_each(|v| *v = 0.0);
+    for (k, (&yk, &sk)) in y.iter().zip(s).enumerate() {
+        let xk = &xt[k * n + start..(k + 1) * n];
+        for (r, &xv) in r2.iter_mut().zip(xk) {
+            let t = xv - yk;
+            *r += t * t * sk;
+        }
+    }
+}
+
+/// The fill loop of `Stationary::matrix_into`, run under [`pulp`]'s run-time dispatch so
+/// that it is compiled (and vectorised) for the widest instruction set available.
+struct FillOp<'a, P> {
+    kernel: &'a Stationary<P>,
+    xt: &'a [f64],
+    n: usize,
+    y: &'a Inputs,
+    sym: bool,
+    s: &'a [f64],
+    var: f64,
+    extra: &'a [f64],
+    out: MatMut<'a, f64>,
+}
+
+impl<P: Profile> pulp::WithSimd for FillOp<'_, P> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Self {
+            kernel,
+            xt,
+            n,
+            y,
+            sym,
+            s,
+            var,
+            extra,
+            mut out,
+        } = self;
+        let mut r2 = vec![0.0; n];
+        for j in 0..y.n() {
+            let start = if sym { j } else { 0 };
+            scaled_sq_dists(xt, n, y.point(j), s, start, &mut r2);
+            match out.as_mut().col_mut(j).try_as_col_major_mut() {
+                Some(col) => {
+                    let col = &mut col.as_slice_mut()[start..n];
+                    for (c, &r) in col.iter_mut().zip(&r2[start..n]) {
+                        *c = var * kernel.profile.f_value(r, extra);
+                    }
+                }
+                None => {
+                    for i in start..n {
+                        out[(i, j)] = var * kernel.profile.f_value(r2[i], extra);
+                    }
+                }
+            }
+        }
+    }
+}
+
+const LANES: usize = 4;
+
+/// `Σ v` with `LANES` partial sums (vectorisable; the order differs from a left fold only
+/// by rounding).
+#[inline(always)]
+fn lane_sum(v: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let mut chunks = v.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for &x in chunks.remainder() {
+        s += x;
+    }
+    s
+}
+
+/// The contraction loop of `Stationary::matrix_pullback` (see [`FillOp`]); returns
+/// `(Σ K̄ f, [Σ g Δ_d²]_d)`. Reductions use `LANES` partial sums so that they vectorise.
+struct PullbackOp<'a, P> {
+    kernel: &'a Stationary<P>,
+    xt: &'a [f64],
+    n: usize,
+    y: &'a Inputs,
+    sym: bool,
+    s: &'a [f64],
+    var: f64,
+    extra: &'a [f64],
+    kbar: MatRef<'a, f64>,
+    dextra: &'a mut [f64],
+    dxt: &'a mut [f64],
+    dy: Option<&'a mut [f64]>,
+    want_x: bool,
+    want_y: bool,
+}
+
+impl<P: Profile> pulp::WithSimd for PullbackOp<'_, P> {
+    type Output = (f64, Vec<f64>);
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> (f64, Vec<f64>) {
+        let Self {
+            kernel,
+            xt,
+            n,
+            y,
+            sym,
+            s,
+            var,
+            extra,
+            kbar,
+            dextra,
+            dxt,
+            mut dy,
+            want_x,
+            want_y,
+        } = self;
+        let d = s.len();
+        let mut acc_l = vec![0.0; d];
+        let mut acc_var = 0.0;
+        let mut r2 = vec![0.0; n];
+        let mut g = vec![0.0; n];
+        let mut wcol = vec![0.0; n];
+        let mut b1 = vec![0.0; n];
+        let mut b2 = vec![0.0; n];
+        let has_extra = !dextra.is_empty();
+        for j in 0..y.n() {
+            let start = if sym { j } else { 0 };
+            let yj = y.point(j);
+            scaled_sq_dists(xt, n, yj, s, start, &mut r2);
+            match kbar.col(j).try_as_col_major() {
+                Some(c) => wcol[start..n].copy_from_slice(&c.as_slice()[start..n]),
+                None => {
+                    for i in start..n {
+                        wcol[i] = kbar[(i, j)];
+                    }
+                }
+            }
+            // g = K̄ σ² f'(r²), and Σ K̄ f for the variance.
+            if has_extra {
+                for i in start..n {
+                    let w = wcol[i];
+                    let (f, fp) = kernel.profile.f_grad(r2[i], extra, w * var, dextra);
+                    b1[i] = w * f;
+                    g[i] = w * var * fp;
+                }
+            } else {
+                for (((b, gi), &w), &r) in b1[start..n]
+                    .iter_mut()
+                    .zip(&mut g[start..n])
+                    .zip(&wcol[start..n])
+                    .zip(&r2[start..n])
+                {
+                    let (f, fp) = kernel.profile.f_grad(r, extra, 0.0, &mut []);
+                    *b = w * f;
+                    *gi = w * var * fp;
+                }
+            }
+            acc_var += lane_sum(&b1[start..n]);
+            for k in 0..d {
+                let xk = &xt[k * n + start..(k + 1) * n];
+                let gk = &g[start..n];
+                let (yk, sk) = (yj[k], s[k]);
+                let (gt_buf, gtt_buf) = (&mut b1[start..n], &mut b2[start..n]);
+                if want_x {
+                    let dk = &mut dxt[k * n + start..(k + 1) * n];
+                    for ((((a, b), dkv), &xv), &gv) in gt_buf
+                        .iter_mut()
+                        .zip(gtt_buf.iter_mut())
+                        .zip(dk.iter_mut())
+                        .zip(xk)
+                        .zip(gk)
+                    {
+                        let t = xv - yk;
+                        let gt = gv * t;
+                        *a = gt;
+                        *b = gt * t;
+                        *dkv += 2.0 * sk * gt;
+                    }
+                } else {
+                    for (((a, b), &xv), &gv) in
+                        gt_buf.iter_mut().zip(gtt_buf.iter_mut()).zip(xk).zip(gk)
+                    {
+                        let t = xv - yk;
+                        let gt = gv * t;
+                        *a = gt;
+                        *b = gt * t;
+                    }
+                }
+                acc_l[k] += lane_sum(gtt_buf);
+                if want_y {
+                    let v = -2.0 * sk * lane_sum(gt_buf);
+                    if sym {
+                        dxt[k * n + j] += v;
+                    } else if let Some(dy) = dy.as_deref_mut() {
+                        dy[j * d + k] += v;
+                    }
+                }
+            }
+        }
+        (acc_var, acc_l)
+    }
 }
