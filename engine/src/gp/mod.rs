@@ -1,5 +1,8 @@
 //! Gaussian processes.
 
+// Index loops mirror the equations (entries (i, j) of several matrices at once).
+#![allow(clippy::needless_range_loop)]
+
 pub mod exact;
 pub mod inputs;
 pub mod kernels;

@@ -127,7 +127,7 @@ fn evaluate<K: Kernel>(
     check_args("sparse_gp", kernel, theta, x, Some(z))?;
     crate::error::check_len("sparse_gp", "y", y.len(), x.n())?;
     crate::error::check_finite("sparse_gp", "y", y)?;
-    if !(options.jitter.is_finite() && options.jitter >= 0.0) || !log_noise.is_finite() {
+    if !options.jitter.is_finite() || options.jitter < 0.0 || !log_noise.is_finite() {
         return Err(Error::InvalidArgument {
             op: "sparse_gp",
             message: format!(
