@@ -282,3 +282,84 @@ fn workload_reference_vfe_n20000() {
         assert!(rel(*g, w) < 1e-7, "{g} vs {w}");
     }
 }
+
+#[test]
+fn greedy_variance_is_a_pivoted_cholesky_of_k() {
+    use mechml_engine::gp::{greedy_variance, kernel_diag, kernel_matrix};
+    let (x, _) = problem(60, 21);
+    let k = SquaredExponential::ard(&[0.3, 0.4], 1.0).unwrap();
+    let sel = greedy_variance(&k, &x, 12, 0.0).unwrap();
+    assert_eq!(sel.indices.len(), 12);
+    let mut sorted = sel.indices.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 12, "indices must be distinct");
+    // The reported residual trace equals tr(K_ff − K_fu K_uu⁻¹ K_uf), computed here with a
+    // Cholesky solve, after every addition; and it decreases.
+    let kd = kernel_diag(&k, &x).unwrap();
+    for m in 1..=12 {
+        let z = x.select(&sel.indices[..m]).unwrap();
+        let kuu = kernel_matrix(&k, &z, None).unwrap();
+        let kuf = kernel_matrix(&k, &z, Some(&x)).unwrap();
+        let l = kuu.llt(faer::Side::Lower).unwrap();
+        let mut w = kuf.clone();
+        l.L().solve_lower_triangular_in_place(w.as_mut());
+        let tr: f64 = (0..60).map(|i| kd[i] - w.col(i).squared_norm_l2()).sum();
+        assert!(
+            (tr - sel.residual_trace[m - 1]).abs() < 1e-9 * kd.iter().sum::<f64>(),
+            "m = {m}"
+        );
+        if m > 1 {
+            assert!(sel.residual_trace[m - 1] <= sel.residual_trace[m - 2]);
+        }
+    }
+    // The first choice has the largest prior variance (all equal: index 0 by the tie rule),
+    // and the second is the point least explained by it.
+    assert_eq!(sel.indices[0], 0);
+    // Early stop at a tolerance.
+    let few = greedy_variance(&k, &x, 60, 0.5).unwrap();
+    assert!(few.indices.len() < 60);
+    assert!(greedy_variance(&k, &x, 0, 0.0).is_err());
+}
+
+#[test]
+fn kmeans_plus_plus_finds_separated_clusters() {
+    use mechml_engine::gp::kmeans;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
+    let e = Normal::new(0.0, 0.05).unwrap();
+    let centres = [[0.0, 0.0], [5.0, 5.0], [-5.0, 4.0]];
+    let mut pts = Vec::new();
+    for c in &centres {
+        for _ in 0..30 {
+            pts.push(c[0] + e.sample(&mut rng));
+            pts.push(c[1] + e.sample(&mut rng));
+        }
+    }
+    let x = Inputs::new(90, 2, pts).unwrap();
+    for seed in 0..5 {
+        let z = kmeans(&x, 3, 0, seed).unwrap();
+        // Seeding alone picks data points, one per cluster.
+        let mut hit = [false; 3];
+        for j in 0..3 {
+            let p = z.point(j);
+            assert!(
+                (0..90).any(|i| x.point(i) == p),
+                "seed centres are data points"
+            );
+            for (c, h) in centres.iter().zip(hit.iter_mut()) {
+                if (p[0] - c[0]).abs() < 0.5 && (p[1] - c[1]).abs() < 0.5 {
+                    *h = true;
+                }
+            }
+        }
+        assert!(hit.iter().all(|h| *h), "seed {seed}: {:?}", z);
+        // Lloyd steps move the centres to the cluster means.
+        let zl = kmeans(&x, 3, 20, seed).unwrap();
+        for j in 0..3 {
+            let p = zl.point(j);
+            let c = centres.iter().find(|c| (p[0] - c[0]).abs() < 0.5).unwrap();
+            assert!((p[0] - c[0]).abs() < 0.05 && (p[1] - c[1]).abs() < 0.05);
+        }
+        assert_eq!(kmeans(&x, 3, 20, seed).unwrap(), zl, "reproducible");
+    }
+}

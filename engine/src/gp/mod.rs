@@ -6,9 +6,13 @@
 pub mod exact;
 pub mod inputs;
 pub mod kernels;
+pub mod likelihoods;
+pub mod quadrature;
 pub mod sparse;
 
 pub use exact::*;
 pub use inputs::Inputs;
 pub use kernels::*;
+pub use likelihoods::{Bernoulli, Gaussian, Likelihood, Link, Poisson, StudentT};
+pub use quadrature::GaussHermite;
 pub use sparse::*;
