@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod likelihoods;
 pub mod quadrature;
 pub mod sparse;
+pub mod statespace;
 
 pub use exact::*;
 pub use inputs::Inputs;
@@ -16,3 +17,4 @@ pub use kernels::*;
 pub use likelihoods::{Bernoulli, Gaussian, Likelihood, Link, Poisson, StudentT};
 pub use quadrature::GaussHermite;
 pub use sparse::*;
+pub use statespace::{MaternOrder, TemporalFitReport, TemporalGp, temporal_lml_var};
