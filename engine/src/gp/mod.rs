@@ -10,6 +10,7 @@ pub mod likelihoods;
 pub mod quadrature;
 pub mod sparse;
 pub mod statespace;
+pub(crate) mod workspace;
 
 pub use exact::*;
 pub use inputs::Inputs;

@@ -16,10 +16,10 @@
 use faer::linalg::matmul::triangular::BlockStructure;
 use faer::{Accum, Mat, MatRef, Par};
 
-use super::workspace::{self, MatPool};
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 use crate::gp::kernels::Kernel;
+use crate::gp::workspace::{self, MatPool};
 use crate::linalg::{JitterInfo, JitterPolicy, Llt, cholesky_with_jitter};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;

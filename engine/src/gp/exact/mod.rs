@@ -4,7 +4,6 @@
 pub(crate) mod lml;
 mod model;
 mod predict;
-mod workspace;
 
 pub use lml::ExactFactor;
 pub use model::{ExactGp, ExactGpOptions, FitOptions, FitReport, LmlGradient, exact_lml_var};

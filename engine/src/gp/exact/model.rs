@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::lml::{self, ExactAdjoints, ExactFactor};
 use super::predict::ExactPosterior;
-use super::workspace::MatPool;
 use crate::ad::block::{BlockOp, InputAdjoints};
 use crate::ad::{Tape, Var, VarMat, VarVec};
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 use crate::gp::kernels::Kernel;
+use crate::gp::workspace::MatPool;
 use crate::linalg::{JitterInfo, JitterPolicy};
 use crate::optim::{LbfgsOptions, OptimResult, lbfgs};
 

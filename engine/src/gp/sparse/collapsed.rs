@@ -11,8 +11,9 @@ use crate::ad::{Tape, Var, VarMat, VarVec};
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 use crate::gp::exact::{DenseMatrix, Prediction};
-use crate::gp::kernels::matrix::check_args;
+use crate::gp::kernels::matrix::{check_args, check_matrix_finite};
 use crate::gp::kernels::{Kernel, fold_symmetric, kernel_matrix_theta};
+use crate::gp::workspace::{self, MatPool};
 use crate::optim::{LbfgsOptions, OptimResult, lbfgs};
 
 /// Numerical options of a sparse GP.
@@ -110,6 +111,7 @@ pub struct SparseGp<K> {
     z: Inputs,
     method: SparseMethod,
     options: SparseGpOptions,
+    pool: MatPool,
 }
 
 /// Builds `K_uu`, `K_uf`, `diag K_ff` and evaluates the collapsed objective.
@@ -123,6 +125,7 @@ fn evaluate<K: Kernel>(
     z: &Inputs,
     method: SparseMethod,
     options: &SparseGpOptions,
+    pool: Option<&MatPool>,
 ) -> Result<(CollapsedFactor, Vec<f64>)> {
     check_args("sparse_gp", kernel, theta, x, Some(z))?;
     crate::error::check_len("sparse_gp", "y", y.len(), x.n())?;
@@ -137,19 +140,25 @@ fn evaluate<K: Kernel>(
         });
     }
     let kuu = kernel_matrix_theta(kernel, theta, z, None)?;
-    let kuf = kernel_matrix_theta(kernel, theta, z, Some(x))?;
+    let mut kuf = workspace::take(pool, z.n(), x.n());
+    kernel.matrix_into(theta, z, Some(x), kuf.as_mut());
+    if let Err(e) = check_matrix_finite("sparse_gp", kuf.as_ref(), false) {
+        workspace::give(pool, kuf);
+        return Err(e);
+    }
     let mut kdiag = vec![0.0; x.n()];
     kernel.diag_into(theta, x, &mut kdiag);
     crate::error::check_finite("sparse_gp", "diag K_ff", &kdiag)?;
     let f = collapsed_forward(
         method,
         kuu.as_ref(),
-        kuf.as_ref(),
+        kuf,
         &kdiag,
         y,
         log_noise.exp(),
         options.jitter,
         options.par,
+        pool,
     )?;
     Ok((f, kdiag))
 }
@@ -176,9 +185,10 @@ fn pullback<K: Kernel>(
     gbar: f64,
     want_x: bool,
     par: Par,
+    pool: Option<&MatPool>,
 ) -> Grads {
     let noise = log_noise.exp();
-    let adj = f.adjoints(y, noise, kdiag, gbar, par);
+    let adj = f.adjoints(y, noise, kdiag, gbar, par, pool);
     let mut g = Grads {
         theta: vec![0.0; theta.len()],
         log_noise: noise * adj.noise,
@@ -206,6 +216,7 @@ fn pullback<K: Kernel>(
         g.x.as_deref_mut(),
     );
     kernel.diag_pullback(theta, x, &adj.kdiag, &mut g.theta, g.x.as_deref_mut());
+    workspace::give(pool, adj.kuf);
     g
 }
 
@@ -238,6 +249,7 @@ impl<K: Kernel> SparseGp<K> {
             z,
             method,
             options: SparseGpOptions::default(),
+            pool: MatPool::default(),
         })
     }
 
@@ -306,8 +318,11 @@ impl<K: Kernel> SparseGp<K> {
             &self.z,
             self.method,
             &self.options,
+            Some(&self.pool),
         )?;
-        Ok(f.value)
+        let v = f.value;
+        self.pool.give(f.u);
+        Ok(v)
     }
 
     /// The objective and its gradients at `params` and inducing inputs `z`.
@@ -324,6 +339,7 @@ impl<K: Kernel> SparseGp<K> {
             z,
             self.method,
             &self.options,
+            Some(&self.pool),
         )?;
         let g = pullback(
             &self.kernel,
@@ -337,13 +353,16 @@ impl<K: Kernel> SparseGp<K> {
             1.0,
             false,
             self.options.par,
+            Some(&self.pool),
         );
+        let value = f.value;
+        self.pool.give(f.u);
         let mut grad = g.theta;
         grad.push(g.log_noise);
         crate::error::check_finite("sparse_gp", "gradient", &grad)?;
         crate::error::check_finite("sparse_gp", "inducing-input gradient", &g.z)?;
         Ok(SparseGradient {
-            value: f.value,
+            value,
             grad,
             grad_z: g.z,
         })
@@ -415,6 +434,7 @@ impl<K: Kernel> SparseGp<K> {
             &self.z,
             self.method,
             &self.options,
+            None,
         )?;
         let h = f.h(par);
         let m = self.z.n();
@@ -480,6 +500,7 @@ impl<K: Kernel> BlockOp for CollapsedOp<K> {
             g[0],
             want_x,
             self.par,
+            None,
         );
         if let Some(mut a) = inputs.arg(0) {
             let pk = self.theta.len();
@@ -533,7 +554,17 @@ pub fn sparse_objective_var<'t, K: Kernel>(
     let zi = Inputs::from_col_major(z.nrows(), z.ncols(), z.values())?;
     let theta = params.values()[..pk].to_vec();
     let ln = params.values()[pk];
-    let (factor, kdiag) = evaluate(kernel, &theta, ln, &xi, y.values(), &zi, method, options)?;
+    let (factor, kdiag) = evaluate(
+        kernel,
+        &theta,
+        ln,
+        &xi,
+        y.values(),
+        &zi,
+        method,
+        options,
+        None,
+    )?;
     let value = factor.value;
     let start = tape.push_block(
         CollapsedOp {

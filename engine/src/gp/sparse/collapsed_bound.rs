@@ -31,10 +31,12 @@
 //! Everything costs a few `N M²` products; no `N × N` matrix is formed.
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::BlockStructure;
 use faer::{Accum, Mat, MatRef, Par};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::gp::workspace::{self, MatPool};
 use crate::linalg::Llt;
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -52,13 +54,15 @@ pub enum SparseMethod {
 
 /// The factorisations a collapsed objective keeps (for its adjoints and predictions).
 #[derive(Clone, Debug)]
-pub struct CollapsedFactor {
+pub(crate) struct CollapsedFactor {
     /// Which objective.
     pub method: SparseMethod,
     /// `K_uu + εI = L_z L_zᵀ`.
     pub lz: Llt,
     /// `B = I + A Aᵀ = L_B L_Bᵀ`.
     pub lb: Llt,
+    /// `B` (lower triangle).
+    pub b: Mat<f64>,
     /// `U = L_z⁻¹ K_uf` (`M × N`).
     pub u: Mat<f64>,
     /// The diagonal `D`.
@@ -73,7 +77,7 @@ pub struct CollapsedFactor {
 
 /// Adjoints of a collapsed objective with respect to its matrix inputs.
 #[derive(Clone, Debug)]
-pub struct CollapsedAdjoints {
+pub(crate) struct CollapsedAdjoints {
     /// `∂F/∂K_uu` (symmetric, `M × M`).
     pub kuu: Mat<f64>,
     /// `∂F/∂K_uf` (`M × N`).
@@ -93,17 +97,19 @@ fn col_slice(m: &Mat<f64>, j: usize) -> &[f64] {
         .as_slice()
 }
 
-/// Evaluates the objective from `K_uu` (without jitter), `K_uf`, `diag K_ff`, `y`, `σ²`.
+/// Evaluates the objective from `K_uu` (without jitter), `K_uf` (consumed: it becomes
+/// `U`), `diag K_ff`, `y`, `σ²`. `pool` supplies scratch buffers (FITC).
 #[allow(clippy::too_many_arguments)]
-pub fn collapsed_forward(
+pub(crate) fn collapsed_forward(
     method: SparseMethod,
     kuu: MatRef<'_, f64>,
-    kuf: MatRef<'_, f64>,
+    kuf: Mat<f64>,
     kdiag: &[f64],
     y: &[f64],
     noise: f64,
     jitter: f64,
     par: Par,
+    pool: Option<&MatPool>,
 ) -> Result<CollapsedFactor> {
     let (m, n) = (kuf.nrows(), kuf.ncols());
     crate::error::check_shape("sparse_gp", "K_uu", (kuu.nrows(), kuu.ncols()), (m, m))?;
@@ -123,7 +129,7 @@ pub fn collapsed_forward(
             },
             e => e,
         })?;
-    let mut u = kuf.to_owned();
+    let mut u = kuf;
     lz.solve_l_in_place(u.as_mut(), par);
     let mut d = vec![noise; n];
     let mut clamped = vec![false; n];
@@ -138,13 +144,20 @@ pub fn collapsed_forward(
             }
         }
     }
-    let mut a = u.clone();
-    for i in 0..n {
-        let sc = 1.0 / d[i].sqrt();
-        a.col_mut(i).iter_mut().for_each(|v| *v *= sc);
+    // B = I + A Aᵀ (lower triangle; A = U D^{−1/2}).
+    let mut b = Mat::<f64>::zeros(m, m);
+    match method {
+        SparseMethod::Vfe => lower_gram(&mut b, u.as_ref(), 1.0 / noise, par),
+        SparseMethod::Fitc => {
+            let mut a = workspace::take(pool, m, n);
+            scale_columns_into(&mut a, &u, |i| 1.0 / d[i].sqrt());
+            lower_gram(&mut b, a.as_ref(), 1.0, par);
+            workspace::give(pool, a);
+        }
     }
-    let mut b = Mat::<f64>::identity(m, m);
-    matmul(b.as_mut(), Accum::Add, a.as_ref(), a.transpose(), 1.0, par);
+    for i in 0..m {
+        b[(i, i)] += 1.0;
+    }
     let lb = Llt::factor_named("sparse_gp: I + A Aᵀ", b.as_ref(), par)?;
     // c = L_B⁻¹ U D⁻¹ y.
     let ydd: Vec<f64> = y.iter().zip(&d).map(|(yi, di)| yi / di).collect();
@@ -165,7 +178,8 @@ pub fn collapsed_forward(
         value -= 0.5 * d[i].ln() + 0.5 * y[i] * y[i] / d[i];
     }
     if method == SparseMethod::Vfe {
-        let tr_q = u.squared_norm_l2();
+        // tr Q = ‖U‖²_F = σ² tr(B − I).
+        let tr_q: f64 = noise * (0..m).map(|i| b[(i, i)] - 1.0).sum::<f64>();
         let tr_k: f64 = kdiag.iter().sum();
         value -= (tr_k - tr_q) / (2.0 * noise);
     }
@@ -181,6 +195,7 @@ pub fn collapsed_forward(
         method,
         lz,
         lb,
+        b,
         u,
         d,
         clamped,
@@ -189,24 +204,57 @@ pub fn collapsed_forward(
     })
 }
 
+/// The lower triangle of `alpha X Xᵀ` into `dst` (half the flops of a full product).
+fn lower_gram(dst: &mut Mat<f64>, x: MatRef<'_, f64>, alpha: f64, par: Par) {
+    faer::linalg::matmul::triangular::matmul(
+        dst.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        x,
+        BlockStructure::Rectangular,
+        x.transpose(),
+        BlockStructure::Rectangular,
+        alpha,
+        par,
+    );
+}
+
+/// `dst[:, i] = s(i) src[:, i]`.
+fn scale_columns_into(dst: &mut Mat<f64>, src: &Mat<f64>, s: impl Fn(usize) -> f64) {
+    for i in 0..src.ncols() {
+        let sc = s(i);
+        let d = dst
+            .col_mut(i)
+            .try_as_col_major_mut()
+            .expect("contiguous")
+            .as_slice_mut();
+        for (a, b) in d.iter_mut().zip(col_slice(src, i)) {
+            *a = sc * b;
+        }
+    }
+}
+
 impl CollapsedFactor {
     /// `L_B⁻ᵀ c` (`M`), which gives `K_fu Σ⁻¹ K_uf D⁻¹ y = Uᵀ L_B⁻ᵀ c` and the predictive
     /// weights `β = L_z⁻ᵀ L_B⁻ᵀ c`.
-    pub fn h(&self, par: Par) -> Vec<f64> {
+    pub(crate) fn h(&self, par: Par) -> Vec<f64> {
         let m = self.c.len();
         let mut h = Mat::from_fn(m, 1, |i, _| self.c[i]);
         self.lb.solve_lt_in_place(h.as_mut(), par);
         (0..m).map(|i| h[(i, 0)]).collect()
     }
 
-    /// Adjoints of the objective scaled by `gbar` (see the module docs).
-    pub fn adjoints(
+    /// Adjoints of the objective scaled by `gbar` (see the module docs). The `K_uf` adjoint
+    /// comes in a buffer from `pool` (give it back when done).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn adjoints(
         &self,
         y: &[f64],
         noise: f64,
         kdiag: &[f64],
         gbar: f64,
         par: Par,
+        pool: Option<&MatPool>,
     ) -> CollapsedAdjoints {
         let (m, n) = (self.u.nrows(), self.u.ncols());
         let u = &self.u;
@@ -224,11 +272,8 @@ impl CollapsedFactor {
         );
         let alpha: Vec<f64> = (0..n).map(|i| (y[i] - uth[(i, 0)]) / d[i]).collect();
         // V = L_B⁻¹ A, with A = U D^{−1/2}.
-        let mut v = u.clone();
-        for i in 0..n {
-            let sc = 1.0 / d[i].sqrt();
-            v.col_mut(i).iter_mut().for_each(|x| *x *= sc);
-        }
+        let mut v = workspace::take(pool, m, n);
+        scale_columns_into(&mut v, u, |i| 1.0 / d[i].sqrt());
         self.lb.solve_l_in_place(v.as_mut(), par);
         let g: Vec<f64> = (0..n)
             .map(|i| {
@@ -268,7 +313,8 @@ impl CollapsedFactor {
             }
         }
         self.lz.solve_lt_in_place(pf.as_mut(), par);
-        // Whitened K_uu adjoint Pu = ½(I − B⁻¹) − ½(Uα)(Uα)ᵀ [− U Uᵀ/(2σ²) | + U diag(G) Uᵀ].
+        // Whitened K_uu adjoint Pu = ½(I − B⁻¹) − ½(Uα)(Uα)ᵀ [− U Uᵀ/(2σ²) | + U diag(G) Uᵀ],
+        // where for VFE U Uᵀ/σ² = B − I.
         let binv = self.lb.inverse(par);
         let mut pu = Mat::<f64>::from_fn(m, m, |i, j| {
             let e = if i == j { 1.0 } else { 0.0 };
@@ -276,29 +322,39 @@ impl CollapsedFactor {
         });
         match self.method {
             SparseMethod::Vfe => {
-                matmul(
-                    pu.as_mut(),
-                    Accum::Add,
-                    u.as_ref(),
-                    u.transpose(),
-                    -0.5 / noise,
-                    par,
-                );
+                for j in 0..m {
+                    for i in 0..m {
+                        let bij = if i >= j {
+                            self.b[(i, j)]
+                        } else {
+                            self.b[(j, i)]
+                        };
+                        let e = if i == j { 1.0 } else { 0.0 };
+                        pu[(i, j)] -= 0.5 * (bij - e);
+                    }
+                }
             }
             SparseMethod::Fitc => {
-                let mut ug = u.clone();
-                for i in 0..n {
-                    let gi = if self.clamped[i] { 0.0 } else { g[i] };
-                    ug.col_mut(i).iter_mut().for_each(|x| *x *= gi);
-                }
-                matmul(
-                    pu.as_mut(),
-                    Accum::Add,
+                let mut ug = workspace::take(pool, m, n);
+                scale_columns_into(&mut ug, u, |i| if self.clamped[i] { 0.0 } else { g[i] });
+                let mut t = Mat::<f64>::zeros(m, m);
+                faer::linalg::matmul::triangular::matmul(
+                    t.as_mut(),
+                    BlockStructure::TriangularLower,
+                    Accum::Replace,
                     ug.as_ref(),
+                    BlockStructure::Rectangular,
                     u.transpose(),
+                    BlockStructure::Rectangular,
                     1.0,
                     par,
                 );
+                workspace::give(pool, ug);
+                for j in 0..m {
+                    for i in 0..m {
+                        pu[(i, j)] += if i >= j { t[(i, j)] } else { t[(j, i)] };
+                    }
+                }
             }
         }
         // K̄_uu = gbar L_z⁻ᵀ Pu L_z⁻¹ (symmetric).
@@ -309,7 +365,7 @@ impl CollapsedFactor {
         // Diagonal and noise.
         let (kd, noise_bar) = match self.method {
             SparseMethod::Vfe => {
-                let tr_q = u.squared_norm_l2();
+                let tr_q: f64 = noise * (0..m).map(|i| self.b[(i, i)] - 1.0).sum::<f64>();
                 let tr_k: f64 = kdiag.iter().sum();
                 (
                     vec![-0.5 * gbar / noise; n],

@@ -9,6 +9,6 @@ pub use collapsed::{
     SparseFitOptions, SparseFitReport, SparseGp, SparseGpOptions, SparseGradient,
     sparse_objective_var,
 };
-pub use collapsed_bound::{CollapsedAdjoints, CollapsedFactor, SparseMethod};
+pub use collapsed_bound::SparseMethod;
 pub use inducing::{GreedySelection, greedy_variance, kmeans};
 pub use svgp::{ElboGradient, Svgp, SvgpOptions, SvgpTrainOptions};

@@ -33,6 +33,7 @@
 //! `q(v) = N(Σ A y/σ², Σ)`, `Σ = (I + A Aᵀ/σ²)⁻¹`, where the ELBO equals Titsias's bound.
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
 use faer::{Accum, Mat, MatRef, Par};
 use rand::RngExt;
 use rand::SeedableRng;
@@ -42,10 +43,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 use crate::gp::exact::{DenseMatrix, Prediction};
-use crate::gp::kernels::matrix::check_args;
+use crate::gp::kernels::matrix::{check_args, check_matrix_finite};
 use crate::gp::kernels::{Kernel, fold_symmetric, kernel_matrix_theta};
 use crate::gp::likelihoods::{Likelihood, MAX_LIKELIHOOD_PARAMS};
 use crate::gp::quadrature::GaussHermite;
+use crate::gp::workspace::MatPool;
 use crate::linalg::Llt;
 use crate::optim::{Adam, AdamOptions, OptimResult, Termination, TraceEntry};
 
@@ -152,6 +154,7 @@ pub struct Svgp<K, L> {
     n_data: usize,
     quad: GaussHermite,
     options: SvgpOptions,
+    pool: MatPool,
 }
 
 /// `Φ(X)`: lower triangle with the diagonal halved.
@@ -194,7 +197,10 @@ fn cholesky_pullback(l: &Llt, lbar: &Mat<f64>, par: Par) -> Mat<f64> {
 /// The per-batch quantities shared by the ELBO, its gradient and the natural gradient.
 struct BatchState {
     lz: Llt,
+    /// `A = L_z⁻¹ K_ub`.
     a: Mat<f64>,
+    /// `Sᵀ A`.
+    sta: Mat<f64>,
     mu: Vec<f64>,
     var: Vec<f64>,
 }
@@ -232,6 +238,7 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
             n_data,
             quad: GaussHermite::new(options.quadrature_points)?,
             options,
+            pool: MatPool::default(),
         })
     }
 
@@ -357,17 +364,22 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
 
     fn batch_state(&self, theta: &[f64], x: &Inputs) -> Result<BatchState> {
         let par = self.options.par;
+        let (m, b) = (self.z.n(), x.n());
         let mut kuu = kernel_matrix_theta(&self.kernel, theta, &self.z, None)?;
-        for i in 0..self.z.n() {
+        for i in 0..m {
             kuu[(i, i)] += self.options.jitter;
         }
         let lz = Llt::factor_named("svgp: K(Z, Z) + jitter", kuu.as_ref(), par)?;
-        let mut a = kernel_matrix_theta(&self.kernel, theta, &self.z, Some(x))?;
+        let mut a = self.pool.take(m, b);
+        self.kernel.matrix_into(theta, &self.z, Some(x), a.as_mut());
+        if let Err(e) = check_matrix_finite("svgp", a.as_ref(), false) {
+            self.pool.give(a);
+            return Err(e);
+        }
         lz.solve_l_in_place(a.as_mut(), par);
-        let mut kdiag = vec![0.0; x.n()];
+        let mut kdiag = vec![0.0; b];
         self.kernel.diag_into(theta, x, &mut kdiag);
-        let m = self.z.n();
-        let mut mu = Mat::<f64>::zeros(x.n(), 1);
+        let mut mu = Mat::<f64>::zeros(b, 1);
         matmul(
             mu.as_mut(),
             Accum::Replace,
@@ -376,24 +388,34 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
             1.0,
             par,
         );
-        let mut sta = Mat::<f64>::zeros(m, x.n());
-        matmul(
+        // Sᵀ A with S lower triangular (half the flops of a full product).
+        let mut sta = self.pool.take(m, b);
+        tri_matmul(
             sta.as_mut(),
+            BlockStructure::Rectangular,
             Accum::Replace,
             self.q_sqrt.transpose(),
+            BlockStructure::TriangularUpper,
             a.as_ref(),
+            BlockStructure::Rectangular,
             1.0,
             par,
         );
-        let var = (0..x.n())
+        let var = (0..b)
             .map(|i| kdiag[i] - a.col(i).squared_norm_l2() + sta.col(i).squared_norm_l2())
             .collect();
         Ok(BatchState {
             lz,
             a,
-            mu: (0..x.n()).map(|i| mu[(i, 0)]).collect(),
+            sta,
+            mu: (0..b).map(|i| mu[(i, 0)]).collect(),
             var,
         })
+    }
+
+    fn release(&self, st: BatchState) {
+        self.pool.give(st.a);
+        self.pool.give(st.sta);
     }
 
     fn kl(&self) -> f64 {
@@ -438,6 +460,7 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
         let st = self.batch_state(&self.kernel.params(), x)?;
         let mut dphi = vec![0.0; self.likelihood.n_params()];
         let (e, _, _) = self.expectations(y, &st, self.n_data as f64 / x.n() as f64, &mut dphi);
+        self.release(st);
         let v = e - self.kl();
         finite_value(v)
     }
@@ -482,9 +505,13 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
         let value = finite_value(e - self.kl())?;
         let a = &st.a;
         // A diag(v̄).
-        let mut adv = a.clone();
+        let mut adv = self.pool.take(m, b);
         for i in 0..b {
-            adv.col_mut(i).iter_mut().for_each(|v| *v *= vb[i]);
+            let src = a.col(i);
+            let dst = adv.col_mut(i);
+            for (d, s) in dst.iter_mut().zip(src.iter()) {
+                *d = vb[i] * s;
+            }
         }
         // m̄ = A ē − m.
         let mut mbar = Mat::<f64>::zeros(m, 1);
@@ -497,23 +524,17 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
             par,
         );
         let q_mu: Vec<f64> = (0..m).map(|i| mbar[(i, 0)] - self.q_mu[i]).collect();
-        // S̄ = tril(2 A diag(v̄) Aᵀ S − S + diag(1/Sᵢᵢ)).
-        let mut p = Mat::<f64>::zeros(m, m);
-        matmul(
-            p.as_mut(),
+        // S̄ = tril(2 A diag(v̄) Aᵀ S) − S + diag(1/Sᵢᵢ), with Aᵀ S = (Sᵀ A)ᵀ.
+        let mut sbar = Mat::<f64>::zeros(m, m);
+        tri_matmul(
+            sbar.as_mut(),
+            BlockStructure::TriangularLower,
             Accum::Replace,
             adv.as_ref(),
-            a.transpose(),
+            BlockStructure::Rectangular,
+            st.sta.transpose(),
+            BlockStructure::Rectangular,
             2.0,
-            par,
-        );
-        let mut sbar = Mat::<f64>::zeros(m, m);
-        matmul(
-            sbar.as_mut(),
-            Accum::Replace,
-            p.as_ref(),
-            self.q_sqrt.as_ref(),
-            1.0,
             par,
         );
         let mut q_sqrt = vec![0.0; m * m];
@@ -526,42 +547,38 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
                 q_sqrt[i + j * m] = v;
             }
         }
-        // Ā = m ēᵀ + 2 (S Sᵀ − I) A diag(v̄).
-        let mut sst = Mat::<f64>::zeros(m, m);
-        matmul(
-            sst.as_mut(),
+        // Ā = 2 (S Sᵀ A − A) diag(v̄) + m ēᵀ, with S Sᵀ A = S (Sᵀ A).
+        let mut abar = adv;
+        tri_matmul(
+            abar.as_mut(),
+            BlockStructure::Rectangular,
             Accum::Replace,
             self.q_sqrt.as_ref(),
-            self.q_sqrt.transpose(),
+            BlockStructure::TriangularLower,
+            st.sta.as_ref(),
+            BlockStructure::Rectangular,
             1.0,
             par,
         );
-        for i in 0..m {
-            sst[(i, i)] -= 1.0;
-        }
-        let mut abar = Mat::<f64>::zeros(m, b);
-        matmul(
-            abar.as_mut(),
-            Accum::Replace,
-            sst.as_ref(),
-            adv.as_ref(),
-            2.0,
-            par,
-        );
         for i in 0..b {
-            for r in 0..m {
-                abar[(r, i)] += self.q_mu[r] * eb[i];
+            let ac = a.col(i);
+            let dst = abar.col_mut(i);
+            for ((d, av), &mr) in dst.iter_mut().zip(ac.iter()).zip(&self.q_mu) {
+                *d = 2.0 * vb[i] * (*d - av) + mr * eb[i];
             }
         }
         // K̄_ub = L_z⁻ᵀ Ā; L̄_z = −tril(K̄_ub Aᵀ); K̄_uu by the Cholesky pullback.
         let mut kub_bar = abar;
         st.lz.solve_lt_in_place(kub_bar.as_mut(), par);
         let mut lz_bar = Mat::<f64>::zeros(m, m);
-        matmul(
+        tri_matmul(
             lz_bar.as_mut(),
+            BlockStructure::TriangularLower,
             Accum::Replace,
             kub_bar.as_ref(),
+            BlockStructure::Rectangular,
             a.transpose(),
+            BlockStructure::Rectangular,
             -1.0,
             par,
         );
@@ -589,6 +606,8 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
             None,
         );
         self.kernel.diag_pullback(&theta, x, &vb, &mut dtheta, None);
+        self.pool.give(kub_bar);
+        self.release(st);
         let g = ElboGradient {
             value,
             kernel: dtheta,
@@ -679,6 +698,7 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
         )?;
         let cov = lp.inverse(par);
         lp.solve_in_place(t1.as_mut(), par);
+        self.release(st);
         let s_new = Llt::factor_named("svgp natural gradient: new covariance", cov.as_ref(), par)?;
         self.q_mu = (0..m).map(|i| t1[(i, 0)]).collect();
         self.q_sqrt = s_new.into_l();
@@ -784,13 +804,16 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
     pub fn predict_f(&self, xs: &Inputs) -> Result<Prediction> {
         let st = self.batch_state(&self.kernel.params(), xs)?;
         let noise = f64::NAN;
+        let var = st.var.iter().map(|v| v.max(0.0)).collect();
+        let mean = st.mu.clone();
+        self.release(st);
         Ok(Prediction {
             mean: DenseMatrix {
                 rows: xs.n(),
                 cols: 1,
-                values: st.mu,
+                values: mean,
             },
-            var: st.var.iter().map(|v| v.max(0.0)).collect(),
+            var,
             cov: None,
             noise_variance: noise,
         })
