@@ -3,11 +3,12 @@
 //! * `gp_exact/n{N}/{value,value_grad,cholesky}`: exact-GP log marginal likelihood, with
 //!   its gradient, and one faer Cholesky of the same `n` (the floor); report
 //!   `value_grad / cholesky`.
-//! * `gp_sparse/vfe_n20000_m256/{value,value_grad}`: Titsias's bound, and with its gradient
-//!   in `θ` and `Z`.
+//! * `gp_sparse/vfe_n20000_m256/{value,value_grad,gemm_floor}`: Titsias's bound, with its
+//!   gradient in `θ` and `Z`, and one `M × N × M` product (the flop floor unit).
 //! * `gp_sparse/svgp_step`: one SVGP training step (N = 100,000, M = 256, B = 1,024: draw a
 //!   batch, ELBO value and gradient in `(θ, Z, m, L)`, Adam update), and
-//!   `gp_sparse/svgp_elbo_b1024/{value,value_grad}` on the fixed first 1,024 rows.
+//!   `gp_sparse/svgp_elbo_b1024/{value,value_grad,gemm_floor}` on the fixed first 1,024
+//!   rows (the floor: one `M × B × M` product).
 //! * `gp_statespace/matern32_n{N}/value_grad`: the state-space Matérn-3/2 likelihood and
 //!   gradient for N ∈ {10⁴, 10⁵, 10⁶} (linear scaling).
 //!
@@ -78,6 +79,8 @@ fn sparse(c: &mut Criterion) {
     g.bench_function("value_grad", |b| {
         b.iter(|| black_box(gp.objective_and_grad(&t, &z).unwrap()))
     });
+    // The floor: one M × N × M product (2 N M² flops), measured in the same run.
+    g.bench_function("gemm_floor", |b| gemm_floor(b, 256, 20000));
     g.finish();
 
     let (x, y) = load(100000);
@@ -93,6 +96,7 @@ fn sparse(c: &mut Criterion) {
     g.bench_function("value_grad", |b| {
         b.iter(|| black_box(svgp.elbo_and_grad(&xb, &yb).unwrap()))
     });
+    g.bench_function("gemm_floor", |b| gemm_floor(b, 256, 1024));
     g.finish();
     // One training step as in WORKLOADS.md §5a (optax.adam(1e-2) on −ELBO).
     let opts = AdamOptions {
@@ -117,6 +121,23 @@ fn sparse(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// One `m × n × m` matrix product `A Aᵀ` (`2 n m²` flops), single-threaded.
+fn gemm_floor(b: &mut criterion::Bencher<'_>, m: usize, n: usize) {
+    let a = Mat::<f64>::from_fn(m, n, |i, j| ((i * 7 + j * 3) % 17) as f64 / 17.0);
+    let mut out = Mat::<f64>::zeros(m, m);
+    b.iter(|| {
+        faer::linalg::matmul::matmul(
+            out.as_mut(),
+            faer::Accum::Replace,
+            a.as_ref(),
+            a.transpose(),
+            1.0,
+            Par::Seq,
+        );
+        black_box(out[(0, 0)])
+    })
 }
 
 fn statespace(c: &mut Criterion) {

@@ -1,5 +1,8 @@
 //! Exact GP regression: the log marginal likelihood as one block with a fused
-//! hyperparameter pullback, fitting, and posterior predictions.
+//! hyperparameter pullback ([`lml`](self) equations in its source docs), fitting by L-BFGS
+//! ([`ExactGp::fit`], returning the optimisation trace), and posterior predictions
+//! ([`ExactPosterior`]). Several outputs may share the kernel and the noise (`Y` is
+//! `n × p`). Value and gradient cost about three Cholesky factorisations of `n`.
 
 pub(crate) mod lml;
 mod model;

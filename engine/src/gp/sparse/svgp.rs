@@ -801,6 +801,8 @@ impl<K: Kernel, L: Likelihood> Svgp<K, L> {
 
     /// Mean and variance of the latent function at `xs`:
     /// `μ = K_*u L_z⁻ᵀ m`, `v = k_** − ‖L_z⁻¹ K_u*‖² + ‖Sᵀ L_z⁻¹ K_u*‖²`.
+    /// (`noise_variance` is NaN: the observation model is the likelihood's; use
+    /// [`Svgp::predict_y`] for observations.)
     pub fn predict_f(&self, xs: &Inputs) -> Result<Prediction> {
         let st = self.batch_state(&self.kernel.params(), xs)?;
         let noise = f64::NAN;
