@@ -419,3 +419,26 @@ fn bad_input_is_an_error() {
         .is_err()
     );
 }
+
+#[test]
+fn tape_block_matches_the_analytic_gradient() {
+    use mechml_engine::ad::{Tape, VarVec};
+    use mechml_engine::gp::svgp_elbo_var;
+    let (x, f) = problem(15, 3);
+    let z = Inputs::from_rows(&[[0.2, 0.2], [0.7, 0.6], [0.4, 0.9]]).unwrap();
+    let mut gp = Svgp::new(Matern52::new(0.5, 1.0).unwrap(), Poisson, z, 15).unwrap();
+    random_q(&mut gp, 2);
+    let y: Vec<f64> = f.iter().map(|v| v.exp().round()).collect();
+    let tape = Tape::new();
+    let p = tape.var_vec(&gp.pack());
+    let e = svgp_elbo_var(&tape, &gp, &p, &x, &y).unwrap();
+    let two = tape
+        .mul(&VarVec::constant(vec![2.0]), &tape.stack(&[e]).unwrap())
+        .unwrap();
+    let s = tape.sum(&two).unwrap();
+    let g = tape.gradient(&s).unwrap().wrt_vec(&p);
+    let want = gp.pack_gradient(&gp.elbo_and_grad(&x, &y).unwrap());
+    for (a, b) in g.iter().zip(&want) {
+        assert!((a - 2.0 * b).abs() < 1e-12 * b.abs().max(1.0));
+    }
+}

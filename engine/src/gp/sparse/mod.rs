@@ -23,4 +23,4 @@ pub use collapsed::{
 };
 pub use collapsed_bound::SparseMethod;
 pub use inducing::{GreedySelection, greedy_variance, kmeans};
-pub use svgp::{ElboGradient, Svgp, SvgpOptions, SvgpTrainOptions};
+pub use svgp::{ElboGradient, Svgp, SvgpOptions, SvgpTrainOptions, svgp_elbo_var};
