@@ -77,6 +77,50 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An ODE solve could not continue: the step size fell below the smallest step the
+    /// solver may take (the error test kept failing).
+    StepSizeUnderflow {
+        /// Time reached.
+        t: f64,
+        /// The step size that was too small.
+        h: f64,
+        /// Component with the largest scaled error at the last attempt.
+        component: usize,
+    },
+    /// An ODE solve took more steps (accepted plus rejected) than allowed.
+    TooManySteps {
+        /// Time reached.
+        t: f64,
+        /// The bound that was hit.
+        max_steps: usize,
+    },
+    /// An ODE solve met a NaN or an infinity in the state or in the right-hand side.
+    NonFiniteState {
+        /// Time of the step (its start).
+        t: f64,
+        /// Step size of the attempt (0 at the initial point).
+        h: f64,
+        /// Component that went bad.
+        component: usize,
+        /// Its value.
+        value: f64,
+        /// Which quantity: `"state"`, `"derivative"`, `"initial state"`, `"sensitivity"`...
+        quantity: &'static str,
+    },
+    /// The Newton iteration of an implicit ODE method failed, and reducing the step size
+    /// did not help.
+    NewtonFailure {
+        /// Time of the step (its start).
+        t: f64,
+        /// Step size of the last attempt.
+        h: f64,
+        /// Newton iterations taken in the last attempt.
+        iterations: usize,
+        /// Component with the largest scaled Newton update.
+        component: usize,
+        /// Its scaled size.
+        residual: f64,
+    },
     /// An iteration did not converge within its bound.
     NoConvergence {
         /// Algorithm.
@@ -135,6 +179,41 @@ impl fmt::Display for Error {
                  was the tape cleared, or is it another tape's variable?"
             ),
             Error::Unsupported { op, reason } => write!(f, "{op}: unsupported: {reason}"),
+            Error::StepSizeUnderflow { t, h, component } => write!(
+                f,
+                "ode: step size underflow at t = {t:e}: h = {h:e}, the error test keeps \
+                 failing in component {component} (the problem may be stiff: use a stiff \
+                 method, loosen the tolerances, or check the right-hand side for a \
+                 singularity)"
+            ),
+            Error::TooManySteps { t, max_steps } => write!(
+                f,
+                "ode: {max_steps} steps taken and t = {t:e} reached before the end \
+                 (raise max_steps, loosen the tolerances, or use a stiff method)"
+            ),
+            Error::NonFiniteState {
+                t,
+                h,
+                component,
+                value,
+                quantity,
+            } => write!(
+                f,
+                "ode: non-finite {quantity} {value} in component {component} at t = {t:e} \
+                 (step h = {h:e}); check the right-hand side and the parameters"
+            ),
+            Error::NewtonFailure {
+                t,
+                h,
+                iterations,
+                component,
+                residual,
+            } => write!(
+                f,
+                "ode: Newton iteration failed at t = {t:e} with h = {h:e} after \
+                 {iterations} iterations; largest scaled update {residual:e} in component \
+                 {component} (check the Jacobian, or loosen the tolerances)"
+            ),
             Error::NoConvergence {
                 op,
                 iterations,
