@@ -7,6 +7,7 @@
 pub mod ad;
 pub mod error;
 pub mod linalg;
+pub mod ode;
 
 pub use error::{Error, Result};
 
