@@ -130,25 +130,6 @@ impl OdeRhs for VanDerPol {
     }
 }
 
-/// Van der Pol in the scaled form of the test set (VDPOL): `y₁' = y₂`,
-/// `y₂' = ((1 − y₁²)y₂ − y₁)/ε`; `p = (ε)` (`1e-6` there, on `[0, 2]`, `y₀ = (2, 0)`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct VanDerPolScaled;
-
-impl OdeRhs for VanDerPolScaled {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_params(&self) -> usize {
-        1
-    }
-    #[inline]
-    fn rhs<R: Real>(&self, _t: R, y: &[R], p: &[R], dy: &mut [R]) {
-        dy[0] = y[1];
-        dy[1] = ((R::one() - y[0] * y[0]) * y[1] - y[0]) / p[0];
-    }
-}
-
 /// HIRES, a plant-physiology model with 8 species (Schäfer 1975; the test set's HIRES,
 /// Hairer & Wanner 1996, IV.10): on `[0, 321.8122]` from
 /// `y₀ = (1, 0, 0, 0, 0, 0, 0, 0.0057)`. No parameters.

@@ -241,8 +241,8 @@ enum StageFailure {
     NonFinite(usize, f64),
 }
 
-/// Most Newton iterations per stage.
-const NEWTON_MAX_ITER: usize = 7;
+/// Most Newton iterations per stage (as diffrax's ESDIRK root finder).
+const NEWTON_MAX_ITER: usize = 10;
 /// A Newton contraction rate above this refreshes the Jacobian at the next step.
 const JAC_REFRESH_RATE: f64 = 0.1;
 
@@ -475,7 +475,7 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
                 self.refresh_jacobian(sys, t, y, stats);
             }
             let hg = h * tab.gamma;
-            if self.lu_hg != hg {
+            if !((hg - self.lu_hg).abs() <= 1e-12 * hg) {
                 stats.n_lu += 1;
                 if let Err(c) = self.lu.factor_shifted(&self.jac, 1.0, -hg) {
                     self.lu_hg = f64::NAN;
