@@ -34,11 +34,12 @@ const MAX_FACTOR: f64 = 10.0;
 const KAPPA: [f64; MAX_ORDER + 1] = [0.0, -0.1850, -1.0 / 9.0, -0.0823, -0.0415, 0.0];
 
 /// `γ_k = Σ_{i≤k} 1/i`.
-fn gamma(k: usize) -> f64 {
+pub(crate) fn gamma(k: usize) -> f64 {
     (1..=k).map(|i| 1.0 / i as f64).sum()
 }
 
-fn alpha(k: usize) -> f64 {
+/// `α_k = (1 − κ_k) γ_k`.
+pub(crate) fn alpha(k: usize) -> f64 {
     (1.0 - KAPPA[k]) * gamma(k)
 }
 
@@ -85,6 +86,8 @@ pub(crate) fn change_d(d: &mut [f64], n: usize, k: usize, r: f64) {
 /// Hooks into the BDF loop (forward sensitivities carry their own difference arrays
 /// through the same linear maps).
 pub(crate) trait BdfHook<S: ?Sized> {
+    /// The loop starts at `(t0, y0)` with first step `h` (`D₁ = h f(t0, y0)`).
+    fn init(&mut self, t0: f64, y0: &[f64], h: f64) -> Result<()>;
     /// `D` was rescaled for a step-size factor `r` at order `k`.
     fn change_d(&mut self, k: usize, r: f64);
     /// A step of order `k` to `(t_new, y_new)` with Newton constant `c = h/α_k` was
@@ -98,6 +101,9 @@ pub(crate) trait BdfHook<S: ?Sized> {
 }
 
 impl<S: ?Sized> BdfHook<S> for () {
+    fn init(&mut self, _: f64, _: &[f64], _: f64) -> Result<()> {
+        Ok(())
+    }
     fn change_d(&mut self, _: usize, _: f64) {}
     fn on_accept(&mut self, _: &mut S, _: usize, _: f64, _: f64, _: &[f64]) -> Result<()> {
         Ok(())
@@ -219,6 +225,7 @@ impl Bdf {
         for i in 0..n {
             self.d[n + i] = f[i] * h_abs;
         }
+        hook.init(t0, y0, h_abs)?;
         let mut order = 1usize;
         let mut n_equal = 0usize;
         let mut lu_valid = false;

@@ -149,12 +149,6 @@ impl<T: Real> ExplicitRk<T> {
             }
         }
     }
-
-    /// Forgets the first stage (the state was changed from outside, e.g. a jump).
-    pub(crate) fn invalidate(&mut self) {
-        self.k0_valid = false;
-        self.extra_valid = false;
-    }
 }
 
 impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {

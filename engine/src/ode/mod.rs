@@ -89,6 +89,7 @@ pub mod problem;
 pub mod problems;
 pub mod rosenbrock;
 pub mod sdirk;
+pub mod sensitivity;
 pub mod solution;
 pub mod solve;
 pub mod system;
@@ -97,6 +98,10 @@ pub mod tableau;
 pub use controller::{PiController, StepController, StepDecision};
 pub use dense::DenseOutput;
 pub use problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt, Tolerance};
+pub use sensitivity::{
+    AdjointInfo, Checkpointing, OdeGradient, Sensitivity, SensitivitySolve, TapeSolve,
+    forward_sensitivities, gradient, solve_on_tape,
+};
 pub use solution::{OdeSolution, OdeStats};
 pub use solve::{Method, solve, solve_with_controller};
 pub use system::{OdeSystem, OdeSystemJacobian, RhsSystem};

@@ -272,10 +272,4 @@ impl OdeOptions {
         self.controller.validate()?;
         Ok(())
     }
-
-    /// The weight `atolᵢ + rtol · s` of component `i` at scale `s`.
-    #[inline]
-    pub(crate) fn weight(&self, i: usize, s: f64) -> f64 {
-        self.atol.get(i) + self.rtol * s
-    }
 }
