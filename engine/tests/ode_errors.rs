@@ -169,8 +169,10 @@ impl OdeRhs for BlowUp {
 fn blow_up_stops_at_the_singularity() {
     let prob = OdeProblem::new(BlowUp, 0.0, 2.0, vec![1.0], vec![]).unwrap();
     for m in ALL {
-        let mut opts = OdeOptions::default();
-        opts.max_steps = 1_000_000;
+        let opts = OdeOptions {
+            max_steps: 1_000_000,
+            ..OdeOptions::default()
+        };
         match solve(&prob, m, &opts) {
             Err(Error::StepSizeUnderflow { t, h, component })
             | Err(Error::NewtonFailure {

@@ -59,7 +59,7 @@ proptest! {
                 Err(mechml_engine::Error::Unsupported { .. }) => continue,
                 Err(e) => panic!("{e}"),
             };
-            let g = solve.vjp(&[c.clone()]).unwrap();
+            let g = solve.vjp(std::slice::from_ref(&c)).unwrap();
             let tol = 1e-6;
             for i in 0..2 {
                 prop_assert!((g.y0[i] - g_y0[i]).abs() < tol, "{:?} {:?}: y0 {:?} vs {:?}", method, s, g.y0, g_y0);
@@ -93,7 +93,7 @@ proptest! {
                 let mut l = v[0] * 0.0;
                 for (k, w) in [0.3, -1.0, 0.7].iter().enumerate() {
                     for y in out.state(k) {
-                        l = l + y * y * *w;
+                        l += y * y * *w;
                     }
                 }
                 Ok(l)

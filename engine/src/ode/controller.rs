@@ -15,6 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::problem::Tolerance;
+use crate::ad::Real;
 use crate::error::{Error, Result};
 
 /// The outcome of [`StepController::adapt`].
@@ -60,6 +62,10 @@ pub struct PiController {
     pub accept_factor_min: f64,
     #[serde(skip)]
     prev_inv_err: f64,
+    /// `(q, inv_lo, inv_hi)`: the error thresholds below/above which an accepted step's
+    /// factor is clipped (I-controller).
+    #[serde(skip)]
+    cache: (f64, f64, f64),
 }
 
 impl Default for PiController {
@@ -72,6 +78,7 @@ impl Default for PiController {
             factor_max: 10.0,
             accept_factor_min: 1.0,
             prev_inv_err: 1.0,
+            cache: (f64::NAN, 0.0, 0.0),
         }
     }
 }
@@ -123,7 +130,32 @@ impl StepController for PiController {
     fn adapt(&mut self, h: f64, err: f64, q: f64) -> StepDecision {
         let accept = err < 1.0;
         let inv = if err.is_nan() { 0.0 } else { 1.0 / err };
-        let mut factor = self.safety * inv.powf((self.icoeff + self.pcoeff) / q);
+        let expo = (self.icoeff + self.pcoeff) / q;
+        if self.pcoeff == 0.0 && accept {
+            // I-controller on an accepted step: skip the power where the factor is
+            // clipped anyway (safety · inv^e ≤ accept_factor_min, or ≥ factor_max).
+            if self.cache.0 != q {
+                self.cache = (
+                    q,
+                    (self.accept_factor_min / self.safety).powf(1.0 / expo),
+                    (self.factor_max / self.safety).powf(1.0 / expo),
+                );
+            }
+            let (_, lo_inv, hi_inv) = self.cache;
+            if inv <= lo_inv {
+                return StepDecision {
+                    accept,
+                    h_next: h * self.accept_factor_min,
+                };
+            }
+            if inv >= hi_inv {
+                return StepDecision {
+                    accept,
+                    h_next: h * self.factor_max,
+                };
+            }
+        }
+        let mut factor = self.safety * inv.powf(expo);
         if self.pcoeff != 0.0 {
             factor *= self.prev_inv_err.powf(-self.pcoeff / q);
         }
@@ -152,42 +184,65 @@ impl StepController for PiController {
     }
 }
 
-/// The RMS norm of `errᵢ / (atolᵢ + rtol · max(|aᵢ|, |bᵢ|))` and the component with the
-/// largest scaled error. A non-finite error gives `∞`.
-pub(crate) fn scaled_error_norm<F: Fn(usize) -> f64>(
+/// The RMS norm of `errᵢ / (atolᵢ + rtol · max(|aᵢ|, |bᵢ|))`; a non-finite error gives
+/// `∞`.
+#[inline]
+pub(crate) fn scaled_error_norm<T: Real>(
     err: &[f64],
-    a: &[f64],
-    b: &[f64],
-    atol: F,
+    a: &[T],
+    b: &[T],
+    atol: &Tolerance,
     rtol: f64,
-) -> (f64, usize) {
+) -> f64 {
     let n = err.len();
     if n == 0 {
-        return (0.0, 0);
+        return 0.0;
     }
     let mut sum = 0.0;
-    let mut worst = 0;
-    let mut worst_v: f64 = -1.0;
-    for i in 0..n {
-        let w = atol(i) + rtol * a[i].abs().max(b[i].abs());
-        let e = err[i] / w;
-        let e2 = e * e;
-        // The first non-finite component wins; otherwise the largest.
-        if !worst_v.is_nan() && (e2.is_nan() || e2 > worst_v) {
-            worst_v = e2;
-            worst = i;
+    match atol {
+        Tolerance::Scalar(at) => {
+            for ((e, x), y) in err.iter().zip(a).zip(b) {
+                let v = e / (at + rtol * x.value().abs().max(y.value().abs()));
+                sum += v * v;
+            }
         }
-        sum += e2;
+        Tolerance::PerComponent(at) => {
+            for (((e, x), y), at) in err.iter().zip(a).zip(b).zip(at) {
+                let v = e / (at + rtol * x.value().abs().max(y.value().abs()));
+                sum += v * v;
+            }
+        }
     }
     let norm = (sum / n as f64).sqrt();
-    (
-        if norm.is_finite() {
-            norm
-        } else {
-            f64::INFINITY
-        },
-        worst,
-    )
+    if norm.is_finite() {
+        norm
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The component with the largest scaled error (the first non-finite one if any), for
+/// error messages.
+pub(crate) fn worst_component<T: Real>(
+    err: &[f64],
+    a: &[T],
+    b: &[T],
+    atol: &Tolerance,
+    rtol: f64,
+) -> usize {
+    let mut worst = 0;
+    let mut worst_v = -1.0;
+    for i in 0..err.len() {
+        let v = (err[i] / (atol.get(i) + rtol * a[i].value().abs().max(b[i].value().abs()))).abs();
+        if !v.is_finite() {
+            return i;
+        }
+        if v > worst_v {
+            worst_v = v;
+            worst = i;
+        }
+    }
+    worst
 }
 
 /// The RMS norm of `xᵢ / wᵢ` where `wᵢ = atolᵢ + rtol |yᵢ|`.

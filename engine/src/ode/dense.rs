@@ -48,7 +48,7 @@ impl DenseOutput {
     /// Appends the polynomial of the step `[t, t + h]`: `coeffs[m·n + i]` is `cₘ` of
     /// component `i`.
     pub fn push(&mut self, t: f64, h: f64, coeffs: &[f64]) {
-        debug_assert!(coeffs.len() % self.n.max(1) == 0);
+        debug_assert!(coeffs.len().is_multiple_of(self.n.max(1)));
         self.t.push(t);
         self.h.push(h);
         self.coeffs.extend_from_slice(coeffs);

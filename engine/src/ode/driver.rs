@@ -7,7 +7,7 @@
 //! decide, and on acceptance saves what was asked and hands the step to an
 //! [`StepObserver`] (the adjoints record their checkpoints there).
 
-use super::controller::{StepController, initial_step, scaled_error_norm};
+use super::controller::{StepController, initial_step, scaled_error_norm, worst_component};
 use super::dense::DenseOutput;
 use super::problem::{OdeOptions, SaveAt};
 use super::solution::OdeStats;
@@ -184,7 +184,6 @@ where
     let mut y_new = y0.to_vec();
     let mut err = vec![0.0; n];
     let mut yv = vec![0.0; n];
-    let mut ynv = vec![0.0; n];
     let q = method.error_order();
 
     method.init(sys, t0, &y, &mut stats);
@@ -308,13 +307,13 @@ where
                 } else if fixed_dt.is_some() {
                     (0.0, 0)
                 } else {
-                    for (a, b) in yv.iter_mut().zip(&y) {
-                        *a = b.value();
-                    }
-                    for (a, b) in ynv.iter_mut().zip(&y_new) {
-                        *a = b.value();
-                    }
-                    let (e, w) = scaled_error_norm(&err, &yv, &ynv, atol, opts.rtol);
+                    let e = scaled_error_norm(&err, &y, &y_new, &opts.atol, opts.rtol);
+                    // The worst component is only needed for messages (rejected steps).
+                    let w = if e < 1.0 {
+                        0
+                    } else {
+                        worst_component(&err, &y, &y_new, &opts.atol, opts.rtol)
+                    };
                     if !e.is_finite() {
                         last_fail = Some(Error::NonFiniteState {
                             t,

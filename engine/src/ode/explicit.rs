@@ -11,6 +11,11 @@ use super::system::OdeSystem;
 use super::tableau::ButcherTableau;
 use crate::ad::Real;
 
+/// Systems up to this size take the register-blocked stage loop.
+const SMALL: usize = 8;
+/// Longest row of `A` for the register-blocked loop.
+const MAX_ROW: usize = 32;
+
 /// The explicit Runge–Kutta method of a tableau, with its stage storage.
 pub struct ExplicitRk<T> {
     tab: &'static ButcherTableau,
@@ -62,19 +67,55 @@ impl<T: Real> ExplicitRk<T> {
     #[inline]
     fn stage<S: OdeSystem<T> + ?Sized>(&mut self, sys: &mut S, t: f64, h: f64, y: &[T], i: usize) {
         let n = self.n;
-        self.ytmp.copy_from_slice(y);
-        for j in 0..i {
-            let a = self.tab.a_ext(i, j);
+        let s = self.tab.stages();
+        let (row, c): (&[f64], f64) = if i < s {
+            (self.tab.a[i], self.tab.c[i])
+        } else {
+            match &self.tab.dense {
+                Some(d) => (d.extra_a[i - s], d.extra_c[i - s]),
+                None => (&[], 0.0),
+            }
+        };
+        let (done, rest) = self.k.split_at_mut(i * n);
+        if n <= SMALL && row.len() <= MAX_ROW {
+            // Small systems: one pass over the components, the stage sum in registers.
+            let mut ha = [0.0; MAX_ROW];
+            for (d, &a) in ha.iter_mut().zip(row) {
+                *d = h * a;
+            }
+            let ha = &ha[..row.len()];
+            for m in 0..n {
+                let mut acc = y[m];
+                for (j, &c) in ha.iter().enumerate() {
+                    acc += done[j * n + m] * c;
+                }
+                self.ytmp[m] = acc;
+            }
+            sys.eval(t + c * h, &self.ytmp, &mut rest[..n]);
+            return;
+        }
+        // ytmp = y + h Σⱼ aᵢⱼ kⱼ, the first term fused with the copy.
+        let mut first = true;
+        for (j, &a) in row.iter().enumerate() {
             if a != 0.0 {
                 let ha = h * a;
-                let kj = &self.k[j * n..(j + 1) * n];
-                for (yt, &kv) in self.ytmp.iter_mut().zip(kj) {
-                    *yt += kv * ha;
+                let kj = &done[j * n..(j + 1) * n];
+                if first {
+                    for ((yt, &yv), &kv) in self.ytmp.iter_mut().zip(y).zip(kj) {
+                        *yt = yv + kv * ha;
+                    }
+                    first = false;
+                } else {
+                    for (yt, &kv) in self.ytmp.iter_mut().zip(kj) {
+                        *yt += kv * ha;
+                    }
                 }
             }
         }
-        let (_, rest) = self.k.split_at_mut(i * n);
-        sys.eval(t + self.tab.c_ext(i) * h, &self.ytmp, &mut rest[..n]);
+        if first {
+            self.ytmp.copy_from_slice(y);
+        }
+        sys.eval(t + c * h, &self.ytmp, &mut rest[..n]);
     }
 
     /// Computes the extra dense stages of the step `(t, h, y)` if they are missing.
@@ -130,6 +171,24 @@ impl<T: Real> ExplicitRk<T> {
         }
         self.k0_valid = false;
         evals
+    }
+
+    /// Forgets the first stage (the next replayed step starts from another state).
+    pub(crate) fn reset_first_stage(&mut self) {
+        self.k0_valid = false;
+        self.extra_valid = false;
+    }
+
+    /// After [`ExplicitRk::replay`], prepares the next replayed step from `y_new`: FSAL
+    /// tableaus copy their last stage into the first (saving an evaluation).
+    pub(crate) fn advance_replay(&mut self) {
+        if self.fsal {
+            let n = self.n;
+            let s = self.tab.stages();
+            let (first, rest) = self.k.split_at_mut(n);
+            first.copy_from_slice(&rest[(s - 2) * n..(s - 1) * n]);
+            self.k0_valid = true;
+        }
     }
 
     /// `y_new = y + h Σ bᵢ kᵢ` (for FSAL tableaus, the last stage's argument).

@@ -237,7 +237,7 @@ impl OdeOptions {
         {
             return bad(format!("h0 must be finite and > 0, got {h0}"));
         }
-        if !(self.h_max > 0.0) {
+        if self.h_max.is_nan() || self.h_max <= 0.0 {
             return bad(format!("h_max must be > 0, got {}", self.h_max));
         }
         if !(self.h_min >= 0.0 && self.h_min.is_finite() && self.h_min < self.h_max) {

@@ -84,12 +84,21 @@ impl OdeRhs for Lorenz96 {
     #[inline]
     fn rhs<R: Real>(&self, _t: R, x: &[R], p: &[R], dy: &mut [R]) {
         let n = self.n;
-        for i in 0..n {
-            let ip1 = if i + 1 == n { 0 } else { i + 1 };
-            let im1 = if i == 0 { n - 1 } else { i - 1 };
-            let im2 = if i >= 2 { i - 2 } else { i + n - 2 };
-            dy[i] = (x[ip1] - x[im2]) * x[im1] - x[i] + p[0];
+        let term =
+            |ip1: usize, im1: usize, im2: usize, i: usize| (x[ip1] - x[im2]) * x[im1] - x[i] + p[0];
+        if n < 4 {
+            for i in 0..n {
+                dy[i] = term((i + 1) % n, (i + n - 1) % n, (i + n - 2) % n, i);
+            }
+            return;
         }
+        // Branch-free interior, wrapped ends.
+        dy[0] = term(1, n - 1, n - 2, 0);
+        dy[1] = term(2, 0, n - 1, 1);
+        for i in 2..n - 1 {
+            dy[i] = (x[i + 1] - x[i - 2]) * x[i - 1] - x[i] + p[0];
+        }
+        dy[n - 1] = term(0, n - 2, n - 3, n - 1);
     }
 }
 

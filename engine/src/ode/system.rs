@@ -108,20 +108,38 @@ pub fn jacobian_by_duals<F: OdeRhs>(
     }
 }
 
-/// `[∂f/∂y | ∂f/∂p]` (n × (n + n_p)) by dual numbers, [`CHUNK`] columns per pass.
+/// `[∂f/∂y | ∂f/∂p]` (n × (n + n_p)) by dual numbers, in one pass with just enough
+/// tangents for up to 8 columns, in passes of [`CHUNK`] otherwise.
 pub fn jacobian_yp_by_duals<F: OdeRhs>(rhs: &F, t: f64, y: &[f64], p: &[f64], jac: &mut Mat<f64>) {
     let (n, np) = (y.len(), p.len());
     let m = n + np;
     if jac.nrows() != n || jac.ncols() != m {
         *jac = Mat::zeros(n, m);
     }
-    let td = DualN::<CHUNK>::constant(t);
-    let mut yd = vec![DualN::<CHUNK>::default(); n];
-    let mut pd = vec![DualN::<CHUNK>::default(); np];
-    let mut dy = vec![DualN::<CHUNK>::default(); n];
+    match m {
+        0..=2 => jacobian_yp_chunks::<F, 2>(rhs, t, y, p, jac),
+        3..=4 => jacobian_yp_chunks::<F, 4>(rhs, t, y, p, jac),
+        5..=6 => jacobian_yp_chunks::<F, 6>(rhs, t, y, p, jac),
+        _ => jacobian_yp_chunks::<F, CHUNK>(rhs, t, y, p, jac),
+    }
+}
+
+fn jacobian_yp_chunks<F: OdeRhs, const C: usize>(
+    rhs: &F,
+    t: f64,
+    y: &[f64],
+    p: &[f64],
+    jac: &mut Mat<f64>,
+) {
+    let (n, np) = (y.len(), p.len());
+    let m = n + np;
+    let td = DualN::<C>::constant(t);
+    let mut yd = vec![DualN::<C>::default(); n];
+    let mut pd = vec![DualN::<C>::default(); np];
+    let mut dy = vec![DualN::<C>::default(); n];
     let mut start = 0;
     while start < m {
-        let end = (start + CHUNK).min(m);
+        let end = (start + C).min(m);
         let seed = |k: usize, v: f64| {
             if k >= start && k < end {
                 DualN::seed(v, k - start)
@@ -156,33 +174,128 @@ pub fn time_derivative_by_dual<F: OdeRhs>(rhs: &F, t: f64, y: &[f64], p: &[f64],
     }
 }
 
+/// Dual-number work buffers with `C` tangents.
+struct DualBufs<const C: usize> {
+    yd: Vec<DualN<C>>,
+    pd: Vec<DualN<C>>,
+    dy: Vec<DualN<C>>,
+}
+
+impl<const C: usize> DualBufs<C> {
+    fn new(n: usize, np: usize) -> Self {
+        Self {
+            yd: vec![DualN::default(); n],
+            pd: vec![DualN::default(); np],
+            dy: vec![DualN::default(); n],
+        }
+    }
+
+    /// One forward pass with all `n + n_p ≤ C` directions seeded; `gᶜ += Σᵣ wᵣ ∂fᵣ/∂xᶜ`.
+    #[inline]
+    fn vjp<F: OdeRhs>(
+        &mut self,
+        rhs: &F,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        w: &[f64],
+        gy: &mut [f64],
+        gp: &mut [f64],
+    ) {
+        let n = y.len();
+        for (i, (d, &v)) in self.yd.iter_mut().zip(y).enumerate() {
+            *d = DualN::seed(v, i);
+        }
+        for (i, (d, &v)) in self.pd.iter_mut().zip(p).enumerate() {
+            *d = DualN::seed(v, n + i);
+        }
+        rhs.rhs(DualN::constant(t), &self.yd, &self.pd, &mut self.dy);
+        let mut acc = [0.0; C];
+        for (d, &wr) in self.dy.iter().zip(w) {
+            for (a, &dv) in acc.iter_mut().zip(&d.d) {
+                *a += wr * dv;
+            }
+        }
+        for (g, a) in gy.iter_mut().zip(&acc) {
+            *g += a;
+        }
+        for (g, a) in gp.iter_mut().zip(&acc[n..]) {
+            *g += a;
+        }
+    }
+}
+
+impl<const C: usize> DualBufs<C> {
+    /// `f` into `dy` and `[∂f/∂y | ∂f/∂p]` (row-major, `n × (n + n_p)`) appended to `jac`,
+    /// in one pass with every direction seeded.
+    #[inline]
+    fn eval_with_jacobian<F: OdeRhs>(
+        &mut self,
+        rhs: &F,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        dy: &mut [f64],
+        jac: &mut Vec<f64>,
+    ) {
+        let n = y.len();
+        let m = n + p.len();
+        for (i, (d, &v)) in self.yd.iter_mut().zip(y).enumerate() {
+            *d = DualN::seed(v, i);
+        }
+        for (i, (d, &v)) in self.pd.iter_mut().zip(p).enumerate() {
+            *d = DualN::seed(v, n + i);
+        }
+        rhs.rhs(DualN::constant(t), &self.yd, &self.pd, &mut self.dy);
+        for (o, d) in dy.iter_mut().zip(&self.dy) {
+            *o = d.v;
+            jac.extend_from_slice(&d.d[..m]);
+        }
+    }
+}
+
+/// The dual-number path of [`RhsVjp`], sized to the number of directions.
+enum DualWork {
+    D2(DualBufs<2>),
+    D4(DualBufs<4>),
+    D6(DualBufs<6>),
+    D8(DualBufs<8>),
+}
+
 /// Vector–Jacobian products `wᵀ ∂f/∂y`, `wᵀ ∂f/∂p` of a right-hand side.
 ///
-/// Small systems (`n + n_p ≤ 8`) form `[∂f/∂y | ∂f/∂p]` in one dual-number pass and
-/// multiply; larger ones record `f` once on a local tape that is reused between calls (no
-/// allocation after the first) and sweep it backwards.
+/// Small systems (`n + n_p ≤ 8`) take one dual-number pass with every direction seeded
+/// and contract the tangents with `w` (no Jacobian is stored, nothing is allocated);
+/// larger ones record `f` once on a local tape that is reused between calls and sweep it
+/// backwards.
 pub struct RhsVjp {
     tape: Tape,
     adj: Adjoints,
-    jac: Mat<f64>,
     seeds: Vec<(u32, f64)>,
-    dual: bool,
+    dual: Option<DualWork>,
 }
 
 impl RhsVjp {
     /// A workspace for a right-hand side with `n` states and `n_p` parameters.
     pub fn new(n: usize, n_p: usize) -> Self {
+        let dual = match n + n_p {
+            0..=2 => Some(DualWork::D2(DualBufs::new(n, n_p))),
+            3..=4 => Some(DualWork::D4(DualBufs::new(n, n_p))),
+            5..=6 => Some(DualWork::D6(DualBufs::new(n, n_p))),
+            7..=8 => Some(DualWork::D8(DualBufs::new(n, n_p))),
+            _ => None,
+        };
         Self {
             tape: Tape::with_capacity(256),
             adj: Adjoints::default(),
-            jac: Mat::zeros(0, 0),
             seeds: Vec::with_capacity(n),
-            dual: n + n_p <= CHUNK,
+            dual,
         }
     }
 
     /// Adds `wᵀ ∂f/∂y` into `gy` and `wᵀ ∂f/∂p` into `gp` (skipped when `gp` is empty),
     /// at `(t, y, p)`.
+    #[allow(clippy::too_many_arguments)]
     pub fn vjp<F: OdeRhs>(
         &mut self,
         rhs: &F,
@@ -194,23 +307,12 @@ impl RhsVjp {
         gp: &mut [f64],
     ) {
         let n = y.len();
-        if self.dual {
-            jacobian_yp_by_duals(rhs, t, y, p, &mut self.jac);
-            for (c, g) in gy.iter_mut().enumerate() {
-                let mut s = 0.0;
-                for (r, wr) in w.iter().enumerate() {
-                    s += wr * self.jac[(r, c)];
-                }
-                *g += s;
-            }
-            for (c, g) in gp.iter_mut().enumerate() {
-                let mut s = 0.0;
-                for (r, wr) in w.iter().enumerate() {
-                    s += wr * self.jac[(r, n + c)];
-                }
-                *g += s;
-            }
-            return;
+        match &mut self.dual {
+            Some(DualWork::D2(b)) => return b.vjp(rhs, t, y, p, w, gy, gp),
+            Some(DualWork::D4(b)) => return b.vjp(rhs, t, y, p, w, gy, gp),
+            Some(DualWork::D6(b)) => return b.vjp(rhs, t, y, p, w, gy, gp),
+            Some(DualWork::D8(b)) => return b.vjp(rhs, t, y, p, w, gy, gp),
+            None => {}
         }
         self.tape.clear();
         let tape = &self.tape;
@@ -283,11 +385,53 @@ mod tests {
         let gp_e = w[0] * y[0] * y[1];
         for dual in [true, false] {
             let mut v = RhsVjp::new(2, 1);
-            v.dual = dual;
+            if !dual {
+                v.dual = None;
+            }
             let (mut gy, mut gp) = ([0.0; 2], [0.0; 1]);
             v.vjp(&Quad, t, &y, &p, &w, &mut gy, &mut gp);
             assert!((gy[0] - gy_e[0]).abs() < 1e-14 && (gy[1] - gy_e[1]).abs() < 1e-14);
             assert!((gp[0] - gp_e).abs() < 1e-14);
+        }
+    }
+}
+
+/// A right-hand side with bound parameters whose every evaluation also records
+/// `[∂f/∂y | ∂f/∂p]` (row-major `n × (n + n_p)` blocks, in evaluation order), from one
+/// dual-number pass: the discrete adjoint replays steps through it so that the backward
+/// sweep needs no further evaluations. Only for `n + n_p ≤ 8`.
+pub(crate) struct RecordingSystem<'a, F> {
+    rhs: &'a F,
+    p: &'a [f64],
+    work: DualWork,
+    /// The recorded Jacobians.
+    pub jac: Vec<f64>,
+}
+
+impl<'a, F: OdeRhs> RecordingSystem<'a, F> {
+    /// `None` when `n + n_p > 8`.
+    pub(crate) fn new(rhs: &'a F, p: &'a [f64]) -> Option<Self> {
+        let (n, np) = (rhs.n_states(), p.len());
+        let work = RhsVjp::new(n, np).dual?;
+        Some(Self {
+            rhs,
+            p,
+            work,
+            jac: Vec::new(),
+        })
+    }
+}
+
+impl<F: OdeRhs> OdeSystem<f64> for RecordingSystem<'_, F> {
+    fn n_states(&self) -> usize {
+        self.rhs.n_states()
+    }
+    fn eval(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
+        match &mut self.work {
+            DualWork::D2(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+            DualWork::D4(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+            DualWork::D6(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+            DualWork::D8(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
         }
     }
 }

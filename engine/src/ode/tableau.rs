@@ -12,7 +12,33 @@
 //!
 //! A new method is one `const` [`ButcherTableau`] here (with its citation) and a line in
 //! the order-condition test at the end of this file; it is then usable as
-//! [`Method::Explicit`](super::Method::Explicit).
+//! [`Method::Explicit`](super::Method::Explicit). Downstream crates can do the same with
+//! their own constants:
+//!
+//! ```
+//! use mechml_engine::ode::tableau::{ButcherTableau, RkDense};
+//! use mechml_engine::ode::problems::Logistic;
+//! use mechml_engine::ode::{solve, Method, OdeOptions, OdeProblem};
+//!
+//! /// Heun–Euler 2(1): Heun's method with Euler's as the embedded estimate.
+//! const HEUN_EULER: ButcherTableau = ButcherTableau {
+//!     name: "heun_euler",
+//!     a: &[&[], &[1.0]],
+//!     b: &[0.5, 0.5],
+//!     b_err: Some(&[-0.5, 0.5]), // b − b̂ with b̂ = (1, 0)
+//!     c: &[0.0, 1.0],
+//!     order: 2,
+//!     embedded_order: 1,
+//!     dense: Some(RkDense { extra_a: &[], extra_c: &[], weights: &[&[1.0, -0.5], &[0.0, 0.5]], order: 2 }),
+//! };
+//! HEUN_EULER.validate()?; // row sums, weight sums, shapes
+//!
+//! let prob = OdeProblem::new(Logistic, 0.0, 5.0, vec![0.1], vec![1.0, 1.0])?;
+//! let sol = solve(&prob, Method::Explicit(&HEUN_EULER), &OdeOptions::with_tol(1e-6, 1e-9))?;
+//! let exact = 1.0 / (1.0 + 9.0 * (-5.0f64).exp());
+//! assert!((sol.y_final()[0] - exact).abs() < 1e-4);
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
 
 use crate::error::{Error, Result};
 
@@ -85,6 +111,7 @@ impl ButcherTableau {
     }
 
     /// Entry `a[i][j]` of the extended tableau (method stages then extra stages).
+    #[cfg(test)]
     #[inline]
     pub(crate) fn a_ext(&self, i: usize, j: usize) -> f64 {
         let s = self.stages();
@@ -826,7 +853,7 @@ pub(crate) mod order_conditions {
                     }
                     let max = kids.last().copied().unwrap_or(existing - 1);
                     for k in 0..=max {
-                        if list[k].order + sum <= order - 1 {
+                        if list[k].order + sum < order {
                             let mut next = kids.clone();
                             next.push(k);
                             stack.push((next, sum + list[k].order));

@@ -93,7 +93,7 @@ impl Checkpoints {
         let mut keep_i = Vec::with_capacity(self.index.len() / 2 + 1);
         let mut keep_s = Vec::with_capacity(self.states.len() / 2 + n);
         for (j, &i) in self.index.iter().enumerate() {
-            if i % stride2 == 0 {
+            if i.is_multiple_of(stride2) {
                 keep_i.push(i);
                 keep_s.extend_from_slice(&self.states[j * n..(j + 1) * n]);
             }
@@ -107,7 +107,7 @@ impl Checkpoints {
 impl StepObserver<f64> for Checkpoints {
     fn on_step(&mut self, index: usize, t: f64, h: f64, y: &[f64], _y_new: &[f64]) {
         self.steps.push((t, h));
-        if index % self.stride == 0 {
+        if index.is_multiple_of(self.stride) {
             self.index.push(index);
             self.states.extend_from_slice(y);
         }

@@ -115,7 +115,7 @@ fn backward_segment<F: OdeRhs>(
     ydense: &DenseOutput,
     a: f64,
     b: f64,
-    lambda: &mut Vec<f64>,
+    lambda: &mut [f64],
     mu: &mut [f64],
     stats: &mut OdeStats,
 ) -> Result<usize> {

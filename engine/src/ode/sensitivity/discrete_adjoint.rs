@@ -32,7 +32,7 @@ use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
 use crate::ode::sdirk::{Esdirk, EsdirkTableau};
 use crate::ode::solution::{OdeSolution, OdeStats};
 use crate::ode::solve::{Family, Method, integrate_system};
-use crate::ode::system::{RhsSystem, RhsVjp, jacobian_yp_by_duals};
+use crate::ode::system::{RecordingSystem, RhsSystem, RhsVjp, jacobian_yp_by_duals};
 use crate::ode::tableau::ButcherTableau;
 
 /// The forward solve, recording checkpoints.
@@ -142,6 +142,17 @@ pub(crate) fn vjp<F: OdeRhs>(
     })
 }
 
+/// Row `i` of the extended tableau (the method's stages, then the extra dense ones).
+#[inline]
+fn stage_row(tab: &ButcherTableau, i: usize) -> &'static [f64] {
+    let s = tab.stages();
+    if i < s {
+        tab.a[i]
+    } else {
+        tab.dense.as_ref().map_or(&[], |d| d.extra_a[i - s])
+    }
+}
+
 /// `dst += a · src`.
 #[inline]
 fn axpy(dst: &mut [f64], a: f64, src: &[f64]) {
@@ -162,12 +173,20 @@ fn explicit_backward<F: OdeRhs>(
     stats: &mut OdeStats,
 ) -> Result<usize> {
     let n = problem.y0.len();
+    let np = problem.p.len();
+    let m = n + np;
+    let blk = n * m;
     let (s, total) = (tab.stages(), tab.total_stages());
     let mut rk = ExplicitRk::<f64>::new(tab, n);
+    // Small systems: the replay records each stage's Jacobian in the same dual pass that
+    // evaluates it, and the backward sweep only multiplies; larger ones take one
+    // vector–Jacobian product per stage on a local tape.
+    let mut rec = RecordingSystem::new(&problem.rhs, &problem.p);
     let mut sys = RhsSystem::new(&problem.rhs, &problem.p);
-    let mut vjp = RhsVjp::new(n, problem.p.len());
+    let mut vjp = RhsVjp::new(n, np);
     let mut ys: Vec<f64> = Vec::new();
     let mut ks: Vec<f64> = Vec::new();
+    let mut jacs: Vec<f64> = Vec::new();
     let mut y = vec![0.0; n];
     let mut y_new = vec![0.0; n];
     let mut kbar = vec![0.0; total * n];
@@ -178,24 +197,58 @@ fn explicit_backward<F: OdeRhs>(
     let mut peak = 0;
     for j in (0..ck.len()).rev() {
         let range = ck.segment(j);
-        let len = range.len();
         ys.clear();
         ks.clear();
+        jacs.clear();
         y.copy_from_slice(ck.state(j));
-        for step in range.clone() {
+        rk.reset_first_stage();
+        for (local, step) in range.clone().enumerate() {
             let (t, h) = ck.steps[step];
             let extra = by_step[step].iter().any(|&(_, th)| th < 1.0);
             ys.extend_from_slice(&y);
-            stats.n_rhs += rk.replay(&mut sys, t, h, &y, &mut y_new, extra);
-            ks.extend_from_slice(rk.stages());
+            match rec.as_mut() {
+                Some(r) => {
+                    r.jac.clear();
+                    let evals = rk.replay(r, t, h, &y, &mut y_new, extra);
+                    stats.n_rhs += evals;
+                    // Canonical layout: one block per (extended) stage.
+                    let base = jacs.len();
+                    jacs.resize(base + total * blk, 0.0);
+                    let with_k0 = evals == s + if extra { total - s } else { 0 };
+                    let mut src = 0;
+                    if with_k0 {
+                        jacs[base..base + blk].copy_from_slice(&r.jac[..blk]);
+                        src = blk;
+                    } else {
+                        // First same as last: stage 0 is the previous step's last stage.
+                        let prev = base - total * blk + (s - 1) * blk;
+                        jacs.copy_within(prev..prev + blk, base);
+                    }
+                    let n_rest = (evals - usize::from(with_k0)) * blk;
+                    jacs[base + blk..base + blk + n_rest]
+                        .copy_from_slice(&r.jac[src..src + n_rest]);
+                    let _ = local;
+                }
+                None => {
+                    stats.n_rhs += rk.replay(&mut sys, t, h, &y, &mut y_new, extra);
+                }
+            }
+            if rec.is_none() {
+                ks.extend_from_slice(rk.stages());
+            }
+            rk.advance_replay();
             std::mem::swap(&mut y, &mut y_new);
             stats.n_accepted += 1;
         }
-        peak = peak.max(ys.len() + ks.len());
+        peak = peak.max(ys.len() + ks.len() + jacs.len());
         for (local, step) in range.clone().enumerate().rev() {
             let (t, h) = ck.steps[step];
             let y_n = &ys[local * n..(local + 1) * n];
-            let k_n = &ks[local * total * n..(local + 1) * total * n];
+            let k_n: &[f64] = if ks.is_empty() {
+                &[]
+            } else {
+                &ks[local * total * n..(local + 1) * total * n]
+            };
             kbar.fill(0.0);
             let mut has_extra = false;
             // Outputs at the step's end are outputs of y_{n+1}.
@@ -224,38 +277,50 @@ fn explicit_backward<F: OdeRhs>(
             }
             let last = if has_extra { total } else { s };
             for i in (0..last).rev() {
-                let kb = &kbar[i * n..(i + 1) * n];
+                let (kb_lo, kb_hi) = kbar.split_at_mut(i * n);
+                let kb = &kb_hi[..n];
                 if kb.iter().all(|v| *v == 0.0) {
                     continue;
                 }
-                yi.copy_from_slice(y_n);
-                for jj in 0..i {
-                    let a = tab.a_ext(i, jj);
-                    if a != 0.0 {
-                        axpy(&mut yi, h * a, &k_n[jj * n..(jj + 1) * n]);
-                    }
-                }
                 ybar.fill(0.0);
-                let kb = kb.to_vec();
-                vjp.vjp(
-                    &problem.rhs,
-                    t + tab.c_ext(i) * h,
-                    &yi,
-                    &problem.p,
-                    &kb,
-                    &mut ybar,
-                    mu,
-                );
+                if rec.is_some() {
+                    // [Ȳ | p̄] = k̄ᵀ [J | J_p] from the recorded block (m ≤ 8), in registers.
+                    let jb = &jacs[(local * total + i) * blk..(local * total + i + 1) * blk];
+                    let mut acc = [0.0f64; 8];
+                    for (row, &kr) in jb.chunks_exact(m).zip(kb) {
+                        for (a, &v) in acc.iter_mut().zip(row) {
+                            *a += kr * v;
+                        }
+                    }
+                    ybar.copy_from_slice(&acc[..n]);
+                    for (mc, a) in mu.iter_mut().zip(&acc[n..m]) {
+                        *mc += a;
+                    }
+                } else {
+                    yi.copy_from_slice(y_n);
+                    for (jj, &a) in stage_row(tab, i).iter().enumerate() {
+                        if a != 0.0 {
+                            axpy(&mut yi, h * a, &k_n[jj * n..(jj + 1) * n]);
+                        }
+                    }
+                    vjp.vjp(
+                        &problem.rhs,
+                        t + tab.c_ext(i) * h,
+                        &yi,
+                        &problem.p,
+                        kb,
+                        &mut ybar,
+                        mu,
+                    );
+                }
                 axpy(&mut lam_n, 1.0, &ybar);
-                for jj in 0..i {
-                    let a = tab.a_ext(i, jj);
+                for (jj, &a) in stage_row(tab, i).iter().enumerate() {
                     if a != 0.0 {
-                        axpy(&mut kbar[jj * n..(jj + 1) * n], h * a, &ybar);
+                        axpy(&mut kb_lo[jj * n..(jj + 1) * n], h * a, &ybar);
                     }
                 }
             }
             lambda.copy_from_slice(&lam_n);
-            let _ = len;
         }
     }
     Ok(peak)

@@ -147,10 +147,13 @@ fn explicit<F: OdeRhs>(
     let m = n + problem.p.len();
     let n_save = save_times(&options.save_at, problem.t1).len();
     let mut sens = vec![Mat::zeros(n, m); n_save];
+    // One pass with just enough tangents for small problems; passes of 8 otherwise.
     let sol = match m {
         0..=1 => explicit_pass::<F, 1>(problem, tab, dt, options, 0, &mut sens)?,
         2 => explicit_pass::<F, 2>(problem, tab, dt, options, 0, &mut sens)?,
-        3..=4 => explicit_pass::<F, 4>(problem, tab, dt, options, 0, &mut sens)?,
+        3 => explicit_pass::<F, 3>(problem, tab, dt, options, 0, &mut sens)?,
+        4 => explicit_pass::<F, 4>(problem, tab, dt, options, 0, &mut sens)?,
+        5..=6 => explicit_pass::<F, 6>(problem, tab, dt, options, 0, &mut sens)?,
         _ => {
             let first = explicit_pass::<F, 8>(problem, tab, dt, options, 0, &mut sens)?;
             let mut start = 8;
