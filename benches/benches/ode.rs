@@ -96,15 +96,11 @@ fn describe(name: &str, sol: &OdeSolution) {
     );
 }
 
-fn configure(c: &mut Criterion) -> &mut Criterion {
-    c
-}
-
 fn group_timing<'a>(
     c: &'a mut Criterion,
     name: &str,
 ) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
-    let mut g = configure(c).benchmark_group(name);
+    let mut g = c.benchmark_group(name);
     g.sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));

@@ -74,7 +74,7 @@ impl<F: OdeRhs> OdeSystemJacobian for RhsSystem<'_, F, f64> {
 /// Directions per forward pass in the dual-number Jacobians.
 const CHUNK: usize = 8;
 
-/// `∂f/∂y` by dual numbers, [`CHUNK`] columns per pass (the default of
+/// `∂f/∂y` by dual numbers, 8 columns per pass (the default of
 /// [`OdeRhs::jacobian`]).
 pub fn jacobian_by_duals<F: OdeRhs>(
     rhs: &F,
@@ -109,7 +109,7 @@ pub fn jacobian_by_duals<F: OdeRhs>(
 }
 
 /// `[∂f/∂y | ∂f/∂p]` (n × (n + n_p)) by dual numbers, in one pass with just enough
-/// tangents for up to 8 columns, in passes of [`CHUNK`] otherwise.
+/// tangents for up to 8 columns, in passes of 8 otherwise.
 pub fn jacobian_yp_by_duals<F: OdeRhs>(rhs: &F, t: f64, y: &[f64], p: &[f64], jac: &mut Mat<f64>) {
     let (n, np) = (y.len(), p.len());
     let m = n + np;

@@ -3,13 +3,13 @@
 //! `∂L/∂y₀ = λ(t₀)` (Cao, Li, Petzold & Serban 2003, SIAM J. Sci. Comput. 24(3),
 //! eqs. (2.2)–(2.4)).
 //!
-//! * Interpolating variant ([`vjp`]): the checkpoint segments of the forward pass are
+//! * Interpolating variant: the checkpoint segments of the forward pass are
 //!   re-solved (last first) with dense output, so `y(t)` is available to the backward
 //!   solve of each segment; the backward solve uses the same method (a stiff method for
 //!   a stiff problem, with the adjoint Jacobian `J(t, y(t))ᵀ`), in reversed time
 //!   `s = −t`; the parameter integral is accumulated by 4-point Gauss–Legendre quadrature
 //!   on each backward step, from the dense outputs of `λ` and `y`.
-//! * Backsolve variant ([`backsolve_vjp`]): `(y, λ, μ)` integrated backwards together from
+//! * Backsolve variant: `(y, λ, μ)` integrated backwards together from
 //!   `y(t₁)` (Chen, Rubanova, Bettencourt & Duvenaud 2018): no storage, but `y` is
 //!   recomputed by a backward solve that is unstable for chaotic and stiff problems.
 

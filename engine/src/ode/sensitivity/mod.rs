@@ -210,7 +210,7 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
     /// Runs the forward pass of `sensitivity`.
     ///
     /// # Errors
-    /// Those of [`solve`](super::solve); [`Error::Unsupported`] for a method that does not
+    /// Those of [`solve`](fn@super::solve); [`Error::Unsupported`] for a method that does not
     /// support the sensitivity (naming alternatives) or for `SaveAt::Steps`.
     pub fn new(
         problem: &OdeProblem<F>,
