@@ -34,29 +34,47 @@ const MAX_FACTOR: f64 = 10.0;
 const KAPPA: [f64; MAX_ORDER + 1] = [0.0, -0.1850, -1.0 / 9.0, -0.0823, -0.0415, 0.0];
 
 /// `γ_k = Σ_{i≤k} 1/i`.
+#[inline]
 pub(crate) fn gamma(k: usize) -> f64 {
-    (1..=k).map(|i| 1.0 / i as f64).sum()
+    GAMMA[k]
 }
 
 /// `α_k = (1 − κ_k) γ_k`.
+#[inline]
 pub(crate) fn alpha(k: usize) -> f64 {
-    (1.0 - KAPPA[k]) * gamma(k)
+    (1.0 - KAPPA[k]) * GAMMA[k]
 }
 
+/// The local error constant `κ_k γ_k + 1/(k + 1)`.
+#[inline]
 fn error_const(k: usize) -> f64 {
-    KAPPA[k] * gamma(k) + 1.0 / (k as f64 + 1.0)
+    KAPPA[k] * GAMMA[k] + 1.0 / (k as f64 + 1.0)
 }
+
+/// `γ_k` for `k = 0..=MAX_ORDER + 1`.
+const GAMMA: [f64; MAX_ORDER + 2] = {
+    let mut g = [0.0; MAX_ORDER + 2];
+    let mut k = 1;
+    while k < MAX_ORDER + 2 {
+        g[k] = g[k - 1] + 1.0 / k as f64;
+        k += 1;
+    }
+    g
+};
+
+/// Rows of the difference arrays: orders up to [`MAX_ORDER`] plus two.
+const ROWS: usize = MAX_ORDER + 1;
 
 /// The matrix `R(r)` of Shampine & Reichelt (eq. (2.5)) for order `k`:
-/// `R₀ⱼ = 1`, `Rᵢⱼ = Π_{m≤i} (m − 1 − r j)/m`.
-fn compute_r(k: usize, r: f64) -> Mat<f64> {
-    let mut m = Mat::<f64>::zeros(k + 1, k + 1);
+/// `R₀ⱼ = 1`, `Rᵢⱼ = Π_{m≤i} (m − 1 − r j)/m` (on the stack; `k ≤ MAX_ORDER`).
+fn compute_r(k: usize, r: f64) -> [[f64; ROWS]; ROWS] {
+    let mut m = [[0.0; ROWS]; ROWS];
     for j in 0..=k {
-        m[(0, j)] = 1.0;
+        m[0][j] = 1.0;
     }
     for i in 1..=k {
         for j in 1..=k {
-            m[(i, j)] = m[(i - 1, j)] * ((i as f64) - 1.0 - r * j as f64) / i as f64;
+            m[i][j] = m[i - 1][j] * ((i as f64) - 1.0 - r * j as f64) / i as f64;
         }
     }
     m
@@ -67,18 +85,25 @@ fn compute_r(k: usize, r: f64) -> Mat<f64> {
 pub(crate) fn change_d(d: &mut [f64], n: usize, k: usize, r: f64) {
     let rm = compute_r(k, r);
     let u = compute_r(k, 1.0);
-    let ru = &rm * &u;
-    let old: Vec<f64> = d[..(k + 1) * n].to_vec();
+    let mut ru = [[0.0; ROWS]; ROWS];
     for i in 0..=k {
-        let row = &mut d[i * n..(i + 1) * n];
-        row.fill(0.0);
         for j in 0..=k {
-            let c = ru[(j, i)];
-            if c != 0.0 {
-                for (x, &o) in row.iter_mut().zip(&old[j * n..(j + 1) * n]) {
-                    *x += c * o;
-                }
+            ru[i][j] = (0..=k).map(|l| rm[i][l] * u[l][j]).sum();
+        }
+    }
+    // Row by row, in place: new row i needs old rows 0..=k, so go through a small copy
+    // per column block.
+    let mut old = [0.0; ROWS];
+    for c in 0..n {
+        for j in 0..=k {
+            old[j] = d[j * n + c];
+        }
+        for i in 0..=k {
+            let mut acc = 0.0;
+            for j in 0..=k {
+                acc += ru[j][i] * old[j];
             }
+            d[i * n + c] = acc;
         }
     }
 }
@@ -125,6 +150,7 @@ pub(crate) fn interp_weights(k: usize, theta: f64, out: &mut [f64]) {
 /// The BDF integrator state.
 pub struct Bdf {
     n: usize,
+    f: Vec<f64>,
     d: Vec<f64>,
     jac: Mat<f64>,
     lu: LuWork,
@@ -136,6 +162,7 @@ impl Bdf {
     pub fn new(n: usize, opts: &OdeOptions) -> Self {
         Self {
             n,
+            f: vec![0.0; n],
             d: vec![0.0; (MAX_ORDER + 3) * n],
             jac: Mat::zeros(n, n),
             lu: LuWork::new(n),
@@ -520,13 +547,34 @@ impl Bdf {
         let n = self.n;
         y.copy_from_slice(y_predict);
         d.fill(0.0);
-        let mut f = vec![0.0; n];
+        let mut f = std::mem::take(&mut self.f);
+        f.resize(n, 0.0);
+        let result = self.newton_iterate(sys, t_new, c, psi, scale, y, d, dy, &mut f, stats);
+        self.f = f;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn newton_iterate<S: OdeSystemJacobian + ?Sized>(
+        &mut self,
+        sys: &mut S,
+        t_new: f64,
+        c: f64,
+        psi: &[f64],
+        scale: &[f64],
+        y: &mut [f64],
+        d: &mut [f64],
+        dy: &mut [f64],
+        f: &mut [f64],
+        stats: &mut OdeStats,
+    ) -> std::result::Result<usize, (usize, usize, f64)> {
+        let n = self.n;
         let mut norm_old: Option<f64> = None;
         for k in 0..NEWTON_MAX_ITER {
-            sys.eval(t_new, y, &mut f);
+            sys.eval(t_new, y, f);
             stats.n_rhs += 1;
             stats.n_newton_iters += 1;
-            if let Some((i, v)) = first_non_finite(&f) {
+            if let Some((i, v)) = first_non_finite(f) {
                 return Err((k + 1, i, v));
             }
             for i in 0..n {

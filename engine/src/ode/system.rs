@@ -42,12 +42,18 @@ pub trait OdeSystemJacobian: OdeSystem<f64> {
 pub struct RhsSystem<'a, F, T = f64> {
     rhs: &'a F,
     p: &'a [T],
+    /// Work buffers of the time derivative (`y`, `p`, `f` as single-tangent duals).
+    tdual: (Vec<DualN<1>>, Vec<DualN<1>>, Vec<DualN<1>>),
 }
 
 impl<'a, F: OdeRhs, T: Real> RhsSystem<'a, F, T> {
     /// Binds the parameters `p` (length `rhs.n_params()`).
     pub fn new(rhs: &'a F, p: &'a [T]) -> Self {
-        Self { rhs, p }
+        Self {
+            rhs,
+            p,
+            tdual: (Vec::new(), Vec::new(), Vec::new()),
+        }
     }
 }
 
@@ -67,7 +73,16 @@ impl<F: OdeRhs> OdeSystemJacobian for RhsSystem<'_, F, f64> {
         self.rhs.jacobian(t, y, self.p, jac);
     }
     fn time_derivative(&mut self, t: f64, y: &[f64], ft: &mut [f64]) {
-        time_derivative_by_dual(self.rhs, t, y, self.p, ft);
+        let (yd, pd, dy) = &mut self.tdual;
+        yd.clear();
+        yd.extend(y.iter().map(|&v| DualN::constant(v)));
+        pd.clear();
+        pd.extend(self.p.iter().map(|&v| DualN::constant(v)));
+        dy.resize(y.len(), DualN::default());
+        self.rhs.rhs(DualN::seed(t, 0), yd, pd, dy);
+        for (o, d) in ft.iter_mut().zip(dy.iter()) {
+            *o = d.d[0];
+        }
     }
 }
 
