@@ -360,6 +360,46 @@ impl RhsVjp {
     }
 }
 
+/// A right-hand side with bound parameters whose every evaluation also records
+/// `[∂f/∂y | ∂f/∂p]` (row-major `n × (n + n_p)` blocks, in evaluation order), from one
+/// dual-number pass: the discrete adjoint replays steps through it so that the backward
+/// sweep needs no further evaluations. Only for `n + n_p ≤ 8`.
+pub(crate) struct RecordingSystem<'a, F> {
+    rhs: &'a F,
+    p: &'a [f64],
+    work: DualWork,
+    /// The recorded Jacobians.
+    pub jac: Vec<f64>,
+}
+
+impl<'a, F: OdeRhs> RecordingSystem<'a, F> {
+    /// `None` when `n + n_p > 8`.
+    pub(crate) fn new(rhs: &'a F, p: &'a [f64]) -> Option<Self> {
+        let (n, np) = (rhs.n_states(), p.len());
+        let work = RhsVjp::new(n, np).dual?;
+        Some(Self {
+            rhs,
+            p,
+            work,
+            jac: Vec::new(),
+        })
+    }
+}
+
+impl<F: OdeRhs> OdeSystem<f64> for RecordingSystem<'_, F> {
+    fn n_states(&self) -> usize {
+        self.rhs.n_states()
+    }
+    fn eval(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
+        match &mut self.work {
+            DualWork::D2(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+            DualWork::D4(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+            DualWork::D6(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+            DualWork::D8(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,46 +447,6 @@ mod tests {
             v.vjp(&Quad, t, &y, &p, &w, &mut gy, &mut gp);
             assert!((gy[0] - gy_e[0]).abs() < 1e-14 && (gy[1] - gy_e[1]).abs() < 1e-14);
             assert!((gp[0] - gp_e).abs() < 1e-14);
-        }
-    }
-}
-
-/// A right-hand side with bound parameters whose every evaluation also records
-/// `[∂f/∂y | ∂f/∂p]` (row-major `n × (n + n_p)` blocks, in evaluation order), from one
-/// dual-number pass: the discrete adjoint replays steps through it so that the backward
-/// sweep needs no further evaluations. Only for `n + n_p ≤ 8`.
-pub(crate) struct RecordingSystem<'a, F> {
-    rhs: &'a F,
-    p: &'a [f64],
-    work: DualWork,
-    /// The recorded Jacobians.
-    pub jac: Vec<f64>,
-}
-
-impl<'a, F: OdeRhs> RecordingSystem<'a, F> {
-    /// `None` when `n + n_p > 8`.
-    pub(crate) fn new(rhs: &'a F, p: &'a [f64]) -> Option<Self> {
-        let (n, np) = (rhs.n_states(), p.len());
-        let work = RhsVjp::new(n, np).dual?;
-        Some(Self {
-            rhs,
-            p,
-            work,
-            jac: Vec::new(),
-        })
-    }
-}
-
-impl<F: OdeRhs> OdeSystem<f64> for RecordingSystem<'_, F> {
-    fn n_states(&self) -> usize {
-        self.rhs.n_states()
-    }
-    fn eval(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
-        match &mut self.work {
-            DualWork::D2(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
-            DualWork::D4(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
-            DualWork::D6(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
-            DualWork::D8(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
         }
     }
 }
