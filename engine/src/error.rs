@@ -77,24 +77,55 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// An adaptive solver needed a step smaller than it can take (the step-size controller
-    /// kept rejecting, or the Brownian path cannot be refined further).
+    /// An adaptive solver (ODE or SDE) could not continue: the step size fell below the
+    /// smallest step it may take (the error test kept failing, or the Brownian path cannot
+    /// be refined further).
     StepSizeUnderflow {
-        /// Solver.
+        /// Solver (`"ode"`, `"sde"`, ...).
         op: &'static str,
-        /// Time at which the step was attempted.
+        /// Time reached.
         t: f64,
         /// The step size that was too small.
         h: f64,
+        /// Component with the largest scaled error at the last attempt, where known.
+        component: Option<usize>,
     },
-    /// A solver reached its bound on the number of steps before the end of the interval.
-    MaxStepsExceeded {
+    /// A solver took more steps (accepted plus rejected) than allowed before the end of
+    /// the interval.
+    TooManySteps {
         /// Solver.
         op: &'static str,
         /// Time reached.
         t: f64,
-        /// The bound.
+        /// The bound that was hit.
         max_steps: usize,
+    },
+    /// An ODE solve met a NaN or an infinity in the state or in the right-hand side.
+    NonFiniteState {
+        /// Time of the step (its start).
+        t: f64,
+        /// Step size of the attempt (0 at the initial point).
+        h: f64,
+        /// Component that went bad.
+        component: usize,
+        /// Its value.
+        value: f64,
+        /// Which quantity: `"state"`, `"derivative"`, `"initial state"`, `"sensitivity"`...
+        quantity: &'static str,
+    },
+    /// The Newton iteration of an implicit ODE method failed, and reducing the step size
+    /// did not help.
+    NewtonFailure {
+        /// Time of the step (its start).
+        t: f64,
+        /// Step size of the last attempt.
+        h: f64,
+        /// Newton iterations taken in the last attempt.
+        iterations: usize,
+        /// Component with the largest scaled Newton update.
+        component: usize,
+        /// Its scaled size.
+        residual: f64,
     },
     /// An iteration did not converge within its bound.
     NoConvergence {
@@ -154,16 +185,49 @@ impl fmt::Display for Error {
                  was the tape cleared, or is it another tape's variable?"
             ),
             Error::Unsupported { op, reason } => write!(f, "{op}: unsupported: {reason}"),
-            Error::StepSizeUnderflow { op, t, h } => write!(
+            Error::StepSizeUnderflow {
+                op,
+                t,
+                h,
+                component,
+            } => {
+                write!(f, "{op}: step size underflow at t = {t:e}: h = {h:e}")?;
+                if let Some(c) = component {
+                    write!(f, ", the error test keeps failing in component {c}")?;
+                }
+                write!(
+                    f,
+                    " (loosen the tolerances, use a stiff method for a stiff ODE or a finer \
+                     Brownian tree for an SDE, or check the model for a singularity near t)"
+                )
+            }
+            Error::TooManySteps { op, t, max_steps } => write!(
                 f,
-                "{op}: step size underflow at t = {t}: step {h:e} is below the smallest allowed \
-                 (loosen rtol/atol, allow a finer Brownian tree, or check the model for a \
-                 singularity near t)"
+                "{op}: {max_steps} steps taken and t = {t:e} reached before the end of the \
+                 interval (raise max_steps, loosen the tolerances, or use a stiff method)"
             ),
-            Error::MaxStepsExceeded { op, t, max_steps } => write!(
+            Error::NonFiniteState {
+                t,
+                h,
+                component,
+                value,
+                quantity,
+            } => write!(
                 f,
-                "{op}: reached max_steps = {max_steps} at t = {t} before the end of the interval \
-                 (raise max_steps, loosen the tolerances, or check for stiffness)"
+                "ode: non-finite {quantity} {value} in component {component} at t = {t:e} \
+                 (step h = {h:e}); check the right-hand side and the parameters"
+            ),
+            Error::NewtonFailure {
+                t,
+                h,
+                iterations,
+                component,
+                residual,
+            } => write!(
+                f,
+                "ode: Newton iteration failed at t = {t:e} with h = {h:e} after \
+                 {iterations} iterations; largest scaled update {residual:e} in component \
+                 {component} (check the Jacobian, or loosen the tolerances)"
             ),
             Error::NoConvergence {
                 op,

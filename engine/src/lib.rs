@@ -9,6 +9,7 @@ pub mod ad;
 pub mod error;
 pub mod gp;
 pub mod linalg;
+pub mod ode;
 pub mod optim;
 pub mod sde;
 

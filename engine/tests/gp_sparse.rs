@@ -8,7 +8,7 @@
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_gradient};
 use mechml_engine::ad::{Tape, VarMat, VarVec};
 use mechml_engine::gp::{
-    ExactGp, Inputs, Kernel, Matern32, SparseGp, SparseGpOptions, SparseMethod, SquaredExponential,
+    ExactGp, Inputs, Matern32, SparseGp, SparseGpOptions, SparseMethod, SquaredExponential,
     sparse_objective_var,
 };
 use mechml_engine::testing::gp_workloads::{read_csv, shared_dir, theta0};

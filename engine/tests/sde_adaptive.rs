@@ -189,7 +189,7 @@ fn runaway_loops_are_errors() {
     };
     let e = solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], &mut w, &few).unwrap_err();
     assert!(
-        matches!(e, Error::MaxStepsExceeded { max_steps: 20, .. }),
+        matches!(e, Error::TooManySteps { max_steps: 20, .. }),
         "{e}"
     );
     // A shallow tree cannot be refined to a tight tolerance.

@@ -175,6 +175,7 @@ impl DyadicController {
                 op: "sde::solve (adaptive)",
                 t,
                 h: span / 2f64.powi(level as i32),
+                component: None,
             });
         }
         self.level = level;

@@ -524,16 +524,26 @@ fn with_path(e: Error, path: usize) -> Error {
             value,
             context: format!("path {path}: {context}"),
         },
-        Error::StepSizeUnderflow { op, t, h } => Error::InvalidArgument {
+        Error::StepSizeUnderflow {
             op,
-            message: format!("path {path}: {}", Error::StepSizeUnderflow { op, t, h }),
-        },
-        Error::MaxStepsExceeded { op, t, max_steps } => Error::InvalidArgument {
+            t,
+            h,
+            component,
+        } => Error::InvalidArgument {
             op,
             message: format!(
                 "path {path}: {}",
-                Error::MaxStepsExceeded { op, t, max_steps }
+                Error::StepSizeUnderflow {
+                    op,
+                    t,
+                    h,
+                    component
+                }
             ),
+        },
+        Error::TooManySteps { op, t, max_steps } => Error::InvalidArgument {
+            op,
+            message: format!("path {path}: {}", Error::TooManySteps { op, t, max_steps }),
         },
         e => e,
     }

@@ -505,7 +505,7 @@ where
     let mut stop = 0;
     while t < t1 {
         if info.n_steps + info.n_rejected >= aopts.max_steps {
-            return Err(Error::MaxStepsExceeded {
+            return Err(Error::TooManySteps {
                 op: "sde::solve (adaptive)",
                 t,
                 max_steps: aopts.max_steps,
