@@ -87,7 +87,9 @@ fn small_problem(n: usize, seed: u64) -> (Inputs, Mat<f64>) {
 fn gradients_match_finite_differences() {
     let (x, y) = small_problem(12, 1);
     let y0: Vec<f64> = (0..12).map(|i| y[(i, 0)]).collect();
-    let kernels: Vec<Box<dyn Fn() -> (Vec<f64>, Box<dyn Fn(&[f64]) -> (f64, Vec<f64>)>)>> = vec![
+    type Objective<'a> = Box<dyn Fn(&[f64]) -> (f64, Vec<f64>) + 'a>;
+    type Case<'a> = Box<dyn Fn() -> (Vec<f64>, Objective<'a>) + 'a>;
+    let kernels: Vec<Case<'_>> = vec![
         Box::new(|| {
             let gp = ExactGp::new(
                 SquaredExponential::ard(&[0.4, 0.9], 1.3).unwrap(),

@@ -33,6 +33,9 @@ fn series(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
     (t, y)
 }
 
+/// Posterior mean and variance at test inputs.
+type Predictor = Box<dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>)>;
+
 /// The dense exact GP with the same kernel.
 fn dense(
     order: MaternOrder,
@@ -41,7 +44,7 @@ fn dense(
     noise: f64,
     t: &[f64],
     y: &[f64],
-) -> (f64, Vec<f64>, Box<dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>)>) {
+) -> (f64, Vec<f64>, Predictor) {
     let x = Inputs::from_1d(t).unwrap();
     macro_rules! go {
         ($k:expr) => {{

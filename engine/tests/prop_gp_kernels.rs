@@ -38,7 +38,10 @@ impl<K: Kernel> Kernel for DefaultPaths<K> {
 
 const D: usize = 2;
 
-fn all_kernels() -> Vec<(&'static str, Box<dyn Fn(&mut Checker)>)> {
+/// A named check run against every kernel.
+type KernelCase = (&'static str, Box<dyn Fn(&mut Checker)>);
+
+fn all_kernels() -> Vec<KernelCase> {
     vec![
         (
             "se_iso",

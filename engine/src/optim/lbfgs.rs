@@ -308,9 +308,9 @@ mod tests {
         for i in 0..n {
             for j in 0..n {
                 let mut acc = 0.0;
-                for k in 0..n {
-                    let vik = if i == k { 1.0 } else { 0.0 } - rho * s[i] * y[k];
-                    let vjk = if j == k { 1.0 } else { 0.0 } - rho * s[j] * y[k];
+                for (k, yk) in y.iter().enumerate() {
+                    let vik = if i == k { 1.0 } else { 0.0 } - rho * s[i] * yk;
+                    let vjk = if j == k { 1.0 } else { 0.0 } - rho * s[j] * yk;
                     acc += vik * gamma * vjk;
                 }
                 h[i][j] = acc + rho * s[i] * s[j];
