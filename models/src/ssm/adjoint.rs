@@ -36,34 +36,75 @@ pub fn kalman_loglik_grad<R: Real>(
     g: R,
 ) -> Result<(R, SsmGradient<R>)> {
     model.check(data)?;
-    let mut out = FilterOutput {
-        n: model.n_state(),
-        n_steps: data.n_steps,
-        loglik: R::zero(),
-        loglik_steps: Vec::new(),
-        pred_mean: Vec::new(),
-        pred_cov: Vec::new(),
-        filt_mean: Vec::new(),
-        filt_cov: Vec::new(),
-    };
-    let ll = dispatch_forward(model, data, Some(&mut out))?;
-    let grad = dispatch_adjoint(model, data, &out, g)?;
+    let (ll, trace) = forward_for_adjoint(model, data)?;
+    let grad = adjoint_from_trace(model, data, &trace, g)?;
     Ok((ll, grad))
 }
 
-/// The reverse pass given the stored forward moments.
-pub(crate) fn dispatch_adjoint<R: Real>(
+/// What the forward pass keeps for the reverse pass.
+pub(crate) enum Trace<R> {
+    /// Every moment (general path).
+    Full(FilterOutput<R>),
+    /// The predicted moments only, compactly (scalar observations, n ≤ 4).
+    Compact(Vec<R>),
+}
+
+/// The forward pass keeping what the adjoint needs.
+pub(crate) fn forward_for_adjoint<R: Real>(
     model: &LinearGaussianSsm<R>,
     data: &Observations,
-    out: &FilterOutput<R>,
+) -> Result<(R, Trace<R>)> {
+    use super::kalman_scalar::forward_scalar;
+    let mut c = Vec::new();
+    let ll = match (model.n_state(), model.n_obs()) {
+        (1, 1) => forward_scalar::<R, 1>(model, data, None, Some(&mut c))?,
+        (2, 1) => forward_scalar::<R, 2>(model, data, None, Some(&mut c))?,
+        (3, 1) => forward_scalar::<R, 3>(model, data, None, Some(&mut c))?,
+        (4, 1) => forward_scalar::<R, 4>(model, data, None, Some(&mut c))?,
+        _ => {
+            let mut out = FilterOutput {
+                n: model.n_state(),
+                n_steps: data.n_steps,
+                loglik: R::zero(),
+                loglik_steps: Vec::new(),
+                pred_mean: Vec::new(),
+                pred_cov: Vec::new(),
+                filt_mean: Vec::new(),
+                filt_cov: Vec::new(),
+            };
+            let ll = dispatch_forward(model, data, Some(&mut out))?;
+            return Ok((ll, Trace::Full(out)));
+        }
+    };
+    Ok((ll, Trace::Compact(c)))
+}
+
+/// The reverse pass from a trace.
+pub(crate) fn adjoint_from_trace<R: Real>(
+    model: &LinearGaussianSsm<R>,
+    data: &Observations,
+    trace: &Trace<R>,
     g: R,
 ) -> Result<SsmGradient<R>> {
-    match model.n_state() {
-        1 => adjoint::<R, 1>(model, data, out, g),
-        2 => adjoint::<R, 2>(model, data, out, g),
-        3 => adjoint::<R, 3>(model, data, out, g),
-        4 => adjoint::<R, 4>(model, data, out, g),
-        _ => adjoint::<R, 0>(model, data, out, g),
+    use super::kalman_scalar::adjoint_scalar;
+    match trace {
+        Trace::Compact(c) => {
+            let mut grad = zeros_like(model);
+            match model.n_state() {
+                1 => adjoint_scalar::<R, 1>(model, data, c, g, &mut grad)?,
+                2 => adjoint_scalar::<R, 2>(model, data, c, g, &mut grad)?,
+                3 => adjoint_scalar::<R, 3>(model, data, c, g, &mut grad)?,
+                _ => adjoint_scalar::<R, 4>(model, data, c, g, &mut grad)?,
+            }
+            Ok(grad)
+        }
+        Trace::Full(out) => match model.n_state() {
+            1 => adjoint::<R, 1>(model, data, out, g),
+            2 => adjoint::<R, 2>(model, data, out, g),
+            3 => adjoint::<R, 3>(model, data, out, g),
+            4 => adjoint::<R, 4>(model, data, out, g),
+            _ => adjoint::<R, 0>(model, data, out, g),
+        },
     }
 }
 

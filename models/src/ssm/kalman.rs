@@ -111,11 +111,16 @@ pub(crate) fn dispatch_forward<R: Real>(
     data: &Observations,
     store: Option<&mut FilterOutput<R>>,
 ) -> Result<R> {
-    match model.n_state() {
-        1 => forward::<R, 1>(model, data, store),
-        2 => forward::<R, 2>(model, data, store),
-        3 => forward::<R, 3>(model, data, store),
-        4 => forward::<R, 4>(model, data, store),
+    use super::kalman_scalar::forward_scalar;
+    match (model.n_state(), model.n_obs()) {
+        (1, 1) => forward_scalar::<R, 1>(model, data, store, None),
+        (2, 1) => forward_scalar::<R, 2>(model, data, store, None),
+        (3, 1) => forward_scalar::<R, 3>(model, data, store, None),
+        (4, 1) => forward_scalar::<R, 4>(model, data, store, None),
+        (1, _) => forward::<R, 1>(model, data, store),
+        (2, _) => forward::<R, 2>(model, data, store),
+        (3, _) => forward::<R, 3>(model, data, store),
+        (4, _) => forward::<R, 4>(model, data, store),
         _ => forward::<R, 0>(model, data, store),
     }
 }

@@ -8,6 +8,8 @@
 //! | model and data | [`model`] | [`LinearGaussianSsm`], [`Seq`], [`Observations`] |
 //! | filter, log-likelihood | [`kalman`] | [`kalman_filter`](kalman::kalman_filter), [`kalman_loglik`](kalman::kalman_loglik) |
 //! | gradient (hand-written adjoint) | [`adjoint`] | [`kalman_loglik_grad`](adjoint::kalman_loglik_grad) |
+//! | log-likelihood as one tape block | [`loglik_op`] | [`kalman_loglik_tape`](loglik_op::kalman_loglik_tape) |
+//! | k-box energy-balance model | [`ebm`] | [`KBoxEbm`](ebm::KBoxEbm) |
 //! | smoother | [`smoother`] | [`rts_smoother`](smoother::rts_smoother) |
 //! | simulation | [`simulate`] | [`simulate`](simulate::simulate) |
 //! | matrix exponential | [`expm`] | [`expm`](expm::expm) |
@@ -16,8 +18,11 @@
 pub mod adjoint;
 pub mod dense;
 pub mod discretize;
+pub mod ebm;
 pub mod expm;
 pub mod kalman;
+mod kalman_scalar;
+pub mod loglik_op;
 pub mod model;
 pub mod simulate;
 pub mod smoother;
