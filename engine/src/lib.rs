@@ -3,12 +3,24 @@
 //! The numerical engine of mechml: automatic differentiation ([`ad`]), with every routine
 //! built on it differentiable.
 #![warn(missing_docs)]
+#![doc = include_str!("../README.md")]
 
 pub mod ad;
 pub mod error;
 pub mod linalg;
+pub mod optim;
 
 pub use error::{Error, Result};
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+/// The code in the top-level README and the guides under `docs/`, compiled and run as
+/// doctests so they stay true.
+#[cfg(doctest)]
+mod doc_examples {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../docs/extending.md")]
+    struct Extending;
+}

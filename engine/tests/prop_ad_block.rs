@@ -43,9 +43,9 @@ fn check(
     .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
     prop_assert!(report.passed, "{name}: {report}");
     let mut tape = Tape::new();
-    let (ys, jv) = jvp_tape(&mut tape, x, v, |t, xs| expr(t, xs))
-        .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
-    let (_, jtw) = vjp_tape(&mut tape, x, &w[..ys.len()], |t, xs| expr(t, xs))
+    let (ys, jv) =
+        jvp_tape(&mut tape, x, v, expr).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    let (_, jtw) = vjp_tape(&mut tape, x, &w[..ys.len()], expr)
         .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
     let lhs: f64 = jv.iter().zip(w).map(|(a, b)| a * b).sum();
     let rhs: f64 = jtw.iter().zip(v).map(|(a, b)| a * b).sum();
@@ -82,6 +82,8 @@ proptest! {
             ("mat_mul_elementwise", |t, xs| Ok(outs(t.elementwise_mat(Binary::Mul, &mat(t, &xs[..6], 2, 3)?, &mat(t, &xs[6..], 2, 3)?)?))),
             ("scale", |t, xs| Ok(t.scale(&vecv(t, &xs[..6])?, xs[6])?.vars())),
             ("map", |t, xs| Ok(t.map(&vecv(t, &xs[..6])?, |d| d.ln() * d.sin())?.vars())),
+            ("map2", |t, xs| Ok(t.map2(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?, |a, b| (a * b).sin() + b.ln() * a.square())?.vars())),
+            ("map2 aliased", |t, xs| { let a = vecv(t, &xs[..6])?; Ok(t.map2(&a, &a, |x, y| x.exp() * y)?.vars()) }),
             ("map_mat", |t, xs| Ok(outs(t.map_mat(&mat(t, &xs[..6], 3, 2)?, |d| d.exp())?))),
             ("sum", |t, xs| Ok(vec![t.sum(&vecv(t, &xs[..6])?)?])),
             ("dot", |t, xs| Ok(vec![t.dot(&vecv(t, &xs[..6])?, &vecv(t, &xs[6..])?)?])),

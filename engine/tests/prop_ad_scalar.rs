@@ -121,8 +121,8 @@ proptest! {
         let y = f(&vs);
         let g = tape.gradient(&y).unwrap().wrt_slice(&vs);
         prop_assert!((fd.v - y.val()).abs() < 1e-14);
-        for i in 0..4 {
-            prop_assert!((fd.d[i] - g[i]).abs() < 1e-12 * (1.0 + g[i].abs()));
+        for (d, g) in fd.d.iter().zip(&g) {
+            prop_assert!((d - g).abs() < 1e-12 * (1.0 + g.abs()));
         }
     }
 }
@@ -167,4 +167,40 @@ fn cleared_tape_reuses_capacity_and_gives_same_gradient() {
     assert_eq!(grads[1], grads[2]);
     let expected0 = (0.3f64 * -0.7).cos() * -0.7 + 0.3f64.exp();
     assert!((grads[0][0] - expected0).abs() < 1e-15);
+}
+
+/// A smooth test function of four variables for the second-order checks.
+struct Smooth;
+impl mechml_engine::ad::api::ScalarFn for Smooth {
+    fn eval<R: Real>(&self, x: &[R]) -> R {
+        (x[0] * x[1]).sin() * x[2].exp() + (x[3].square() + x[0].square() + 1.0).ln() * x[1].tanh()
+            - x[2].atan() * x[3].sigmoid()
+            + x[0].lgamma().min(x[1] + 5.0)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Forward-over-reverse H v against central differences of the reverse gradient.
+    #[test]
+    fn hvp_matches_finite_differences_of_gradient(x in proptest::collection::vec(0.5f64..1.5, 4), v in proptest::collection::vec(-1.0f64..1.0, 4)) {
+        use mechml_engine::ad::api::{hvp, value_and_grad};
+        let (f, g, hv) = hvp(&Smooth, &x, &v).unwrap();
+        let (f2, g2) = value_and_grad(&Smooth, &x).unwrap();
+        prop_assert!((f - f2).abs() < 1e-14 * (1.0 + f.abs()));
+        for (a, b) in g.iter().zip(&g2) {
+            prop_assert!((a - b).abs() < 1e-13 * (1.0 + b.abs()));
+        }
+        let h = 1e-5;
+        let shifted = |s: f64| -> Vec<f64> {
+            let xs: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + s * b).collect();
+            value_and_grad(&Smooth, &xs).unwrap().1
+        };
+        let (gp, gm) = (shifted(h), shifted(-h));
+        for i in 0..4 {
+            let fd = (gp[i] - gm[i]) / (2.0 * h);
+            prop_assert!((fd - hv[i]).abs() < 1e-6 * (1.0 + fd.abs()), "component {i}: H v = {} vs finite difference {fd}", hv[i]);
+        }
+    }
 }

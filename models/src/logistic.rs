@@ -152,13 +152,8 @@ mod tests {
         let truth = [0.8, 50.0, 2.0];
         let (t, y) = simulate(truth, 40, 15.0, 1e-300, 1).unwrap();
         let f = fit(&t, &y, [0.3, 30.0, 5.0], 20_000, |_, _| {}).unwrap();
-        for k in 0..3 {
-            assert!(
-                (f.params[k] - truth[k]).abs() < 1e-5 * truth[k],
-                "param {k}: {} vs {}",
-                f.params[k],
-                truth[k]
-            );
+        for (k, (p, t)) in f.params.iter().zip(&truth).enumerate() {
+            assert!((p - t).abs() < 1e-5 * t, "param {k}: {p} vs {t}");
         }
     }
 

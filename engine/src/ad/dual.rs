@@ -68,8 +68,8 @@ impl<const N: usize> DualN<N> {
     #[inline]
     fn chain2(self, other: Self, fv: f64, da: f64, db: f64) -> Self {
         let mut d = [0.0; N];
-        for k in 0..N {
-            d[k] = da * self.d[k] + db * other.d[k];
+        for ((dk, a), b) in d.iter_mut().zip(&self.d).zip(&other.d) {
+            *dk = da * a + db * b;
         }
         Self { v: fv, d }
     }
@@ -93,8 +93,8 @@ impl<const N: usize> Add for DualN<N> {
     #[inline]
     fn add(self, o: Self) -> Self {
         let mut d = self.d;
-        for k in 0..N {
-            d[k] += o.d[k];
+        for (dk, o) in d.iter_mut().zip(&o.d) {
+            *dk += o;
         }
         Self { v: self.v + o.v, d }
     }
@@ -104,8 +104,8 @@ impl<const N: usize> Sub for DualN<N> {
     #[inline]
     fn sub(self, o: Self) -> Self {
         let mut d = self.d;
-        for k in 0..N {
-            d[k] -= o.d[k];
+        for (dk, o) in d.iter_mut().zip(&o.d) {
+            *dk -= o;
         }
         Self { v: self.v - o.v, d }
     }
@@ -121,9 +121,8 @@ impl<const N: usize> Div for DualN<N> {
     type Output = Self;
     #[inline]
     fn div(self, o: Self) -> Self {
-        let inv = 1.0 / o.v;
-        let q = self.v * inv;
-        self.chain2(o, q, inv, -q * inv)
+        let q = self.v / o.v;
+        self.chain2(o, q, 1.0 / o.v, -q / o.v)
     }
 }
 impl<const N: usize> Neg for DualN<N> {
@@ -164,8 +163,7 @@ impl<const N: usize> Div<f64> for DualN<N> {
     type Output = Self;
     #[inline]
     fn div(self, c: f64) -> Self {
-        let inv = 1.0 / c;
-        self.chain(self.v * inv, inv)
+        self.chain(self.v / c, 1.0 / c)
     }
 }
 impl<const N: usize> Add<DualN<N>> for f64 {

@@ -592,6 +592,11 @@ impl<S: Real> Adjoints<S> {
             vec![S::zero(); len]
         }
     }
+    /// The adjoints of a contiguous run of slots, borrowed (empty if out of range).
+    pub fn slots_ref(&self, start: u32, len: usize) -> &[S] {
+        let s = start as usize;
+        self.adj.get(s..s + len).unwrap_or(&[])
+    }
     /// All adjoints, indexed by slot.
     pub fn as_slice(&self) -> &[S] {
         &self.adj

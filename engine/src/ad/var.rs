@@ -151,9 +151,8 @@ impl<S: Real> Div for Var<'_, S> {
     type Output = Self;
     #[inline(always)]
     fn div(self, o: Self) -> Self {
-        let inv = o.val.recip();
-        let q = self.val * inv;
-        self.binary(o, q, inv, -q * inv, "div")
+        let q = self.val / o.val;
+        self.binary(o, q, o.val.recip(), -q / o.val, "div")
     }
 }
 impl<S: Real> Neg for Var<'_, S> {
@@ -188,8 +187,7 @@ impl<S: Real> Div<f64> for Var<'_, S> {
     type Output = Self;
     #[inline(always)]
     fn div(self, c: f64) -> Self {
-        let inv = 1.0 / c;
-        self.unary(self.val * inv, S::from_f64(inv), "div")
+        self.unary(self.val / c, S::from_f64(1.0 / c), "div")
     }
 }
 impl<'t, S: Real> Add<Var<'t, S>> for f64 {
@@ -217,9 +215,8 @@ impl<'t, S: Real> Div<Var<'t, S>> for f64 {
     type Output = Var<'t, S>;
     #[inline(always)]
     fn div(self, x: Var<'t, S>) -> Var<'t, S> {
-        let inv = x.val.recip();
-        let q = inv * self;
-        x.unary(q, -q * inv, "div")
+        let q = S::from_f64(self) / x.val;
+        x.unary(q, -q / x.val, "div")
     }
 }
 

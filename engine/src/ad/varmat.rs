@@ -122,6 +122,27 @@ impl<'t, S: Real> VarVec<'t, S> {
             },
         }
     }
+    /// The entries `range` as a vector on the same slots (no record, no copy of slots).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the range is out of bounds.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Result<Self> {
+        if range.start > range.end || range.end > self.vals.len() {
+            return Err(Error::InvalidArgument {
+                op: "VarVec::slice",
+                message: format!(
+                    "range {range:?} out of bounds for length {}",
+                    self.vals.len()
+                ),
+            });
+        }
+        Ok(Self {
+            tape: self.tape,
+            start: self.start + range.start as u32,
+            vals: self.vals[range].to_vec(),
+        })
+    }
+
     /// Views the vector as a `rows x cols` column-major matrix (same slots).
     pub fn reshape(self, rows: usize, cols: usize) -> Result<VarMat<'t, S>> {
         check_len("reshape", "vector", self.vals.len(), rows * cols)?;
@@ -376,6 +397,14 @@ impl<S: Real> super::tape::Adjoints<S> {
             Some(_) => self.slots(x.start, x.len()),
             None => vec![S::zero(); x.len()],
         }
+    }
+    /// The adjoints of a matrix's entries, column-major, borrowed (`None` for a constant).
+    pub fn wrt_mat_ref(&self, x: &VarMat<'_, S>) -> Option<&[S]> {
+        x.tape.map(|_| self.slots_ref(x.start, x.vals.len()))
+    }
+    /// The adjoints of a vector's entries, borrowed (`None` for a constant).
+    pub fn wrt_vec_ref(&self, x: &VarVec<'_, S>) -> Option<&[S]> {
+        x.tape.map(|_| self.slots_ref(x.start, x.vals.len()))
     }
     /// The adjoints of a matrix's entries, column-major (zeros for a constant).
     pub fn wrt_mat(&self, x: &VarMat<'_, S>) -> Vec<S> {

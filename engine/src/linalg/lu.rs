@@ -72,7 +72,7 @@ impl Lu {
 
     /// `(sign, ln |det A|)`.
     pub fn log_abs_det(&self) -> (f64, f64) {
-        let mut sign = if self.n_transpositions % 2 == 0 {
+        let mut sign = if self.n_transpositions.is_multiple_of(2) {
             1.0
         } else {
             -1.0

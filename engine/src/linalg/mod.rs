@@ -15,18 +15,38 @@ pub use lu::Lu;
 
 use faer::{Mat, MatRef};
 
+/// Tile size for transposed accesses (keeps both the row and the column walk in cache).
+const TILE: usize = 64;
+
 /// `(A + Aᵀ) / 2`.
 pub fn symmetrize(a: MatRef<'_, f64>) -> Mat<f64> {
     let n = a.nrows();
-    Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] + a[(j, i)]))
+    let mut out = Mat::<f64>::zeros(n, n);
+    for jb in (0..n).step_by(TILE) {
+        for ib in (jb..n).step_by(TILE) {
+            for j in jb..(jb + TILE).min(n) {
+                for i in ib.max(j)..(ib + TILE).min(n) {
+                    let v = 0.5 * (a[(i, j)] + a[(j, i)]);
+                    out[(i, j)] = v;
+                    out[(j, i)] = v;
+                }
+            }
+        }
+    }
+    out
 }
 
-/// Makes a square matrix symmetric in place by copying its lower triangle into the upper.
+/// Makes a square matrix symmetric in place by copying its lower triangle into the upper
+/// (tiled, so the transposed walk stays in cache).
 pub fn fill_upper_from_lower(a: &mut Mat<f64>) {
     let n = a.nrows();
-    for j in 0..n {
-        for i in 0..j {
-            a[(i, j)] = a[(j, i)];
+    for jb in (0..n).step_by(TILE) {
+        for ib in (jb..n).step_by(TILE) {
+            for j in jb..(jb + TILE).min(n) {
+                for i in ib.max(j + 1)..(ib + TILE).min(n) {
+                    a[(j, i)] = a[(i, j)];
+                }
+            }
         }
     }
 }

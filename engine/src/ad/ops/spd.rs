@@ -156,8 +156,10 @@ impl BlockOp for MvnLogpdfOp {
             let inv = self.llt.inverse(self.par);
             for j in 0..n {
                 let gaj = 0.5 * g * a[j];
-                for i in 0..n {
-                    dk[i + j * n] += gaj * a[i] - 0.5 * g * inv[(i, j)];
+                let col = inv.col(j);
+                let dcol = &mut dk[j * n..(j + 1) * n];
+                for (i, d) in dcol.iter_mut().enumerate() {
+                    *d += gaj * a[i] - 0.5 * g * col[i];
                 }
             }
         }

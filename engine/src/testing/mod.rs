@@ -13,6 +13,8 @@
 use faer::Mat;
 use proptest::prelude::*;
 
+pub mod expr;
+
 /// A vector of `n` finite values in `[lo, hi]`.
 pub fn vec_in(n: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
     proptest::collection::vec(lo..=hi, n)
