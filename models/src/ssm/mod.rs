@@ -10,6 +10,7 @@
 //! | gradient (hand-written adjoint) | [`adjoint`] | [`kalman_loglik_grad`](adjoint::kalman_loglik_grad) |
 //! | log-likelihood as one tape block | [`loglik_op`] | [`kalman_loglik_tape`](loglik_op::kalman_loglik_tape) |
 //! | k-box energy-balance model | [`ebm`] | [`KBoxEbm`](ebm::KBoxEbm) |
+//! | maximum likelihood, standard errors | [`fit`] | [`fit_mle`](fit::fit_mle), [`delta_method`](fit::delta_method) |
 //! | smoother | [`smoother`] | [`rts_smoother`](smoother::rts_smoother) |
 //! | simulation | [`simulate`] | [`simulate`](simulate::simulate) |
 //! | matrix exponential | [`expm`] | [`expm`](expm::expm) |
@@ -20,6 +21,7 @@ pub mod dense;
 pub mod discretize;
 pub mod ebm;
 pub mod expm;
+pub mod fit;
 pub mod kalman;
 mod kalman_scalar;
 pub mod loglik_op;

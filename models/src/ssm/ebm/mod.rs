@@ -14,8 +14,10 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+pub mod family;
 pub mod model;
 pub mod sensitivity;
 pub mod workload;
 
+pub use family::{EbmFamily, Ecs, Tcr};
 pub use model::{EbmData, EbmParams, EbmPrior, KBoxEbm};

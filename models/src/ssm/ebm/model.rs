@@ -189,9 +189,10 @@ impl KBoxEbm {
         v
     }
 
-    /// Whether a parameter must be positive (fitted on the log scale).
+    /// Whether a parameter must be positive (heat capacities, exchange coefficients,
+    /// efficacy, forcing rate and scale); noise scales may be zero, the offset any value.
     pub fn is_positive(name: &str) -> bool {
-        name != "T0"
+        !(name == "T0" || name.starts_with("sigma"))
     }
 
     /// The parameters from a slice in [`KBoxEbm::param_names`] order.
