@@ -5,5 +5,6 @@
 // Index loops mirror the matrix formulas they implement (entry (i, j) = a[i + j * n]).
 #![allow(clippy::needless_range_loop)]
 
+pub mod cli;
 pub mod logistic;
 pub mod ssm;
