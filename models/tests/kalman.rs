@@ -228,3 +228,46 @@ fn bad_inputs_are_errors() {
     let err = kalman_loglik(&m0, &Observations::univariate(vec![1.0]).unwrap()).unwrap_err();
     assert!(err.to_string().contains("step 0"), "{err}");
 }
+
+#[test]
+fn steady_state_shortcut_agrees_with_the_full_recursion() {
+    // Time-invariant model, long series with gaps: kalman_loglik holds the converged
+    // covariance fixed; kalman_filter (which stores every moment) never does.
+    for n in 1..=4 {
+        let m = random_model(n, 1, 1, 1, 70 + n as u64);
+        let first = |s: &mechml_models::ssm::Seq<f64>| {
+            mechml_models::ssm::Seq::constant(s.rows(), s.cols(), s.at(0).to_vec()).unwrap()
+        };
+        let model = LinearGaussianSsm {
+            f: first(&m.f),
+            b: first(&m.b),
+            c: first(&m.c),
+            q: first(&m.q),
+            h: first(&m.h),
+            d: first(&m.d),
+            r: first(&m.r),
+            m1: m.m1.clone(),
+            p1: m.p1.clone(),
+        };
+        let t_len = 3000;
+        let y: Vec<f64> = (0..t_len)
+            .map(|t| {
+                if t % 997 == 500 {
+                    f64::NAN
+                } else {
+                    (t as f64 * 0.37).sin()
+                }
+            })
+            .collect();
+        let u: Vec<f64> = (0..t_len).map(|t| (t as f64 * 0.011).cos()).collect();
+        let data = Observations::new(t_len, 1, y, 1, u).unwrap();
+        let fast = kalman_loglik(&model, &data).unwrap();
+        let full = kalman_filter(&model, &data).unwrap().loglik;
+        assert!(
+            (fast - full).abs() < 1e-11 * full.abs(),
+            "n={n}: {fast} vs {full}"
+        );
+        let (_, g) = kalman_loglik_grad(&model, &data, 1.0).unwrap();
+        assert!(g.f.data().iter().all(|v| v.is_finite()));
+    }
+}

@@ -179,10 +179,72 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
     let keep_steps = store.is_some();
     let mut sprod = R::one();
     let mut n_prod = 0usize;
+    // Steady state: with constant F, Q, h, r and every step observed, the covariance
+    // recursion does not depend on the data; once the predicted covariance repeats to
+    // within 4 ulp it is held fixed and only the mean is propagated (exact up to rounding).
+    // Plain f64 values only: dual tangents of P may still be converging.
+    let allow_steady = !keep_steps
+        && std::any::type_name::<R>() == "f64"
+        && !(model.f.is_varying()
+            || model.q.is_varying()
+            || model.h.is_varying()
+            || model.r.is_varying());
+    let mut frozen: Option<([R; N], R, R)> = None; // (k, 1/s, s)
     for t in 0..t_len {
         if t > 0 {
             mats.refresh(model, t);
         }
+        if let Some((k, sinv, s)) = frozen {
+            let y = data.y[t];
+            if y.is_nan() {
+                frozen = None;
+            } else {
+                if let Some(c) = compact.as_deref_mut() {
+                    write_compact(c, t, &m, &p);
+                }
+                let mut e = R::from_f64(y) - mats.d;
+                for i in 0..N {
+                    e -= mats.h[i] * m[i];
+                }
+                total += (e * e * sinv + LN_2PI) * -0.5;
+                sprod *= s;
+                n_prod += 1;
+                if n_prod == 32 || !(1e-120..=1e120).contains(&sprod.value()) {
+                    total -= sprod.ln() * 0.5;
+                    sprod = R::one();
+                    n_prod = 0;
+                }
+                let mut mf = m;
+                for i in 0..N {
+                    mf[i] += k[i] * e;
+                }
+                let f = mats.f;
+                for i in 0..N {
+                    let mut v = mats.c[i];
+                    for j in 0..N {
+                        v += f[j][i] * mf[j];
+                    }
+                    m[i] = v;
+                }
+                if k_in == 1 {
+                    let b = model.b.at(t);
+                    let ul = data.u[t];
+                    for i in 0..N {
+                        m[i] += b[i] * ul;
+                    }
+                } else if k_in > 1 {
+                    let b = model.b.at(t);
+                    for (l, &ul) in data.u_at(t).iter().enumerate() {
+                        for i in 0..N {
+                            m[i] += b[i + l * N] * ul;
+                        }
+                    }
+                }
+                continue;
+            }
+        }
+        let p_old = p;
+        let mut gain: Option<([R; N], R, R)> = None;
         if let Some(s) = store.as_deref_mut() {
             write_vec(&mut s.pred_mean, t, &m);
             write_mat(&mut s.pred_cov, t, &p);
@@ -220,6 +282,17 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
                 });
             }
             let sinv = s.recip();
+            gain = Some((
+                {
+                    let mut k = [R::zero(); N];
+                    for i in 0..N {
+                        k[i] = a[i] * sinv;
+                    }
+                    k
+                },
+                sinv,
+                s,
+            ));
             if keep_steps {
                 ll = (s.ln() + e * e * sinv + LN_2PI) * -0.5;
             } else {
@@ -313,6 +386,20 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
                 }
                 p[j][i] = v;
                 p[i][j] = v;
+            }
+        }
+        if allow_steady && gain.is_some() {
+            let mut same = true;
+            for j in 0..N {
+                for i in 0..N {
+                    let (a, b) = (p[j][i].value(), p_old[j][i].value());
+                    if (a - b).abs() > 4.0 * f64::EPSILON * a.abs().max(b.abs()) {
+                        same = false;
+                    }
+                }
+            }
+            if same {
+                frozen = gain;
             }
         }
     }
