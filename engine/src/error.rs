@@ -77,6 +77,25 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An adaptive solver needed a step smaller than it can take (the step-size controller
+    /// kept rejecting, or the Brownian path cannot be refined further).
+    StepSizeUnderflow {
+        /// Solver.
+        op: &'static str,
+        /// Time at which the step was attempted.
+        t: f64,
+        /// The step size that was too small.
+        h: f64,
+    },
+    /// A solver reached its bound on the number of steps before the end of the interval.
+    MaxStepsExceeded {
+        /// Solver.
+        op: &'static str,
+        /// Time reached.
+        t: f64,
+        /// The bound.
+        max_steps: usize,
+    },
     /// An iteration did not converge within its bound.
     NoConvergence {
         /// Algorithm.
@@ -135,6 +154,17 @@ impl fmt::Display for Error {
                  was the tape cleared, or is it another tape's variable?"
             ),
             Error::Unsupported { op, reason } => write!(f, "{op}: unsupported: {reason}"),
+            Error::StepSizeUnderflow { op, t, h } => write!(
+                f,
+                "{op}: step size underflow at t = {t}: step {h:e} is below the smallest allowed \
+                 (loosen rtol/atol, allow a finer Brownian tree, or check the model for a \
+                 singularity near t)"
+            ),
+            Error::MaxStepsExceeded { op, t, max_steps } => write!(
+                f,
+                "{op}: reached max_steps = {max_steps} at t = {t} before the end of the interval \
+                 (raise max_steps, loosen the tolerances, or check for stiffness)"
+            ),
             Error::NoConvergence {
                 op,
                 iterations,

@@ -9,6 +9,7 @@ pub mod ad;
 pub mod error;
 pub mod linalg;
 pub mod optim;
+pub mod sde;
 
 pub use error::{Error, Result};
 

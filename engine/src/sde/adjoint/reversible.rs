@@ -1,0 +1,76 @@
+//! The O(1)-memory exact adjoint of an algebraically reversible method (Kidger, Foster, Li &
+//! Lyons 2021, arXiv:2105.13493, §3): run forward keeping only the final state, then walk
+//! back step by step, reconstructing each earlier state from the later one with
+//! [`SdeMethod::reverse`] and taking the step's vector–Jacobian product there. The result
+//! is the derivative of the computed path up to the rounding of the reconstruction.
+
+use super::vjp::LocalVjp;
+use super::{NoiseReplay, SdeGradients, StepPlan, require_random_access};
+use crate::error::Result;
+use crate::sde::methods::{SdeMethod, Workspace};
+use crate::sde::problem::Sde;
+use crate::sde::solve::IncrementBuf;
+
+pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
+    sde: &S,
+    method: &M,
+    plan: &StepPlan,
+    x0: &[f64],
+    p: &[f64],
+    noise: &mut N,
+    out_adj: &[f64],
+) -> Result<SdeGradients> {
+    require_random_access(noise, "the reversible adjoint")?;
+    let d = sde.n_states();
+    let n = plan.n_steps();
+    let t = &plan.times;
+    let save_at = plan.save_at();
+    let mut y = super::forward::run_plan::<_, _, _, f64>(
+        sde,
+        method,
+        plan,
+        x0,
+        p,
+        noise,
+        false,
+        |_, _| {},
+    )?;
+    let sl = y.len();
+    let mut prev = vec![0.0; sl];
+    let mut ws = Workspace::<f64>::new(sde);
+    let mut inc = IncrementBuf::new(noise.dim(), noise.with_area());
+    let mut vjp = LocalVjp::new();
+    let mut lam = vec![0.0; sl];
+    let mut lam_prev = vec![0.0; sl];
+    let mut lam_p = vec![0.0; p.len()];
+    let add_out = |k: usize, lam: &mut [f64]| {
+        if let Some(s) = save_at[k] {
+            for i in 0..d {
+                lam[i] += out_adj[s * d + i];
+            }
+        }
+    };
+    add_out(n, &mut lam);
+    for k in (0..n).rev() {
+        let h = t[k + 1] - t[k];
+        noise.at(t[k], t[k + 1], &mut inc)?;
+        method.reverse(sde, t[k], h, &inc.get(), p, &y, &mut prev, &mut ws)?;
+        vjp.step(
+            sde,
+            method,
+            t[k],
+            h,
+            &inc.get(),
+            p,
+            &prev,
+            &lam,
+            &mut lam_prev,
+            &mut lam_p,
+        )?;
+        std::mem::swap(&mut lam, &mut lam_prev);
+        std::mem::swap(&mut y, &mut prev);
+        add_out(k, &mut lam);
+    }
+    let gx0 = vjp.init(sde, method, t[0], x0, p, &lam, &mut lam_p)?;
+    Ok(SdeGradients { x0: gx0, p: lam_p })
+}

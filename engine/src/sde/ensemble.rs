@@ -1,0 +1,639 @@
+//! Ensembles: many independent paths, in parallel, summarised by statistics over time.
+//!
+//! Paths are simulated in blocks of [`LANES`] paths. Within a block, states are laid out
+//! as structure of arrays (component `i` of lane `l` at `i·LANES + l`), so the step of
+//! every method that overrides [`SdeMethod::step_batch`] (Euler–Maruyama, Heun) is a loop
+//! over lanes that vectorises when the SDE overrides
+//! [`Sde::drift_batch`]. Blocks run on the caller's rayon pool
+//! when `par` is `Par::Rayon`.
+//!
+//! # Noise
+//! * [`NoiseSource::Streams`] (the fast path, fixed steps only): path `k` draws its
+//!   increments `√h Z` directly from its own xoshiro256++ stream (see [`normal`](super::normal)),
+//!   seeded by [`path_seed`]`(seed, k)`. The cost floor is the rate of normal draws.
+//! * [`NoiseSource::Tree`]: path `k` is driven by the [`VirtualBrownianTree`] with seed
+//!   [`path_seed`]`(seed, k)` (exactly the path that [`solve`](super::solve()) sees with
+//!   that tree), so any single path can be replayed or differentiated later. Needed for
+//!   adaptive steps.
+//!
+//! # Statistics and reproducibility
+//! At each save time the mean and unbiased variance of every component are accumulated
+//! per block (two passes over the block's lanes) and merged block by block in path order
+//! with the pairwise update of Chan, Golub & LeVeque (1983, "Algorithms for computing the
+//! sample variance", Am. Stat. 37(3)). Paths are never stored unless asked
+//! (`keep_paths`); quantiles (type 7, as numpy's default) need the cross-sections at the
+//! save times, `n_paths × n_save × d` values. Since path `k` depends only on `(seed, k)` and
+//! the merge order is fixed, results are bitwise identical for any number of threads.
+//!
+//! ```
+//! use mechml_engine::sde::{ensemble, reference::OrnsteinUhlenbeck, EnsembleOptions,
+//!     EulerMaruyama, SaveAt, Steps};
+//! let p = [1.0, 0.0, 0.5];
+//! let opts = EnsembleOptions {
+//!     n_paths: 2000,
+//!     steps: Steps::Fixed { n_steps: 200 },
+//!     save: SaveAt::Every(100),
+//!     quantiles: vec![0.5],
+//!     ..Default::default()
+//! };
+//! let ens = ensemble(&OrnsteinUhlenbeck, &EulerMaruyama, 0.0, 2.0, &[1.0], &p, &opts)?;
+//! let (mean, _var) = OrnsteinUhlenbeck::moments(1.0, &p, 2.0);
+//! assert!((ens.mean(2)[0] - mean).abs() < 4.0 * ens.std_error(2)[0] + 0.01);
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
+
+use faer::Par;
+use rayon::prelude::*;
+
+use super::brownian::{BrownianTreeOptions, VirtualBrownianTree};
+use super::controller::AdaptiveOptions;
+use super::methods::{BatchWorkspace, SdeMethod};
+use super::normal::{NormalLanes, Ziggurat};
+use super::problem::{Sde, check_problem};
+use super::seed::{derive_seed, tag};
+use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops, run_adaptive, run_fixed};
+use crate::error::{Error, Result};
+
+/// Paths per block.
+pub const LANES: usize = 64;
+
+/// Steps of normals drawn at once per block.
+const CHUNK: usize = 32;
+
+/// Where the Brownian increments of ensemble paths come from (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NoiseSource {
+    /// One normal stream per path; fixed steps only.
+    #[default]
+    Streams,
+    /// One virtual Brownian tree per path (replayable; adaptive steps).
+    Tree,
+}
+
+/// Options of [`ensemble`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnsembleOptions {
+    /// Number of paths.
+    pub n_paths: usize,
+    /// Seed of the whole ensemble; path `k` uses [`path_seed`]`(seed, k)`.
+    pub seed: u64,
+    /// Step selection.
+    pub steps: Steps,
+    /// Save times (the statistics are computed at these).
+    pub save: SaveAt,
+    /// Quantile levels in `[0, 1]` to report at each save time (empty: none, and no
+    /// cross-sections are kept).
+    pub quantiles: Vec<f64>,
+    /// Keep every path's saved states.
+    pub keep_paths: bool,
+    /// Source of the Brownian increments.
+    pub noise: NoiseSource,
+    /// `Par::Seq`, or `Par::Rayon(_)` to run blocks on the current rayon pool.
+    pub par: Par,
+    /// Stop with an error naming the path, time and component at the first non-finite
+    /// state (default `true`).
+    pub check_finite: bool,
+    /// Depth of the per-path Brownian trees of adaptive ensembles (finest step
+    /// `(t1 − t0) / 2^depth`).
+    pub tree_depth: u32,
+}
+
+impl Default for EnsembleOptions {
+    fn default() -> Self {
+        Self {
+            n_paths: 1000,
+            seed: 0,
+            steps: Steps::Fixed { n_steps: 100 },
+            save: SaveAt::Final,
+            quantiles: Vec::new(),
+            keep_paths: false,
+            noise: NoiseSource::Streams,
+            par: Par::Seq,
+            check_finite: true,
+            tree_depth: 20,
+        }
+    }
+}
+
+/// The seed of path `k` of an ensemble with seed `seed` (the tree seed for
+/// [`NoiseSource::Tree`], the stream seed for [`NoiseSource::Streams`]).
+pub fn path_seed(seed: u64, k: u64) -> u64 {
+    derive_seed(derive_seed(seed, tag::PATH), k)
+}
+
+/// Summary of an ensemble.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ensemble {
+    /// Save times.
+    pub t: Vec<f64>,
+    /// Number of states `d`.
+    pub n_states: usize,
+    /// Number of paths.
+    pub n_paths: usize,
+    /// Sample means, `[k * d + i]` at save time `k`.
+    pub mean: Vec<f64>,
+    /// Unbiased sample variances (divisor `n − 1`), same layout.
+    pub variance: Vec<f64>,
+    /// The quantile levels.
+    pub quantile_levels: Vec<f64>,
+    /// Quantiles, `[(k * n_levels + q) * d + i]`.
+    pub quantiles: Vec<f64>,
+    /// Saved states of every path, `[(path * n_save + k) * d + i]`, if asked.
+    pub paths: Option<Vec<f64>>,
+    /// Total accepted steps over all paths.
+    pub n_steps: usize,
+    /// Total rejected steps over all paths (adaptive steps).
+    pub n_rejected: usize,
+}
+
+impl Ensemble {
+    /// Means at save time `k`.
+    pub fn mean(&self, k: usize) -> &[f64] {
+        &self.mean[k * self.n_states..(k + 1) * self.n_states]
+    }
+    /// Variances at save time `k`.
+    pub fn variance(&self, k: usize) -> &[f64] {
+        &self.variance[k * self.n_states..(k + 1) * self.n_states]
+    }
+    /// Standard errors of the means at save time `k`, `√(var / n)`.
+    pub fn std_error(&self, k: usize) -> Vec<f64> {
+        let n = self.n_paths as f64;
+        self.variance(k).iter().map(|v| (v / n).sqrt()).collect()
+    }
+    /// The `q`-th quantile level's values at save time `k`.
+    pub fn quantile(&self, k: usize, q: usize) -> &[f64] {
+        let d = self.n_states;
+        let nq = self.quantile_levels.len();
+        &self.quantiles[(k * nq + q) * d..(k * nq + q + 1) * d]
+    }
+    /// The saved states of path `path` at save time `k`, if paths were kept.
+    pub fn path_state(&self, path: usize, k: usize) -> Option<&[f64]> {
+        let (d, ns) = (self.n_states, self.t.len());
+        self.paths
+            .as_ref()
+            .map(|p| &p[(path * ns + k) * d..(path * ns + k + 1) * d])
+    }
+}
+
+/// What one block of paths contributes.
+struct BlockOut {
+    n: usize,
+    /// `[k * d + i]`.
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+    /// Saved states, lane-major `[(lane * n_save + k) * d + i]`, when kept.
+    saved: Option<Vec<f64>>,
+    n_steps: usize,
+    n_rejected: usize,
+}
+
+impl BlockOut {
+    fn new(n: usize, n_save: usize, d: usize, keep: bool) -> Self {
+        Self {
+            n,
+            mean: vec![0.0; n_save * d],
+            m2: vec![0.0; n_save * d],
+            saved: keep.then(|| vec![0.0; n * n_save * d]),
+            n_steps: 0,
+            n_rejected: 0,
+        }
+    }
+
+    /// Records save point `k` from the SoA states `x` (`d × lanes`).
+    fn record(&mut self, k: usize, x: &[f64], d: usize, lanes: usize, n_save: usize) {
+        let n = self.n as f64;
+        for i in 0..d {
+            let xs = &x[i * lanes..i * lanes + self.n];
+            let mean = xs.iter().sum::<f64>() / n;
+            let m2 = xs.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>();
+            self.mean[k * d + i] = mean;
+            self.m2[k * d + i] = m2;
+            if let Some(s) = &mut self.saved {
+                for (l, &v) in xs.iter().enumerate() {
+                    s[(l * n_save + k) * d + i] = v;
+                }
+            }
+        }
+    }
+}
+
+/// Simulates `opts.n_paths` paths of `sde` with `method` and summarises them.
+///
+/// Errors as for [`solve`](super::solve()), with the path index in non-finite errors;
+/// also: zero paths, quantile levels outside `[0, 1]`, and
+/// [`NoiseSource::Streams`] with a method whose steps need a tree.
+#[allow(clippy::too_many_arguments)]
+pub fn ensemble<S: Sde, M: SdeMethod>(
+    sde: &S,
+    method: &M,
+    t0: f64,
+    t1: f64,
+    x0: &[f64],
+    p: &[f64],
+    opts: &EnsembleOptions,
+) -> Result<Ensemble> {
+    check_problem(sde, x0, p)?;
+    method.check(sde)?;
+    if opts.n_paths == 0 {
+        return Err(Error::InvalidArgument {
+            op: "sde::ensemble",
+            message: "n_paths must be at least 1".into(),
+        });
+    }
+    if let Some(q) = opts.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+        return Err(Error::InvalidArgument {
+            op: "sde::ensemble",
+            message: format!("quantile level {q} is outside [0, 1]"),
+        });
+    }
+    let d = sde.n_states();
+    let plan = match &opts.steps {
+        Steps::Fixed { n_steps } => {
+            let grid = FixedGrid::new(t0, t1, *n_steps)?;
+            let save = grid.save_indices(&opts.save)?;
+            Plan::Fixed { grid, save }
+        }
+        Steps::Adaptive(aopts) => {
+            if opts.noise != NoiseSource::Tree {
+                return Err(Error::InvalidArgument {
+                    op: "sde::ensemble",
+                    message: "adaptive steps need NoiseSource::Tree (rejected steps must \
+                              re-use the same Brownian path)"
+                        .into(),
+                });
+            }
+            if matches!(opts.save, SaveAt::Every(_)) {
+                return Err(Error::InvalidArgument {
+                    op: "sde::ensemble",
+                    message: "adaptive paths take different steps: save at SaveAt::Times \
+                              or SaveAt::Final"
+                        .into(),
+                });
+            }
+            let stops = adaptive_stops(t0, t1, &opts.save)?;
+            let times = match &opts.save {
+                SaveAt::Times(ts) => ts.clone(),
+                _ => vec![t1],
+            };
+            Plan::Adaptive {
+                aopts: aopts.clone(),
+                t0,
+                t1,
+                stops,
+                times,
+            }
+        }
+    };
+    let times = plan.times();
+    let n_save = times.len();
+    let keep = opts.keep_paths || !opts.quantiles.is_empty();
+    let zig = Ziggurat::new();
+    let n_blocks = opts.n_paths.div_ceil(LANES);
+    let run = |b: usize| -> Result<BlockOut> {
+        let first = b * LANES;
+        let n = LANES.min(opts.n_paths - first);
+        match (opts.noise, &plan) {
+            (NoiseSource::Streams, Plan::Fixed { grid, save }) => {
+                block_streams(sde, method, *grid, x0, p, opts, first, n, save, keep, &zig)
+            }
+            _ => block_tree(sde, method, &plan, x0, p, opts, first, n, keep),
+        }
+    };
+    let blocks: Vec<Result<BlockOut>> = match opts.par {
+        Par::Seq => (0..n_blocks).map(run).collect(),
+        _ => (0..n_blocks).into_par_iter().map(run).collect(),
+    };
+    // Merge in block order (Chan, Golub & LeVeque 1983).
+    let mut mean = vec![0.0; n_save * d];
+    let mut m2 = vec![0.0; n_save * d];
+    let mut count = 0.0;
+    let mut paths = keep.then(|| Vec::with_capacity(opts.n_paths * n_save * d));
+    let mut n_total_steps = 0;
+    let mut n_rejected = 0;
+    for b in blocks {
+        let b = b?;
+        let nb = b.n as f64;
+        let n_ab = count + nb;
+        for e in 0..n_save * d {
+            let delta = b.mean[e] - mean[e];
+            mean[e] += delta * nb / n_ab;
+            m2[e] += b.m2[e] + delta * delta * count * nb / n_ab;
+        }
+        count = n_ab;
+        if let (Some(all), Some(s)) = (&mut paths, &b.saved) {
+            all.extend_from_slice(s);
+        }
+        n_total_steps += b.n_steps;
+        n_rejected += b.n_rejected;
+    }
+    let variance = m2
+        .iter()
+        .map(|v| {
+            if count > 1.0 {
+                v / (count - 1.0)
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    let quantiles = match &paths {
+        Some(all) if !opts.quantiles.is_empty() => {
+            cross_section_quantiles(all, opts.n_paths, n_save, d, &opts.quantiles)
+        }
+        _ => Vec::new(),
+    };
+    Ok(Ensemble {
+        t: times,
+        n_states: d,
+        n_paths: opts.n_paths,
+        mean,
+        variance,
+        quantile_levels: opts.quantiles.clone(),
+        quantiles,
+        paths: if opts.keep_paths { paths } else { None },
+        n_steps: n_total_steps,
+        n_rejected,
+    })
+}
+
+/// Type-7 quantiles (linear interpolation between order statistics) of every cross-section.
+fn cross_section_quantiles(
+    all: &[f64],
+    n_paths: usize,
+    n_save: usize,
+    d: usize,
+    levels: &[f64],
+) -> Vec<f64> {
+    let nq = levels.len();
+    let mut out = vec![0.0; n_save * nq * d];
+    let mut v = vec![0.0; n_paths];
+    for k in 0..n_save {
+        for i in 0..d {
+            for (path, x) in v.iter_mut().enumerate() {
+                *x = all[(path * n_save + k) * d + i];
+            }
+            v.sort_by(f64::total_cmp);
+            for (q, &level) in levels.iter().enumerate() {
+                let h = (n_paths - 1) as f64 * level;
+                let lo = h.floor() as usize;
+                let hi = (lo + 1).min(n_paths - 1);
+                out[(k * nq + q) * d + i] = v[lo] + (h - lo as f64) * (v[hi] - v[lo]);
+            }
+        }
+    }
+    out
+}
+
+/// A block driven by per-path normal streams.
+#[allow(clippy::too_many_arguments)]
+fn block_streams<S: Sde, M: SdeMethod>(
+    sde: &S,
+    method: &M,
+    grid: FixedGrid,
+    x0: &[f64],
+    p: &[f64],
+    opts: &EnsembleOptions,
+    first: usize,
+    n: usize,
+    save: &[usize],
+    keep: bool,
+    zig: &Ziggurat,
+) -> Result<BlockOut> {
+    let (d, m) = (sde.n_states(), sde.n_noise());
+    let gl = sde.noise().diffusion_len(d, m);
+    let sl = method.state_len(d, gl);
+    // Pad the block to a multiple of 4 lanes is unnecessary: `lanes` = n.
+    let lanes = n;
+    let n_save = save.len();
+    let mut out = BlockOut::new(n, n_save, d, keep);
+    let mut streams =
+        NormalLanes::from_seeds((first..first + n).map(|k| path_seed(opts.seed, k as u64)));
+    let mut bw = BatchWorkspace::new(sde, method, lanes);
+    // Initial states (identical for all lanes), scattered to SoA.
+    let mut y0 = vec![0.0; sl];
+    method.init(sde, grid.t0, x0, p, &mut y0);
+    let mut y = vec![0.0; sl * lanes];
+    for (e, &v) in y0.iter().enumerate() {
+        y[e * lanes..(e + 1) * lanes].fill(v);
+    }
+    let area = method.needs_levy_area();
+    let per_step = if area { 2 * m } else { m };
+    let h = grid.h();
+    let mut scale = vec![h.sqrt(); m];
+    if area {
+        scale.extend(std::iter::repeat_n((h / 12.0).sqrt(), m));
+    }
+    let mut buf = vec![0.0; CHUNK * per_step * lanes];
+    let mut next_save = 0;
+    if save.first() == Some(&0) {
+        out.record(0, &y, d, lanes, n_save);
+        next_save = 1;
+    }
+    for k in 0..grid.n {
+        let c = k % CHUNK;
+        if c == 0 {
+            let steps = CHUNK.min(grid.n - k);
+            streams.fill(zig, steps * per_step, &scale, &mut buf);
+        }
+        let base = c * per_step * lanes;
+        let dw = &buf[base..base + m * lanes];
+        let ar = area.then(|| &buf[base + m * lanes..base + 2 * m * lanes]);
+        let (t, t_next) = (grid.t(k), grid.t(k + 1));
+        method.step_batch(sde, t, t_next - t, dw, ar, p, &mut y, &mut bw);
+        // A branch-free `&` over all entries (associative, so it vectorises).
+        if opts.check_finite && !y[..d * lanes].iter().fold(true, |a, v| a & v.is_finite()) {
+            return Err(lane_error(
+                method.name(),
+                &y,
+                d,
+                lanes,
+                first,
+                t_next,
+                k + 1,
+            ));
+        }
+        if save.get(next_save) == Some(&(k + 1)) {
+            out.record(next_save, &y, d, lanes, n_save);
+            next_save += 1;
+        }
+    }
+    out.n_steps = n * grid.n;
+    Ok(out)
+}
+
+fn lane_error(
+    op: &'static str,
+    y: &[f64],
+    d: usize,
+    lanes: usize,
+    first: usize,
+    t: f64,
+    step: usize,
+) -> Error {
+    let e = (0..d * lanes)
+        .find(|&e| !y[e].is_finite())
+        .expect("invariant: called only when some entry is non-finite");
+    let (i, l) = (e / lanes, e % lanes);
+    Error::NonFinite {
+        op,
+        index: i,
+        value: y[e],
+        context: format!(
+            "path {}: state component {i} became non-finite at t = {t} (step {step}); \
+             reduce the step size or check the drift/diffusion there",
+            first + l
+        ),
+    }
+}
+
+/// How the paths of an ensemble step.
+enum Plan {
+    Fixed {
+        grid: FixedGrid,
+        save: Vec<usize>,
+    },
+    Adaptive {
+        aopts: AdaptiveOptions,
+        t0: f64,
+        t1: f64,
+        stops: Vec<f64>,
+        times: Vec<f64>,
+    },
+}
+
+impl Plan {
+    fn times(&self) -> Vec<f64> {
+        match self {
+            Plan::Fixed { grid, save } => save.iter().map(|&k| grid.t(k)).collect(),
+            Plan::Adaptive { times, .. } => times.clone(),
+        }
+    }
+}
+
+/// Adds the path index to a non-finite error.
+fn with_path(e: Error, path: usize) -> Error {
+    match e {
+        Error::NonFinite {
+            op,
+            index,
+            value,
+            context,
+        } => Error::NonFinite {
+            op,
+            index,
+            value,
+            context: format!("path {path}: {context}"),
+        },
+        Error::StepSizeUnderflow { op, t, h } => Error::InvalidArgument {
+            op,
+            message: format!("path {path}: {}", Error::StepSizeUnderflow { op, t, h }),
+        },
+        Error::MaxStepsExceeded { op, t, max_steps } => Error::InvalidArgument {
+            op,
+            message: format!(
+                "path {path}: {}",
+                Error::MaxStepsExceeded { op, t, max_steps }
+            ),
+        },
+        e => e,
+    }
+}
+
+/// A block whose paths are each driven by their own Brownian tree.
+#[allow(clippy::too_many_arguments)]
+fn block_tree<S: Sde, M: SdeMethod>(
+    sde: &S,
+    method: &M,
+    plan: &Plan,
+    x0: &[f64],
+    p: &[f64],
+    opts: &EnsembleOptions,
+    first: usize,
+    n: usize,
+    keep: bool,
+) -> Result<BlockOut> {
+    let d = sde.n_states();
+    let m = sde.n_noise();
+    let times = plan.times();
+    let n_save = times.len();
+    let mut out = BlockOut::new(n, n_save, d, keep);
+    // Saved states in SoA per save time: [k][i * n + l].
+    let mut soa = vec![0.0; n_save * d * n];
+    let area = method.needs_levy_area();
+    for l in 0..n {
+        let path = first + l;
+        let seed = path_seed(opts.seed, path as u64);
+        let mut next_save = 0;
+        let mut save = |y: &[f64], next_save: &mut usize| {
+            for i in 0..d {
+                soa[(*next_save * d + i) * n + l] = y[i];
+            }
+            *next_save += 1;
+        };
+        match plan {
+            Plan::Fixed { grid, save: idx } => {
+                let mut w = VirtualBrownianTree::for_fixed_steps(
+                    grid.t0, grid.t1, grid.n, m, seed, 0, area,
+                )?;
+                run_fixed(
+                    sde,
+                    method,
+                    *grid,
+                    x0,
+                    p,
+                    &mut w,
+                    opts.check_finite,
+                    |k, _, y| {
+                        if idx.get(next_save) == Some(&k) {
+                            save(y, &mut next_save);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| with_path(e, path))?;
+                out.n_steps += grid.n;
+            }
+            Plan::Adaptive {
+                aopts,
+                t0,
+                t1,
+                stops,
+                times,
+            } => {
+                let tree_opts = BrownianTreeOptions {
+                    depth: opts.tree_depth,
+                    levy_area: area,
+                };
+                let mut w = VirtualBrownianTree::new(*t0, *t1, m, seed, tree_opts)?;
+                if times.first() == Some(t0) {
+                    save(x0, &mut next_save);
+                }
+                let info = run_adaptive(
+                    sde,
+                    method,
+                    *t0,
+                    *t1,
+                    x0,
+                    p,
+                    &mut w,
+                    aopts,
+                    stops,
+                    opts.check_finite,
+                    |_, t, y, at_stop| {
+                        if at_stop && times.get(next_save) == Some(&t) {
+                            save(y, &mut next_save);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| with_path(e, path))?;
+                out.n_steps += info.n_steps;
+                out.n_rejected += info.n_rejected;
+            }
+        }
+    }
+    for k in 0..n_save {
+        out.record(k, &soa[k * d * n..(k + 1) * d * n], d, n, n_save);
+    }
+    Ok(out)
+}

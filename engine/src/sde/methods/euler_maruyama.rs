@@ -1,0 +1,67 @@
+//! The Euler–Maruyama method (Maruyama 1955; Kloeden & Platen 1992, §10.2):
+//! `x_{n+1} = x_n + f(t_n, x_n) h + g(t_n, x_n) ΔW_n`.
+//!
+//! Converges to the Itô solution with strong order 0.5 (1.0 for additive noise) and weak
+//! order 1.0.
+
+use super::{BatchWorkspace, Increment, SdeMethod, Workspace, require_calculus};
+use crate::ad::Real;
+use crate::error::Result;
+use crate::sde::noise::Calculus;
+use crate::sde::problem::Sde;
+
+/// Euler–Maruyama (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EulerMaruyama;
+
+impl SdeMethod for EulerMaruyama {
+    fn name(&self) -> &'static str {
+        "euler_maruyama"
+    }
+    fn strong_order(&self) -> f64 {
+        0.5
+    }
+    fn check<S: Sde>(&self, sde: &S) -> Result<()> {
+        require_calculus(self.name(), sde, Calculus::Ito)
+    }
+    fn step<S: Sde, R: Real>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        inc: &Increment<'_>,
+        p: &[R],
+        y: &[R],
+        out: &mut [R],
+        ws: &mut Workspace<R>,
+    ) {
+        let (d, m) = (sde.n_states(), sde.n_noise());
+        sde.drift(t, y, p, &mut ws.f0);
+        sde.diffusion(t, y, p, &mut ws.g0);
+        for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
+            *o = yi + fi * h;
+        }
+        sde.noise().apply(d, m, &ws.g0, inc.dw, out);
+    }
+
+    fn step_batch<S: Sde>(
+        &self,
+        sde: &S,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        _area: Option<&[f64]>,
+        p: &[f64],
+        y: &mut [f64],
+        bw: &mut BatchWorkspace,
+    ) {
+        let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
+        let x = &mut y[..d * lanes];
+        sde.drift_batch(t, x, lanes, p, &mut bw.f0);
+        let shared = BatchWorkspace::diffusion_into(sde, t, x, lanes, p, &mut bw.ys, &mut bw.g0);
+        for (xi, &fi) in x.iter_mut().zip(&bw.f0) {
+            *xi += fi * h;
+        }
+        sde.noise().apply_batch(d, m, lanes, &bw.g0, shared, dw, x);
+    }
+}

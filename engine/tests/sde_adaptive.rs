@@ -1,0 +1,270 @@
+//! SRA1 and adaptive stepping: strong order 1.5 on additive noise, convergence of the
+//! adaptive solution to the solution of the same Brownian path as the tolerance shrinks,
+//! unbiased moments with rejections, and the bounds that turn run-away loops into errors.
+//!
+//! The reference for a path is SRA1 with 2¹⁴ fixed steps on the same tree (with Lévy
+//! area); its own error (order 1.5) is far below the errors measured.
+
+use mechml_engine::Error;
+use mechml_engine::ad::Real;
+use mechml_engine::sde::reference::OrnsteinUhlenbeck;
+use mechml_engine::sde::{
+    AdaptiveOptions, BrownianTreeOptions, EnsembleOptions, EulerMaruyama, Milstein, NoiseSource,
+    NoiseType, SaveAt, Sde, SdeMethod, SolveOptions, Sra1, Steps, VirtualBrownianTree, ensemble,
+    solve,
+};
+
+/// dX = (−2 sin X + cos 3t) dt + 2(1 + t) dW: nonlinear drift, time-dependent additive
+/// noise, strong enough that the order-1.5 stochastic terms dominate SRA1's error (with
+/// weak noise its error is dominated by the deterministic O(h²) part).
+struct SineDrift;
+impl Sde for SineDrift {
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn n_noise(&self) -> usize {
+        1
+    }
+    fn noise(&self) -> NoiseType {
+        NoiseType::Additive
+    }
+    fn drift<R: Real>(&self, t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+        out[0] = x[0].sin() * -2.0 + (3.0 * t).cos();
+    }
+    fn diffusion<R: Real>(&self, t: f64, _x: &[R], _p: &[R], out: &mut [R]) {
+        out[0] = R::from_f64(2.0 * (1.0 + t));
+    }
+}
+
+const FINE: u32 = 14;
+
+fn tree(seed: u64) -> VirtualBrownianTree {
+    VirtualBrownianTree::new(
+        0.0,
+        1.0,
+        1,
+        seed,
+        BrownianTreeOptions {
+            depth: FINE,
+            levy_area: true,
+        },
+    )
+    .unwrap()
+}
+
+fn fixed<M: SdeMethod>(method: &M, w: &mut VirtualBrownianTree, n: usize) -> f64 {
+    let opts = SolveOptions {
+        steps: Steps::Fixed { n_steps: n },
+        ..Default::default()
+    };
+    solve(&SineDrift, method, 0.0, 1.0, &[0.5], &[], w, &opts)
+        .unwrap()
+        .final_state()[0]
+}
+
+fn slope(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    sxy / sxx
+}
+
+#[test]
+fn sra1_strong_order_one_and_a_half() {
+    let levels: Vec<u32> = (3..=8).collect();
+    let paths = 100;
+    let mut e_sra = vec![0.0; levels.len()];
+    let mut e_em = vec![0.0; levels.len()];
+    for seed in 0..paths {
+        let mut w = tree(seed);
+        let reference = fixed(&Sra1, &mut w, 1 << FINE);
+        for (j, &k) in levels.iter().enumerate() {
+            e_sra[j] += (fixed(&Sra1, &mut w, 1 << k) - reference).abs() / paths as f64;
+            e_em[j] += (fixed(&EulerMaruyama, &mut w, 1 << k) - reference).abs() / paths as f64;
+        }
+    }
+    let xs: Vec<f64> = levels.iter().map(|&k| -(k as f64)).collect();
+    let s_sra = slope(&xs, &e_sra.iter().map(|e| e.log2()).collect::<Vec<_>>());
+    let s_em = slope(&xs, &e_em.iter().map(|e| e.log2()).collect::<Vec<_>>());
+    println!("SRA1 errors {e_sra:?} slope {s_sra:.3}; EM slope {s_em:.3}");
+    assert!((s_sra - 1.5).abs() < 0.15, "SRA1 strong order {s_sra}");
+    // Euler–Maruyama has strong order 1 for additive noise.
+    assert!((s_em - 1.0).abs() < 0.15, "EM strong order {s_em}");
+}
+
+fn adaptive(w: &mut VirtualBrownianTree, tol: f64) -> (f64, usize, usize) {
+    let opts = SolveOptions {
+        steps: Steps::Adaptive(AdaptiveOptions {
+            rtol: tol,
+            atol: tol,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let sol = solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], w, &opts).unwrap();
+    assert_eq!(sol.t, vec![1.0]);
+    (sol.final_state()[0], sol.info.n_steps, sol.info.n_rejected)
+}
+
+#[test]
+fn adaptive_solution_converges_to_the_same_path() {
+    let tols = [1e-2, 1e-3, 1e-4];
+    let paths = 40;
+    let mut errs = [0.0; 3];
+    let mut steps = [0usize; 3];
+    let mut rejected = 0;
+    for seed in 0..paths {
+        let mut w = tree(1000 + seed);
+        let reference = fixed(&Sra1, &mut w, 1 << FINE);
+        for (j, &tol) in tols.iter().enumerate() {
+            let (x, n, r) = adaptive(&mut w, tol);
+            errs[j] += (x - reference).abs() / paths as f64;
+            steps[j] += n;
+            rejected += r;
+        }
+    }
+    println!("errors {errs:?}, steps {steps:?}, rejected {rejected}");
+    // Tighter tolerance: more steps, smaller error (a resampled path would not converge).
+    assert!(steps[0] < steps[1] && steps[1] < steps[2]);
+    assert!(
+        errs[1] < 0.5 * errs[0] && errs[2] < 0.5 * errs[1],
+        "{errs:?}"
+    );
+    assert!(errs[2] < 2e-3, "{errs:?}");
+    assert!(rejected > 0, "the test should exercise rejections");
+}
+
+#[test]
+fn adaptive_ensemble_moments_are_unbiased() {
+    // Rejections re-use the path: the adaptive OU moments match the closed forms.
+    let p = [4.0, 1.0, 0.7];
+    let x0 = 3.0;
+    let opts = EnsembleOptions {
+        n_paths: 3000,
+        seed: 17,
+        steps: Steps::Adaptive(AdaptiveOptions {
+            rtol: 1e-2,
+            atol: 1e-2,
+            ..Default::default()
+        }),
+        save: SaveAt::Times(vec![0.0, 0.25, 1.0]),
+        noise: NoiseSource::Tree,
+        tree_depth: 16,
+        ..Default::default()
+    };
+    let ens = ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[x0], &p, &opts).unwrap();
+    assert!(ens.n_rejected > 0);
+    assert_eq!(ens.t, vec![0.0, 0.25, 1.0]);
+    for k in 1..3 {
+        let (mean, var) = OrnsteinUhlenbeck::moments(x0, &p, ens.t[k]);
+        let n = ens.n_paths as f64;
+        let se = (var / n).sqrt();
+        assert!(
+            (ens.mean(k)[0] - mean).abs() < 4.5 * se,
+            "mean at {}",
+            ens.t[k]
+        );
+        let sd = var * (2.0 / (n - 1.0)).sqrt();
+        assert!(
+            (ens.variance(k)[0] - var).abs() < 4.5 * sd,
+            "variance at {}: {} vs {var}",
+            ens.t[k],
+            ens.variance(k)[0]
+        );
+    }
+}
+
+#[test]
+fn runaway_loops_are_errors() {
+    let mut w = tree(3);
+    let few = SolveOptions {
+        steps: Steps::Adaptive(AdaptiveOptions {
+            rtol: 1e-4,
+            atol: 1e-4,
+            max_steps: 20,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let e = solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], &mut w, &few).unwrap_err();
+    assert!(
+        matches!(e, Error::MaxStepsExceeded { max_steps: 20, .. }),
+        "{e}"
+    );
+    // A shallow tree cannot be refined to a tight tolerance.
+    let mut shallow = VirtualBrownianTree::new(
+        0.0,
+        1.0,
+        1,
+        3,
+        BrownianTreeOptions {
+            depth: 4,
+            levy_area: true,
+        },
+    )
+    .unwrap();
+    let tight = SolveOptions {
+        steps: Steps::Adaptive(AdaptiveOptions {
+            rtol: 1e-10,
+            atol: 1e-10,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let e = solve(
+        &SineDrift,
+        &Sra1,
+        0.0,
+        1.0,
+        &[0.5],
+        &[],
+        &mut shallow,
+        &tight,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::StepSizeUnderflow { .. }), "{e}");
+    assert!(e.to_string().contains("t = "));
+    // A method without an error estimate, SRA1 on non-additive noise, a tree without area.
+    let e = solve(&SineDrift, &Milstein, 0.0, 1.0, &[0.5], &[], &mut w, &few).unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    let gbm = mechml_engine::sde::reference::Gbm::ito();
+    let mut w1 = tree(4);
+    assert!(solve(&gbm, &Sra1, 0.0, 1.0, &[1.0], &[0.1, 0.2], &mut w1, &few).is_err());
+    let mut no_area = VirtualBrownianTree::new(0.0, 1.0, 1, 3, Default::default()).unwrap();
+    assert!(solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], &mut no_area, &few).is_err());
+}
+
+#[test]
+fn sra1_fixed_step_ensembles_on_streams_and_trees() {
+    // Fixed-step SRA1 draws (ΔW, H) from the streams (H ~ N(0, h/12)) or the trees; both
+    // reproduce the OU moments, and adaptive steps on streams are refused.
+    let p = [3.0, -1.0, 0.9];
+    for noise in [NoiseSource::Streams, NoiseSource::Tree] {
+        let opts = EnsembleOptions {
+            n_paths: 4000,
+            seed: 2,
+            steps: Steps::Fixed { n_steps: 20 },
+            noise,
+            ..Default::default()
+        };
+        let ens = ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+        let (mean, var) = OrnsteinUhlenbeck::moments(1.0, &p, 1.0);
+        let n = ens.n_paths as f64;
+        assert!(
+            (ens.mean(0)[0] - mean).abs() < 4.5 * (var / n).sqrt(),
+            "{noise:?}"
+        );
+        assert!(
+            (ens.variance(0)[0] - var).abs() < 4.5 * var * (2.0 / n).sqrt(),
+            "{noise:?}: {} vs {var}",
+            ens.variance(0)[0]
+        );
+    }
+    let bad = EnsembleOptions {
+        steps: Steps::Adaptive(AdaptiveOptions::default()),
+        noise: NoiseSource::Streams,
+        ..Default::default()
+    };
+    assert!(ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &bad).is_err());
+}

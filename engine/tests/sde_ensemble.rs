@@ -1,0 +1,346 @@
+//! Ensembles: moments against closed forms (WORKLOADS.md §3), quantiles against the normal
+//! distribution, reproducibility across thread counts, and the normal streams' statistics.
+//!
+//! Tolerances are 4.5 standard errors computed from the sample size: `√(var/n)` for a
+//! mean, `var·√(2/(n−1))` for a Gaussian sample variance, `√(q(1−q)/n)/φ(z_q)·sd` for a
+//! sample quantile.
+
+use faer::Par;
+use mechml_engine::ad::Real;
+use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
+use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
+use mechml_engine::sde::{
+    Ensemble, EnsembleOptions, EulerMaruyama, Heun, Milstein, NoiseSource, NoiseType,
+    ReversibleHeun, SaveAt, Sde, SolveOptions, Steps, VirtualBrownianTree, ensemble, path_seed,
+    solve,
+};
+
+const Z: f64 = 4.5;
+
+fn check_mean(name: &str, ens: &Ensemble, k: usize, i: usize, exact: f64) {
+    let se = ens.std_error(k)[i];
+    let got = ens.mean(k)[i];
+    assert!(
+        (got - exact).abs() < Z * se,
+        "{name}: mean {got} vs exact {exact} (se {se})"
+    );
+}
+
+fn check_var(name: &str, ens: &Ensemble, k: usize, i: usize, exact: f64) {
+    let n = ens.n_paths as f64;
+    let got = ens.variance(k)[i];
+    let sd = exact * (2.0 / (n - 1.0)).sqrt();
+    assert!(
+        (got - exact).abs() < Z * sd,
+        "{name}: variance {got} vs exact {exact} (sd {sd})"
+    );
+}
+
+#[test]
+fn ebm2box_workload_moments() {
+    // WORKLOADS.md §3b: 1,000 paths × 20,000 steps of Euler–Maruyama; exact moments at
+    // t = 200 from expm and a Lyapunov equation (given there).
+    let opts = EnsembleOptions {
+        n_paths: 1000,
+        seed: 1,
+        steps: Steps::Fixed { n_steps: 20_000 },
+        ..Default::default()
+    };
+    let ens = ensemble(
+        &TwoBoxEbm,
+        &EulerMaruyama,
+        0.0,
+        200.0,
+        &[0.0, 0.0],
+        &TwoBoxEbm::PARAMS,
+        &opts,
+    )
+    .unwrap();
+    check_mean("EBM T", &ens, 0, 0, 2.426646382954945);
+    check_var("EBM T", &ens, 0, 0, 0.007919841114432611);
+    check_mean("EBM T_D", &ens, 0, 1, 1.6691599293605068);
+    check_var("EBM T_D", &ens, 0, 1, 0.00027038794426580885);
+    // Heun agrees as well (additive noise: same solution).
+    let opts = EnsembleOptions {
+        n_paths: 256,
+        ..opts
+    };
+    let ens = ensemble(
+        &TwoBoxEbm,
+        &Heun,
+        0.0,
+        200.0,
+        &[0.0, 0.0],
+        &TwoBoxEbm::PARAMS,
+        &opts,
+    )
+    .unwrap();
+    check_mean("EBM Heun T", &ens, 0, 0, 2.426646382954945);
+    check_var("EBM Heun T", &ens, 0, 0, 0.007919841114432611);
+}
+
+#[test]
+fn gbm_workload_moments() {
+    // WORKLOADS.md §3a: 1,000 paths × 1,000 steps, E X(1) = e^μ, Var X(1) = e^{2μ}(e^{σ²} − 1).
+    // The sample variance of a log-normal has a larger spread than a Gaussian's: use the
+    // fourth moment, Var(s²) ≈ (μ₄ − σ⁴)/n.
+    let p = [0.05, 0.2];
+    let mean = 0.05f64.exp();
+    let var = 0.04510288078157963;
+    let (s2, mu) = (0.04f64, 0.05f64);
+    // E X⁴ of a log-normal and the central fourth moment.
+    let m = |k: f64| (k * mu + 0.5 * k * (k - 1.0) * s2).exp();
+    let mu4 = m(4.0) - 4.0 * m(3.0) * m(1.0) + 6.0 * m(2.0) * m(1.0).powi(2) - 3.0 * m(1.0).powi(4);
+    let n = 8000;
+    for (name, noise) in [
+        ("streams", NoiseSource::Streams),
+        ("tree", NoiseSource::Tree),
+    ] {
+        let opts = EnsembleOptions {
+            n_paths: if noise == NoiseSource::Tree { 2000 } else { n },
+            seed: 3,
+            steps: Steps::Fixed { n_steps: 1000 },
+            noise,
+            ..Default::default()
+        };
+        let ens = ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+        check_mean(&format!("GBM EM {name}"), &ens, 0, 0, mean);
+        let sd = ((mu4 - var * var) / opts.n_paths as f64).sqrt();
+        let got = ens.variance(0)[0];
+        assert!(
+            (got - var).abs() < Z * sd,
+            "GBM {name}: variance {got} vs {var} ± {sd}"
+        );
+    }
+    // Milstein and Heun (on the Stratonovich form) on the same workload.
+    let opts = EnsembleOptions {
+        n_paths: 4000,
+        steps: Steps::Fixed { n_steps: 1000 },
+        ..Default::default()
+    };
+    let ens = ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    check_mean("GBM Milstein", &ens, 0, 0, mean);
+    let strat = mechml_engine::sde::StratonovichForm::new(Gbm::ito());
+    let ens = ensemble(&strat, &Heun, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    check_mean("GBM Heun", &ens, 0, 0, mean);
+    let ens = ensemble(&strat, &ReversibleHeun, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    check_mean("GBM reversible Heun", &ens, 0, 0, mean);
+}
+
+#[test]
+fn ou_quantiles_over_time() {
+    let p = [1.5, 0.5, 0.8];
+    let n = 8000;
+    let opts = EnsembleOptions {
+        n_paths: n,
+        seed: 11,
+        steps: Steps::Fixed { n_steps: 400 },
+        save: SaveAt::Every(100),
+        quantiles: vec![0.1, 0.5, 0.9],
+        ..Default::default()
+    };
+    let ens = ensemble(&OrnsteinUhlenbeck, &Heun, 0.0, 2.0, &[2.0], &p, &opts).unwrap();
+    assert_eq!(ens.t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
+    // At t = 0 every path is at x0.
+    assert_eq!(ens.mean(0), &[2.0]);
+    assert_eq!(ens.variance(0), &[0.0]);
+    let z90 = 1.2815515655446004; // Φ⁻¹(0.9)
+    let phi = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    for k in 1..5 {
+        let (mean, var) = OrnsteinUhlenbeck::moments(2.0, &p, ens.t[k]);
+        check_mean("OU", &ens, k, 0, mean);
+        check_var("OU", &ens, k, 0, var);
+        let sd = var.sqrt();
+        for (q, z) in [(0, -z90), (1, 0.0), (2, z90)] {
+            let level = ens.quantile_levels[q];
+            let se = (level * (1.0 - level) / n as f64).sqrt() / phi(z) * sd;
+            let got = ens.quantile(k, q)[0];
+            let exact = mean + z * sd;
+            assert!(
+                (got - exact).abs() < Z * se,
+                "t = {}: quantile {level}: {got} vs {exact} ± {se}",
+                ens.t[k]
+            );
+        }
+    }
+}
+
+fn run_in_pool(threads: usize, opts: &EnsembleOptions) -> Ensemble {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        ensemble(
+            &TwoBoxEbm,
+            &EulerMaruyama,
+            0.0,
+            10.0,
+            &[0.0, 0.0],
+            &TwoBoxEbm::PARAMS,
+            opts,
+        )
+        .unwrap()
+    })
+}
+
+#[test]
+fn same_seed_same_statistics_on_one_and_two_threads() {
+    for noise in [NoiseSource::Streams, NoiseSource::Tree] {
+        let opts = EnsembleOptions {
+            n_paths: 300, // not a multiple of the block size
+            seed: 42,
+            steps: Steps::Fixed { n_steps: 200 },
+            save: SaveAt::Every(50),
+            quantiles: vec![0.05, 0.5, 0.95],
+            keep_paths: true,
+            noise,
+            par: Par::rayon(0),
+            ..Default::default()
+        };
+        let one = run_in_pool(1, &opts);
+        let two = run_in_pool(2, &opts);
+        let seq = run_in_pool(
+            1,
+            &EnsembleOptions {
+                par: Par::Seq,
+                ..opts.clone()
+            },
+        );
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for e in [&two, &seq] {
+            assert_eq!(bits(&one.mean), bits(&e.mean), "{noise:?}");
+            assert_eq!(bits(&one.variance), bits(&e.variance), "{noise:?}");
+            assert_eq!(bits(&one.quantiles), bits(&e.quantiles), "{noise:?}");
+            assert_eq!(
+                bits(one.paths.as_ref().unwrap()),
+                bits(e.paths.as_ref().unwrap())
+            );
+        }
+        // A different seed changes the numbers.
+        let other = run_in_pool(2, &EnsembleOptions { seed: 43, ..opts });
+        assert_ne!(bits(&one.mean), bits(&other.mean));
+    }
+}
+
+#[test]
+fn tree_ensemble_path_is_the_single_path_solve() {
+    let opts = EnsembleOptions {
+        n_paths: 70,
+        seed: 5,
+        steps: Steps::Fixed { n_steps: 64 },
+        save: SaveAt::Every(16),
+        keep_paths: true,
+        noise: NoiseSource::Tree,
+        ..Default::default()
+    };
+    let p = [0.3, 0.6];
+    let ens = ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    for k in [0usize, 1, 63, 64, 69] {
+        let mut w =
+            VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 64, 1, path_seed(5, k as u64), 0, false)
+                .unwrap();
+        let sol = solve(
+            &Gbm::ito(),
+            &Milstein,
+            0.0,
+            1.0,
+            &[1.0],
+            &p,
+            &mut w,
+            &SolveOptions {
+                steps: Steps::Fixed { n_steps: 64 },
+                save: SaveAt::Every(16),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for s in 0..sol.t.len() {
+            assert_eq!(
+                sol.state(s)[0].to_bits(),
+                ens.path_state(k, s).unwrap()[0].to_bits()
+            );
+        }
+    }
+}
+
+#[test]
+fn non_finite_paths_are_reported() {
+    struct Explode;
+    impl Sde for Explode {
+        fn n_states(&self) -> usize {
+            1
+        }
+        fn n_noise(&self) -> usize {
+            1
+        }
+        fn noise(&self) -> NoiseType {
+            NoiseType::Diagonal
+        }
+        fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+            out[0] = x[0] * x[0] * x[0];
+        }
+        fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+            out[0] = x[0];
+        }
+    }
+    for noise in [NoiseSource::Streams, NoiseSource::Tree] {
+        let opts = EnsembleOptions {
+            n_paths: 10,
+            steps: Steps::Fixed { n_steps: 50 },
+            noise,
+            ..Default::default()
+        };
+        let err = ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[30.0], &[], &opts).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("path ") && msg.contains("t = "), "{msg}");
+    }
+    let bad = EnsembleOptions {
+        quantiles: vec![1.5],
+        ..Default::default()
+    };
+    assert!(ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[1.0], &[], &bad).is_err());
+}
+
+/// The ziggurat streams: moments, Kolmogorov–Smirnov distance to Φ, and the frequency of
+/// the tail beyond the ziggurat's base, r = 3.654152885361009.
+#[test]
+fn normal_streams_are_standard_normal() {
+    let zig = Ziggurat::new();
+    let lanes = 8;
+    let per = 125_000;
+    let mut block = NormalLanes::from_seeds((0..lanes as u64).map(|k| path_seed(9, k)));
+    let mut v = vec![0.0; lanes * per];
+    block.fill(&zig, per, &[1.0], &mut v);
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let m = |k: i32| v.iter().map(|x| (x - mean).powi(k)).sum::<f64>() / n;
+    let (var, skew, kurt) = (m(2), m(3) / m(2).powf(1.5), m(4) / (m(2) * m(2)));
+    assert!(mean.abs() < Z / n.sqrt(), "mean {mean}");
+    assert!((var - 1.0).abs() < Z * (2.0 / n).sqrt(), "var {var}");
+    assert!(skew.abs() < Z * (6.0 / n).sqrt(), "skewness {skew}");
+    assert!(
+        (kurt - 3.0).abs() < Z * (24.0 / n).sqrt(),
+        "kurtosis {kurt}"
+    );
+    // Tail: P(|Z| > r) = erfc(r/√2).
+    let r = 3.654152885361009f64;
+    let p_tail = Real::erfc(r / std::f64::consts::SQRT_2);
+    let tail = v.iter().filter(|x| x.abs() > r).count() as f64;
+    let sd = (n * p_tail * (1.0 - p_tail)).sqrt();
+    assert!(
+        (tail - n * p_tail).abs() < Z * sd,
+        "tail count {tail} vs {}",
+        n * p_tail
+    );
+    // Kolmogorov–Smirnov: sup |F_n − Φ| < 1.95/√n at the 0.1 % level.
+    v.sort_by(f64::total_cmp);
+    let mut ks: f64 = 0.0;
+    for (k, &x) in v.iter().enumerate() {
+        let f = x.normal_cdf();
+        ks = ks
+            .max((f - k as f64 / n).abs())
+            .max(((k + 1) as f64 / n - f).abs());
+    }
+    assert!(ks < 1.95 / n.sqrt(), "KS distance {ks}");
+}
