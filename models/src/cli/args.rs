@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 /// `mechml`: mechanistic machine learning — fits stochastic energy-balance models to the
 /// observed temperature record with exact gradients, and projects them.
 #[derive(Debug, Parser)]
-#[command(name = "mechml", version, about, long_about = None)]
+#[command(
+    name = "mechml",
+    version,
+    about = "mechml: fit stochastic energy-balance models to the temperature record with exact gradients, compare them, and project them (mechanistic machine learning)"
+)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]
