@@ -686,3 +686,30 @@ pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliRe
         config: res.config.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixture_quantiles_of_one_and_two_normals() {
+        let q = mixture_quantiles(&[1.0], &[2.0]);
+        assert!(
+            (q[0] - (1.0 - 2.0 * Z95)).abs() < 1e-9
+                && (q[1] - 1.0).abs() < 1e-9
+                && (q[2] - (1.0 + 2.0 * Z95)).abs() < 1e-9
+        );
+        // Two well-separated equal components: the median lies between them, the 2.5 % point
+        // is the 5 % point of the lower one (z = −1.6449).
+        let q = mixture_quantiles(&[0.0, 100.0], &[1.0, 1.0]);
+        assert!((q[0] + 1.644_853_626_951).abs() < 1e-6, "{q:?}");
+        assert!(q[1] > 3.0 && q[1] < 97.0);
+    }
+
+    #[test]
+    fn percentiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(percentile(&v, 0.5), 3.0);
+        assert!((percentile(&v, 0.025) - 1.1).abs() < 1e-12);
+    }
+}

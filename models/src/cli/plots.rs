@@ -420,7 +420,13 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
         chart
             .draw_series(std::iter::once(Circle::new((tx, ey), 6, c.filled())))
             .map_err(err(what))?
-            .label(format!("{}: TCR {:.2} K, ECS {:.2} K", m.name, tx, ey))
+            .label(match (m.tcr.ci, m.ecs.ci) {
+                (Some(t), Some(e)) => format!(
+                    "{}: TCR {:.2} [{:.2}, {:.2}] K, ECS {:.2} [{:.2}, {:.2}] K",
+                    m.name, tx, t.0, t.1, ey, e.0, e.1
+                ),
+                _ => format!("{}: TCR {:.2} K, ECS {:.2} K", m.name, tx, ey),
+            })
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
     }
     chart
