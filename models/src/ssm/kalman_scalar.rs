@@ -438,6 +438,11 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
         return Ok(());
     }
     let mut mats = StepMats::<R, N>::load(model, t_len - 1);
+    let stride = compact_stride::<N>();
+    let reuse_ok =
+        std::any::type_name::<R>() == "f64" && !model.h.is_varying() && !model.r.is_varying();
+    #[allow(clippy::type_complexity)]
+    let mut cache: Option<(usize, [R; N], R, [R; N], [[R; N]; N])> = None;
     for t in (0..t_len).rev() {
         if t + 1 < t_len {
             mats.refresh(model, t);
@@ -446,35 +451,55 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
         let y = data.y[t];
         let h = mats.h;
         // Update quantities (also give the filtered moments m_f = m + k e, P_f = P − k aᵀ).
-        let mut a = [R::zero(); N];
-        let mut s = mats.r;
+        // In the steady state the stored covariance repeats exactly, and so do a, 1/s, k and
+        // P_f: they are reused from the previous step.
         let mut e = R::from_f64(y) - mats.d;
-        let mut k = [R::zero(); N];
-        let mut z = R::zero();
-        let mut sinv = R::zero();
-        let mut mf = mp;
-        let mut pf = pp;
         let observed = !y.is_nan();
-        if observed {
-            for j in 0..N {
-                for i in 0..N {
-                    a[i] += pp[j][i] * h[j];
-                }
+        let block = &trace[t * stride + N..(t + 1) * stride];
+        let reuse = match &cache {
+            Some((tc, ..)) if observed && reuse_ok => {
+                block == &trace[tc * stride + N..(tc + 1) * stride]
             }
+            _ => false,
+        };
+        let (a, sinv, k, pf) = match (&cache, reuse) {
+            (Some((_, a, sinv, k, pf)), true) => (*a, *sinv, *k, *pf),
+            _ if observed => {
+                let mut a = [R::zero(); N];
+                let mut s = mats.r;
+                for j in 0..N {
+                    for i in 0..N {
+                        a[i] += pp[j][i] * h[j];
+                    }
+                }
+                for i in 0..N {
+                    s += h[i] * a[i];
+                }
+                let sinv = s.recip();
+                let mut k = [R::zero(); N];
+                for i in 0..N {
+                    k[i] = a[i] * sinv;
+                }
+                let mut pf = pp;
+                for j in 0..N {
+                    for i in 0..N {
+                        pf[j][i] -= k[i] * a[j];
+                    }
+                }
+                cache = Some((t, a, sinv, k, pf));
+                (a, sinv, k, pf)
+            }
+            _ => ([R::zero(); N], R::zero(), [R::zero(); N], pp),
+        };
+        let mut mf = mp;
+        let mut z = R::zero();
+        if observed {
             for i in 0..N {
-                s += h[i] * a[i];
                 e -= h[i] * mp[i];
             }
-            sinv = s.recip();
             z = e * sinv;
             for i in 0..N {
-                k[i] = a[i] * sinv;
                 mf[i] += k[i] * e;
-            }
-            for j in 0..N {
-                for i in 0..N {
-                    pf[j][i] -= k[i] * a[j];
-                }
             }
         }
         let mut mfbar = [R::zero(); N];
