@@ -18,6 +18,21 @@
 //! extended collection of matrix derivative results", for the elementary rules).
 //! The code is generic over [`Real`]: on dual numbers it gives exact Hessian–vector
 //! products (forward over this reverse pass).
+//!
+//! ```
+//! use mechml_models::ssm::{LinearGaussianSsm, Observations, adjoint::kalman_loglik_grad, kalman::kalman_loglik};
+//! let model = LinearGaussianSsm::time_invariant(1, 1, vec![0.8], vec![0.3], vec![1.0],
+//!                                               vec![0.5], vec![0.0], vec![1.0])?;
+//! let data = Observations::univariate(vec![0.3, -0.2, 0.4])?;
+//! let (ll, grad) = kalman_loglik_grad(&model, &data, 1.0)?;
+//! // d ll / d F against a central difference.
+//! let h = 1e-6;
+//! let mut mp = model.clone(); mp.f.data_mut()[0] += h;
+//! let mut mm = model.clone(); mm.f.data_mut()[0] -= h;
+//! let fd = (kalman_loglik(&mp, &data)? - kalman_loglik(&mm, &data)?) / (2.0 * h);
+//! assert!((grad.f.data()[0] - fd).abs() < 1e-6 && ll.is_finite());
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
 
 use mechml_engine::Result;
 use mechml_engine::ad::Real;

@@ -7,6 +7,17 @@
 //!
 //! Matrices are `&[R]` in column-major order: entry `(i, j)` of an `r x c` matrix is
 //! `a[i + j * r]`. Callers own the output buffers (`*_into` functions overwrite them).
+//!
+//! ```
+//! use mechml_models::ssm::dense::{cholesky_in_place, matmul};
+//! let a = [4.0, 2.0, 2.0, 3.0]; // [[4, 2], [2, 3]]
+//! let mut l = a;
+//! cholesky_in_place(&mut l, 2, "example")?;
+//! let lt = [l[0], l[2], l[1], l[3]];
+//! let back = matmul(&l, &lt, 2, 2, 2);
+//! assert!(back.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-14));
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
 
 use mechml_engine::ad::Real;
 use mechml_engine::{Error, Result};

@@ -8,6 +8,18 @@
 //! [`Seq`]: one value for all times, or one per time step (T of them; the transition at the
 //! last step is used only to forecast x_{T+1}). Observations are [`Observations`]: a
 //! missing component is NaN and contributes nothing.
+//!
+//! ```
+//! use mechml_models::ssm::{LinearGaussianSsm, Observations, Seq};
+//! // A local-level model whose observation noise changes half-way.
+//! let mut model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
+//!                                                   vec![0.5], vec![0.0], vec![1.0])?;
+//! model.r = Seq::varying(1, 1, 4, vec![0.5, 0.5, 2.0, 2.0])?;
+//! let data = Observations::univariate(vec![0.2, f64::NAN, 0.4, 0.1])?;
+//! model.check(&data)?;
+//! assert_eq!(data.n_observed(), 3);
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
 
 use mechml_engine::ad::Real;
 use mechml_engine::{Error, Result};

@@ -12,6 +12,27 @@
 //!   network written over `Real`).
 //!
 //! Missing observations (NaN) are skipped component-wise, as in the Kalman filter.
+//!
+//! ```
+//! use mechml_engine::ad::Real;
+//! use mechml_models::ssm::Observations;
+//! use mechml_models::ssm::nonlinear::{NonlinearSsm, ekf::ekf};
+//! /// x' = θ sin(x) + w, y = x + v.
+//! struct Pendulum;
+//! impl NonlinearSsm for Pendulum {
+//!     fn n_state(&self) -> usize { 1 }
+//!     fn n_obs(&self) -> usize { 1 }
+//!     fn transition<R: Real>(&self, th: &[R], _: usize, x: &[R], _: &[f64]) -> Vec<R> { vec![th[0] * x[0].sin()] }
+//!     fn observation<R: Real>(&self, _: &[R], _: usize, x: &[R]) -> Vec<R> { vec![x[0]] }
+//!     fn process_cov<R: Real>(&self, _: &[R], _: usize) -> Vec<R> { vec![R::from_f64(0.01)] }
+//!     fn obs_cov<R: Real>(&self, _: &[R], _: usize) -> Vec<R> { vec![R::from_f64(0.04)] }
+//!     fn prior<R: Real>(&self, _: &[R]) -> (Vec<R>, Vec<R>) { (vec![R::from_f64(1.0)], vec![R::from_f64(0.1)]) }
+//! }
+//! let data = Observations::univariate(vec![1.0, 0.85, 0.7, 0.62])?;
+//! let out = ekf(&Pendulum, &[0.95], &data)?;
+//! assert!(out.loglik.is_finite() && out.filt_mean.len() == 4);
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
 
 pub mod ekf;
 pub mod hybrid;
