@@ -6,7 +6,7 @@
 //! are held at their values):
 //!
 //! * the objective −ℓ(θ(z))/n is recorded on a tape (the filter as one block) and
-//!   minimised by L-BFGS ([`mechml_engine::optim::lbfgs`]) from several starts (the given
+//!   minimised by L-BFGS ([`lbfgs()`](mechml_engine::optim::lbfgs())) from several starts (the given
 //!   start and seeded perturbations of it, run in parallel, the best kept: the result does
 //!   not depend on the number of threads);
 //! * the observed information H = −∇²_z ℓ at the optimum is assembled from exact

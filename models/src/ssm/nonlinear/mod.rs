@@ -4,7 +4,7 @@
 //!    y_t = h_θ(x_t, t) + v_t,\\ v_t \\sim N(0, R_t). $$
 //!
 //! * [`ekf`]: the extended Kalman filter, with Jacobians of f and h from forward-mode AD;
-//! * [`ukf`]: the unscented Kalman filter (generic over [`Real`](mechml_engine::ad::Real),
+//! * [`ukf`]: the unscented Kalman filter (generic over [`Real`],
 //!   so its log-likelihood can be recorded on a tape and differentiated in θ);
 //! * [`particle`]: the bootstrap particle filter with systematic resampling, parallel over
 //!   particles and reproducible for any number of threads;
