@@ -7,6 +7,7 @@
 
 pub mod ad;
 pub mod error;
+pub mod gp;
 pub mod linalg;
 pub mod optim;
 pub mod sde;

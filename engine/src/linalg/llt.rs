@@ -55,6 +55,19 @@ impl Llt {
         }
     }
 
+    /// Factorises `A` in place, consuming it (only its lower triangle is read; no copy is
+    /// made). Returns `None` if a pivot is not positive: the matrix is then lost, so call
+    /// [`Llt::factor`] on the original for the diagnosis (failing pivot and its value).
+    /// The caller checks finiteness.
+    pub fn factor_owned(a: Mat<f64>, par: Par) -> Option<Self> {
+        let mut l = a;
+        if l.nrows() != l.ncols() {
+            return None;
+        }
+        factor_in_place(l.as_mut(), par).ok()?;
+        Some(Self { l })
+    }
+
     /// Wraps an existing lower-triangular factor (entries above the diagonal are ignored).
     pub fn from_factor(l: Mat<f64>) -> Self {
         let mut l = l;

@@ -1,5 +1,5 @@
-//! Gradient-based minimisation over the tape's gradients: [Adam](adam) (with
-//! learning-rate [schedules](schedule)) and [L-BFGS](lbfgs) with a
+//! Gradient-based minimisation over the tape's gradients: [Adam](mod@adam) (with
+//! learning-rate [schedules](schedule)) and [L-BFGS](mod@lbfgs) with a
 //! [strong-Wolfe line search](line_search).
 //!
 //! Every optimiser minimises an objective given as a closure

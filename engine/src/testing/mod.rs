@@ -68,3 +68,69 @@ pub fn col_major(m: &Mat<f64>) -> Vec<f64> {
     }
     v
 }
+
+/// Reference problems of the Gaussian-process workloads (`WORKLOADS.md` §4–5).
+pub mod gp_workloads {
+    use std::path::{Path, PathBuf};
+
+    use crate::error::{Error, Result};
+    use crate::gp::Inputs;
+
+    /// The shared workload folder (`<workspace>/../shared/workloads`), where the larger
+    /// data files live.
+    pub fn shared_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/workloads")
+    }
+
+    /// `θ₀ = (log 0.3, log 0.5, log 1.0, log 1, log 0.01)`: ARD squared-exponential
+    /// lengthscales, signal variance and noise variance of the workloads.
+    pub fn theta0() -> [f64; 5] {
+        [0.3f64.ln(), 0.5f64.ln(), 0.0, 0.0, 0.01f64.ln()]
+    }
+
+    /// Reads a workload CSV (`x1,x2,x3,y` with a header line), keeping the first `limit`
+    /// rows if given.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the file (and the remedy when it is missing) or
+    /// the line that does not parse.
+    pub fn read_csv(path: &Path, limit: Option<usize>) -> Result<(Inputs, Vec<f64>)> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument {
+            op: "read_csv",
+            message: format!(
+                "cannot read {}: {e} (the GP workload files are in ../shared/workloads; \
+                 see WORKLOADS.md section 4)",
+                path.display()
+            ),
+        })?;
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        for (ln, line) in text.lines().enumerate().skip(1) {
+            if limit.is_some_and(|l| ys.len() >= l) {
+                break;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let vals: std::result::Result<Vec<f64>, _> =
+                line.split(',').map(|t| t.trim().parse::<f64>()).collect();
+            match vals {
+                Ok(v) if v.len() == 4 => {
+                    xs.extend_from_slice(&v[..3]);
+                    ys.push(v[3]);
+                }
+                _ => {
+                    return Err(Error::InvalidArgument {
+                        op: "read_csv",
+                        message: format!(
+                            "{} line {}: expected four numbers, got {line:?}",
+                            path.display(),
+                            ln + 1
+                        ),
+                    });
+                }
+            }
+        }
+        Ok((Inputs::new(ys.len(), 3, xs)?, ys))
+    }
+}

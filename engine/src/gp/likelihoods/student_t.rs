@@ -1,0 +1,65 @@
+//! Heavy-tailed noise: `y = f + σ t_ν` with Student's t (fixed degrees of freedom `ν`):
+//! `log p = log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ) − log σ − (ν+1)/2 · log(1 + r²/ν)`,
+//! `r = (y − f)/σ`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Likelihood;
+use crate::ad::Real;
+use crate::ad::special::lgamma;
+use crate::error::Result;
+
+/// Student-t likelihood; parameter `log σ`, `ν` fixed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudentT {
+    nu: f64,
+    log_scale: f64,
+}
+
+impl StudentT {
+    /// Degrees of freedom `ν > 0` and scale `σ > 0`.
+    pub fn new(nu: f64, scale: f64) -> Result<Self> {
+        crate::gp::kernels::positive_log("student_t", "degrees of freedom", nu)?;
+        Ok(Self {
+            nu,
+            log_scale: crate::gp::kernels::positive_log("student_t", "scale", scale)?,
+        })
+    }
+    /// `ν`.
+    pub fn nu(&self) -> f64 {
+        self.nu
+    }
+}
+
+impl Likelihood for StudentT {
+    fn n_params(&self) -> usize {
+        1
+    }
+    fn param_names(&self) -> Vec<String> {
+        vec!["log_scale".into()]
+    }
+    fn params(&self) -> Vec<f64> {
+        vec![self.log_scale]
+    }
+    fn set_params(&mut self, phi: &[f64]) -> Result<()> {
+        crate::gp::kernels::check_theta("student_t", phi, 1)?;
+        self.log_scale = phi[0];
+        Ok(())
+    }
+    fn log_density<R: Real>(&self, phi: &[R], y: f64, f: R) -> R {
+        let nu = self.nu;
+        let c =
+            lgamma(0.5 * (nu + 1.0)) - lgamma(0.5 * nu) - 0.5 * (nu * std::f64::consts::PI).ln();
+        let r = (-f + y) / phi[0].exp();
+        -phi[0] - (r.square() / nu).ln_1p() * (0.5 * (nu + 1.0)) + c
+    }
+    fn conditional_mean_var(&self, phi: &[f64], f: f64) -> (f64, f64) {
+        let s2 = (2.0 * phi[0]).exp();
+        let v = if self.nu > 2.0 {
+            s2 * self.nu / (self.nu - 2.0)
+        } else {
+            f64::INFINITY
+        };
+        (f, v)
+    }
+}

@@ -1,0 +1,410 @@
+//! Exact GP regression: reference values of WORKLOADS.md §7 (N = 500 and N = 2000, from
+//! JAX / GPJax / scikit-learn), gradients against finite differences (parameters, inputs
+//! and outputs), multi-output against single-output sums, predictions against a textbook
+//! Gauss–Jordan solve, the jitter policy, and recovery of hyperparameters from data
+//! simulated from a GP with tolerances from the Laplace approximation of the posterior.
+
+use faer::{Mat, Side};
+use mechml_engine::Error;
+use mechml_engine::ad::gradcheck::{GradCheckOptions, check_gradient, finite_diff_gradient};
+use mechml_engine::ad::{Tape, VarMat};
+use mechml_engine::gp::{
+    ExactGp, ExactGpOptions, FitOptions, Inputs, Kernel, KernelExt, Linear, Matern52,
+    SquaredExponential, exact_lml_var, kernel_matrix,
+};
+use mechml_engine::linalg::JitterPolicy;
+use mechml_engine::testing::gp_workloads::{read_csv, theta0};
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal, Uniform};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+fn data(name: &str) -> (Inputs, Vec<f64>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    read_csv(&path, None).unwrap()
+}
+
+fn workload_gp(name: &str) -> ExactGp<SquaredExponential> {
+    let (x, y) = data(name);
+    let t = theta0();
+    let k = SquaredExponential::ard(&[t[0].exp(), t[1].exp(), t[2].exp()], t[3].exp()).unwrap();
+    ExactGp::new(k, x, &y, t[4].exp()).unwrap()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
+
+#[test]
+fn workload_reference_n500() {
+    // WORKLOADS.md §7: GP N=500 LML and dLML/dθ at θ₀ (peers agree to 1e-9).
+    let gp = workload_gp("gp_n500.csv");
+    let r = gp.lml_and_grad(&theta0()).unwrap();
+    assert!(rel(r.value, 350.83923886704724) < 1e-10, "{}", r.value);
+    let want = [
+        19.845231014337184,
+        33.52562072584594,
+        25.08609860914811,
+        -11.391308138561499,
+        3.9202299201394575,
+    ];
+    for (g, w) in r.grad.iter().zip(want) {
+        assert!(rel(*g, w) < 1e-8, "{g} vs {w}");
+    }
+    assert_eq!(r.jitter.jitter_added, 0.0);
+    assert!((gp.log_marginal_likelihood().unwrap() - r.value).abs() < 1e-12 * r.value.abs());
+}
+
+#[test]
+fn workload_reference_n2000() {
+    let gp = workload_gp("gp_n2000.csv");
+    let r = gp.lml_and_grad(&theta0()).unwrap();
+    assert!(rel(r.value, 1604.0850656004363) < 1e-10, "{}", r.value);
+    let want = [
+        47.89557426343208,
+        53.07102728863305,
+        38.57817962060049,
+        -18.069304006266066,
+        41.33615259979178,
+    ];
+    for (g, w) in r.grad.iter().zip(want) {
+        assert!(rel(*g, w) < 1e-8, "{g} vs {w}");
+    }
+}
+
+fn small_problem(n: usize, seed: u64) -> (Inputs, Mat<f64>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let u = Uniform::new(-1.0, 1.0).unwrap();
+    let x: Vec<f64> = (0..2 * n).map(|_| u.sample(&mut rng)).collect();
+    let y = Mat::from_fn(n, 2, |i, j| {
+        (3.0 * x[2 * i] + j as f64).sin() + x[2 * i + 1] * x[2 * i + 1] + 0.1 * u.sample(&mut rng)
+    });
+    (Inputs::new(n, 2, x).unwrap(), y)
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let (x, y) = small_problem(12, 1);
+    let y0: Vec<f64> = (0..12).map(|i| y[(i, 0)]).collect();
+    let kernels: Vec<Box<dyn Fn() -> (Vec<f64>, Box<dyn Fn(&[f64]) -> (f64, Vec<f64>)>)>> = vec![
+        Box::new(|| {
+            let gp = ExactGp::new(
+                SquaredExponential::ard(&[0.4, 0.9], 1.3).unwrap(),
+                x.clone(),
+                &y0,
+                0.05,
+            )
+            .unwrap();
+            (
+                gp.params(),
+                Box::new(move |p: &[f64]| {
+                    let r = gp.lml_and_grad(p).unwrap();
+                    (r.value, r.grad)
+                }),
+            )
+        }),
+        Box::new(|| {
+            let k = Matern52::new(0.7, 1.0)
+                .unwrap()
+                .plus(Linear::ard(&[0.3, 0.2]).unwrap());
+            let gp = ExactGp::new_multi(k, x.clone(), y.as_ref(), 0.02).unwrap();
+            (
+                gp.params(),
+                Box::new(move |p: &[f64]| {
+                    let r = gp.lml_and_grad(p).unwrap();
+                    (r.value, r.grad)
+                }),
+            )
+        }),
+    ];
+    for make in kernels {
+        let (p0, f) = make();
+        let p: Vec<f64> = p0
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + 0.1 * (i as f64).sin())
+            .collect();
+        let (_, g) = f(&p);
+        let rep = check_gradient(
+            |q| Ok(f(q).0),
+            &p,
+            &g,
+            GradCheckOptions {
+                rtol: 1e-7,
+                atol: 1e-8,
+                rel_step: None,
+            },
+        )
+        .unwrap();
+        assert!(rep.passed, "{rep}");
+    }
+}
+
+#[test]
+fn tape_block_gradients_in_inputs_and_outputs() {
+    let (x, y) = small_problem(9, 2);
+    let k = SquaredExponential::ard(&[0.5, 0.8], 1.1).unwrap();
+    let mut p = k.params();
+    p.push(0.03f64.ln());
+    let xv = x.to_col_major();
+    let yv: Vec<f64> = (0..2)
+        .flat_map(|j| (0..9).map(move |i| (i, j)))
+        .map(|(i, j)| y[(i, j)])
+        .collect();
+    let opts = ExactGpOptions::default();
+    let tape = Tape::new();
+    let pv = tape.var_vec(&p);
+    let xm = tape.var_mat(9, 2, &xv).unwrap();
+    let ym = tape.var_mat(9, 2, &yv).unwrap();
+    let (lml, _) = exact_lml_var(&tape, &k, &pv, &xm, &ym, &opts).unwrap();
+    let adj = tape.gradient(&lml).unwrap();
+    let mut analytic = adj.wrt_vec(&pv);
+    analytic.extend(adj.wrt_mat(&xm));
+    analytic.extend(adj.wrt_mat(&ym));
+    let mut z = p.clone();
+    z.extend(&xv);
+    z.extend(&yv);
+    let value = |z: &[f64]| {
+        let t = Tape::new();
+        let pv = mechml_engine::ad::VarVec::constant(z[..4].to_vec());
+        let xm = VarMat::constant(9, 2, z[4..22].to_vec()).unwrap();
+        let ym = VarMat::constant(9, 2, z[22..].to_vec()).unwrap();
+        Ok(exact_lml_var(&t, &k, &pv, &xm, &ym, &opts)?.0.val())
+    };
+    let rep = check_gradient(
+        value,
+        &z,
+        &analytic,
+        GradCheckOptions {
+            rtol: 1e-7,
+            atol: 1e-8,
+            rel_step: None,
+        },
+    )
+    .unwrap();
+    assert!(rep.passed, "{rep}");
+    // The log-likelihood composes with other tape operations.
+    assert!(
+        (lml.val()
+            - ExactGp::new_multi(k, x, y.as_ref(), 0.03)
+                .unwrap()
+                .log_marginal_likelihood()
+                .unwrap())
+        .abs()
+            < 1e-12
+    );
+}
+
+#[test]
+fn multi_output_is_the_sum_of_single_outputs() {
+    let (x, y) = small_problem(15, 3);
+    let k = Matern52::ard(&[0.6, 0.9], 1.2).unwrap();
+    let multi = ExactGp::new_multi(k.clone(), x.clone(), y.as_ref(), 0.04).unwrap();
+    let r = multi.lml_and_grad(&multi.params()).unwrap();
+    let mut value = 0.0;
+    let mut grad = vec![0.0; r.grad.len()];
+    for j in 0..2 {
+        let yj: Vec<f64> = (0..15).map(|i| y[(i, j)]).collect();
+        let single = ExactGp::new(k.clone(), x.clone(), &yj, 0.04).unwrap();
+        let s = single.lml_and_grad(&single.params()).unwrap();
+        value += s.value;
+        grad.iter_mut().zip(&s.grad).for_each(|(a, b)| *a += b);
+    }
+    assert!((r.value - value).abs() < 1e-12 * value.abs());
+    for (a, b) in r.grad.iter().zip(&grad) {
+        assert!((a - b).abs() < 1e-11 * b.abs().max(1.0));
+    }
+}
+
+/// `A⁻¹` by Gauss–Jordan elimination with partial pivoting (independent of faer).
+fn gauss_jordan_inverse(a: &Mat<f64>) -> Mat<f64> {
+    let n = a.nrows();
+    let mut m = a.clone();
+    let mut inv = Mat::<f64>::identity(n, n);
+    for c in 0..n {
+        let p = (c..n)
+            .max_by(|&i, &j| m[(i, c)].abs().total_cmp(&m[(j, c)].abs()))
+            .unwrap();
+        for j in 0..n {
+            let (t1, t2) = (m[(c, j)], m[(p, j)]);
+            m[(c, j)] = t2;
+            m[(p, j)] = t1;
+            let (t1, t2) = (inv[(c, j)], inv[(p, j)]);
+            inv[(c, j)] = t2;
+            inv[(p, j)] = t1;
+        }
+        let d = m[(c, c)];
+        for j in 0..n {
+            m[(c, j)] /= d;
+            inv[(c, j)] /= d;
+        }
+        for i in 0..n {
+            if i != c {
+                let f = m[(i, c)];
+                for j in 0..n {
+                    m[(i, j)] -= f * m[(c, j)];
+                    inv[(i, j)] -= f * inv[(c, j)];
+                }
+            }
+        }
+    }
+    inv
+}
+
+#[test]
+fn predictions_match_textbook_formulas() {
+    let (x, y) = small_problem(10, 4);
+    let y0: Vec<f64> = (0..10).map(|i| y[(i, 0)]).collect();
+    let k = SquaredExponential::ard(&[0.5, 0.7], 1.4).unwrap();
+    let noise = 0.03;
+    let gp = ExactGp::new(k.clone(), x.clone(), &y0, noise).unwrap();
+    let xs = Inputs::from_rows(&[[0.1, 0.2], [-0.5, 0.9], [6.0, -6.0]]).unwrap();
+    let pred = gp.posterior().unwrap().predict(&xs, true).unwrap();
+    let mut ky = kernel_matrix(&k, &x, None).unwrap();
+    for i in 0..10 {
+        ky[(i, i)] += noise;
+    }
+    let kinv = gauss_jordan_inverse(&ky);
+    let ks = kernel_matrix(&k, &x, Some(&xs)).unwrap();
+    let kss = kernel_matrix(&k, &xs, None).unwrap();
+    let mean = ks.transpose() * &kinv * Mat::from_fn(10, 1, |i, _| y0[i]);
+    let cov = &kss - ks.transpose() * &kinv * &ks;
+    let pc = pred.cov.as_ref().unwrap();
+    for i in 0..3 {
+        assert!((pred.mean[(i, 0)] - mean[(i, 0)]).abs() < 1e-10);
+        assert!((pred.var[i] - cov[(i, i)]).abs() < 1e-10);
+        for j in 0..3 {
+            assert!((pc[(i, j)] - cov[(i, j)]).abs() < 1e-10);
+        }
+        assert!((pred.var_y()[i] - pred.var[i] - noise).abs() < 1e-15);
+    }
+    // Far from the data the posterior reverts to the prior.
+    assert!(pred.mean[(2, 0)].abs() < 1e-6 && (pred.var[2] - 1.4).abs() < 1e-6);
+}
+
+#[test]
+fn jitter_escalates_and_reports_or_errors() {
+    // Duplicated inputs with negligible noise: K + σ²I is numerically singular.
+    let x = Inputs::from_1d(&[0.0, 0.5, 0.5, 1.0, 1.0, 1.0]).unwrap();
+    let y = [0.0, 0.4, 0.41, 0.8, 0.79, 0.81];
+    let k = SquaredExponential::new(1.0, 1.0).unwrap();
+    let gp = ExactGp::new(k.clone(), x.clone(), &y, 1e-300).unwrap();
+    let r = gp.lml_and_grad(&gp.params()).unwrap();
+    assert!(
+        r.jitter.jitter_added > 0.0 && r.jitter.attempts >= 2,
+        "{:?}",
+        r.jitter
+    );
+    assert!(r.value.is_finite());
+    // Without a jitter policy the failure is an error naming the pivot.
+    let strict = ExactGp::new(k, x, &y, 1e-300)
+        .unwrap()
+        .with_options(ExactGpOptions {
+            jitter: JitterPolicy::none(),
+            ..Default::default()
+        });
+    match strict.log_marginal_likelihood() {
+        Err(Error::NotPositiveDefinite { pivot, .. }) => assert!(pivot >= 1),
+        other => panic!("expected NotPositiveDefinite, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let x = Inputs::from_1d(&[0.0, 1.0]).unwrap();
+    let k = SquaredExponential::new(1.0, 1.0).unwrap();
+    assert!(matches!(
+        ExactGp::new(k.clone(), x.clone(), &[1.0], 0.1),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        ExactGp::new(k.clone(), x.clone(), &[1.0, f64::NAN], 0.1),
+        Err(Error::NonFinite { .. })
+    ));
+    assert!(ExactGp::new(k.clone(), x.clone(), &[1.0, 2.0], -0.1).is_err());
+    let gp = ExactGp::new(k, x, &[1.0, 2.0], 0.1).unwrap();
+    assert!(gp.lml_and_grad(&[0.0]).is_err());
+    assert!(gp.lml_and_grad(&[0.0, 800.0, 0.0]).is_err());
+}
+
+/// Draws `n` points of a 1-D GP with an isotropic squared-exponential kernel plus noise.
+fn simulate(n: usize, ell: f64, s2: f64, noise: f64, seed: u64) -> (Inputs, Vec<f64>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let u = Uniform::new(0.0, 20.0).unwrap();
+    let x = Inputs::from_1d(&(0..n).map(|_| u.sample(&mut rng)).collect::<Vec<_>>()).unwrap();
+    let mut c = kernel_matrix(&SquaredExponential::new(ell, s2).unwrap(), &x, None).unwrap();
+    for i in 0..n {
+        c[(i, i)] += noise;
+    }
+    let l = c.llt(Side::Lower).unwrap();
+    let z = Mat::<f64>::from_fn(n, 1, |_, _| StandardNormal.sample(&mut rng));
+    let y = l.L() * z;
+    (x, (0..n).map(|i| y[(i, 0)]).collect())
+}
+
+#[test]
+fn fit_recovers_hyperparameters_within_posterior_uncertainty() {
+    // θ* = (log ℓ, log σ², log σ_n²). Under a flat prior on θ the posterior is
+    // approximately N(θ̂, H⁻¹), H = −∇² log p(y | θ̂) (Laplace; MacKay 2003, ch. 27). θ*
+    // must lie within 4 posterior standard deviations of θ̂ in each coordinate.
+    let truth = [1.3f64.ln(), 2.0f64.ln(), 0.1f64.ln()];
+    for seed in [11, 12] {
+        let (x, y) = simulate(250, 1.3, 2.0, 0.1, seed);
+        let mut gp = ExactGp::new(SquaredExponential::new(0.5, 0.5).unwrap(), x, &y, 0.5).unwrap();
+        let report = gp.fit(&FitOptions::default()).unwrap();
+        assert!(report.optim.converged(), "{:?}", report.optim.termination);
+        // The trace starts at the initial point and decreases −log p monotonically.
+        assert_eq!(report.optim.trace[0].iteration, 0);
+        assert!(
+            report
+                .optim
+                .trace
+                .windows(2)
+                .all(|w| w[1].value <= w[0].value)
+        );
+        assert!((report.lml + report.optim.value).abs() < 1e-9 * report.lml.abs());
+        let th = gp.params();
+        // Hessian of −log p by central differences of the analytic gradient.
+        let h = 1e-4;
+        let mut hess = Mat::<f64>::zeros(3, 3);
+        for j in 0..3 {
+            let mut p = th.clone();
+            p[j] += h;
+            let gp_ = gp.lml_and_grad(&p).unwrap().grad;
+            p[j] -= 2.0 * h;
+            let gm = gp.lml_and_grad(&p).unwrap().grad;
+            for i in 0..3 {
+                hess[(i, j)] = -(gp_[i] - gm[i]) / (2.0 * h);
+            }
+        }
+        let hs = Mat::from_fn(3, 3, |i, j| 0.5 * (hess[(i, j)] + hess[(j, i)]));
+        let cov = gauss_jordan_inverse(&hs);
+        for i in 0..3 {
+            assert!(
+                cov[(i, i)] > 0.0,
+                "posterior variance {i} not positive: {:?}",
+                cov[(i, i)]
+            );
+            let sd = cov[(i, i)].sqrt();
+            assert!(
+                (th[i] - truth[i]).abs() <= 4.0 * sd,
+                "seed {seed}, parameter {i}: fitted {} vs true {} (posterior sd {sd})",
+                th[i],
+                truth[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn finite_difference_of_the_value_agrees_at_the_workload_point() {
+    // The N = 500 workload gradient, checked by finite differences as well as by reference.
+    let gp = workload_gp("gp_n500.csv");
+    let t = theta0();
+    let g = gp.lml_and_grad(&t).unwrap().grad;
+    let fd = finite_diff_gradient(|p| gp.lml_and_grad(p).map(|r| r.value), &t, None).unwrap();
+    for (a, b) in g.iter().zip(&fd) {
+        assert!((a - b).abs() < 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+    }
+}
