@@ -1,0 +1,55 @@
+//! Command-line arguments, parsed and checked before anything runs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `mechml`: mechanistic machine learning — fits stochastic energy-balance models to the
+/// observed temperature record with exact gradients, and projects them.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mechml",
+    version,
+    about = "mechml: fit stochastic energy-balance models to the temperature record with exact gradients, compare them, and project them (mechanistic machine learning)"
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit 2- and 3-box energy-balance models to HadCRUT5 (1850–2022) driven by historical
+    /// forcing, compare them, derive ECS and TCR, project to 2100 under the RCPs, and write
+    /// a report (data compiled into the program).
+    Demo(RunOptions),
+    /// The same pipeline on your own data and settings (a TOML configuration).
+    Run {
+        /// The configuration file.
+        config: PathBuf,
+        /// Output options.
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Logistic growth fitted by gradient descent on the tape (a small first example).
+    Logistic,
+}
+
+/// Options shared by `demo` and `run`.
+#[derive(Debug, Args, Clone)]
+pub struct RunOptions {
+    /// Report folder (written atomically; a previous mechml report there is replaced).
+    #[arg(long, default_value = "mechml-report")]
+    pub out: PathBuf,
+    /// Seed of every random choice (starts, parameter draws, synthetic data).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,715 @@
+//! The flagship pipeline: fit k-box EBMs to a temperature record driven by forcing,
+//! compare them, derive ECS and TCR, project under scenarios, and check the method on a
+//! synthetic case with known truth.
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+use super::config::{Resolved, Series};
+use super::error::{CliError, CliResult};
+use super::progress::Progress;
+use super::results::*;
+use crate::ssm::Observations;
+use crate::ssm::ebm::{
+    EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, family::default_specs, sensitivity,
+};
+use crate::ssm::fit::{
+    FitOptions, FitProgress, MleFit, ParamSpec, ParametricSsm, Z95, delta_method, fit_mle,
+    sample_parameters,
+};
+use crate::ssm::kalman::{kalman_filter, predictive_moments};
+use crate::ssm::simulate::simulate;
+use crate::ssm::smoother::rts_smoother;
+
+/// Settings from the command line.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// Seed.
+    pub seed: u64,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+/// A fitted model with what the later stages need.
+struct Fitted {
+    ebm: KBoxEbm,
+    specs: Vec<ParamSpec>,
+    fit: MleFit,
+    result: ModelResult,
+}
+
+fn value_at(series: &Series, year: f64) -> Option<f64> {
+    let i = (year - series.years[0]).round();
+    if i < 0.0 {
+        return None;
+    }
+    series.values.get(i as usize).copied()
+}
+
+/// The EBM data from `start` to `end` (inclusive): observations where the record has them
+/// (up to the last observed year), forcing from the historical scenario up to the last
+/// observation and from `scenario` afterwards.
+fn build_data(res: &Resolved, scenario: &str, end: f64) -> CliResult<EbmData> {
+    let hist = &res.forcing[&res.historical];
+    let proj = &res.forcing[scenario];
+    let rec = &res.temperature;
+    let last_obs = rec
+        .years
+        .iter()
+        .zip(&rec.values)
+        .rev()
+        .find(|(_, v)| !v.is_nan())
+        .map(|(y, _)| *y)
+        .unwrap_or(res.start);
+    let n = (end - res.start).round() as usize + 1;
+    let mut y = vec![f64::NAN; n];
+    let mut kv = vec![0.0; n];
+    let mut u = Vec::with_capacity(n);
+    for t in 0..n {
+        let year = res.start + t as f64;
+        let src = if year <= last_obs { hist } else { proj };
+        let f = value_at(src, year).ok_or_else(|| {
+            CliError::usage(format!(
+                "the forcing has no value for {year} (scenario {})",
+                if year <= last_obs {
+                    &res.historical
+                } else {
+                    scenario
+                }
+            ))
+        })?;
+        u.push(f);
+    }
+    for (i, &yr) in rec.years.iter().enumerate() {
+        let t = (yr - res.start).round();
+        if t >= 0.0 && (t as usize) < n && !rec.values[i].is_nan() {
+            y[t as usize] = rec.values[i];
+            kv[t as usize] = rec.known_var[i];
+        }
+    }
+    let obs = Observations::new(n, 1, y, 1, u)?;
+    Ok(EbmData::new(obs, kv, 1.0)?)
+}
+
+fn last_observed_year(res: &Resolved) -> f64 {
+    let rec = &res.temperature;
+    rec.years
+        .iter()
+        .zip(&rec.values)
+        .rev()
+        .find(|(_, v)| !v.is_nan())
+        .map(|(y, _)| *y)
+        .unwrap_or(res.start)
+}
+
+fn prior(res: &Resolved) -> EbmPrior {
+    if res.config.model.prior == "at_rest" {
+        EbmPrior::AtRest
+    } else {
+        EbmPrior::Stationary
+    }
+}
+
+fn specs_for(res: &Resolved, ebm: &KBoxEbm) -> Vec<ParamSpec> {
+    let m = &res.config.model;
+    let no_known = res.temperature.known_var.iter().all(|&v| v == 0.0);
+    let mut specs = default_specs(
+        ebm,
+        m.sigma_obs,
+        if m.estimate_efficacy {
+            None
+        } else {
+            Some(m.fixed_efficacy)
+        },
+    );
+    for s in specs.iter_mut() {
+        if s.name == "T0" {
+            // Start the offset at the early-record mean (anomaly of the pre-industrial state).
+            let early: Vec<f64> = res
+                .temperature
+                .values
+                .iter()
+                .filter(|v| !v.is_nan())
+                .take(30)
+                .copied()
+                .collect();
+            if !early.is_empty() {
+                s.init = early.iter().sum::<f64>() / early.len() as f64;
+            }
+        }
+        if s.name == "sigma_T" && no_known && m.sigma_obs == 0.0 {
+            // No known observation noise: estimate it.
+            *s = ParamSpec::positive("sigma_T", 0.1);
+        }
+    }
+    specs
+}
+
+/// Top-box temperature on the observation scale (T₁ + T₀) with 95 % limits, from state
+/// means and covariances.
+fn band_from(years: &[f64], means: &[f64], covs: &[f64], n: usize, t1: usize, offset: f64) -> Band {
+    let mut b = Band {
+        years: years.to_vec(),
+        mean: Vec::new(),
+        lo: Vec::new(),
+        hi: Vec::new(),
+    };
+    for t in 0..years.len() {
+        let m = means[t * n + t1] + offset;
+        let sd = covs[t * n * n + t1 + t1 * n].max(0.0).sqrt();
+        b.mean.push(m);
+        b.lo.push(m - Z95 * sd);
+        b.hi.push(m + Z95 * sd);
+    }
+    b
+}
+
+fn fit_model(
+    res: &Resolved,
+    data: &EbmData,
+    boxes: usize,
+    seed: u64,
+    progress: &Progress,
+) -> CliResult<Fitted> {
+    let m = &res.config.model;
+    let ebm = KBoxEbm::new(boxes, m.stochastic_forcing, false)?;
+    let family = EbmFamily {
+        ebm,
+        data: data.clone(),
+        prior: prior(res),
+    };
+    let specs = specs_for(res, &ebm);
+    let opts = FitOptions {
+        n_starts: res.config.fit.starts,
+        start_spread: res.config.fit.spread,
+        seed: seed.wrapping_add(boxes as u64),
+        lbfgs: mechml_engine::optim::LbfgsOptions {
+            max_iters: res.config.fit.max_iters,
+            max_evals: res.config.fit.max_iters * 4,
+            grad_tol: 1e-7,
+            ..Default::default()
+        },
+        ..FitOptions::default()
+    };
+    let bar = progress.bar(
+        opts.n_starts as u64 + 1,
+        &format!("fitting {boxes}-box model"),
+    );
+    let t0 = Instant::now();
+    let hessian_start = std::sync::Mutex::new(None::<Instant>);
+    let fit = fit_mle(&family, &specs, &opts, &|p| {
+        bar.inc(1);
+        if p == FitProgress::Hessian
+            && let Ok(mut h) = hessian_start.lock()
+        {
+            *h = Some(Instant::now());
+        }
+    })?;
+    bar.finish_and_clear();
+    let total = t0.elapsed().as_secs_f64();
+    let hess = hessian_start
+        .lock()
+        .ok()
+        .and_then(|h| *h)
+        .map_or(0.0, |h| h.elapsed().as_secs_f64());
+    let f2x = Some(m.f2x);
+    let ecs = delta_method(&fit, &specs, &Ecs { ebm, f2x })?;
+    let tcr = delta_method(&fit, &specs, &Tcr { ebm, f2x })?;
+    let p = ebm.params_from_slice(&fit.estimate)?;
+    let timescales = sensitivity::timescales(&ebm, &p)?;
+    // Filter and smoother at the estimate, over the observed span.
+    let model = family.build(&fit.estimate)?;
+    let filt = kalman_filter(&model, &data.obs)?;
+    let sm = rts_smoother(&model, &filt)?;
+    let n = ebm.n_state();
+    let t1 = ebm.t1_index();
+    let offset = p.offset;
+    let years: Vec<f64> = (0..data.obs.n_steps)
+        .map(|t| res.start + t as f64)
+        .collect();
+    let first_obs = data.obs.y.iter().position(|v| !v.is_nan()).unwrap_or(0);
+    let cut = |b: Band| Band {
+        years: b.years[first_obs..].to_vec(),
+        mean: b.mean[first_obs..].to_vec(),
+        lo: b.lo[first_obs..].to_vec(),
+        hi: b.hi[first_obs..].to_vec(),
+    };
+    let filtered = cut(band_from(
+        &years,
+        &filt.filt_mean,
+        &filt.filt_cov,
+        n,
+        t1,
+        offset,
+    ));
+    let smoothed = cut(band_from(&years, &sm.mean, &sm.cov, n, t1, offset));
+    let (pm, pv) = predictive_moments(&model, &filt);
+    let z: Vec<f64> = (0..data.obs.n_steps)
+        .filter(|&t| !data.obs.y[t].is_nan())
+        .map(|t| (data.obs.y[t] - pm[t]) / pv[t].sqrt())
+        .collect();
+    let zm = z.iter().sum::<f64>() / z.len().max(1) as f64;
+    let zsd =
+        (z.iter().map(|v| (v - zm) * (v - zm)).sum::<f64>() / (z.len().max(2) - 1) as f64).sqrt();
+    let params = fit
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| ParamResult {
+            name: name.clone(),
+            estimate: fit.estimate[i],
+            free: fit.free[i],
+            se: fit.se[i],
+            ci: match (fit.ci_low[i], fit.ci_high[i]) {
+                (Some(a), Some(b)) => Some([a, b]),
+                _ => None,
+            },
+        })
+        .collect();
+    let result = ModelResult {
+        name: format!("{boxes}-box"),
+        boxes,
+        params,
+        loglik: fit.loglik,
+        n_free: fit.n_free,
+        aic: fit.aic,
+        bic: fit.bic,
+        ecs,
+        tcr,
+        timescales,
+        solver: SolverStats {
+            starts: fit.starts.clone(),
+            best_start: fit.best_start,
+            converged: fit.converged,
+            fit_time_s: total - hess,
+            hessian_time_s: hess,
+            information_eigen_range: fit.information_eigen_range,
+        },
+        trace: fit.trace.clone(),
+        filtered,
+        smoothed,
+        innovation_mean_sd: [zm, zsd],
+    };
+    Ok(Fitted {
+        ebm,
+        specs,
+        fit,
+        result,
+    })
+}
+
+/// The 2.5 %, 50 % and 97.5 % points of a mixture of normals with equal weights, by
+/// bisection on the mixture's distribution function.
+fn mixture_quantiles(means: &[f64], sds: &[f64]) -> [f64; 3] {
+    let cdf = |x: f64| -> f64 {
+        means
+            .iter()
+            .zip(sds)
+            .map(|(&m, &s)| {
+                if s > 0.0 {
+                    0.5 * libm_erfc(-(x - m) / (s * std::f64::consts::SQRT_2))
+                } else if x >= m {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>()
+            / means.len() as f64
+    };
+    let lo0 = means
+        .iter()
+        .zip(sds)
+        .map(|(m, s)| m - 8.0 * s)
+        .fold(f64::INFINITY, f64::min);
+    let hi0 = means
+        .iter()
+        .zip(sds)
+        .map(|(m, s)| m + 8.0 * s)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let q = |p: f64| {
+        let (mut a, mut b) = (lo0, hi0);
+        for _ in 0..60 {
+            let mid = 0.5 * (a + b);
+            if cdf(mid) < p { a = mid } else { b = mid }
+        }
+        0.5 * (a + b)
+    };
+    [q(0.025), q(0.5), q(0.975)]
+}
+
+fn libm_erfc(x: f64) -> f64 {
+    <f64 as mechml_engine::ad::Real>::erfc(x)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = p * (sorted.len() - 1) as f64;
+    let i = pos.floor() as usize;
+    let j = (i + 1).min(sorted.len() - 1);
+    sorted[i] + (pos - i as f64) * (sorted[j] - sorted[i])
+}
+
+fn project(
+    res: &Resolved,
+    best: &Fitted,
+    seed: u64,
+    progress: &Progress,
+) -> CliResult<Vec<ScenarioProjection>> {
+    let pc = &res.config.projection;
+    let scenarios: Vec<String> = match &pc.scenarios {
+        Some(s) => s.clone(),
+        None => res
+            .forcing
+            .keys()
+            .filter(|k| *k != "historical" || res.forcing.len() == 1)
+            .cloned()
+            .collect(),
+    };
+    let last_obs = last_observed_year(res);
+    let mut out = Vec::new();
+    let draws = {
+        let mut d = vec![best.fit.estimate.clone()];
+        d.extend(sample_parameters(
+            &best.fit,
+            &best.specs,
+            pc.ensemble.saturating_sub(1),
+            seed ^ 0x5eed,
+        )?);
+        d
+    };
+    let bar = progress.bar(
+        (scenarios.len() * draws.len()) as u64,
+        "projecting scenarios",
+    );
+    for sc in scenarios {
+        let series = &res.forcing[&sc];
+        let end_default = series.years.last().copied().unwrap_or(last_obs).min(2100.0);
+        let end = pc.end.unwrap_or(end_default).max(last_obs);
+        if value_at(series, end).is_none() {
+            return Err(CliError::usage(format!(
+                "scenario {sc} has no forcing for {end} (projection.end)"
+            )));
+        }
+        let data = build_data(res, &sc, end)?;
+        let family = EbmFamily {
+            ebm: best.ebm,
+            data,
+            prior: prior(res),
+        };
+        let n = best.ebm.n_state();
+        let t1 = best.ebm.t1_index();
+        let t_len = family.data.obs.n_steps;
+        // For each draw: smoothed mean and sd of T₁ + T₀ per year.
+        let per_draw: Vec<CliResult<(Vec<f64>, Vec<f64>)>> = draws
+            .par_iter()
+            .map(|theta| {
+                let model = family.build(theta)?;
+                let filt = kalman_filter(&model, &family.data.obs)?;
+                let sm = rts_smoother(&model, &filt)?;
+                let off = theta[best.fit.names.iter().position(|n| n == "T0").unwrap_or(0)];
+                let mean: Vec<f64> = (0..t_len).map(|t| sm.mean[t * n + t1] + off).collect();
+                let sd: Vec<f64> = (0..t_len)
+                    .map(|t| sm.cov[t * n * n + t1 + t1 * n].max(0.0).sqrt())
+                    .collect();
+                bar.inc(1);
+                Ok((mean, sd))
+            })
+            .collect();
+        let per_draw: Vec<(Vec<f64>, Vec<f64>)> = per_draw.into_iter().collect::<CliResult<_>>()?;
+        let years: Vec<f64> = (0..t_len).map(|t| res.start + t as f64).collect();
+        let first_obs = family
+            .data
+            .obs
+            .y
+            .iter()
+            .position(|v| !v.is_nan())
+            .unwrap_or(0);
+        let mut band = Band {
+            years: Vec::new(),
+            mean: Vec::new(),
+            lo: Vec::new(),
+            hi: Vec::new(),
+        };
+        for t in first_obs..t_len {
+            let ms: Vec<f64> = per_draw.iter().map(|d| d.0[t]).collect();
+            let ss: Vec<f64> = per_draw.iter().map(|d| d.1[t]).collect();
+            let q = mixture_quantiles(&ms, &ss);
+            band.years.push(years[t]);
+            band.mean.push(ms.iter().sum::<f64>() / ms.len() as f64);
+            band.lo.push(q[0]);
+            band.hi.push(q[2]);
+        }
+        let period_mean = |d: &(Vec<f64>, Vec<f64>), a: f64, b: f64| -> f64 {
+            let idx: Vec<usize> = (0..t_len)
+                .filter(|&t| years[t] >= a && years[t] <= b)
+                .collect();
+            idx.iter().map(|&t| d.0[t]).sum::<f64>() / idx.len().max(1) as f64
+        };
+        let mut w: Vec<f64> = per_draw
+            .iter()
+            .map(|d| {
+                period_mean(d, pc.period[0], pc.period[1])
+                    - period_mean(d, pc.baseline[0], pc.baseline[1])
+            })
+            .collect();
+        w.sort_by(|a, b| a.total_cmp(b));
+        out.push(ScenarioProjection {
+            scenario: sc.clone(),
+            model: best.result.name.clone(),
+            band,
+            warming: [
+                percentile(&w, 0.5),
+                percentile(&w, 0.025),
+                percentile(&w, 0.975),
+            ],
+            baseline: pc.baseline,
+            period: pc.period,
+        });
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+fn synthetic(
+    res: &Resolved,
+    data: &EbmData,
+    truth_fit: &Fitted,
+    seed: u64,
+    progress: &Progress,
+) -> CliResult<SyntheticResult> {
+    let reps = res.config.synthetic.replicates.max(1);
+    let ebm = truth_fit.ebm;
+    let truth = truth_fit.fit.estimate.clone();
+    let family = EbmFamily {
+        ebm,
+        data: data.clone(),
+        prior: prior(res),
+    };
+    let model = family.build(&truth)?;
+    let f2x = Some(res.config.model.f2x);
+    let tcr_truth = Tcr { ebm, f2x }.eval_f64(&truth)?;
+    let bar = progress.bar(reps as u64, "synthetic replicates");
+    type Replicate = (MleFit, Option<(f64, f64)>);
+    let fits: Vec<CliResult<Replicate>> = (0..reps)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed.wrapping_add(1000 + r as u64));
+            let sim = simulate(&model, data.obs.n_steps, &data.obs.u, &mut rng)?;
+            // Keep the record's pattern of missing years.
+            let y: Vec<f64> = sim
+                .observations
+                .y
+                .iter()
+                .zip(&data.obs.y)
+                .map(|(s, o)| if o.is_nan() { f64::NAN } else { *s })
+                .collect();
+            let obs = Observations::new(data.obs.n_steps, 1, y, 1, data.obs.u.clone())?;
+            let fam = EbmFamily {
+                ebm,
+                data: EbmData::new(obs, data.known_var.clone(), data.dt)?,
+                prior: prior(res),
+            };
+            let opts = FitOptions {
+                n_starts: 2,
+                seed: seed.wrapping_add(r as u64),
+                ..FitOptions::default()
+            };
+            let fit = fit_mle(&fam, &truth_fit.specs, &opts, &|_| {})?;
+            let tcr = delta_method(&fit, &truth_fit.specs, &Tcr { ebm, f2x })?;
+            bar.inc(1);
+            Ok((fit, tcr.ci))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let fits: Vec<Replicate> = fits.into_iter().collect::<CliResult<_>>()?;
+    let with_cov: Vec<&Replicate> = fits.iter().filter(|f| f.0.cov_z.is_some()).collect();
+    let nc = with_cov.len().max(1) as f64;
+    let first = &fits[0].0;
+    let params = first
+        .names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| first.free[*i])
+        .map(|(i, name)| {
+            let covered = with_cov
+                .iter()
+                .filter(|f| matches!((f.0.ci_low[i], f.0.ci_high[i]), (Some(a), Some(b)) if a <= truth[i] && truth[i] <= b))
+                .count();
+            SyntheticParam {
+                name: name.clone(),
+                truth: truth[i],
+                estimate: first.estimate[i],
+                ci: match (first.ci_low[i], first.ci_high[i]) {
+                    (Some(a), Some(b)) => Some([a, b]),
+                    _ => None,
+                },
+                coverage: covered as f64 / nc,
+            }
+        })
+        .collect();
+    let tcr_cov = with_cov
+        .iter()
+        .filter(|f| matches!(f.1, Some((a, b)) if a <= tcr_truth && tcr_truth <= b))
+        .count() as f64
+        / nc;
+    Ok(SyntheticResult {
+        model: truth_fit.result.name.clone(),
+        params,
+        replicates: reps,
+        replicates_with_covariance: with_cov.len(),
+        tcr_truth,
+        tcr_coverage: tcr_cov,
+    })
+}
+
+trait EvalF64 {
+    fn eval_f64(&self, theta: &[f64]) -> mechml_engine::Result<f64>;
+}
+impl<D: crate::ssm::fit::Derived> EvalF64 for D {
+    fn eval_f64(&self, theta: &[f64]) -> mechml_engine::Result<f64> {
+        self.eval(theta)
+    }
+}
+
+fn cmip5_summary(text: &str) -> Option<Cmip5Summary> {
+    let t = super::csv::parse("cmip5_tcr_ecs.csv", text).ok()?;
+    let tcr = t.numeric(t.column("tcr_K").ok()?, false).ok()?;
+    let ecs = t.numeric(t.column("ecs_K").ok()?, false).ok()?;
+    let stats = |v: &[f64]| {
+        [
+            v.iter().sum::<f64>() / v.len() as f64,
+            v.iter().cloned().fold(f64::INFINITY, f64::min),
+            v.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+        ]
+    };
+    Some(Cmip5Summary {
+        n: tcr.len(),
+        tcr: stats(&tcr),
+        ecs: stats(&ecs),
+        pairs: tcr.iter().copied().zip(ecs.iter().copied()).collect(),
+    })
+}
+
+/// Runs everything.
+pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliResult<Results> {
+    let t0 = Instant::now();
+    let last_obs = last_observed_year(res);
+    let data = build_data(res, &res.historical, last_obs)?;
+    let mut fitted = Vec::new();
+    for &k in &res.config.model.boxes {
+        fitted.push(fit_model(res, &data, k, settings.seed, progress)?);
+    }
+    let best_aic = fitted
+        .iter()
+        .min_by(|a, b| a.fit.aic.total_cmp(&b.fit.aic))
+        .map(|f| f.result.name.clone())
+        .unwrap_or_default();
+    let best_bic = fitted
+        .iter()
+        .min_by(|a, b| a.fit.bic.total_cmp(&b.fit.bic))
+        .map(|f| f.result.name.clone())
+        .unwrap_or_default();
+    let min_aic = fitted
+        .iter()
+        .map(|f| f.fit.aic)
+        .fold(f64::INFINITY, f64::min);
+    let lr = match (
+        fitted.iter().min_by_key(|f| f.fit.n_free),
+        fitted.iter().max_by_key(|f| f.fit.n_free),
+    ) {
+        (Some(small), Some(big)) if fitted.len() >= 2 => {
+            Some(2.0 * (big.fit.loglik - small.fit.loglik))
+        }
+        _ => None,
+    };
+    let comparison = Comparison {
+        best_by_aic: best_aic.clone(),
+        best_by_bic: best_bic,
+        delta_aic: fitted
+            .iter()
+            .map(|f| (f.result.name.clone(), f.fit.aic - min_aic))
+            .collect(),
+        lr_statistic: lr,
+    };
+    let best = fitted
+        .iter()
+        .find(|f| f.result.name == best_aic)
+        .ok_or_else(|| CliError::Runtime("no model was fitted".into()))?;
+    let projections = project(res, best, settings.seed, progress)?;
+    let synthetic = if res.config.synthetic.enabled {
+        let truth = fitted
+            .iter()
+            .find(|f| f.ebm.boxes == 2)
+            .unwrap_or(&fitted[0]);
+        Some(synthetic(res, &data, truth, settings.seed, progress)?)
+    } else {
+        None
+    };
+    let rec = &res.temperature;
+    let obs_years: Vec<f64> = rec
+        .years
+        .iter()
+        .zip(&rec.values)
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(y, _)| *y)
+        .collect();
+    Ok(Results {
+        title: res.config.title.clone(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: settings.command.clone(),
+        seed: settings.seed,
+        threads: rayon::current_num_threads(),
+        wall_time_s: t0.elapsed().as_secs_f64(),
+        data: DataSummary {
+            temperature_source: res.temperature_source.clone(),
+            forcing_source: res.forcing_source.clone(),
+            historical_scenario: res.historical.clone(),
+            start_year: res.start,
+            observed_years: [
+                obs_years.first().copied().unwrap_or(f64::NAN),
+                obs_years.last().copied().unwrap_or(f64::NAN),
+            ],
+            n_observed: obs_years.len(),
+            known_variance: rec.known_var.iter().any(|&v| v > 0.0),
+        },
+        models: fitted.into_iter().map(|f| f.result).collect(),
+        comparison,
+        cmip5: cmip5_summary(super::demo::CMIP5_CSV),
+        projections,
+        synthetic,
+        config: res.config.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixture_quantiles_of_one_and_two_normals() {
+        let q = mixture_quantiles(&[1.0], &[2.0]);
+        assert!(
+            (q[0] - (1.0 - 2.0 * Z95)).abs() < 1e-9
+                && (q[1] - 1.0).abs() < 1e-9
+                && (q[2] - (1.0 + 2.0 * Z95)).abs() < 1e-9
+        );
+        // Two well-separated equal components: the median lies between them, the 2.5 % point
+        // is the 5 % point of the lower one (z = −1.6449).
+        let q = mixture_quantiles(&[0.0, 100.0], &[1.0, 1.0]);
+        assert!((q[0] + 1.644_853_626_951).abs() < 1e-6, "{q:?}");
+        assert!(q[1] > 3.0 && q[1] < 97.0);
+    }
+
+    #[test]
+    fn percentiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(percentile(&v, 0.5), 3.0);
+        assert!((percentile(&v, 0.025) - 1.1).abs() < 1e-12);
+    }
+}

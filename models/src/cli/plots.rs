@@ -1,0 +1,518 @@
+//! SVG figures of the report (plotters, SVG back end only).
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::error::{CliError, CliResult};
+use super::results::{Band, Results};
+
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const ORANGE: RGBColor = RGBColor(230, 120, 20);
+const GREEN: RGBColor = RGBColor(44, 160, 44);
+const RED: RGBColor = RGBColor(214, 39, 40);
+const PURPLE: RGBColor = RGBColor(148, 103, 189);
+const GREY: RGBColor = RGBColor(120, 120, 120);
+
+fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
+    move |e| CliError::Runtime(format!("drawing {what}: {e}"))
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = 0.05 * (hi - lo).max(1e-9);
+    (lo - pad, hi + pad)
+}
+
+fn band_polygon(b: &Band) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = b.years.iter().copied().zip(b.hi.iter().copied()).collect();
+    pts.extend(b.years.iter().copied().zip(b.lo.iter().copied()).rev());
+    pts
+}
+
+/// Observed record against the filtered and smoothed temperature of the preferred model.
+pub fn temperature(path: &Path, r: &Results, obs: &[(f64, f64, f64, f64)]) -> CliResult<()> {
+    let what = "temperature.svg";
+    let Some(m) = r.models.iter().find(|m| m.name == r.comparison.best_by_aic) else {
+        return Ok(());
+    };
+    let root = SVGBackend::new(path, (960, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(what))?;
+    let x = range(obs.iter().map(|o| o.0));
+    let y = range(
+        obs.iter()
+            .flat_map(|o| [o.2, o.3])
+            .chain(m.smoothed.lo.iter().copied())
+            .chain(m.smoothed.hi.iter().copied()),
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Global-mean temperature: observed and {} model (filtered, smoothed; 95% bands)",
+                m.name
+            ),
+            ("sans-serif", 18),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(err(what))?;
+    chart
+        .configure_mesh()
+        .x_desc("year")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_desc("anomaly (K, vs 1961–1990)")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err(what))?;
+    let obs_band = Band {
+        years: obs.iter().map(|o| o.0).collect(),
+        mean: obs.iter().map(|o| o.1).collect(),
+        lo: obs.iter().map(|o| o.2).collect(),
+        hi: obs.iter().map(|o| o.3).collect(),
+    };
+    if obs.iter().any(|o| o.3 > o.2) {
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band_polygon(&obs_band),
+                GREY.mix(0.25).filled(),
+            )))
+            .map_err(err(what))?;
+    }
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            band_polygon(&m.filtered),
+            ORANGE.mix(0.18).filled(),
+        )))
+        .map_err(err(what))?;
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            band_polygon(&m.smoothed),
+            BLUE.mix(0.25).filled(),
+        )))
+        .map_err(err(what))?;
+    chart
+        .draw_series(LineSeries::new(
+            m.filtered
+                .years
+                .iter()
+                .copied()
+                .zip(m.filtered.mean.iter().copied()),
+            ORANGE.stroke_width(1),
+        ))
+        .map_err(err(what))?
+        .label("filtered (given data up to each year)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE));
+    chart
+        .draw_series(LineSeries::new(
+            m.smoothed
+                .years
+                .iter()
+                .copied()
+                .zip(m.smoothed.mean.iter().copied()),
+            BLUE.stroke_width(2),
+        ))
+        .map_err(err(what))?
+        .label("smoothed (given all data)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    chart
+        .draw_series(
+            obs.iter()
+                .map(|o| Circle::new((o.0, o.1), 2, BLACK.filled())),
+        )
+        .map_err(err(what))?
+        .label("observed (grey: its 95% interval)")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err(what))?;
+    root.present().map_err(err(what))?;
+    Ok(())
+}
+
+fn scenario_color(i: usize) -> RGBColor {
+    [BLUE, GREEN, ORANGE, RED, PURPLE][i % 5]
+}
+
+/// Projections: all scenarios in one figure, or one scenario (`only`).
+pub fn projections(
+    path: &Path,
+    r: &Results,
+    obs: &[(f64, f64, f64, f64)],
+    only: Option<usize>,
+) -> CliResult<()> {
+    let what = "projections";
+    let root = SVGBackend::new(path, (960, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(what))?;
+    let sel: Vec<(usize, &super::results::ScenarioProjection)> = r
+        .projections
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| only.is_none_or(|o| o == *i))
+        .collect();
+    let x = range(sel.iter().flat_map(|(_, p)| p.band.years.iter().copied()));
+    let y = range(
+        sel.iter()
+            .flat_map(|(_, p)| p.band.lo.iter().chain(p.band.hi.iter()).copied())
+            .chain(obs.iter().map(|o| o.1)),
+    );
+    let title = match only {
+        Some(_) => format!(
+            "Projection under {} ({} model; 95% band: internal variability and parameter uncertainty)",
+            sel[0].1.scenario, sel[0].1.model
+        ),
+        None => format!(
+            "Projections ({} model; 95% bands)",
+            sel.first().map_or("", |s| s.1.model.as_str())
+        ),
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(err(what))?;
+    chart
+        .configure_mesh()
+        .x_desc("year")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_desc("anomaly (K, vs 1961–1990)")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err(what))?;
+    for (i, p) in &sel {
+        let c = scenario_color(*i);
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band_polygon(&p.band),
+                c.mix(0.18).filled(),
+            )))
+            .map_err(err(what))?;
+    }
+    for (i, p) in &sel {
+        let c = scenario_color(*i);
+        chart
+            .draw_series(LineSeries::new(
+                p.band
+                    .years
+                    .iter()
+                    .copied()
+                    .zip(p.band.mean.iter().copied()),
+                c.stroke_width(2),
+            ))
+            .map_err(err(what))?
+            .label(format!(
+                "{}: {:+.2} K in {:.0}–{:.0} vs {:.0}–{:.0}",
+                p.scenario, p.warming[0], p.period[0], p.period[1], p.baseline[0], p.baseline[1]
+            ))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    chart
+        .draw_series(
+            obs.iter()
+                .map(|o| Circle::new((o.0, o.1), 2, BLACK.filled())),
+        )
+        .map_err(err(what))?
+        .label("observed")
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err(what))?;
+    root.present().map_err(err(what))?;
+    Ok(())
+}
+
+/// Parameter traces during the optimisation of each model: log-likelihood and each free
+/// parameter relative to its final value.
+pub fn traces(path: &Path, r: &Results, model: usize) -> CliResult<()> {
+    let what = "traces";
+    let m = &r.models[model];
+    let root = SVGBackend::new(path, (960, 620)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(what))?;
+    let (top, bottom) = root.split_vertically(250);
+    let n_it = m.trace.len().max(2) as f64;
+    let ll = range(m.trace.iter().map(|t| t.loglik));
+    let mut c1 = ChartBuilder::on(&top)
+        .caption(
+            format!(
+                "{} model: optimisation trace (best of {} L-BFGS starts)",
+                m.name,
+                m.solver.starts.len()
+            ),
+            ("sans-serif", 17),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..n_it - 1.0, ll.0..ll.1)
+        .map_err(err(what))?;
+    c1.configure_mesh()
+        .y_desc("log-likelihood")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err(what))?;
+    c1.draw_series(LineSeries::new(
+        m.trace.iter().map(|t| (t.iteration as f64, t.loglik)),
+        BLACK.stroke_width(2),
+    ))
+    .map_err(err(what))?;
+    let free: Vec<usize> = m
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.free)
+        .map(|(i, _)| i)
+        .collect();
+    let rel = |t: &crate::ssm::fit::TraceRow, i: usize| -> f64 {
+        let fin = m.params[i].estimate;
+        let v = t.params.get(i).copied().unwrap_or(f64::NAN);
+        if fin.abs() > 1e-12 && m.params[i].name != "T0" {
+            v / fin
+        } else {
+            1.0 + (v - fin)
+        }
+    };
+    let yr = range(
+        m.trace
+            .iter()
+            .flat_map(|t| free.iter().map(move |&i| rel(t, i))),
+    );
+    let mut c2 = ChartBuilder::on(&bottom)
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..n_it - 1.0, yr.0..yr.1)
+        .map_err(err(what))?;
+    c2.configure_mesh()
+        .x_desc("iteration")
+        .y_desc("parameter / final value")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err(what))?;
+    for (k, &i) in free.iter().enumerate() {
+        let c = [
+            BLUE,
+            ORANGE,
+            GREEN,
+            RED,
+            PURPLE,
+            GREY,
+            BLACK,
+            RGBColor(140, 86, 75),
+            RGBColor(23, 190, 207),
+            RGBColor(188, 189, 34),
+        ][k % 10];
+        c2.draw_series(LineSeries::new(
+            m.trace.iter().map(|t| (t.iteration as f64, rel(t, i))),
+            c.stroke_width(2),
+        ))
+        .map_err(err(what))?
+        .label(m.params[i].name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    }
+    c2.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err(what))?;
+    root.present().map_err(err(what))?;
+    Ok(())
+}
+
+/// Fitted ECS and TCR (95 % intervals) beside the CMIP5 models.
+pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
+    let what = "sensitivity.svg";
+    let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(what))?;
+    let mut xs: Vec<f64> = r
+        .models
+        .iter()
+        .flat_map(|m| {
+            [
+                m.tcr.value,
+                m.tcr.ci.map_or(m.tcr.value, |c| c.0),
+                m.tcr.ci.map_or(m.tcr.value, |c| c.1),
+            ]
+        })
+        .collect();
+    let mut ys: Vec<f64> = r
+        .models
+        .iter()
+        .flat_map(|m| {
+            [
+                m.ecs.value,
+                m.ecs.ci.map_or(m.ecs.value, |c| c.0),
+                m.ecs.ci.map_or(m.ecs.value, |c| c.1),
+            ]
+        })
+        .collect();
+    if let Some(c) = &r.cmip5 {
+        xs.extend(c.pairs.iter().map(|p| p.0));
+        ys.extend(c.pairs.iter().map(|p| p.1));
+    }
+    let x = range(xs.into_iter());
+    let y = range(ys.into_iter());
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Climate sensitivity: fitted models (95% intervals) and CMIP5",
+            ("sans-serif", 17),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(err(what))?;
+    chart
+        .configure_mesh()
+        .x_desc("TCR (K)")
+        .y_desc("ECS (K)")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err(what))?;
+    if let Some(c) = &r.cmip5 {
+        chart
+            .draw_series(
+                c.pairs
+                    .iter()
+                    .map(|p| Circle::new(*p, 4, GREY.mix(0.7).filled())),
+            )
+            .map_err(err(what))?
+            .label(format!("CMIP5 models (n = {})", c.n))
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, GREY.filled()));
+    }
+    for (i, m) in r.models.iter().enumerate() {
+        let c = [BLUE, RED, GREEN][i % 3];
+        let (tx, ey) = (m.tcr.value, m.ecs.value);
+        if let Some((a, b)) = m.tcr.ci {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(a, ey), (b, ey)],
+                    c.stroke_width(2),
+                )))
+                .map_err(err(what))?;
+        }
+        if let Some((a, b)) = m.ecs.ci {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(tx, a), (tx, b)],
+                    c.stroke_width(2),
+                )))
+                .map_err(err(what))?;
+        }
+        chart
+            .draw_series(std::iter::once(Circle::new((tx, ey), 6, c.filled())))
+            .map_err(err(what))?
+            .label(match (m.tcr.ci, m.ecs.ci) {
+                (Some(t), Some(e)) => format!(
+                    "{}: TCR {:.2} [{:.2}, {:.2}] K, ECS {:.2} [{:.2}, {:.2}] K",
+                    m.name, tx, t.0, t.1, ey, e.0, e.1
+                ),
+                _ => format!("{}: TCR {:.2} K, ECS {:.2} K", m.name, tx, ey),
+            })
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err(what))?;
+    root.present().map_err(err(what))?;
+    Ok(())
+}
+
+/// The synthetic case: estimate / truth with 95 % intervals, per parameter.
+pub fn synthetic(path: &Path, r: &Results) -> CliResult<()> {
+    let what = "synthetic.svg";
+    let Some(s) = &r.synthetic else { return Ok(()) };
+    let root = SVGBackend::new(path, (860, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(what))?;
+    let n = s.params.len();
+    let rel = |p: &super::results::SyntheticParam, v: f64| {
+        if p.name == "T0" {
+            1.0 + v - p.truth
+        } else {
+            v / p.truth
+        }
+    };
+    let y = range(s.params.iter().flat_map(|p| {
+        let mut v = vec![rel(p, p.estimate), 1.0];
+        if let Some(c) = p.ci {
+            v.push(rel(p, c[0]));
+            v.push(rel(p, c[1]));
+        }
+        v
+    }));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("Synthetic data from the fitted {} model: estimate / truth (95% intervals; coverage over {} replicates)", s.model, s.replicates), ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5..(n as f64 - 0.5), y.0..y.1)
+        .map_err(err(what))?;
+    let names: Vec<String> = s
+        .params
+        .iter()
+        .map(|p| format!("{} ({:.0}%)", p.name, 100.0 * p.coverage))
+        .collect();
+    chart
+        .configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("estimate / truth")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err(what))?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(-0.5, 1.0), (n as f64 - 0.5, 1.0)],
+            GREY.stroke_width(1),
+        )))
+        .map_err(err(what))?;
+    for (i, p) in s.params.iter().enumerate() {
+        let xi = i as f64;
+        if let Some(c) = p.ci {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(xi, rel(p, c[0])), (xi, rel(p, c[1]))],
+                    BLUE.stroke_width(2),
+                )))
+                .map_err(err(what))?;
+        }
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (xi, rel(p, p.estimate)),
+                5,
+                BLUE.filled(),
+            )))
+            .map_err(err(what))?;
+    }
+    root.present().map_err(err(what))?;
+    Ok(())
+}

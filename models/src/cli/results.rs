@@ -1,0 +1,213 @@
+//! What the pipeline produces: serialised to `results.json` and drawn in the report.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ssm::fit::{DerivedEstimate, StartReport, TraceRow};
+
+/// Everything in `results.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// Report title.
+    pub title: String,
+    /// Program version.
+    pub version: String,
+    /// The command that produced the report.
+    pub command: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall time of the whole run, seconds.
+    pub wall_time_s: f64,
+    /// The data.
+    pub data: DataSummary,
+    /// One entry per fitted model.
+    pub models: Vec<ModelResult>,
+    /// Model comparison.
+    pub comparison: Comparison,
+    /// CMIP5 values for comparison with the fitted ECS and TCR.
+    pub cmip5: Option<Cmip5Summary>,
+    /// Projections per scenario (from the model preferred by AIC).
+    pub projections: Vec<ScenarioProjection>,
+    /// The synthetic case with known truth.
+    pub synthetic: Option<SyntheticResult>,
+    /// The configuration used (TOML-equivalent).
+    pub config: super::config::ConfigFile,
+}
+
+/// The data that was fitted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Temperature source.
+    pub temperature_source: String,
+    /// Forcing source.
+    pub forcing_source: String,
+    /// Scenario driving the fit.
+    pub historical_scenario: String,
+    /// First model year.
+    pub start_year: f64,
+    /// First and last observed year.
+    pub observed_years: [f64; 2],
+    /// Number of observed years.
+    pub n_observed: usize,
+    /// Whether a known observation variance was used.
+    pub known_variance: bool,
+}
+
+/// One parameter's estimate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ParamResult {
+    /// Name.
+    pub name: String,
+    /// Estimate (or fixed value).
+    pub estimate: f64,
+    /// Whether it was estimated.
+    pub free: bool,
+    /// Standard error (delta method), if available.
+    pub se: Option<f64>,
+    /// 95 % interval.
+    pub ci: Option<[f64; 2]>,
+}
+
+/// Solver statistics of one fit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SolverStats {
+    /// Every start.
+    pub starts: Vec<StartReport>,
+    /// The best start.
+    pub best_start: usize,
+    /// Whether the best start converged.
+    pub converged: bool,
+    /// Seconds for the starts.
+    pub fit_time_s: f64,
+    /// Seconds for the observed information (Hessian–vector products).
+    pub hessian_time_s: f64,
+    /// Smallest and largest eigenvalue of the observed information.
+    pub information_eigen_range: Option<(f64, f64)>,
+}
+
+/// A smoothed or filtered series with its standard deviation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Band {
+    /// Years.
+    pub years: Vec<f64>,
+    /// Mean.
+    pub mean: Vec<f64>,
+    /// Lower 95 % limit.
+    pub lo: Vec<f64>,
+    /// Upper 95 % limit.
+    pub hi: Vec<f64>,
+}
+
+/// One fitted model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelResult {
+    /// "2-box" or "3-box".
+    pub name: String,
+    /// Number of boxes.
+    pub boxes: usize,
+    /// Parameters.
+    pub params: Vec<ParamResult>,
+    /// Maximised log-likelihood.
+    pub loglik: f64,
+    /// Free parameters.
+    pub n_free: usize,
+    /// AIC.
+    pub aic: f64,
+    /// BIC.
+    pub bic: f64,
+    /// ECS (K).
+    pub ecs: DerivedEstimate,
+    /// TCR (K).
+    pub tcr: DerivedEstimate,
+    /// e-folding timescales (years).
+    pub timescales: Vec<f64>,
+    /// Solver statistics.
+    pub solver: SolverStats,
+    /// Optimisation trace of the best start.
+    pub trace: Vec<TraceRow>,
+    /// Filtered top-box temperature (observation scale: T₁ + T₀), 95 % bands.
+    pub filtered: Band,
+    /// Smoothed top-box temperature, 95 % bands.
+    pub smoothed: Band,
+    /// Standardised one-step-ahead innovations: mean and standard deviation (≈ 0 and 1
+    /// for a well-specified model).
+    pub innovation_mean_sd: [f64; 2],
+}
+
+/// Model comparison.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Model with the smallest AIC.
+    pub best_by_aic: String,
+    /// Model with the smallest BIC.
+    pub best_by_bic: String,
+    /// AIC of each model minus the smallest.
+    pub delta_aic: Vec<(String, f64)>,
+    /// Likelihood-ratio statistic of the largest model against the smallest.
+    pub lr_statistic: Option<f64>,
+}
+
+/// Summary of the CMIP5 values.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cmip5Summary {
+    /// Number of models.
+    pub n: usize,
+    /// TCR: mean, min, max.
+    pub tcr: [f64; 3],
+    /// ECS: mean, min, max.
+    pub ecs: [f64; 3],
+    /// The pairs (TCR, ECS).
+    pub pairs: Vec<(f64, f64)>,
+}
+
+/// Projection under one scenario.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScenarioProjection {
+    /// Scenario name.
+    pub scenario: String,
+    /// Model used.
+    pub model: String,
+    /// Temperature anomaly (observation scale) with 95 % bands from the mixture over
+    /// parameter draws of the smoothed/predicted state distributions.
+    pub band: Band,
+    /// Mean warming over the period relative to the baseline (K): [median, 2.5 %, 97.5 %]
+    /// across parameter draws.
+    pub warming: [f64; 3],
+    /// Baseline and period used.
+    pub baseline: [f64; 2],
+    /// Period.
+    pub period: [f64; 2],
+}
+
+/// The synthetic case.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyntheticResult {
+    /// The model simulated from.
+    pub model: String,
+    /// True parameters and the fit of the first replicate.
+    pub params: Vec<SyntheticParam>,
+    /// Replicates fitted.
+    pub replicates: usize,
+    /// Replicates whose fit gave a covariance.
+    pub replicates_with_covariance: usize,
+    /// TCR: truth, coverage.
+    pub tcr_truth: f64,
+    /// Coverage of the TCR interval.
+    pub tcr_coverage: f64,
+}
+
+/// One parameter in the synthetic case.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SyntheticParam {
+    /// Name.
+    pub name: String,
+    /// True value.
+    pub truth: f64,
+    /// Estimate in the first replicate.
+    pub estimate: f64,
+    /// Its 95 % interval.
+    pub ci: Option<[f64; 2]>,
+    /// Fraction of replicates whose interval contains the truth.
+    pub coverage: f64,
+}

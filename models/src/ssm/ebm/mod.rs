@@ -1,0 +1,23 @@
+//! The k-box stochastic energy-balance model (k = 2, 3) of Cummins, Stephenson & Stott
+//! (2020, J. Climate 33, 7909–7926): model structure and parameters ([`model`]) and the
+//! climate-sensitivity figures they imply ([`sensitivity`]).
+//!
+//! ```
+//! use mechml_models::ssm::ebm::{KBoxEbm, sensitivity};
+//! let ebm = KBoxEbm::new(2, false, false)?;
+//! // C1, C2, κ1 (= λ), κ2, ε, σ_ξ, F, σ_T, T0
+//! let p = ebm.params_from_slice(&[8.0, 100.0, 1.3, 0.7, 1.0, 0.5, 1.0, 0.1, 0.0])?;
+//! let ecs = sensitivity::ecs(&p, 3.71);
+//! assert!((ecs - 3.71 / 1.3).abs() < 1e-15);
+//! let tcr = sensitivity::tcr(&ebm, &p, 3.71)?;
+//! assert!(tcr > 0.0 && tcr < ecs);
+//! # Ok::<(), mechml_engine::Error>(())
+//! ```
+
+pub mod family;
+pub mod model;
+pub mod sensitivity;
+pub mod workload;
+
+pub use family::{EbmFamily, Ecs, Tcr};
+pub use model::{EbmData, EbmParams, EbmPrior, KBoxEbm};
