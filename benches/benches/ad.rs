@@ -133,13 +133,15 @@ fn bench_gauss_logdet(c: &mut Criterion) {
             black_box(tape.mvn_logpdf(&yv, &kv).unwrap().val())
         })
     });
+    // Adjoint storage reused across iterations, as in an optimisation loop.
+    let mut adj = mechml_engine::ad::Adjoints::default();
     g.bench_function("value_grad", |b| {
         b.iter(|| {
             tape.clear();
             let kv = tape.var_mat(n, n, &k).unwrap();
             let yv: VarVec = tape.var_vec(&y);
             let l = tape.mvn_logpdf(&yv, &kv).unwrap();
-            let adj = tape.gradient(&l).unwrap();
+            tape.gradient_into(&l, &mut adj).unwrap();
             black_box((
                 l.val(),
                 adj.wrt_mat_ref(&kv).unwrap()[7],

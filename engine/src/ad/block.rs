@@ -118,6 +118,7 @@ pub struct InputAdjoints<'a, S> {
     args: &'a [ArgRec],
     arg_slots: &'a [u32],
     gather: &'a mut Vec<S>,
+    scratch: &'a mut Vec<f64>,
 }
 
 impl<'a, S: Real> InputAdjoints<'a, S> {
@@ -126,13 +127,48 @@ impl<'a, S: Real> InputAdjoints<'a, S> {
         args: &'a [ArgRec],
         arg_slots: &'a [u32],
         gather: &'a mut Vec<S>,
+        scratch: &'a mut Vec<f64>,
     ) -> Self {
         Self {
             lower,
             args,
             arg_slots,
             gather,
+            scratch,
         }
+    }
+
+    /// The adjoint of argument `k` (as [`InputAdjoints::arg`]) together with an `f64`
+    /// work buffer of `len` entries owned by the tape and reused across blocks and sweeps
+    /// (its contents are unspecified). Large pullbacks use it to avoid allocating — and
+    /// page-faulting — fresh matrices on every sweep.
+    pub fn arg_with_scratch(
+        &mut self,
+        k: usize,
+        len: usize,
+    ) -> (Option<ArgAdj<'_, S>>, &mut [f64]) {
+        if self.scratch.len() < len {
+            self.scratch.resize(len, 0.0);
+        }
+        let scratch = &mut self.scratch[..len];
+        let arg = match self.args.get(k) {
+            Some(ArgRec::Range { start, len }) => {
+                let s = *start as usize;
+                Some(ArgAdj::Direct(&mut self.lower[s..s + *len as usize]))
+            }
+            Some(ArgRec::List { offset, len }) => {
+                let slots = &self.arg_slots[*offset as usize..(*offset + *len) as usize];
+                self.gather.clear();
+                self.gather.resize(slots.len(), S::zero());
+                Some(ArgAdj::Gathered {
+                    buf: self.gather,
+                    slots,
+                    dst: self.lower,
+                })
+            }
+            _ => None,
+        };
+        (arg, scratch)
     }
 
     /// Number of arguments.

@@ -101,6 +101,8 @@ pub struct TapeStats {
 /// [`Tape::gradient`]. See the [module docs](super) for an example.
 pub struct Tape<S = f64> {
     inner: RefCell<TapeInner<S>>,
+    /// Work space lent to block pullbacks, kept across sweeps and `clear`.
+    scratch: RefCell<Vec<f64>>,
 }
 
 impl<S: Real> Default for Tape<S> {
@@ -153,6 +155,7 @@ impl<S: Real> Tape<S> {
         inner.reset();
         Self {
             inner: RefCell::new(inner),
+            scratch: RefCell::new(Vec::new()),
         }
     }
 
@@ -406,6 +409,7 @@ impl<S: Real> Tape<S> {
             adj[slot] += s;
         }
         let mut gather: Vec<S> = Vec::new();
+        let mut scratch = self.scratch.borrow_mut();
         let n_entries = inner.entries.len();
         for j in (0..inner.segments.len()).rev() {
             let seg = inner.segments[j];
@@ -439,6 +443,7 @@ impl<S: Real> Tape<S> {
                     &inner.arg_table[rec.args.clone()],
                     &inner.arg_slots,
                     &mut gather,
+                    &mut scratch,
                 );
                 rec.op.pullback(out_adj, &mut inputs)?;
             }
@@ -566,9 +571,15 @@ impl<S: Real> TapeInner<S> {
 }
 
 /// The adjoints (or tangents) of every slot after a sweep.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Adjoints<S = f64> {
     pub(crate) adj: Vec<S>,
+}
+
+impl<S> Default for Adjoints<S> {
+    fn default() -> Self {
+        Self { adj: Vec::new() }
+    }
 }
 
 impl<S: Real> Adjoints<S> {

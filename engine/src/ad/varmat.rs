@@ -419,11 +419,19 @@ impl<S: Real> Tape<S> {
     /// Reverse sweep seeded with d y / d y = 1: the gradient of `y` with respect to every
     /// variable on the tape.
     pub fn gradient(&self, y: &Var<'_, S>) -> Result<super::tape::Adjoints<S>> {
+        let mut out = super::tape::Adjoints::default();
+        self.gradient_into(y, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Tape::gradient`], reusing the storage of `out` (no allocation when it is
+    /// large enough, e.g. in an optimisation loop over a cleared tape).
+    pub fn gradient_into(&self, y: &Var<'_, S>, out: &mut super::tape::Adjoints<S>) -> Result<()> {
         match y.tape() {
-            None => self.reverse(&[]),
+            None => self.reverse_into(&[], out),
             Some(t) => {
                 check_tape("gradient", self, &[Some(t)])?;
-                self.reverse(&[(y.slot(), S::one())])
+                self.reverse_into(&[(y.slot(), S::one())], out)
             }
         }
     }

@@ -68,6 +68,56 @@ impl Llt {
         Some(Self { l })
     }
 
+    /// Factorises `(A + Aᵀ)/2`, reading both triangles of `A` once (tiled, so the
+    /// transposed walk stays in cache) straight into the factor's buffer: no intermediate
+    /// symmetric copy. Errors as for [`Llt::factor`].
+    pub fn factor_symmetrized(op: &'static str, a: MatRef<'_, f64>, par: Par) -> Result<Self> {
+        const TILE: usize = 64;
+        let n = a.nrows();
+        check_shape(op, "A", (a.nrows(), a.ncols()), (n, n))?;
+        let mut l = Mat::<f64>::zeros(n, n);
+        for jb in (0..n).step_by(TILE) {
+            for ib in (jb..n).step_by(TILE) {
+                for j in jb..(jb + TILE).min(n) {
+                    for i in ib.max(j)..(ib + TILE).min(n) {
+                        l[(i, j)] = 0.5 * (a[(i, j)] + a[(j, i)]);
+                    }
+                }
+            }
+        }
+        for j in 0..n {
+            if let Some(k) = (j..n).find(|&i| !l[(i, j)].is_finite()) {
+                let v = if a[(k, j)].is_finite() {
+                    a[(j, k)]
+                } else {
+                    a[(k, j)]
+                };
+                let (r, c) = if a[(k, j)].is_finite() {
+                    (j, k)
+                } else {
+                    (k, j)
+                };
+                return Err(Error::NonFinite {
+                    op,
+                    index: r + c * n,
+                    value: v,
+                    context: format!("A[({r}, {c})]"),
+                });
+            }
+        }
+        match factor_in_place(l.as_mut(), par) {
+            Ok(()) => Ok(Self { l }),
+            Err(pivot) => {
+                let sym = super::symmetrize(a);
+                Err(Error::NotPositiveDefinite {
+                    op,
+                    pivot,
+                    value: schur_pivot(sym.as_ref(), pivot, par),
+                })
+            }
+        }
+    }
+
     /// Wraps an existing lower-triangular factor (entries above the diagonal are ignored).
     pub fn from_factor(l: Mat<f64>) -> Self {
         let mut l = l;
@@ -124,21 +174,48 @@ impl Llt {
         x
     }
 
-    /// The full symmetric inverse `A⁻¹ = L⁻ᵀ L⁻¹` (≈ n³ flops: triangular inverse plus a
-    /// triangular product).
+    /// The full symmetric inverse `A⁻¹ = L⁻ᵀ L⁻¹`: a triangular inverse (n³/3 flops) and
+    /// the lower half of a triangular product (n³/3 flops), then the upper half mirrored.
     pub fn inverse(&self, par: Par) -> Mat<f64> {
         let n = self.dim();
         let mut out = Mat::<f64>::zeros(n, n);
-        let req = faer::linalg::cholesky::llt::inverse::inverse_scratch::<f64>(n, par);
-        let mut buf = MemBuffer::new(req);
-        faer::linalg::cholesky::llt::inverse::inverse(
-            out.as_mut(),
+        let mut work = vec![0.0; n * n];
+        self.inverse_into(out.as_mut(), &mut work, par);
+        out
+    }
+
+    /// [`Llt::inverse`] into `out` (n × n), using `work` (at least n² entries, contents
+    /// unspecified) for `L⁻¹`: no allocation.
+    ///
+    /// # Panics
+    /// If `out` is not n × n or `work` is shorter than n² (programming errors).
+    pub fn inverse_into(&self, mut out: MatMut<'_, f64>, work: &mut [f64], par: Par) {
+        use faer::linalg::matmul::triangular::{BlockStructure, matmul};
+        let n = self.dim();
+        assert!(
+            out.nrows() == n && out.ncols() == n && work.len() >= n * n,
+            "inverse_into: buffer sizes"
+        );
+        let mut l_inv = MatMut::from_column_major_slice_mut(&mut work[..n * n], n, n);
+        faer::linalg::triangular_inverse::invert_lower_triangular(
+            l_inv.as_mut(),
             self.l.as_ref(),
             par,
-            MemStack::new(&mut buf),
         );
-        super::fill_upper_from_lower(&mut out);
-        out
+        // Only the lower triangle of L⁻¹ is read below, so the work buffer's upper part
+        // may hold anything.
+        matmul(
+            out.as_mut(),
+            BlockStructure::TriangularLower,
+            faer::Accum::Replace,
+            l_inv.as_ref().transpose(),
+            BlockStructure::TriangularUpper,
+            l_inv.as_ref(),
+            BlockStructure::TriangularLower,
+            1.0,
+            par,
+        );
+        super::mirror_lower(out);
     }
 }
 

@@ -39,6 +39,11 @@ pub fn symmetrize(a: MatRef<'_, f64>) -> Mat<f64> {
 /// Makes a square matrix symmetric in place by copying its lower triangle into the upper
 /// (tiled, so the transposed walk stays in cache).
 pub fn fill_upper_from_lower(a: &mut Mat<f64>) {
+    mirror_lower(a.as_mut());
+}
+
+/// [`fill_upper_from_lower`] on a view.
+pub fn mirror_lower(mut a: faer::MatMut<'_, f64>) {
     let n = a.nrows();
     for jb in (0..n).step_by(TILE) {
         for ib in (jb..n).step_by(TILE) {

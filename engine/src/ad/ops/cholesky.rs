@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::linalg::{Llt, symmetrize};
 
 use super::tri::{Uplo, tri_solve_left};
-use super::util::{add_sym_scaled, check_square, mat_mut, mat_ref, same_tape, to_vec};
+use super::util::{add_sym_scaled, mat_mut, mat_ref, same_tape, to_vec};
 
 /// Φ(X): lower triangle with the diagonal halved, in place.
 fn phi(x: &mut Mat<f64>) {
@@ -94,11 +94,10 @@ impl Tape {
     /// [`Error::NotPositiveDefinite`](crate::Error::NotPositiveDefinite) with the failing
     /// pivot and its value; shape and non-finite errors.
     pub fn cholesky<'t>(&'t self, a: &VarMat<'t>) -> Result<VarMat<'t>> {
-        check_square("cholesky", "A", a)?;
         same_tape("cholesky", self, &[a.tape()])?;
         let n = a.nrows();
         let par = self.par();
-        let llt = Llt::factor_named("cholesky", symmetrize(a.as_faer()).as_ref(), par)?;
+        let llt = Llt::factor_symmetrized("cholesky", a.as_faer(), par)?;
         let l = llt.into_l();
         let vals = to_vec(l.as_ref());
         let start = self.push_block(CholeskyOp { l, par }, &[a.arg()], n * n)?;

@@ -19,11 +19,10 @@ use crate::ad::{Tape, Var, VarMat, VarVec};
 use crate::error::{Error, Result, check_finite};
 use crate::linalg::{Llt, symmetrize};
 
-use super::util::{add_sym_scaled, check_square, mat_mut, mat_ref, same_tape, scalar_out, to_vec};
+use super::util::{add_sym_scaled, mat_mut, mat_ref, same_tape, scalar_out, to_vec};
 
 fn factor(op: &'static str, a: &VarMat<'_>, par: Par) -> Result<Llt> {
-    check_square(op, "A", a)?;
-    Llt::factor_named(op, symmetrize(a.as_faer()).as_ref(), par)
+    Llt::factor_symmetrized(op, a.as_faer(), par)
 }
 
 /// Σᵢⱼ Xᵢⱼ Yᵢⱼ.
@@ -123,9 +122,13 @@ impl BlockOp for LogdetSpdOp {
         "logdet_spd"
     }
     fn pullback(&self, g: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> Result<()> {
-        if let Some(mut da) = inputs.arg(0) {
-            let inv = self.llt.inverse(self.par);
-            super::util::add_scaled(&mut da, inv.as_ref(), g[0]);
+        let n = self.llt.dim();
+        if let (Some(mut da), scratch) = inputs.arg_with_scratch(0, 2 * n * n) {
+            let (inv, work) = scratch.split_at_mut(n * n);
+            self.llt.inverse_into(mat_mut(inv, n, n), work, self.par);
+            da.iter_mut()
+                .zip(inv.iter())
+                .for_each(|(d, v)| *d += g[0] * v);
         }
         Ok(())
     }
@@ -152,14 +155,15 @@ impl BlockOp for MvnLogpdfOp {
         let n = self.alpha.len();
         let a = &self.alpha;
         let g = g[0];
-        if let Some(mut dk) = inputs.arg(1) {
-            let inv = self.llt.inverse(self.par);
+        if let (Some(mut dk), scratch) = inputs.arg_with_scratch(1, 2 * n * n) {
+            let (inv, work) = scratch.split_at_mut(n * n);
+            self.llt.inverse_into(mat_mut(inv, n, n), work, self.par);
             for j in 0..n {
                 let gaj = 0.5 * g * a[j];
-                let col = inv.col(j);
+                let col = &inv[j * n..(j + 1) * n];
                 let dcol = &mut dk[j * n..(j + 1) * n];
-                for (i, d) in dcol.iter_mut().enumerate() {
-                    *d += gaj * a[i] - 0.5 * g * col[i];
+                for ((d, &ai), &v) in dcol.iter_mut().zip(a).zip(col) {
+                    *d += gaj * ai - 0.5 * g * v;
                 }
             }
         }
