@@ -13,16 +13,13 @@ use mechml_engine::gp::{
     SquaredExponential, exact_lml_var, kernel_matrix,
 };
 use mechml_engine::linalg::JitterPolicy;
-use mechml_engine::testing::gp_workloads::{read_csv, theta0};
+use mechml_engine::testing::gp_workloads::{data_dir, read_csv, theta0};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn data(name: &str) -> (Inputs, Vec<f64>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
-    read_csv(&path, None).unwrap()
+    read_csv(&data_dir().join(name), None).unwrap()
 }
 
 fn workload_gp(name: &str) -> ExactGp<SquaredExponential> {

@@ -76,10 +76,17 @@ pub mod gp_workloads {
     use crate::error::{Error, Result};
     use crate::gp::Inputs;
 
-    /// The shared workload folder (`<workspace>/../shared/workloads`), where the larger
-    /// data files live.
+    /// The shared workload folder (`<workspace>/../shared/workloads`), which holds every
+    /// workload file (benchmarks read the sizes that are not shipped from here).
     pub fn shared_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/workloads")
+    }
+
+    /// `engine/tests/data`: the copies of the workload files shipped with the repository
+    /// (`gp_n500`, `gp_n2000`, `gp_n20000`, `gp_n100000`; provenance and checksums in its
+    /// `PROVENANCE.md`), so that reference tests run on a clean clone.
+    pub fn data_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
     }
 
     /// `θ₀ = (log 0.3, log 0.5, log 1.0, log 1, log 0.01)`: ARD squared-exponential
