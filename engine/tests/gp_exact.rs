@@ -15,6 +15,7 @@ use mechml_engine::gp::{
     SquaredExponential, exact_lml_var, kernel_matrix,
 };
 use mechml_engine::linalg::JitterPolicy;
+use mechml_engine::testing::gauss_jordan_inverse;
 use mechml_engine::testing::gp_workloads::{data_dir, read_csv, theta0};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
@@ -218,41 +219,6 @@ fn multi_output_is_the_sum_of_single_outputs() {
     }
 }
 
-/// `A⁻¹` by Gauss–Jordan elimination with partial pivoting (independent of faer).
-fn gauss_jordan_inverse(a: &Mat<f64>) -> Mat<f64> {
-    let n = a.nrows();
-    let mut m = a.clone();
-    let mut inv = Mat::<f64>::identity(n, n);
-    for c in 0..n {
-        let p = (c..n)
-            .max_by(|&i, &j| m[(i, c)].abs().total_cmp(&m[(j, c)].abs()))
-            .unwrap();
-        for j in 0..n {
-            let (t1, t2) = (m[(c, j)], m[(p, j)]);
-            m[(c, j)] = t2;
-            m[(p, j)] = t1;
-            let (t1, t2) = (inv[(c, j)], inv[(p, j)]);
-            inv[(c, j)] = t2;
-            inv[(p, j)] = t1;
-        }
-        let d = m[(c, c)];
-        for j in 0..n {
-            m[(c, j)] /= d;
-            inv[(c, j)] /= d;
-        }
-        for i in 0..n {
-            if i != c {
-                let f = m[(i, c)];
-                for j in 0..n {
-                    m[(i, j)] -= f * m[(c, j)];
-                    inv[(i, j)] -= f * inv[(c, j)];
-                }
-            }
-        }
-    }
-    inv
-}
-
 #[test]
 fn predictions_match_textbook_formulas() {
     let (x, y) = small_problem(10, 4);
@@ -266,7 +232,7 @@ fn predictions_match_textbook_formulas() {
     for i in 0..10 {
         ky[(i, i)] += noise;
     }
-    let kinv = gauss_jordan_inverse(&ky);
+    let kinv = gauss_jordan_inverse(ky.as_ref()).unwrap();
     let ks = kernel_matrix(&k, &x, Some(&xs)).unwrap();
     let kss = kernel_matrix(&k, &xs, None).unwrap();
     let mean = ks.transpose() * &kinv * Mat::from_fn(10, 1, |i, _| y0[i]);
@@ -380,7 +346,7 @@ fn fit_recovers_hyperparameters_within_posterior_uncertainty() {
             }
         }
         let hs = Mat::from_fn(3, 3, |i, j| 0.5 * (hess[(i, j)] + hess[(j, i)]));
-        let cov = gauss_jordan_inverse(&hs);
+        let cov = gauss_jordan_inverse(hs.as_ref()).unwrap();
         for i in 0..3 {
             assert!(
                 cov[(i, i)] > 0.0,
@@ -428,7 +394,7 @@ fn multi_output_predictions_match_textbook_formulas() {
     for i in 0..14 {
         ky[(i, i)] += noise;
     }
-    let kinv = gauss_jordan_inverse(&ky);
+    let kinv = gauss_jordan_inverse(ky.as_ref()).unwrap();
     let ks = kernel_matrix(&k, &x, Some(&xs)).unwrap();
     let kss = kernel_matrix(&k, &xs, None).unwrap();
     let mean = ks.transpose() * &kinv * &y;
@@ -601,7 +567,7 @@ fn fit_recovers_ard_hyperparameters_in_two_dimensions() {
         }
     }
     let hs = Mat::from_fn(4, 4, |i, j| 0.5 * (hess[(i, j)] + hess[(j, i)]));
-    let cov = gauss_jordan_inverse(&hs);
+    let cov = gauss_jordan_inverse(hs.as_ref()).unwrap();
     let dev: Vec<f64> = (0..4).map(|i| th[i] - truth[i]).collect();
     let maha: f64 = (0..4)
         .flat_map(|i| (0..4).map(move |j| (i, j)))
