@@ -128,15 +128,15 @@ pub mod gp_workloads {
     use crate::error::{Error, Result};
     use crate::gp::Inputs;
 
-    /// The shared workload folder (`<workspace>/../shared/workloads`), which holds every
-    /// workload file (benchmarks read the sizes that are not shipped from here).
+    /// The shared workload folder (`<workspace>/../shared/workloads`), where the workload
+    /// files come from (tests and benchmarks read the copies in [`data_dir`]).
     pub fn shared_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/workloads")
     }
 
-    /// `engine/tests/data`: the copies of the workload files shipped with the repository
-    /// (`gp_n500`, `gp_n2000`, `gp_n20000`, `gp_n100000`; provenance and checksums in its
-    /// `PROVENANCE.md`), so that reference tests run on a clean clone.
+    /// `engine/tests/data`: the copies of the GP workload files shipped with the repository
+    /// (`gp_n{500,1000,2000,4000,20000,100000}.csv`; provenance and checksums in its
+    /// `PROVENANCE.md`), so that reference tests and benchmarks run on a clean clone.
     pub fn data_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
     }
