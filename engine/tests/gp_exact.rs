@@ -1,8 +1,10 @@
 //! Exact GP regression: reference values of WORKLOADS.md §7 (N = 500 and N = 2000, from
 //! JAX / GPJax / scikit-learn), gradients against finite differences (parameters, inputs
-//! and outputs), multi-output against single-output sums, predictions against a textbook
-//! Gauss–Jordan solve, the jitter policy, and recovery of hyperparameters from data
-//! simulated from a GP with tolerances from the Laplace approximation of the posterior.
+//! and outputs), multi-output against single-output sums, predictions (one and several
+//! outputs) against a textbook Gauss–Jordan solve, the jitter policy and its final error
+//! for a matrix that stays indefinite, and recovery of hyperparameters (1-D, and ARD in
+//! 2-D) from data simulated from a GP with tolerances from the Laplace approximation of
+//! the posterior.
 
 use faer::{Mat, Side};
 use mechml_engine::Error;
@@ -13,16 +15,14 @@ use mechml_engine::gp::{
     SquaredExponential, exact_lml_var, kernel_matrix,
 };
 use mechml_engine::linalg::JitterPolicy;
-use mechml_engine::testing::gp_workloads::{read_csv, theta0};
+use mechml_engine::testing::gauss_jordan_inverse;
+use mechml_engine::testing::gp_workloads::{data_dir, read_csv, theta0};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 fn data(name: &str) -> (Inputs, Vec<f64>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
-    read_csv(&path, None).unwrap()
+    read_csv(&data_dir().join(name), None).unwrap()
 }
 
 fn workload_gp(name: &str) -> ExactGp<SquaredExponential> {
@@ -219,41 +219,6 @@ fn multi_output_is_the_sum_of_single_outputs() {
     }
 }
 
-/// `A⁻¹` by Gauss–Jordan elimination with partial pivoting (independent of faer).
-fn gauss_jordan_inverse(a: &Mat<f64>) -> Mat<f64> {
-    let n = a.nrows();
-    let mut m = a.clone();
-    let mut inv = Mat::<f64>::identity(n, n);
-    for c in 0..n {
-        let p = (c..n)
-            .max_by(|&i, &j| m[(i, c)].abs().total_cmp(&m[(j, c)].abs()))
-            .unwrap();
-        for j in 0..n {
-            let (t1, t2) = (m[(c, j)], m[(p, j)]);
-            m[(c, j)] = t2;
-            m[(p, j)] = t1;
-            let (t1, t2) = (inv[(c, j)], inv[(p, j)]);
-            inv[(c, j)] = t2;
-            inv[(p, j)] = t1;
-        }
-        let d = m[(c, c)];
-        for j in 0..n {
-            m[(c, j)] /= d;
-            inv[(c, j)] /= d;
-        }
-        for i in 0..n {
-            if i != c {
-                let f = m[(i, c)];
-                for j in 0..n {
-                    m[(i, j)] -= f * m[(c, j)];
-                    inv[(i, j)] -= f * inv[(c, j)];
-                }
-            }
-        }
-    }
-    inv
-}
-
 #[test]
 fn predictions_match_textbook_formulas() {
     let (x, y) = small_problem(10, 4);
@@ -267,7 +232,7 @@ fn predictions_match_textbook_formulas() {
     for i in 0..10 {
         ky[(i, i)] += noise;
     }
-    let kinv = gauss_jordan_inverse(&ky);
+    let kinv = gauss_jordan_inverse(ky.as_ref()).unwrap();
     let ks = kernel_matrix(&k, &x, Some(&xs)).unwrap();
     let kss = kernel_matrix(&k, &xs, None).unwrap();
     let mean = ks.transpose() * &kinv * Mat::from_fn(10, 1, |i, _| y0[i]);
@@ -381,7 +346,7 @@ fn fit_recovers_hyperparameters_within_posterior_uncertainty() {
             }
         }
         let hs = Mat::from_fn(3, 3, |i, j| 0.5 * (hess[(i, j)] + hess[(j, i)]));
-        let cov = gauss_jordan_inverse(&hs);
+        let cov = gauss_jordan_inverse(hs.as_ref()).unwrap();
         for i in 0..3 {
             assert!(
                 cov[(i, i)] > 0.0,
@@ -409,4 +374,220 @@ fn finite_difference_of_the_value_agrees_at_the_workload_point() {
     for (a, b) in g.iter().zip(&fd) {
         assert!((a - b).abs() < 1e-6 * a.abs().max(1.0), "{a} vs {b}");
     }
+}
+
+#[test]
+fn multi_output_predictions_match_textbook_formulas() {
+    // Two outputs sharing the kernel: the m × p mean is K_*ᵀ K_y⁻¹ Y, the variance and
+    // covariance are the outputs' common K_** − K_*ᵀ K_y⁻¹ K_* (R&W eqs. 2.23–2.24), with
+    // K_y⁻¹ by Gauss–Jordan elimination (independent of the Cholesky path).
+    let (x, y) = small_problem(14, 6);
+    let k = Matern52::ard(&[0.6, 0.9], 1.2)
+        .unwrap()
+        .plus(Linear::new(0.2).unwrap());
+    let noise = 0.02;
+    let gp = ExactGp::new_multi(k.clone(), x.clone(), y.as_ref(), noise).unwrap();
+    let xs = Inputs::from_rows(&[[0.1, 0.2], [-0.5, 0.9], [0.95, -0.8], [3.0, 3.0]]).unwrap();
+    let pred = gp.posterior().unwrap().predict(&xs, true).unwrap();
+    assert_eq!((pred.mean.rows, pred.mean.cols), (4, 2));
+    let mut ky = kernel_matrix(&k, &x, None).unwrap();
+    for i in 0..14 {
+        ky[(i, i)] += noise;
+    }
+    let kinv = gauss_jordan_inverse(ky.as_ref()).unwrap();
+    let ks = kernel_matrix(&k, &x, Some(&xs)).unwrap();
+    let kss = kernel_matrix(&k, &xs, None).unwrap();
+    let mean = ks.transpose() * &kinv * &y;
+    let cov = &kss - ks.transpose() * &kinv * &ks;
+    let pc = pred.cov.as_ref().unwrap();
+    for i in 0..4 {
+        for j in 0..2 {
+            assert!(
+                (pred.mean[(i, j)] - mean[(i, j)]).abs() < 1e-10 * mean[(i, j)].abs().max(1.0),
+                "mean ({i}, {j}): {} vs {}",
+                pred.mean[(i, j)],
+                mean[(i, j)]
+            );
+        }
+        assert!((pred.var[i] - cov[(i, i)]).abs() < 1e-10 * kss[(i, i)]);
+        for j in 0..4 {
+            assert!((pc[(i, j)] - cov[(i, j)]).abs() < 1e-10 * kss[(i, i)]);
+        }
+    }
+    // Each output's mean equals that of a single-output GP on that column.
+    for j in 0..2 {
+        let yj: Vec<f64> = (0..14).map(|i| y[(i, j)]).collect();
+        let single = ExactGp::new(k.clone(), x.clone(), &yj, noise)
+            .unwrap()
+            .posterior()
+            .unwrap()
+            .predict(&xs, false)
+            .unwrap();
+        for i in 0..4 {
+            assert!((single.mean[(i, 0)] - pred.mean[(i, j)]).abs() < 1e-12);
+        }
+    }
+}
+
+/// Not a covariance function: `k(x, x') = 1 − (x − x')²` (its matrix on 0, 1, 2 has the
+/// eigenvalue −2), as a user might write by mistake.
+#[derive(Clone, Debug)]
+struct NotPsd;
+
+impl Kernel for NotPsd {
+    fn n_params(&self) -> usize {
+        0
+    }
+    fn param_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn params(&self) -> Vec<f64> {
+        Vec::new()
+    }
+    fn set_params(&mut self, _: &[f64]) -> mechml_engine::Result<()> {
+        Ok(())
+    }
+    fn eval<R: mechml_engine::ad::Real>(&self, _: &[R], x: &[R], y: &[R]) -> R {
+        R::one() - (x[0] - y[0]).square()
+    }
+}
+
+#[test]
+fn still_indefinite_after_the_whole_jitter_policy_is_an_error() {
+    // K + σ²I = [[a, 0, −3], [0, a, 0], [−3, 0, a]] with a = 1 + σ² (x = 0, 1, 2). With
+    // jitter δ the Cholesky's third pivot is (a + δ) − 9/(a + δ) < 0 for any δ the policy
+    // tries; the error must come from its *last* attempt, δ = initial · factorᵏ⁻¹ · mean
+    // diagonal with k = max_tries.
+    let x = Inputs::from_1d(&[0.0, 1.0, 2.0]).unwrap();
+    let y = [0.1, -0.2, 0.3];
+    let noise = 0.01;
+    let a = 1.0 + noise;
+    for policy in [
+        JitterPolicy::default(),
+        JitterPolicy {
+            initial: 1e-8,
+            factor: 100.0,
+            max_tries: 2,
+        },
+    ] {
+        let last = policy.initial * policy.factor.powi(policy.max_tries as i32 - 1) * a;
+        let want = (a + last) - 9.0 / (a + last);
+        let gp = ExactGp::new(NotPsd, x.clone(), &y, noise)
+            .unwrap()
+            .with_options(ExactGpOptions {
+                jitter: policy,
+                ..Default::default()
+            });
+        let check = |r: Error| match &r {
+            Error::NotPositiveDefinite { op, pivot, value } => {
+                assert_eq!(*pivot, 2, "{r}");
+                assert!(
+                    (value - want).abs() < 1e-12 * want.abs(),
+                    "pivot value {value} vs {want} (the last jitter {last:e})"
+                );
+                let msg = r.to_string();
+                assert!(
+                    op.contains("stays indefinite after the jitter policy")
+                        && msg.contains("raise the noise or the jitter")
+                        && msg.contains("pivot 2"),
+                    "{msg}"
+                );
+            }
+            other => panic!("expected NotPositiveDefinite, got {other:?}"),
+        };
+        check(gp.log_marginal_likelihood().unwrap_err());
+        check(gp.lml_and_grad(&gp.params()).unwrap_err());
+        check(gp.posterior().map(|_| ()).unwrap_err());
+        check(
+            gp.clone()
+                .fit(&FitOptions::default())
+                .map(|_| ())
+                .unwrap_err(),
+        );
+        let tape = Tape::new();
+        let pv = tape.var_vec(&gp.params());
+        let xm = VarMat::constant(3, 1, vec![0.0, 1.0, 2.0]).unwrap();
+        let ym = VarMat::constant(3, 1, y.to_vec()).unwrap();
+        let opts = ExactGpOptions {
+            jitter: policy,
+            ..Default::default()
+        };
+        check(
+            exact_lml_var(&tape, &NotPsd, &pv, &xm, &ym, &opts)
+                .map(|_| ())
+                .unwrap_err(),
+        );
+    }
+}
+
+/// `n` points in `[0, 4]²` and one draw of a GP with an ARD squared-exponential kernel
+/// plus noise.
+fn simulate_ard(n: usize, ell: [f64; 2], s2: f64, noise: f64, seed: u64) -> (Inputs, Vec<f64>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let u = Uniform::new(0.0, 4.0).unwrap();
+    let x = Inputs::new(n, 2, (0..2 * n).map(|_| u.sample(&mut rng)).collect()).unwrap();
+    let mut c = kernel_matrix(&SquaredExponential::ard(&ell, s2).unwrap(), &x, None).unwrap();
+    for i in 0..n {
+        c[(i, i)] += noise;
+    }
+    let l = c.llt(Side::Lower).unwrap();
+    let z = Mat::<f64>::from_fn(n, 1, |_, _| StandardNormal.sample(&mut rng));
+    let y = l.L() * z;
+    (x, (0..n).map(|i| y[(i, 0)]).collect())
+}
+
+#[test]
+fn fit_recovers_ard_hyperparameters_in_two_dimensions() {
+    // θ* = (log ℓ₁, log ℓ₂, log σ², log σ_n²) with lengthscales a factor 4 apart. Laplace
+    // approximation of the posterior under a flat prior: N(θ̂, H⁻¹) with H the Hessian of
+    // −log p(y | θ) at θ̂ (MacKay 2003, ch. 27), so (θ* − θ̂)ᵀ H (θ* − θ̂) ~ χ²₄; require it
+    // below the 0.999 quantile 18.47, and each coordinate within 4 posterior sd.
+    let truth = [0.4f64.ln(), 1.6f64.ln(), 1.5f64.ln(), 0.05f64.ln()];
+    let (x, y) = simulate_ard(200, [0.4, 1.6], 1.5, 0.05, 21);
+    let mut gp = ExactGp::new(
+        SquaredExponential::ard(&[1.0, 1.0], 0.5).unwrap(),
+        x,
+        &y,
+        0.5,
+    )
+    .unwrap();
+    let report = gp.fit(&FitOptions::default()).unwrap();
+    assert!(report.optim.converged(), "{:?}", report.optim.termination);
+    let th = gp.params();
+    let h = 1e-4;
+    let mut hess = Mat::<f64>::zeros(4, 4);
+    for j in 0..4 {
+        let mut p = th.clone();
+        p[j] += h;
+        let gp_ = gp.lml_and_grad(&p).unwrap().grad;
+        p[j] -= 2.0 * h;
+        let gm = gp.lml_and_grad(&p).unwrap().grad;
+        for i in 0..4 {
+            hess[(i, j)] = -(gp_[i] - gm[i]) / (2.0 * h);
+        }
+    }
+    let hs = Mat::from_fn(4, 4, |i, j| 0.5 * (hess[(i, j)] + hess[(j, i)]));
+    let cov = gauss_jordan_inverse(hs.as_ref()).unwrap();
+    let dev: Vec<f64> = (0..4).map(|i| th[i] - truth[i]).collect();
+    let maha: f64 = (0..4)
+        .flat_map(|i| (0..4).map(move |j| (i, j)))
+        .map(|(i, j)| dev[i] * hs[(i, j)] * dev[j])
+        .sum();
+    assert!(
+        maha < 18.47,
+        "Mahalanobis distance² {maha} (fitted {th:?}, true {truth:?})"
+    );
+    for i in 0..4 {
+        assert!(cov[(i, i)] > 0.0, "posterior variance {i}: {}", cov[(i, i)]);
+        let sd = cov[(i, i)].sqrt();
+        assert!(
+            dev[i].abs() <= 4.0 * sd,
+            "parameter {i}: fitted {} vs true {} (posterior sd {sd})",
+            th[i],
+            truth[i]
+        );
+    }
+    // The data distinguish the two lengthscales: ℓ₁ < ℓ₂ by many posterior sd.
+    let sd_diff = (cov[(0, 0)] + cov[(1, 1)] - 2.0 * cov[(0, 1)]).sqrt();
+    assert!(th[1] - th[0] > 4.0 * sd_diff, "{th:?}, sd {sd_diff}");
 }

@@ -1,14 +1,18 @@
-//! Property tests of the kernels: `K(X, X)` symmetric positive semi-definite on random
-//! inputs; every kernel's pullback (hyperparameters and both inputs, full, symmetric and
-//! diagonal) against finite differences; the analytic fast paths against the default
-//! dual-number path and against the kernel recorded entry by entry on the tape.
+//! Property tests of the kernels: `K(X, X)` symmetric positive semi-definite on random,
+//! clustered and near-duplicate inputs in 1–3 dimensions over wide hyperparameter ranges;
+//! every kernel's pullback (hyperparameters and both inputs, full, symmetric and diagonal)
+//! against finite differences; the tape blocks `kernel_matrix_var` (symmetric and
+//! cross-covariance) and `kernel_diag_var` against finite differences; the analytic fast
+//! paths against the default dual-number path and against the kernel recorded entry by
+//! entry on the tape.
 
 use faer::{Mat, MatRef, Side};
 use mechml_engine::ad::gradcheck::finite_diff_gradient;
-use mechml_engine::ad::{Real, Tape};
+use mechml_engine::ad::{Real, Tape, VarMat, VarVec};
 use mechml_engine::gp::{
     Inputs, Kernel, KernelExt, Linear, Matern12, Matern32, Matern52, Periodic, RationalQuadratic,
-    SquaredExponential, White, fold_symmetric, kernel_matrix_theta, kernel_matrix_var,
+    SquaredExponential, White, fold_symmetric, kernel_diag_var, kernel_matrix_theta,
+    kernel_matrix_var,
 };
 use mechml_engine::{Error, Result};
 use proptest::prelude::*;
@@ -36,11 +40,181 @@ impl<K: Kernel> Kernel for DefaultPaths<K> {
     }
 }
 
-const D: usize = 2;
+// ---------------------------------------------------------------------------------------
+// 1. Positive semi-definiteness on genuinely random inputs.
+// ---------------------------------------------------------------------------------------
+
+/// Offsets of a point from its cluster centre: exact duplicates, near-duplicates at several
+/// scales, and well-separated points.
+const OFFSET_SCALES: [f64; 7] = [0.0, 1e-12, 1e-9, 1e-6, 1e-3, 0.1, 1.0];
+
+/// `n ≤ 12` points in `d ∈ {1, 2, 3}` dimensions, each drawn around one of up to four
+/// random centres in `[−2, 2]^d` at a random offset scale from [`OFFSET_SCALES`].
+fn clustered_inputs() -> impl Strategy<Value = Inputs> {
+    (1usize..=3, 1usize..=12)
+        .prop_flat_map(|(d, n)| {
+            (
+                Just(d),
+                Just(n),
+                proptest::collection::vec(-2.0f64..2.0, 4 * d),
+                proptest::collection::vec(0usize..4, n),
+                proptest::collection::vec(0usize..OFFSET_SCALES.len(), n),
+                proptest::collection::vec(-1.0f64..1.0, n * d),
+            )
+        })
+        .prop_map(|(d, n, centres, cluster, scale, dir)| {
+            let mut v = Vec::with_capacity(n * d);
+            for i in 0..n {
+                for k in 0..d {
+                    v.push(centres[cluster[i] * d + k] + OFFSET_SCALES[scale[i]] * dir[i * d + k]);
+                }
+            }
+            Inputs::new(n, d, v).unwrap()
+        })
+}
+
+/// Hyperparameters on the natural scale, drawn log-uniformly over wide ranges:
+/// lengthscales `e^{±3}`, variances `e^{±5}`, RQ `α ∈ e^{±3}`, periods `e^{[−2, 2.5]}`,
+/// linear variances `e^{±4}`, scale `e^{±3}`.
+#[derive(Clone, Debug)]
+struct Hyper {
+    ls: Vec<f64>,
+    var: f64,
+    alpha: f64,
+    period: f64,
+    lin: Vec<f64>,
+    scale: f64,
+}
+
+fn hyper() -> impl Strategy<Value = Hyper> {
+    (
+        proptest::collection::vec(-3.0f64..3.0, 3),
+        -5.0f64..5.0,
+        -3.0f64..3.0,
+        -2.0f64..2.5,
+        proptest::collection::vec(-4.0f64..4.0, 3),
+        -3.0f64..3.0,
+    )
+        .prop_map(|(ls, var, alpha, period, lin, scale)| Hyper {
+            ls: ls.iter().map(|v| v.exp()).collect(),
+            var: var.exp(),
+            alpha: alpha.exp(),
+            period: period.exp(),
+            lin: lin.iter().map(|v| v.exp()).collect(),
+            scale: scale.exp(),
+        })
+}
+
+/// Relative round-off allowance `c` in `λ_min ≥ −c ε n ‖K‖₂`. Each entry is computed to a
+/// few ulp of the kernel's scale (a handful of operations and the vectorised `exp`), so the
+/// computed matrix is `K + E` with `‖E‖₂ ≤ n max|Eᵢⱼ| ≤ c₁ ε n ‖K‖₂`; the symmetric
+/// eigensolver is backward stable with a perturbation of the same order (Golub & Van Loan
+/// 2013, §8.3). The periodic kernel's argument `π (x − x')/p` reaches `~10²` here, which
+/// costs up to `~10²` ulp in an entry, hence the margin.
+const PSD_ULPS: f64 = 64.0;
+
+/// `K(X, X)` of a kernel, symmetric and with `λ_min ≥ −c ε n ‖K‖₂`.
+fn check_psd<K: Kernel>(name: &str, k: &K, x: &Inputs, failures: &mut Vec<String>) {
+    let n = x.n();
+    let kxx = match kernel_matrix_theta(k, &k.params(), x, None) {
+        Ok(m) => m,
+        Err(e) => {
+            failures.push(format!("{name}: {e}"));
+            return;
+        }
+    };
+    for j in 0..n {
+        for i in 0..j {
+            if kxx[(i, j)] != kxx[(j, i)] {
+                failures.push(format!("{name}: not symmetric at ({i}, {j})"));
+                return;
+            }
+        }
+    }
+    let eig = kxx.self_adjoint_eigenvalues(Side::Lower).unwrap();
+    let norm = eig.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let min = eig.iter().cloned().fold(f64::INFINITY, f64::min);
+    let tol = PSD_ULPS * f64::EPSILON * n as f64 * norm;
+    if min < -tol {
+        failures.push(format!(
+            "{name}: min eigenvalue {min:e} < −{tol:e} (‖K‖₂ = {norm:e}, n = {n})"
+        ));
+    }
+}
+
+/// Every kernel (and combinations) at the hyperparameters `h`, for `d`-dimensional inputs.
+fn check_all_psd(h: &Hyper, x: &Inputs) -> Vec<String> {
+    let d = x.d();
+    let ls = &h.ls[..d];
+    let lin = &h.lin[..d];
+    let mut f = Vec::new();
+    let se = SquaredExponential::ard(ls, h.var).unwrap();
+    check_psd("se_ard", &se, x, &mut f);
+    check_psd(
+        "se_iso",
+        &SquaredExponential::new(h.ls[0], h.var).unwrap(),
+        x,
+        &mut f,
+    );
+    check_psd("matern12", &Matern12::ard(ls, h.var).unwrap(), x, &mut f);
+    let m32 = Matern32::ard(ls, h.var).unwrap();
+    check_psd("matern32", &m32, x, &mut f);
+    let m52 = Matern52::ard(ls, h.var).unwrap();
+    check_psd("matern52", &m52, x, &mut f);
+    check_psd(
+        "rq",
+        &RationalQuadratic::ard(ls, h.var, h.alpha).unwrap(),
+        x,
+        &mut f,
+    );
+    let per = Periodic::ard(ls, h.var, h.period).unwrap();
+    check_psd("periodic", &per, x, &mut f);
+    let linear = Linear::ard(lin).unwrap();
+    check_psd("linear", &linear, x, &mut f);
+    check_psd("white", &White::new(h.var).unwrap(), x, &mut f);
+    check_psd("sum", &se.clone().plus(linear.clone()), x, &mut f);
+    check_psd(
+        "product",
+        &m32.times(Periodic::new(h.ls[1], 1.0, h.period).unwrap()),
+        x,
+        &mut f,
+    );
+    check_psd("scaled", &m52.scaled(h.scale).unwrap(), x, &mut f);
+    // Kernels on subsets of the dimensions (the last and the first, in that order).
+    let dims: Vec<usize> = if d == 1 { vec![0] } else { vec![d - 1, 0] };
+    let q = dims.len();
+    let sub = SquaredExponential::ard(&h.ls[..q], h.var)
+        .unwrap()
+        .on_dims(&dims)
+        .unwrap()
+        .times(
+            Periodic::new(h.ls[2], 1.0, h.period)
+                .unwrap()
+                .on_dims(&[0])
+                .unwrap(),
+        )
+        .plus(Linear::ard(&h.lin[..q]).unwrap().on_dims(&dims).unwrap());
+    check_psd("active_dims", &sub, x, &mut f);
+    f
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn kernel_matrices_are_psd_on_random_inputs(x in clustered_inputs(), h in hyper()) {
+        let failures = check_all_psd(&h, &x);
+        prop_assert!(failures.is_empty(), "{:?}\n{}", x, failures.join("\n"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Pullbacks and tape blocks against finite differences.
+// ---------------------------------------------------------------------------------------
 
 /// A named check run against every kernel.
 type KernelCase = (&'static str, Box<dyn Fn(&mut Checker)>);
 
+/// Kernels on 2-dimensional inputs.
 fn all_kernels() -> Vec<KernelCase> {
     vec![
         (
@@ -122,8 +296,76 @@ fn all_kernels() -> Vec<KernelCase> {
     ]
 }
 
+/// Kernels on subsets of 3-dimensional inputs: ARD kernels on two of the three
+/// dimensions (in permuted order), the linear and the periodic kernel inside `on_dims`.
+fn active_dims_kernels() -> Vec<KernelCase> {
+    vec![
+        (
+            "active_dims_se_ard",
+            Box::new(|c| {
+                c.run(
+                    &SquaredExponential::ard(&[0.6, 1.4], 1.2)
+                        .unwrap()
+                        .on_dims(&[2, 0])
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "active_dims_matern52_ard",
+            Box::new(|c| {
+                c.run(
+                    &Matern52::ard(&[0.9, 0.5], 0.8)
+                        .unwrap()
+                        .on_dims(&[1, 2])
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "active_dims_linear_ard",
+            Box::new(|c| c.run(&Linear::ard(&[0.5, 1.5]).unwrap().on_dims(&[2, 1]).unwrap())),
+        ),
+        (
+            "active_dims_periodic_ard",
+            Box::new(|c| {
+                c.run(
+                    &Periodic::ard(&[0.9, 1.2], 1.1, 0.8)
+                        .unwrap()
+                        .on_dims(&[0, 2])
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "active_dims_composite",
+            Box::new(|c| {
+                c.run(
+                    &SquaredExponential::ard(&[0.7, 1.1], 1.0)
+                        .unwrap()
+                        .on_dims(&[2, 0])
+                        .unwrap()
+                        .times(Periodic::new(0.8, 1.0, 1.3).unwrap().on_dims(&[1]).unwrap())
+                        .plus(Linear::ard(&[0.3, 0.6]).unwrap().on_dims(&[0, 1]).unwrap())
+                        .scaled(1.7)
+                        .unwrap(),
+                )
+            }),
+        ),
+    ]
+}
+
+/// Relative step of the (fourth-order central) finite differences. The periodic kernel's
+/// `k`-th derivative in `log p` grows roughly like `(2u/ℓ²)^k` with `u = π Δ / p`, which
+/// reaches `~9` here (`Δ ≈ 2`, `p ≈ 0.7`): the truncation error `~h⁴` of the default step
+/// `ε^{1/5} ≈ 7·10⁻⁴` then reaches `~2·10⁻⁶` relative (seen once in the regressions file).
+/// At `10⁻⁴` it is `~3000×` smaller, and the rounding error (`~ε |φ| / h ≈ 10⁻¹⁰`) stays
+/// far below the tolerance.
+const FD_STEP: Option<f64> = Some(1e-4);
+
 /// Random inputs, adjoint weights and a parameter perturbation for one case.
 struct Checker {
+    d: usize,
     x: Vec<f64>,
     y: Vec<f64>,
     w: Vec<f64>,
@@ -150,7 +392,7 @@ fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
 
 impl Checker {
     fn run<K: Kernel>(&mut self, k: &K) {
-        let (n, m) = (self.n, self.m);
+        let (n, m, d) = (self.n, self.m, self.d);
         let p = k.n_params();
         let theta: Vec<f64> = k
             .params()
@@ -161,39 +403,23 @@ impl Checker {
         // Coordinates on a perturbed grid, distinct in every dimension between any two
         // points (Matérn-1/2 is not differentiable where coordinates coincide), also after
         // proptest shrinks the raw values towards 0: point i has coordinate k near
-        // 0.35 i (k = 0) or 0.35 (count − 1 − i) (k = 1), y shifted by 0.17.
+        // 0.35 i (k even) or 0.35 (count − 1 − i) (k odd), plus 0.1 k; y shifted by 0.17.
         let spread = |raw: &[f64], count: usize, shift: f64| -> Vec<f64> {
-            (0..count * D)
+            (0..count * d)
                 .map(|t| {
-                    let (i, k) = (t / D, t % D);
-                    let slot = if k == 0 { i } else { count - 1 - i };
-                    0.35 * slot as f64 + shift + 0.05 * raw[t]
+                    let (i, k) = (t / d, t % d);
+                    let slot = if k % 2 == 0 { i } else { count - 1 - i };
+                    0.35 * slot as f64 + 0.1 * k as f64 + shift + 0.05 * raw[t]
                 })
                 .collect()
         };
-        let x = Inputs::new(n, D, spread(&self.x, n, 0.0)).unwrap();
-        let y = Inputs::new(m, D, spread(&self.y, m, 0.17)).unwrap();
+        let x = Inputs::new(n, d, spread(&self.x, n, 0.0)).unwrap();
+        let y = Inputs::new(m, d, spread(&self.y, m, 0.17)).unwrap();
         let name = format!("{k:?}");
-
-        // 1. K(X, X) symmetric PSD.
         let kxx = kernel_matrix_theta(k, &theta, &x, None).unwrap();
-        let scale = (0..n).map(|i| kxx[(i, i)].abs()).fold(1e-300, f64::max);
-        for i in 0..n {
-            for j in 0..n {
-                if kxx[(i, j)] != kxx[(j, i)] {
-                    self.failures.push(format!("{name}: not symmetric"));
-                }
-            }
-        }
-        let eig = kxx.self_adjoint_eigenvalues(Side::Lower).unwrap();
-        let min = eig.iter().cloned().fold(f64::INFINITY, f64::min);
-        if min < -1e-12 * n as f64 * scale {
-            self.failures
-                .push(format!("{name}: min eigenvalue {min:e}"));
-        }
 
-        // 2. Pullbacks vs finite differences: φ = Σ W ∘ K over θ, X, Y (cross), θ, X (sym),
-        //    θ, X (diag).
+        // Pullbacks vs finite differences: φ = Σ W ∘ K over θ, X, Y (cross), θ, X (sym),
+        // θ, X (diag).
         let wall = self.w.clone();
         let w_cross = &wall[..n * m];
         let w_sym = &wall[..n * n];
@@ -207,9 +433,9 @@ impl Checker {
         };
         let unpack = |v: &[f64], nb: Option<usize>| -> (Vec<f64>, Inputs, Option<Inputs>) {
             let th = v[..p].to_vec();
-            let a = Inputs::new(n, D, v[p..p + n * D].to_vec()).unwrap();
+            let a = Inputs::new(n, d, v[p..p + n * d].to_vec()).unwrap();
             let b =
-                nb.map(|nb| Inputs::new(nb, D, v[p + n * D..p + (n + nb) * D].to_vec()).unwrap());
+                nb.map(|nb| Inputs::new(nb, d, v[p + n * d..p + (n + nb) * d].to_vec()).unwrap());
             (th, a, b)
         };
         // Cross.
@@ -222,34 +448,34 @@ impl Checker {
                 ))
             },
             &pack(&theta, &x, Some(&y)),
-            None,
+            FD_STEP,
         )
         .unwrap();
-        let mut g = vec![0.0; p + (n + m) * D];
+        let mut g = vec![0.0; p + (n + m) * d];
         {
             let (gt, rest) = g.split_at_mut(p);
-            let (gx, gy) = rest.split_at_mut(n * D);
+            let (gx, gy) = rest.split_at_mut(n * d);
             let wm = MatRef::from_column_major_slice(w_cross, n, m);
             k.matrix_pullback(&theta, &x, Some(&y), wm, gt, Some(gx), Some(gy));
         }
         self.compare(&name, "cross", &g, &fd);
         // Symmetric.
-        let fd = finite_diff_gradient(
+        let fd_sym = finite_diff_gradient(
             |v| {
                 let (th, a, _) = unpack(v, None);
                 Ok(frob(kernel_matrix_theta(k, &th, &a, None)?.as_ref(), w_sym))
             },
             &pack(&theta, &x, None),
-            None,
+            FD_STEP,
         )
         .unwrap();
-        let mut g = vec![0.0; p + n * D];
+        let mut g = vec![0.0; p + n * d];
         {
             let (gt, gx) = g.split_at_mut(p);
             let wf = fold_symmetric(MatRef::from_column_major_slice(w_sym, n, n));
             k.matrix_pullback(&theta, &x, None, wf.as_ref(), gt, Some(gx), None);
         }
-        self.compare(&name, "symmetric", &g, &fd);
+        self.compare(&name, "symmetric", &g, &fd_sym);
         // Diagonal.
         let wd = &wall[..n];
         let diag_val = |th: &[f64], a: &Inputs| {
@@ -257,21 +483,21 @@ impl Checker {
             k.diag_into(th, a, &mut out);
             out.iter().zip(wd).map(|(o, w)| o * w).sum::<f64>()
         };
-        let fd = finite_diff_gradient(
+        let fd_diag = finite_diff_gradient(
             |v| {
                 let (th, a, _) = unpack(v, None);
                 Ok(diag_val(&th, &a))
             },
             &pack(&theta, &x, None),
-            None,
+            FD_STEP,
         )
         .unwrap();
-        let mut g = vec![0.0; p + n * D];
+        let mut g = vec![0.0; p + n * d];
         {
             let (gt, gx) = g.split_at_mut(p);
             k.diag_pullback(&theta, &x, wd, gt, Some(gx));
         }
-        self.compare(&name, "diag", &g, &fd);
+        self.compare(&name, "diag", &g, &fd_diag);
         // The diagonal agrees with the matrix's.
         let mut dg = vec![0.0; n];
         k.diag_into(&theta, &x, &mut dg);
@@ -282,7 +508,7 @@ impl Checker {
             }
         }
 
-        // 3. Fast path vs the default dual path (values and pullbacks), cross case.
+        // Fast path vs the default dual path (values and pullbacks), cross case.
         let dp = DefaultPaths(k.clone());
         let kd = kernel_matrix_theta(&dp, &theta, &x, Some(&y)).unwrap();
         let kf = kernel_matrix_theta(k, &theta, &x, Some(&y)).unwrap();
@@ -295,11 +521,11 @@ impl Checker {
             }
         }
         let wm = MatRef::from_column_major_slice(w_cross, n, m);
-        let mut g1 = vec![0.0; p + (n + m) * D];
-        let mut g2 = vec![0.0; p + (n + m) * D];
+        let mut g1 = vec![0.0; p + (n + m) * d];
+        let mut g2 = vec![0.0; p + (n + m) * d];
         for (kk, g) in [(0, &mut g1), (1, &mut g2)] {
             let (gt, rest) = g.split_at_mut(p);
-            let (gx, gy) = rest.split_at_mut(n * D);
+            let (gx, gy) = rest.split_at_mut(n * d);
             if kk == 0 {
                 k.matrix_pullback(&theta, &x, Some(&y), wm, gt, Some(gx), Some(gy));
             } else {
@@ -314,12 +540,13 @@ impl Checker {
             }
         }
 
-        // 4. The block on the tape vs the kernel recorded entry by entry with scalar ops.
+        // The symmetric block on the tape vs the kernel recorded entry by entry with
+        // scalar ops.
         let tape = Tape::new();
         let tv = tape.var_vec(&theta);
-        let xm = tape.var_mat(n, D, &x.to_col_major()).unwrap();
+        let xm = tape.var_mat(n, d, &x.to_col_major()).unwrap();
         let km = kernel_matrix_var(&tape, k, &tv, &xm, None).unwrap();
-        let wv = mechml_engine::ad::VarMat::constant(n, n, w_sym.to_vec()).unwrap();
+        let wv = VarMat::constant(n, n, w_sym.to_vec()).unwrap();
         let prod = tape.mul(&km.flatten(), &wv.flatten()).unwrap();
         let s = tape.sum(&prod).unwrap();
         let adj = tape.gradient(&s).unwrap();
@@ -330,7 +557,7 @@ impl Checker {
         let mut acc = tape2.var(0.0) * 0.0;
         for j in 0..n {
             for i in 0..n {
-                let e = k.eval(&th2, &xs2[i * D..(i + 1) * D], &xs2[j * D..(j + 1) * D]);
+                let e = k.eval(&th2, &xs2[i * d..(i + 1) * d], &xs2[j * d..(j + 1) * d]);
                 acc += e * w_sym[i + j * n];
             }
         }
@@ -347,14 +574,80 @@ impl Checker {
             }
         }
         for i in 0..n {
-            for c in 0..D {
-                let (a, b) = (gx_block[i + c * n], gx_scalar[i * D + c]);
+            for c in 0..d {
+                let (a, b) = (gx_block[i + c * n], gx_scalar[i * d + c]);
                 if !close(a, b, 1e-10, 1e-11) {
                     self.failures
                         .push(format!("{name}: tape x-gradient {a} vs {b}"));
                 }
             }
         }
+
+        // The tape blocks against finite differences of their own values: the
+        // cross-covariance `kernel_matrix_var(θ, X, Y)` (adjoints into θ, X and Y) and
+        // `kernel_diag_var(θ, X)`. Inputs on the tape are column-major `n × d` matrices.
+        let xc = x.to_col_major();
+        let yc = y.to_col_major();
+        let cross_tape = |v: &[f64]| -> Result<f64> {
+            let t = Tape::new();
+            let tv = VarVec::constant(v[..p].to_vec());
+            let xm = VarMat::constant(n, d, v[p..p + n * d].to_vec())?;
+            let ym = VarMat::constant(m, d, v[p + n * d..].to_vec())?;
+            let km = kernel_matrix_var(&t, k, &tv, &xm, Some(&ym))?;
+            Ok(frob(km.as_faer(), w_cross))
+        };
+        let mut v0 = theta.clone();
+        v0.extend(&xc);
+        v0.extend(&yc);
+        let fd = finite_diff_gradient(cross_tape, &v0, FD_STEP).unwrap();
+        let tape = Tape::new();
+        let tv = tape.var_vec(&theta);
+        let xm = tape.var_mat(n, d, &xc).unwrap();
+        let ym = tape.var_mat(m, d, &yc).unwrap();
+        let km = kernel_matrix_var(&tape, k, &tv, &xm, Some(&ym)).unwrap();
+        if !close(
+            cross_tape(&v0).unwrap(),
+            frob(kf.as_ref(), w_cross),
+            1e-14,
+            1e-14,
+        ) {
+            self.failures.push(format!("{name}: cross block value"));
+        }
+        let wv = VarMat::constant(n, m, w_cross.to_vec()).unwrap();
+        let s = tape
+            .sum(&tape.mul(&km.flatten(), &wv.flatten()).unwrap())
+            .unwrap();
+        let adj = tape.gradient(&s).unwrap();
+        let mut g = adj.wrt_vec(&tv);
+        g.extend(adj.wrt_mat(&xm));
+        g.extend(adj.wrt_mat(&ym));
+        self.compare(&name, "kernel_matrix_var cross", &g, &fd);
+
+        let diag_tape = |v: &[f64]| -> Result<f64> {
+            let t = Tape::new();
+            let tv = VarVec::constant(v[..p].to_vec());
+            let xm = VarMat::constant(n, d, v[p..].to_vec())?;
+            let kd = kernel_diag_var(&t, k, &tv, &xm)?;
+            Ok(kd.values().iter().zip(wd).map(|(a, b)| a * b).sum())
+        };
+        let mut v0 = theta.clone();
+        v0.extend(&xc);
+        let fd = finite_diff_gradient(diag_tape, &v0, FD_STEP).unwrap();
+        let tape = Tape::new();
+        let tv = tape.var_vec(&theta);
+        let xm = tape.var_mat(n, d, &xc).unwrap();
+        let kdv = kernel_diag_var(&tape, k, &tv, &xm).unwrap();
+        for i in 0..n {
+            if !close(kdv.values()[i], kxx[(i, i)], 1e-14, 1e-300) {
+                self.failures.push(format!("{name}: diag block value {i}"));
+            }
+        }
+        let wdv = VarVec::constant(wd.to_vec());
+        let s = tape.sum(&tape.mul(&kdv, &wdv).unwrap()).unwrap();
+        let adj = tape.gradient(&s).unwrap();
+        let mut g = adj.wrt_vec(&tv);
+        g.extend(adj.wrt_mat(&xm));
+        self.compare(&name, "kernel_diag_var", &g, &fd);
     }
 
     fn compare(&mut self, name: &str, what: &str, analytic: &[f64], numeric: &[f64]) {
@@ -372,16 +665,20 @@ impl Checker {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
-    fn kernels_psd_and_pullbacks_match_finite_differences(
+    fn pullbacks_and_tape_blocks_match_finite_differences(
         n in 1usize..7,
         m in 1usize..5,
-        x in proptest::collection::vec(-1.5f64..1.5, 12),
-        y in proptest::collection::vec(-1.5f64..1.5, 8),
+        x in proptest::collection::vec(-1.5f64..1.5, 18),
+        y in proptest::collection::vec(-1.5f64..1.5, 12),
         w in proptest::collection::vec(-1.0f64..1.0, 36),
         dtheta in proptest::collection::vec(-0.3f64..0.3, 4),
     ) {
-        let mut c = Checker { x, y, w, dtheta, n, m, failures: Vec::new() };
+        let mut c = Checker { d: 2, x, y, w, dtheta, n, m, failures: Vec::new() };
         for (_, run) in all_kernels() {
+            run(&mut c);
+        }
+        c.d = 3;
+        for (_, run) in active_dims_kernels() {
             run(&mut c);
         }
         prop_assert!(c.failures.is_empty(), "{}", c.failures.join("\n"));
@@ -533,4 +830,81 @@ fn bad_inputs_are_errors() {
     let th = tape.var_vec(&[0.0]);
     let xm = tape.var_mat(1, 3, x.as_slice()).unwrap();
     assert!(kernel_matrix_var(&tape, &iso, &th, &xm, None).is_err());
+}
+
+#[test]
+fn active_dims_closed_forms() {
+    // Independent transcriptions on 3-dimensional points: an ARD kernel, the linear and the
+    // periodic kernel restricted to (permuted) subsets of the dimensions.
+    use std::f64::consts::PI;
+    let x = Inputs::from_rows(&[[0.1, -0.4, 0.9]]).unwrap();
+    let y = Inputs::from_rows(&[[0.7, 0.3, -0.2]]).unwrap();
+    let (a, b) = (x.point(0), y.point(0));
+    let (l0, l1, s2) = (0.8_f64, 1.7_f64, 1.9_f64);
+    let at = |m: Mat<f64>| m[(0, 0)];
+    // SE with lengthscale l0 on dimension 2 and l1 on dimension 0.
+    let se = SquaredExponential::ard(&[l0, l1], s2)
+        .unwrap()
+        .on_dims(&[2, 0])
+        .unwrap();
+    let r2 = ((a[2] - b[2]) / l0).powi(2) + ((a[0] - b[0]) / l1).powi(2);
+    let want_se = s2 * (-0.5 * r2).exp();
+    // Linear with variances (0.5, 2.0) on dimensions (2, 1).
+    let lin = Linear::ard(&[0.5, 2.0]).unwrap().on_dims(&[2, 1]).unwrap();
+    let want_lin = 0.5 * a[2] * b[2] + 2.0 * a[1] * b[1];
+    // Periodic with lengthscales (l0, l1) on dimensions (0, 2), period 1.3.
+    let per = Periodic::ard(&[l0, l1], s2, 1.3)
+        .unwrap()
+        .on_dims(&[0, 2])
+        .unwrap();
+    let want_per = s2
+        * (-2.0
+            * ((PI * (a[0] - b[0]) / 1.3).sin().powi(2) / (l0 * l0)
+                + (PI * (a[2] - b[2]) / 1.3).sin().powi(2) / (l1 * l1)))
+            .exp();
+    let kxy = |k: &dyn Fn(&Inputs, &Inputs) -> Mat<f64>| at(k(&x, &y));
+    let cases = [
+        (
+            kxy(&|p, q| mechml_engine::gp::kernel_matrix(&se, p, Some(q)).unwrap()),
+            want_se,
+        ),
+        (
+            kxy(&|p, q| mechml_engine::gp::kernel_matrix(&lin, p, Some(q)).unwrap()),
+            want_lin,
+        ),
+        (
+            kxy(&|p, q| mechml_engine::gp::kernel_matrix(&per, p, Some(q)).unwrap()),
+            want_per,
+        ),
+        (
+            kxy(&|p, q| {
+                mechml_engine::gp::kernel_matrix(
+                    &se.clone().times(per.clone()).plus(lin.clone()),
+                    p,
+                    Some(q),
+                )
+                .unwrap()
+            }),
+            want_se * want_per + want_lin,
+        ),
+    ];
+    for (i, (got, want)) in cases.iter().enumerate() {
+        assert!(
+            (got - want).abs() < 1e-14 * want.abs().max(1.0),
+            "case {i}: {got} vs {want}"
+        );
+    }
+    // An ARD kernel with two lengthscales on three active dimensions is a shape error;
+    // an active dimension beyond the inputs' is one too.
+    assert!(
+        SquaredExponential::ard(&[1.0, 1.0], 1.0)
+            .unwrap()
+            .on_dims(&[0, 1, 2])
+            .is_err()
+    );
+    let two = Inputs::from_rows(&[[0.0, 1.0]]).unwrap();
+    assert!(matches!(
+        mechml_engine::gp::kernel_matrix(&se, &two, None),
+        Err(Error::ShapeMismatch { .. })
+    ));
 }

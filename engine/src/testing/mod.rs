@@ -69,6 +69,58 @@ pub fn col_major(m: &Mat<f64>) -> Vec<f64> {
     v
 }
 
+/// `A⁻¹` by Gauss–Jordan elimination with partial pivoting: a dense reference written
+/// independently of faer's factorisations, for checking them (and anything built on them)
+/// on small matrices.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `A` is not square,
+/// [`Error::Singular`](crate::Error::Singular) naming the column where no non-zero pivot is
+/// left.
+pub fn gauss_jordan_inverse(a: faer::MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+    let n = a.nrows();
+    crate::error::check_shape("gauss_jordan_inverse", "A", (a.nrows(), a.ncols()), (n, n))?;
+    let mut m = a.to_owned();
+    let mut inv = Mat::<f64>::identity(n, n);
+    for c in 0..n {
+        let mut p = c;
+        for i in c + 1..n {
+            if m[(i, c)].abs() > m[(p, c)].abs() {
+                p = i;
+            }
+        }
+        if m[(p, c)] == 0.0 || !m[(p, c)].is_finite() {
+            return Err(crate::Error::Singular {
+                op: "gauss_jordan_inverse",
+                index: c,
+            });
+        }
+        for j in 0..n {
+            let (t1, t2) = (m[(c, j)], m[(p, j)]);
+            m[(c, j)] = t2;
+            m[(p, j)] = t1;
+            let (t1, t2) = (inv[(c, j)], inv[(p, j)]);
+            inv[(c, j)] = t2;
+            inv[(p, j)] = t1;
+        }
+        let d = m[(c, c)];
+        for j in 0..n {
+            m[(c, j)] /= d;
+            inv[(c, j)] /= d;
+        }
+        for i in 0..n {
+            if i != c {
+                let f = m[(i, c)];
+                for j in 0..n {
+                    m[(i, j)] -= f * m[(c, j)];
+                    inv[(i, j)] -= f * inv[(c, j)];
+                }
+            }
+        }
+    }
+    Ok(inv)
+}
+
 /// Reference problems of the Gaussian-process workloads (`WORKLOADS.md` §4–5).
 pub mod gp_workloads {
     use std::path::{Path, PathBuf};
@@ -76,10 +128,17 @@ pub mod gp_workloads {
     use crate::error::{Error, Result};
     use crate::gp::Inputs;
 
-    /// The shared workload folder (`<workspace>/../shared/workloads`), where the larger
-    /// data files live.
+    /// The shared workload folder (`<workspace>/../shared/workloads`), where the workload
+    /// files come from (tests and benchmarks read the copies in [`data_dir`]).
     pub fn shared_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/workloads")
+    }
+
+    /// `engine/tests/data`: the copies of the GP workload files shipped with the repository
+    /// (`gp_n{500,1000,2000,4000,20000,100000}.csv`; provenance and checksums in its
+    /// `PROVENANCE.md`), so that reference tests and benchmarks run on a clean clone.
+    pub fn data_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
     }
 
     /// `θ₀ = (log 0.3, log 0.5, log 1.0, log 1, log 0.01)`: ARD squared-exponential
