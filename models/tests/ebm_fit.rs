@@ -6,9 +6,10 @@
 use mechml_engine::ad::gradcheck::finite_diff_gradient;
 use mechml_models::ssm::Observations;
 use mechml_models::ssm::ebm::recovery::{RecoveryStudy, chi2_quantile, recovery_study};
-use mechml_models::ssm::ebm::{EbmData, EbmFamily, EbmPrior, KBoxEbm, sensitivity};
+use mechml_models::ssm::ebm::{EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, sensitivity};
 use mechml_models::ssm::fit::{
-    FitOptions, ParamMap, ParamSpec, ParametricSsm, fit_mle, loglik_at, observed_information,
+    Derived, FitOptions, ParamMap, ParamSpec, ParametricSsm, Z95, delta_method, fit_mle, loglik_at,
+    observed_information,
 };
 use mechml_models::ssm::loglik_op::KalmanGradient;
 use mechml_models::ssm::simulate::simulate;
@@ -166,6 +167,74 @@ fn observed_information_matches_finite_differences() {
             );
         }
     }
+}
+
+/// The standard errors of ECS and TCR are the delta method with the fit's covariance:
+/// for ECS = F₂ₓ/κ₁ = F₂ₓ e^{−z_κ₁} in closed form, se(ECS) = ECS · sd(z_κ₁); for TCR with
+/// the gradient of the TCR formula by finite differences (not the tape). Their coverage
+/// over replicates is checked in `parameter_recovery_coverage`.
+#[test]
+fn ecs_and_tcr_standard_errors_are_the_delta_method() {
+    let ebm = KBoxEbm::new(2, false, false).unwrap();
+    let fam = family(7, 500, &TRUTH, ebm);
+    let sp = specs(&[5.0, 60.0, 1.0, 1.0, 1.0, 0.4, 1.0, 0.08, 0.0]);
+    let fit = fit_mle(
+        &fam,
+        &sp,
+        &FitOptions {
+            n_starts: 2,
+            ..FitOptions::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let cov = fit.cov_z.clone().expect("covariance");
+    let map = ParamMap::new(&fit.names, &sp).unwrap();
+    let k = map.n_free();
+    let f2x = Some(3.71);
+    let ecs = delta_method(&fit, &sp, &Ecs { ebm, f2x }).unwrap();
+    let a = map
+        .free_indices()
+        .iter()
+        .position(|&i| fit.names[i] == "kappa1")
+        .unwrap();
+    let kappa1 = fit.estimate[map.free_indices()[a]];
+    assert!((ecs.value - 3.71 / kappa1).abs() < 1e-12 * ecs.value);
+    let se_closed = ecs.value * cov[a + a * k].sqrt();
+    let se = ecs.se.unwrap();
+    assert!(
+        (se - se_closed).abs() < 1e-10 * se_closed,
+        "ECS se {se} vs {se_closed}"
+    );
+    let (lo, hi) = ecs.ci.unwrap();
+    assert!((lo - ecs.value * (-Z95 * se / ecs.value).exp()).abs() < 1e-12 * lo);
+    assert!((hi - ecs.value * (Z95 * se / ecs.value).exp()).abs() < 1e-12 * hi);
+    let tcr = delta_method(&fit, &sp, &Tcr { ebm, f2x }).unwrap();
+    let grad = finite_diff_gradient(
+        |z| Tcr { ebm, f2x }.eval::<f64>(&map.theta(z)),
+        &fit.z_hat,
+        None,
+    )
+    .unwrap();
+    let var: f64 = (0..k)
+        .map(|i| {
+            (0..k)
+                .map(|j| grad[i] * cov[i + j * k] * grad[j])
+                .sum::<f64>()
+        })
+        .sum();
+    let se_fd = var.sqrt();
+    let se = tcr.se.unwrap();
+    assert!((se - se_fd).abs() < 1e-6 * se_fd, "TCR se {se} vs {se_fd}");
+    println!(
+        "ECS {:.3} ± {:.3}, TCR {:.3} ± {:.3} (truth {:.3}, {:.3})",
+        ecs.value,
+        ecs.se.unwrap(),
+        tcr.value,
+        se,
+        3.71 / TRUTH[2],
+        sensitivity::tcr(&ebm, &ebm.params_from_slice(&TRUTH).unwrap(), 3.71).unwrap()
+    );
 }
 
 /// Coverage of the 95 % intervals over 60 seeded replicates of the 2-box setting (the
