@@ -116,11 +116,14 @@ pub struct RecoveryReport {
     pub joint_lr: Coverage,
 }
 
+/// A derived quantity's (estimate, lower, upper) in one replicate.
+type Interval = Option<(f64, f64, f64)>;
+
 /// One replicate's outcome.
 struct Replicate {
     fit: MleFit,
-    ecs: Option<(f64, f64, f64)>,
-    tcr: Option<(f64, f64, f64)>,
+    ecs: Interval,
+    tcr: Interval,
     wald: Option<f64>,
     lr: f64,
 }
@@ -225,7 +228,7 @@ pub fn recovery_study(
             Coverage::new(&names[i], t, &hits, &est)
         })
         .collect();
-    let derived = |name: &str, truth: f64, pick: &dyn Fn(&Replicate) -> Option<(f64, f64, f64)>| {
+    let derived = |name: &str, truth: f64, pick: &dyn Fn(&Replicate) -> Interval| {
         let vals: Vec<(f64, f64, f64)> = with_cov.iter().filter_map(|r| pick(r)).collect();
         let hits: Vec<bool> = vals
             .iter()

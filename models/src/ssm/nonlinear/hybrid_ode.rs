@@ -113,7 +113,7 @@ impl<K: Kernel> GpResidual<K> {
     /// A residual with `n_out` outputs on `inducing` inputs (point-major, `n_in` per
     /// point). A jitter of 1e-8 times the largest diagonal entry is added to K_ZZ.
     pub fn new(kernel: K, inducing: Vec<f64>, n_in: usize, n_out: usize) -> Result<Self> {
-        if n_in == 0 || n_out == 0 || inducing.is_empty() || inducing.len() % n_in != 0 {
+        if n_in == 0 || n_out == 0 || inducing.is_empty() || !inducing.len().is_multiple_of(n_in) {
             return Err(Error::InvalidArgument {
                 op: "GpResidual",
                 message: format!(
