@@ -1,7 +1,7 @@
 //! Arbitrary configuration and CSV text never makes the program's input layer panic: it
 //! returns a configuration or an input error (exit code 2).
 
-use mechml_models::cli::config::{parse_config, resolve};
+use mechml_models::cli::config::{ConfigSource, parse_config, resolve};
 use mechml_models::cli::csv;
 use mechml_models::cli::demo;
 use proptest::prelude::*;
@@ -46,7 +46,7 @@ proptest! {
     #[test]
     fn resolution_never_panics(temp in fragments(), forcing in fragments()) {
         let cfg = demo::config();
-        if let Err(e) = resolve(cfg, ("t.csv", &temp), ("f.csv", &forcing)) {
+        if let Err(e) = resolve(cfg, &ConfigSource::embedded("demo"), ("t.csv", &temp), ("f.csv", &forcing)) {
             prop_assert_eq!(e.exit_code(), 2);
         }
     }

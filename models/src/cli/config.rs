@@ -295,15 +295,25 @@ pub struct Resolved {
     pub start: f64,
 }
 
+/// 1-based line and column (in characters) of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
 /// Parses TOML text into a configuration; errors carry line and column.
 pub fn parse_config(file: &str, text: &str) -> CliResult<ConfigFile> {
     toml::from_str::<ConfigFile>(text).map_err(|e| {
         let (line, col) = match e.span() {
             Some(span) => {
-                let before = &text[..span.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (Some(line), Some(col))
+                let (l, c) = line_col(text, span.start);
+                (Some(l), Some(c))
             }
             None => (None, None),
         };
@@ -314,6 +324,102 @@ pub fn parse_config(file: &str, text: &str) -> CliResult<ConfigFile> {
             format!("invalid configuration: {}", e.message()),
         )
     })
+}
+
+/// Where a configuration came from: a label for messages and, for a file, its text, so
+/// that an error about a setting can name the line and column of the setting.
+#[derive(Clone, Debug)]
+pub struct ConfigSource {
+    /// The file name (or a description of an embedded configuration).
+    pub label: String,
+    /// The TOML text, if there is one.
+    pub text: Option<String>,
+}
+
+impl ConfigSource {
+    /// A configuration file with its text.
+    pub fn file(label: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            text: Some(text.into()),
+        }
+    }
+
+    /// A configuration built in the program (no text to point into).
+    pub fn embedded(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            text: None,
+        }
+    }
+
+    /// Line and column of the value at `path` (table keys, and array indices as
+    /// numbers), e.g. `["model", "boxes", "1"]`; the deepest part of the path that is
+    /// present in the file is located (a key left at its default points at its table).
+    pub fn locate(&self, path: &[&str]) -> (Option<usize>, Option<usize>) {
+        let Some(text) = &self.text else {
+            return (None, None);
+        };
+        let Ok(root) = toml::de::DeTable::parse(text) else {
+            return (None, None);
+        };
+        let mut span: Option<std::ops::Range<usize>> = None;
+        let mut node: Option<&toml::Spanned<toml::de::DeValue<'_>>> = None;
+        for (depth, key) in path.iter().enumerate() {
+            let next = if depth == 0 {
+                root.get_ref().get(*key)
+            } else {
+                match node {
+                    Some(v) => match key.parse::<usize>() {
+                        Ok(i) if v.get_ref().is_array() => v.get_ref().get(i),
+                        _ => v.get_ref().get(*key),
+                    },
+                    None => None,
+                }
+            };
+            match next {
+                Some(v) => {
+                    span = Some(v.span());
+                    node = Some(v);
+                }
+                None => break,
+            }
+        }
+        match span {
+            Some(sp) => {
+                let (l, c) = line_col(text, sp.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        }
+    }
+
+    /// An input error about the setting at `path`, with its line and column.
+    pub fn error(&self, path: &[&str], message: impl Into<String>) -> CliError {
+        let (line, column) = self.locate(path);
+        CliError::input(
+            &self.label,
+            line,
+            column,
+            format!("{}: {}", path_name(path), message.into()),
+        )
+    }
+}
+
+/// `model.boxes[1]` from `["model", "boxes", "1"]`.
+fn path_name(path: &[&str]) -> String {
+    let mut s = String::new();
+    for p in path {
+        if p.parse::<usize>().is_ok() {
+            s.push_str(&format!("[{p}]"));
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(p);
+        }
+    }
+    s
 }
 
 /// Reads a configuration file and the files it names.
@@ -328,31 +434,129 @@ pub fn load(path: &Path) -> CliResult<Resolved> {
         )
     })?;
     let config = parse_config(&label, &text)?;
+    let source = ConfigSource::file(&label, text);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let read = |rel: &str| -> CliResult<(String, String)> {
+    let read = |key: &str, rel: &str| -> CliResult<(String, String)> {
         let p: PathBuf = base.join(rel);
         let l = p.display().to_string();
-        let t = std::fs::read_to_string(&p).map_err(|e| {
-            CliError::input(
-                &label,
-                None,
-                None,
-                format!("cannot read data file {l}: {e}"),
-            )
-        })?;
+        let t = std::fs::read_to_string(&p)
+            .map_err(|e| source.error(&["data", key], format!("cannot read {l}: {e}")))?;
         Ok((l, t))
     };
-    let (tl, tt) = read(&config.data.temperature)?;
-    let (fl, ft) = read(&config.data.forcing)?;
-    resolve(config, (&tl, &tt), (&fl, &ft))
+    let (tl, tt) = read("temperature", &config.data.temperature)?;
+    let (fl, ft) = read("forcing", &config.data.forcing)?;
+    resolve(config, &source, (&tl, &tt), (&fl, &ft))
 }
 
-/// Checks the configuration against the data (given as (label, text) pairs).
+/// Checks the settings that do not depend on the data; errors point at the setting.
+fn check_settings(config: &ConfigFile, src: &ConfigSource) -> CliResult<()> {
+    let m = &config.model;
+    if m.boxes.is_empty() {
+        return Err(src.error(&["model", "boxes"], "is empty; give 2, 3 or both"));
+    }
+    for (i, &b) in m.boxes.iter().enumerate() {
+        if !(2..=3).contains(&b) {
+            let idx = i.to_string();
+            return Err(src.error(
+                &["model", "boxes", &idx],
+                format!("{b} boxes are not supported (2 or 3)"),
+            ));
+        }
+    }
+    if !["stationary", "at_rest"].contains(&m.prior.as_str()) {
+        return Err(src.error(
+            &["model", "prior"],
+            format!("must be \"stationary\" or \"at_rest\", got \"{}\"", m.prior),
+        ));
+    }
+    if !(m.f2x > 0.0 && m.f2x.is_finite()) {
+        return Err(src.error(
+            &["model", "f2x"],
+            format!(
+                "the forcing of doubled CO₂ must be positive (W m⁻²), got {}",
+                m.f2x
+            ),
+        ));
+    }
+    if !(m.sigma_obs >= 0.0 && m.sigma_obs.is_finite()) {
+        return Err(src.error(
+            &["model", "sigma_obs"],
+            format!("must be non-negative (K), got {}", m.sigma_obs),
+        ));
+    }
+    if !(m.fixed_efficacy > 0.0 && m.fixed_efficacy.is_finite()) {
+        return Err(src.error(
+            &["model", "fixed_efficacy"],
+            format!("the efficacy must be positive, got {}", m.fixed_efficacy),
+        ));
+    }
+    let f = &config.fit;
+    if f.starts == 0 {
+        return Err(src.error(&["fit", "starts"], "must be at least 1"));
+    }
+    if f.max_iters == 0 {
+        return Err(src.error(&["fit", "max_iters"], "must be at least 1"));
+    }
+    if !(f.spread >= 0.0 && f.spread.is_finite()) {
+        return Err(src.error(
+            &["fit", "spread"],
+            format!("must be non-negative, got {}", f.spread),
+        ));
+    }
+    let p = &config.projection;
+    if p.ensemble == 0 {
+        return Err(src.error(&["projection", "ensemble"], "must be at least 1"));
+    }
+    for (key, r) in [("baseline", p.baseline), ("period", p.period)] {
+        if !(r[0].is_finite() && r[1].is_finite() && r[0] <= r[1]) {
+            return Err(src.error(
+                &["projection", key],
+                format!("must be [first year, last year], got [{}, {}]", r[0], r[1]),
+            ));
+        }
+    }
+    if let Some(end) = p.end
+        && !end.is_finite()
+    {
+        return Err(src.error(&["projection", "end"], format!("is {end}")));
+    }
+    let d = &config.data;
+    match (&d.lower_column, &d.upper_column) {
+        (Some(_), None) => {
+            return Err(src.error(
+                &["data", "lower_column"],
+                "give upper_column too (both ends of the interval), or neither",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(src.error(
+                &["data", "upper_column"],
+                "give lower_column too (both ends of the interval), or neither",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(st) = d.start
+        && st.fract() != 0.0
+    {
+        return Err(src.error(
+            &["data", "start"],
+            format!("must be a whole year, got {st}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the configuration against the data (given as (label, text) pairs); errors about
+/// a setting name the configuration file, line and column (from `source`), errors about
+/// the data the data file, line and column.
 pub fn resolve(
     config: ConfigFile,
+    source: &ConfigSource,
     temperature: (&str, &str),
     forcing: (&str, &str),
 ) -> CliResult<Resolved> {
+    check_settings(&config, source)?;
     let d = &config.data;
     // Temperature.
     let tt = csv::parse(temperature.0, temperature.1)?;
@@ -365,7 +569,7 @@ pub fn resolve(
     if values.iter().all(|v| v.is_nan()) {
         return Err(CliError::input(
             temperature.0,
-            None,
+            Some(tt.header_line),
             Some(vc + 1),
             format!(
                 "column '{}' has no values: every entry is missing",
@@ -376,7 +580,8 @@ pub fn resolve(
     let known_var = match (&d.lower_column, &d.upper_column) {
         (Some(lo), Some(hi)) => {
             let l = tt.numeric(tt.column(lo)?, true)?;
-            let h = tt.numeric(tt.column(hi)?, true)?;
+            let hc = tt.column(hi)?;
+            let h = tt.numeric(hc, true)?;
             let mut kv = Vec::with_capacity(l.len());
             for (i, (a, b)) in l.iter().zip(&h).enumerate() {
                 if a.is_nan() || b.is_nan() {
@@ -385,7 +590,7 @@ pub fn resolve(
                     return Err(CliError::input(
                         temperature.0,
                         Some(tt.lines[i]),
-                        None,
+                        Some(hc + 1),
                         format!("the interval upper end {b} is below its lower end {a}"),
                     ));
                 } else {
@@ -395,15 +600,7 @@ pub fn resolve(
             }
             kv
         }
-        (None, None) => vec![0.0; values.len()],
-        _ => {
-            return Err(CliError::input(
-                "configuration",
-                None,
-                None,
-                "give both lower_column and upper_column, or neither",
-            ));
-        }
+        _ => vec![0.0; values.len()],
     };
     for (i, y) in years.iter().enumerate() {
         if y.fract() != 0.0 {
@@ -425,6 +622,14 @@ pub fn resolve(
         Some(s) => Some(ftab.column(s)?),
         None => None,
     };
+    if fyears.is_empty() {
+        return Err(CliError::input(
+            forcing.0,
+            None,
+            None,
+            "the forcing file has no rows",
+        ));
+    }
     let mut rows_by: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for r in 0..fyears.len() {
         let key = scen_col.map_or_else(|| "historical".to_string(), |c| ftab.rows[r][c].clone());
@@ -455,90 +660,124 @@ pub fn resolve(
             },
         );
     }
+    let names = || series.keys().cloned().collect::<Vec<_>>().join(", ");
     let historical = match (&d.historical_scenario, scen_col) {
         (Some(h), Some(_)) => {
             if !series.contains_key(h) {
-                return Err(CliError::input(
-                    forcing.0,
-                    None,
-                    None,
+                return Err(source.error(
+                    &["data", "historical_scenario"],
                     format!(
-                        "historical_scenario '{h}' is not in the file (scenarios: {})",
-                        series.keys().cloned().collect::<Vec<_>>().join(", ")
+                        "'{h}' is not a scenario of {} (scenarios: {})",
+                        forcing.0,
+                        names()
                     ),
                 ));
             }
             h.clone()
         }
         (None, Some(_)) => {
-            return Err(CliError::usage(
-                "the forcing file has scenarios: set data.historical_scenario",
+            return Err(source.error(
+                &["data", "forcing_scenario_column"],
+                format!(
+                    "{} has several scenarios ({}): set data.historical_scenario to the one that drives the fit",
+                    forcing.0,
+                    names()
+                ),
             ));
         }
         (_, None) => "historical".to_string(),
     };
     let hist = &series[&historical];
-    let start = d.start.unwrap_or(hist.years[0]);
-    let first_obs = years
+    let (h0, h1) = (hist.years[0], hist.years[hist.years.len() - 1]);
+    let start = d.start.unwrap_or(h0);
+    let observed: Vec<f64> = years
         .iter()
         .zip(&values)
-        .find(|(_, v)| !v.is_nan())
+        .filter(|(_, v)| !v.is_nan())
         .map(|(y, _)| *y)
-        .unwrap_or(start);
-    let last_obs = years
-        .iter()
-        .zip(&values)
-        .rev()
-        .find(|(_, v)| !v.is_nan())
-        .map(|(y, _)| *y)
-        .unwrap_or(start);
-    if start < hist.years[0] || first_obs < start || last_obs > *hist.years.last().unwrap_or(&start)
-    {
-        return Err(CliError::usage(format!(
-            "the forcing ({} to {}) must cover the model run from {start} to the last observation {last_obs}, and start ({start}) must not follow the first observation ({first_obs})",
-            hist.years[0],
-            hist.years.last().copied().unwrap_or(f64::NAN)
+        .collect();
+    let (first_obs, last_obs) = (observed[0], observed[observed.len() - 1]);
+    // The historical forcing must cover the model run, start to last observation.
+    let coverage = |msg: String| {
+        if d.start.is_some() {
+            source.error(&["data", "start"], msg)
+        } else {
+            source.error(&["data", "forcing"], msg)
+        }
+    };
+    if start < h0 {
+        return Err(coverage(format!(
+            "the model run starts in {start}, but the forcing ({} '{historical}') starts in {h0}",
+            forcing.0
         )));
     }
-    if let Some(sc) = &config.projection.scenarios {
-        for s in sc {
-            if !series.contains_key(s) {
-                return Err(CliError::usage(format!(
-                    "projection scenario '{s}' is not in the forcing file (scenarios: {})",
-                    series.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
+    if first_obs < start {
+        return Err(coverage(format!(
+            "the first observation ({first_obs}) precedes the start of the model run ({start})"
+        )));
+    }
+    if last_obs > h1 {
+        return Err(coverage(format!(
+            "the forcing ({} '{historical}') ends in {h1}, before the last observation ({last_obs})",
+            forcing.0
+        )));
+    }
+    // Every projection scenario must continue the forcing from the year after the last
+    // observation to the end of the projection.
+    let pc = &config.projection;
+    let scenarios: Vec<(String, Option<usize>)> = match &pc.scenarios {
+        Some(sc) => sc
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), Some(i)))
+            .collect(),
+        None => series
+            .keys()
+            .filter(|k| *k != "historical" || series.len() == 1)
+            .map(|k| (k.clone(), None))
+            .collect(),
+    };
+    for (sc, index) in &scenarios {
+        let index = index.map(|i| i.to_string());
+        let path: Vec<&str> = match &index {
+            Some(i) => vec!["projection", "scenarios", i],
+            None => vec!["data", "forcing"],
+        };
+        let path = path.as_slice();
+        let Some(ser) = series.get(sc) else {
+            return Err(source.error(
+                path,
+                format!(
+                    "scenario '{sc}' is not in {} (scenarios: {})",
+                    forcing.0,
+                    names()
+                ),
+            ));
+        };
+        let (s0, s1) = (ser.years[0], ser.years[ser.years.len() - 1]);
+        let end = pc.end.unwrap_or(s1.min(2100.0)).max(last_obs);
+        if end > last_obs {
+            if s0 > last_obs + 1.0 {
+                return Err(source.error(
+                    path,
+                    format!(
+                        "scenario '{sc}' starts in {s0}; it must continue the forcing from {} (the year after the last observation)",
+                        last_obs + 1.0
+                    ),
+                ));
+            }
+            if s1 < end {
+                let p: &[&str] = if pc.end.is_some() {
+                    &["projection", "end"]
+                } else {
+                    path
+                };
+                return Err(source.error(
+                    p,
+                    format!("scenario '{sc}' has no forcing for {end} (it ends in {s1})"),
+                ));
             }
         }
-    }
-    for &b in &config.model.boxes {
-        if !(2..=3).contains(&b) {
-            return Err(CliError::usage(format!(
-                "model.boxes: {b} boxes are not supported (2 or 3)"
-            )));
-        }
-    }
-    if config.model.boxes.is_empty() {
-        return Err(CliError::usage("model.boxes is empty"));
-    }
-    if !["stationary", "at_rest"].contains(&config.model.prior.as_str()) {
-        return Err(CliError::usage(format!(
-            "model.prior must be \"stationary\" or \"at_rest\", got \"{}\"",
-            config.model.prior
-        )));
-    }
-    if config.fit.starts == 0 || config.fit.max_iters == 0 {
-        return Err(CliError::usage(
-            "fit.starts and fit.max_iters must be at least 1",
-        ));
-    }
-    if config.model.f2x.is_nan()
-        || config.model.f2x <= 0.0
-        || config.model.sigma_obs.is_nan()
-        || config.model.sigma_obs < 0.0
-    {
-        return Err(CliError::usage(
-            "model.f2x must be positive and model.sigma_obs non-negative",
-        ));
     }
     Ok(Resolved {
         temperature_source: temperature.0.to_string(),

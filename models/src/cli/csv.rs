@@ -12,6 +12,8 @@ pub struct Table {
     pub file: String,
     /// Column names.
     pub header: Vec<String>,
+    /// 1-based line number of the header.
+    pub header_line: usize,
     /// Rows of fields.
     pub rows: Vec<Vec<String>>,
     /// 1-based line number of each row.
@@ -95,6 +97,7 @@ pub fn parse(file: &str, text: &str) -> CliResult<Table> {
     Ok(Table {
         file: file.to_string(),
         header,
+        header_line: hl + 1,
         rows,
         lines: line_nos,
     })
@@ -106,7 +109,7 @@ impl Table {
         self.header.iter().position(|h| h == name).ok_or_else(|| {
             CliError::input(
                 &self.file,
-                Some(1),
+                Some(self.header_line),
                 None,
                 format!(
                     "no column named '{name}' (the columns are: {})",

@@ -3,7 +3,7 @@
 //! with the default configuration.
 
 use super::config::{
-    ConfigFile, DataSection, FitSection, ModelSection, ProjectionSection, Resolved,
+    ConfigFile, ConfigSource, DataSection, FitSection, ModelSection, ProjectionSection, Resolved,
     SyntheticSection, resolve,
 };
 use super::error::CliResult;
@@ -51,6 +51,7 @@ pub fn config() -> ConfigFile {
 pub fn resolved() -> CliResult<Resolved> {
     resolve(
         config(),
+        &ConfigSource::embedded("demo configuration (embedded)"),
         ("hadcrut5_gmst_annual.csv (embedded)", HADCRUT5_CSV),
         ("rcp_radiative_forcing.csv (embedded)", RCP_FORCING_CSV),
     )

@@ -65,11 +65,11 @@ impl fmt::Display for CliError {
             } => {
                 if let Some(file) = file {
                     write!(f, "{file}")?;
-                    if let Some(l) = line {
-                        write!(f, ":{l}")?;
-                        if let Some(c) = column {
-                            write!(f, ":{c}")?;
-                        }
+                    match (line, column) {
+                        (Some(l), Some(c)) => write!(f, ":{l}:{c}")?,
+                        (Some(l), None) => write!(f, ":{l}")?,
+                        (None, Some(c)) => write!(f, ": column {c}")?,
+                        (None, None) => {}
                     }
                     write!(f, ": ")?;
                 }

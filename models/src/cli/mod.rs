@@ -49,10 +49,14 @@ fn dispatch(cli: Cli) -> CliResult<()> {
     let command_line: String = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
         Command::Demo(opts) => {
+            // Every input is checked before any work: the output folder, then the
+            // configuration and its data.
+            report::check_out(&opts.out)?;
             let res = demo::resolved()?;
             run_pipeline(&res, &opts, command_line)
         }
         Command::Run { config, options } => {
+            report::check_out(&options.out)?;
             let res = config::load(&config)?;
             run_pipeline(&res, &options, command_line)
         }
@@ -68,6 +72,7 @@ fn run_pipeline(res: &config::Resolved, opts: &RunOptions, command: String) -> C
         }
         builder = builder.num_threads(t);
     }
+    report::check_out(&opts.out)?;
     let pool = builder
         .build()
         .map_err(|e| CliError::Runtime(format!("starting worker threads: {e}")))?;

@@ -28,16 +28,46 @@ fn io(what: String) -> impl Fn(std::io::Error) -> CliError {
     move |e| CliError::Runtime(format!("{what}: {e}"))
 }
 
+/// Checks, before any work, that `out` can receive a report: it does not exist yet, or it
+/// is a folder holding a previous mechml report (`results.json`), and its parent is not a
+/// file.
+pub fn check_out(out: &Path) -> CliResult<()> {
+    if out.exists() && !(out.is_dir() && out.join("results.json").is_file()) {
+        return Err(CliError::usage(format!(
+            "--out {}: exists and is not a mechml report folder; choose another --out (nothing was written)",
+            out.display()
+        )));
+    }
+    if let Some(parent) = out.parent()
+        && !parent.as_os_str().is_empty()
+        && parent.exists()
+        && !parent.is_dir()
+    {
+        return Err(CliError::usage(format!(
+            "--out {}: {} is not a folder",
+            out.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes the report into `out`: everything goes to a temporary sibling folder first,
 /// which then replaces `out` (an existing folder is replaced only if it holds a previous
 /// mechml report). Returns the files written.
 pub fn write(out: &Path, results: &Results, res: &Resolved) -> CliResult<Vec<String>> {
-    if out.exists() && !(out.is_dir() && out.join("results.json").exists()) {
-        return Err(CliError::usage(format!(
-            "{} exists and is not a mechml report folder; choose another --out",
-            out.display()
-        )));
-    }
+    write_with(out, |dir| fill(dir, results, res))
+}
+
+/// The atomic part of [`write`]: `fill` writes the report's files into a fresh temporary
+/// folder beside `out`; on success the folder is renamed to `out` (a previous report
+/// there is moved aside first and removed after the rename), on any failure the
+/// temporary folder is removed and `out` is left as it was.
+pub fn write_with(
+    out: &Path,
+    fill: impl FnOnce(&Path) -> CliResult<Vec<String>>,
+) -> CliResult<Vec<String>> {
+    check_out(out)?;
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -51,7 +81,7 @@ pub fn write(out: &Path, results: &Results, res: &Resolved) -> CliResult<Vec<Str
         std::fs::remove_dir_all(&tmp).map_err(io(format!("removing {}", tmp.display())))?;
     }
     std::fs::create_dir_all(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
-    let written = match fill(&tmp, results, res) {
+    let written = match fill(&tmp) {
         Ok(w) => w,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -60,8 +90,13 @@ pub fn write(out: &Path, results: &Results, res: &Resolved) -> CliResult<Vec<Str
     };
     if out.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(out, &old)
-            .map_err(io(format!("moving the previous report {}", out.display())))?;
+        if let Err(e) = std::fs::rename(out, &old) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(CliError::Runtime(format!(
+                "moving the previous report {}: {e}",
+                out.display()
+            )));
+        }
         if let Err(e) = std::fs::rename(&tmp, out) {
             let _ = std::fs::rename(&old, out);
             let _ = std::fs::remove_dir_all(&tmp);
@@ -378,4 +413,97 @@ pub fn summary(r: &Results, out: &Path) -> String {
         out.display()
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh folder under the system's temporary directory.
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mechml-report-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn entries(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Writes two files, then fails (as a plot or the disk would, half-way through).
+    fn failing(dir: &Path) -> CliResult<Vec<String>> {
+        std::fs::write(dir.join("results.json"), "{}").unwrap();
+        std::fs::write(dir.join("temperature.svg"), "<svg").unwrap();
+        Err(CliError::Runtime("plotting failed".into()))
+    }
+
+    #[test]
+    fn a_failure_half_way_leaves_nothing_behind() {
+        let d = scratch("fail");
+        let out = d.join("report");
+        let e = write_with(&out, failing).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(!out.exists());
+        assert!(entries(&d).is_empty(), "left behind: {:?}", entries(&d));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_failure_keeps_the_previous_report_and_a_success_replaces_it() {
+        let d = scratch("replace");
+        let out = d.join("report");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("results.json"), "previous").unwrap();
+        std::fs::write(out.join("index.html"), "previous").unwrap();
+        assert!(write_with(&out, failing).is_err());
+        assert_eq!(entries(&d), ["report"]);
+        assert_eq!(entries(&out), ["index.html", "results.json"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("results.json")).unwrap(),
+            "previous"
+        );
+        let w = write_with(&out, |dir| {
+            std::fs::write(dir.join("results.json"), "new").unwrap();
+            Ok(vec!["results.json".into()])
+        })
+        .unwrap();
+        assert_eq!(w, ["results.json"]);
+        assert_eq!(entries(&d), ["report"]);
+        assert_eq!(entries(&out), ["results.json"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("results.json")).unwrap(),
+            "new"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn out_must_be_new_or_a_previous_report() {
+        let d = scratch("check");
+        assert!(check_out(&d.join("new")).is_ok());
+        let other = d.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("notes.txt"), "mine").unwrap();
+        let e = check_out(&other).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.to_string().contains("is not a mechml report folder"),
+            "{e}"
+        );
+        // Refused before anything is written: the folder is untouched.
+        assert!(write_with(&other, |_| panic!("must not be called")).is_err());
+        assert_eq!(entries(&other), ["notes.txt"]);
+        let file = d.join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(check_out(&file).is_err());
+        assert!(check_out(&file.join("report")).is_err());
+        assert_eq!(entries(&d), ["file", "other"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -11,7 +11,7 @@
 //! | log-likelihood as one tape block | [`loglik_op`] | [`kalman_loglik_tape`](loglik_op::kalman_loglik_tape) |
 //! | k-box energy-balance model | [`ebm`] | [`KBoxEbm`](ebm::KBoxEbm) |
 //! | maximum likelihood, standard errors | [`fit`] | [`fit_mle`](fit::fit_mle), [`delta_method`](fit::delta_method) |
-//! | EKF, UKF, particle filter, hybrid models | [`nonlinear`] | [`ekf`](nonlinear::ekf::ekf), [`ukf`](nonlinear::ukf::ukf), [`particle_filter`](nonlinear::particle::particle_filter), [`HybridSsm`](nonlinear::hybrid::HybridSsm) |
+//! | EKF, UKF, particle filter, hybrid models | [`nonlinear`] | [`ekf`](nonlinear::ekf::ekf), [`ukf`](nonlinear::ukf::ukf), [`particle_filter`](nonlinear::particle::particle_filter), [`HybridSsm`](nonlinear::hybrid::HybridSsm), [`OdeHybridSsm`](nonlinear::hybrid_ode::OdeHybridSsm) |
 //! | smoother | [`smoother`] | [`rts_smoother`](smoother::rts_smoother) |
 //! | simulation | [`simulate`] | [`simulate`](simulate::simulate) |
 //! | matrix exponential | [`expm`] | [`expm`](expm::expm) |

@@ -1,6 +1,7 @@
 //! The k-box stochastic energy-balance model (k = 2, 3) of Cummins, Stephenson & Stott
 //! (2020, J. Climate 33, 7909–7926): model structure and parameters ([`model`]) and the
-//! climate-sensitivity figures they imply ([`sensitivity`]).
+//! climate-sensitivity figures they imply ([`sensitivity`]), and parameter-recovery
+//! studies on simulated data ([`recovery`]).
 //!
 //! ```
 //! use mechml_models::ssm::ebm::{KBoxEbm, sensitivity};
@@ -16,6 +17,7 @@
 
 pub mod family;
 pub mod model;
+pub mod recovery;
 pub mod sensitivity;
 pub mod workload;
 

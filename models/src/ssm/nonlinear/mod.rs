@@ -8,8 +8,11 @@
 //!   so its log-likelihood can be recorded on a tape and differentiated in θ);
 //! * [`particle`]: the bootstrap particle filter with systematic resampling, parallel over
 //!   particles and reproducible for any number of threads;
-//! * [`hybrid`]: hybrid transitions, a mechanistic step plus a learned term (a small neural
-//!   network written over `Real`).
+//! * [`hybrid`]: hybrid transitions, a discretised linear mechanistic step plus a learned
+//!   term (a small neural network written over `Real`);
+//! * [`hybrid_ode`]: hybrid transitions whose mechanistic part is a Runge–Kutta solve of
+//!   a physical ODE with parameters fitted jointly with the learned term (a network or a
+//!   GP residual).
 //!
 //! Missing observations (NaN) are skipped component-wise, as in the Kalman filter.
 //!
@@ -36,6 +39,7 @@
 
 pub mod ekf;
 pub mod hybrid;
+pub mod hybrid_ode;
 pub mod particle;
 pub mod ukf;
 

@@ -65,6 +65,29 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Systematic resampling (Kitagawa 1996; Douc, Cappé & Moulines 2005): with the points
+/// u_k = (k + u0)/N, k = 0 … N − 1, ancestor a_k is the first index j whose cumulative
+/// weight Σ_{i≤j} wᵢ exceeds u_k (so a particle of weight zero is never chosen). `w` must be normalised (Σ wᵢ = 1) and u0 ∈ [0, 1).
+/// Particle i is then chosen ⌊N wᵢ⌋ or ⌈N wᵢ⌉ times, and the ancestors are
+/// non-decreasing. Writes the N ancestors into `out` (cleared first).
+pub fn systematic_resample(w: &[f64], u0: f64, out: &mut Vec<usize>) {
+    let np = w.len();
+    out.clear();
+    if np == 0 {
+        return;
+    }
+    let mut cum = w[0];
+    let mut j = 0;
+    for k in 0..np {
+        let uk = (k as f64 + u0) / np as f64;
+        while uk >= cum && j + 1 < np {
+            j += 1;
+            cum += w[j];
+        }
+        out.push(j);
+    }
+}
+
 /// Runs the bootstrap filter with parameters `theta`.
 pub fn particle_filter<M: NonlinearSsm>(
     model: &M,
@@ -103,6 +126,7 @@ pub fn particle_filter<M: NonlinearSsm>(
     };
     let mut logw = vec![0.0; np];
     let mut next = vec![0.0; np * n];
+    let mut ancestors = Vec::with_capacity(np);
     for t in 0..data.n_steps {
         let y = data.y_at(t);
         let idx = observed(y);
@@ -169,17 +193,7 @@ pub fn particle_filter<M: NonlinearSsm>(
         // Systematic resampling: ancestors of u_k = (k + U)/N.
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(opts.seed, t as u64, u64::MAX - 1));
         let u0: f64 = rng.random::<f64>();
-        let mut ancestors = Vec::with_capacity(np);
-        let mut cum = w[0];
-        let mut j = 0;
-        for k in 0..np {
-            let uk = (k as f64 + u0) / np as f64;
-            while uk > cum && j + 1 < np {
-                j += 1;
-                cum += w[j];
-            }
-            ancestors.push(j);
-        }
+        systematic_resample(&w, u0, &mut ancestors);
         // Propagate: x' = f(x_ancestor) + chol(Q) ε.
         let u = data.u_at(t);
         let lq = psd_sqrt(&model.process_cov(theta, t), n, &format!("Q at step {t}"))?;
@@ -201,4 +215,61 @@ pub fn particle_filter<M: NonlinearSsm>(
         let _ = n_blocks;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systematic_resampling_keeps_every_count_within_floor_and_ceil() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let mut anc = Vec::new();
+        for case in 0..200 {
+            let np = 1 + case % 37;
+            // Random weights, some exactly zero, some tiny.
+            let raw: Vec<f64> = (0..np)
+                .map(|i| {
+                    let v: f64 = rng.random::<f64>();
+                    if i % 5 == 3 {
+                        0.0
+                    } else if i % 7 == 2 {
+                        1e-12 * v
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let total: f64 = raw.iter().sum();
+            if total == 0.0 {
+                continue;
+            }
+            let w: Vec<f64> = raw.iter().map(|v| v / total).collect();
+            for u0 in [0.0, rng.random::<f64>(), 1.0 - 1e-12] {
+                systematic_resample(&w, u0, &mut anc);
+                assert_eq!(anc.len(), np);
+                assert!(anc.windows(2).all(|p| p[0] <= p[1]), "not sorted: {anc:?}");
+                for (i, &wi) in w.iter().enumerate() {
+                    let count = anc.iter().filter(|&&a| a == i).count() as f64;
+                    let expect = np as f64 * wi;
+                    // Rounding of the cumulative sums: a count may reach floor − 1 or
+                    // ceil + 1 only within 1e-9 of an integer.
+                    let (lo, hi) = ((expect - 1e-9).floor(), (expect + 1e-9).ceil());
+                    assert!(
+                        count >= lo && count <= hi,
+                        "N = {np}, u0 = {u0}: particle {i} (N w = {expect}) chosen {count} times"
+                    );
+                    if wi == 0.0 {
+                        assert_eq!(count, 0.0, "a zero-weight particle was chosen");
+                    }
+                }
+            }
+        }
+        // One particle with all the weight is every ancestor; a leading zero weight is
+        // skipped even at u0 = 0.
+        systematic_resample(&[0.0, 1.0, 0.0], 0.5, &mut anc);
+        assert_eq!(anc, [1, 1, 1]);
+        systematic_resample(&[0.0, 0.5, 0.5], 0.0, &mut anc);
+        assert_eq!(anc, [1, 1, 2]);
+    }
 }
