@@ -269,6 +269,31 @@ mod avx2 {
         _mm256_or_si256(_mm256_slli_epi64::<L>(a), _mm256_srli_epi64::<R>(a))
     }
 
+    /// The lanes of one draw that missed the fast path (bit `l` of `ok_bits` clear), each
+    /// finished on its own generator (`ss[k][l]` = word `k` of lane `l`) by the scalar
+    /// slow path, scaled by `sc` into `vs`.
+    #[cold]
+    #[inline(never)]
+    fn finish_missed(
+        zig: &Ziggurat,
+        ok_bits: i32,
+        sc: f64,
+        ws: &[u64; 4],
+        vs: &mut [f64; 4],
+        ss: &mut [[u64; 4]; 4],
+    ) {
+        for l in 0..4 {
+            if ok_bits & (1 << l) == 0 {
+                let mut s = [ss[0][l], ss[1][l], ss[2][l], ss[3][l]];
+                let i = (ws[l] & 0xff) as usize;
+                vs[l] = sc * zig.sample_slow(&mut s, i, super::uniform_pm1(ws[l]));
+                for k in 0..4 {
+                    ss[k][l] = s[k];
+                }
+            }
+        }
+    }
+
     /// Lanes `0..4 * groups` of [`super::fill_lanes`].
     ///
     /// # Safety
@@ -363,16 +388,7 @@ mod avx2 {
                             _mm256_storeu_si256(ss[k].as_mut_ptr().cast(), sk);
                         }
                     }
-                    for l in 0..4 {
-                        if ok_bits & (1 << l) == 0 {
-                            let mut s = [ss[0][l], ss[1][l], ss[2][l], ss[3][l]];
-                            let i = (ws[l] & 0xff) as usize;
-                            vs[l] = sc * zig.sample_slow(&mut s, i, super::uniform_pm1(ws[l]));
-                            for k in 0..4 {
-                                ss[k][l] = s[k];
-                            }
-                        }
-                    }
+                    finish_missed(zig, ok_bits, sc, &ws, &mut vs, &mut ss);
                     // SAFETY: unaligned loads from 4-element arrays.
                     unsafe {
                         v = _mm256_loadu_pd(vs.as_ptr());
