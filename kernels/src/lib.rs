@@ -1,5 +1,10 @@
 //! # mechml-kernels
 //!
-//! Compute kernels with a CPU reference implementation for each. CUDA versions (cudarc,
-//! run-time compiled with NVRTC) will live beside them behind a `cuda` feature.
+//! Compute kernels with a CPU reference implementation for each. Vectorised versions are
+//! selected at run time and are tested against their reference bit for bit; CUDA versions
+//! (cudarc, run-time compiled with NVRTC) will live beside them behind a `cuda` feature.
+//!
+//! * [`normal`]: xoshiro256++ ziggurat normal streams, many generators side by side.
 #![warn(missing_docs)]
+
+pub mod normal;

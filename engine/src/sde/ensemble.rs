@@ -58,7 +58,7 @@ use crate::error::{Error, Result};
 pub const LANES: usize = 64;
 
 /// Steps of normals drawn at once per block.
-const CHUNK: usize = 32;
+const CHUNK: usize = 256;
 
 /// Where the Brownian increments of ensemble paths come from (see the [module docs](self)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -429,36 +429,66 @@ fn block_streams<S: Sde, M: SdeMethod>(
         out.record(0, &y, d, lanes, n_save);
         next_save = 1;
     }
-    for k in 0..grid.n {
-        let c = k % CHUNK;
-        if c == 0 {
-            let steps = CHUNK.min(grid.n - k);
-            streams.fill(zig, steps * per_step, &scale, &mut buf);
+    // Steps run CHUNK at a time on one fill of the normal buffer. The finiteness check runs
+    // once per chunk: the methods update the state additively (y ← y + Δ), so a
+    // non-finite component stays non-finite to the chunk's end; the chunk is then replayed
+    // from its start, with the same normals, checking every step to name the first one.
+    let sd = d * lanes;
+    let mut y_start = vec![0.0; if opts.check_finite { sl * lanes } else { 0 }];
+    let mut k0 = 0;
+    while k0 < grid.n {
+        let steps = CHUNK.min(grid.n - k0);
+        streams.fill(zig, steps * per_step, &scale, &mut buf);
+        if opts.check_finite {
+            y_start.copy_from_slice(&y);
         }
-        let base = c * per_step * lanes;
-        let dw = &buf[base..base + m * lanes];
-        let ar = area.then(|| &buf[base + m * lanes..base + 2 * m * lanes]);
-        let (t, t_next) = (grid.t(k), grid.t(k + 1));
-        method.step_batch(sde, t, t_next - t, dw, ar, p, &mut y, &mut bw);
-        // A branch-free `&` over all entries (associative, so it vectorises).
-        if opts.check_finite && !y[..d * lanes].iter().fold(true, |a, v| a & v.is_finite()) {
+        let save_start = next_save;
+        let mut chunk = |y: &mut [f64], next_save: &mut usize, check_each: bool| -> Result<()> {
+            for c in 0..steps {
+                let k = k0 + c;
+                let base = c * per_step * lanes;
+                let dw = &buf[base..base + m * lanes];
+                let ar = area.then(|| &buf[base + m * lanes..base + 2 * m * lanes]);
+                let (t, t_next) = (grid.t(k), grid.t(k + 1));
+                method.step_batch(sde, t, t_next - t, dw, ar, p, y, &mut bw);
+                if check_each && !all_finite(&y[..sd]) {
+                    return Err(lane_error(method.name(), y, d, lanes, first, t_next, k + 1));
+                }
+                if save.get(*next_save) == Some(&(k + 1)) {
+                    out.record(*next_save, y, d, lanes, n_save);
+                    *next_save += 1;
+                }
+            }
+            Ok(())
+        };
+        chunk(&mut y, &mut next_save, false)?;
+        if opts.check_finite && !all_finite(&y[..sd]) {
+            y.copy_from_slice(&y_start);
+            next_save = save_start;
+            chunk(&mut y, &mut next_save, true)?;
+            // Not reached for additive updates; if a method breaks the invariant, the
+            // chunk's end is the first place known to be bad.
+            let t = grid.t(k0 + steps);
             return Err(lane_error(
                 method.name(),
                 &y,
                 d,
                 lanes,
                 first,
-                t_next,
-                k + 1,
+                t,
+                k0 + steps,
             ));
         }
-        if save.get(next_save) == Some(&(k + 1)) {
-            out.record(next_save, &y, d, lanes, n_save);
-            next_save += 1;
-        }
+        k0 += steps;
     }
     out.n_steps = n * grid.n;
     Ok(out)
+}
+
+/// A branch-free `&` over all entries (associative, so it vectorises).
+#[inline]
+fn all_finite(v: &[f64]) -> bool {
+    v.iter().fold(true, |a, v| a & v.is_finite())
 }
 
 fn lane_error(
