@@ -64,14 +64,20 @@ impl<'t, S: Real> VarVec<'t, S> {
         }
     }
     /// Wraps the outputs of a block (`start` from [`Tape::push_block`]; `None` = constant).
+    ///
+    /// `vals` must hold one value per output of the block (its `n_out`). If it does not,
+    /// or `start` is not the first output slot of a block, the tape records an error
+    /// (returned by [`Tape::check`] and [`Tape::gradient`]) and the vector is a constant.
+    /// In check mode ([`Tape::set_check_finite`]) a non-finite value records an
+    /// [`Error::NonFinite`] naming the block.
     pub fn from_block(tape: &'t Tape<S>, start: Option<u32>, vals: Vec<S>) -> Self {
         match start {
-            Some(s) => Self {
+            Some(s) if tape.accept_block_outputs(s, &vals, "VarVec::from_block") => Self {
                 tape: Some(tape),
                 start: s,
                 vals,
             },
-            None => Self::constant(vals),
+            _ => Self::constant(vals),
         }
     }
     /// Length.
@@ -169,33 +175,51 @@ impl<'t, S: Real> VarMat<'t, S> {
         })
     }
     /// Wraps the outputs of a block as a `rows x cols` matrix (column-major).
+    ///
+    /// `vals` must hold `rows * cols` values, one per output of the block. If it does not,
+    /// or `start` is not the first output slot of a block, the tape records an error
+    /// (returned by [`Tape::check`] and [`Tape::gradient`]) and the matrix is a constant
+    /// (padded with NaN or truncated to `rows * cols` values; a `vals.len() x 1` column if
+    /// `rows * cols` is out of all proportion). In check mode
+    /// ([`Tape::set_check_finite`]) a non-finite value records an [`Error::NonFinite`]
+    /// naming the block.
     pub fn from_block(
         tape: &'t Tape<S>,
         start: Option<u32>,
         rows: usize,
         cols: usize,
-        vals: Vec<S>,
+        mut vals: Vec<S>,
     ) -> Self {
-        debug_assert_eq!(
-            vals.len(),
-            rows * cols,
-            "block output length must be rows * cols"
-        );
-        match start {
-            Some(s) => Self {
-                tape: Some(tape),
-                start: s,
-                rows,
-                cols,
-                vals,
-            },
-            None => Self {
-                tape: None,
-                start: 0,
-                rows,
-                cols,
-                vals,
-            },
+        let (mut rows, mut cols) = (rows, cols);
+        let shape_ok = rows.checked_mul(cols) == Some(vals.len());
+        if !shape_ok {
+            tape.fail(Error::ShapeMismatch {
+                op: "VarMat::from_block",
+                arg: "vals",
+                expected: format!("{rows}x{cols} values"),
+                found: format!("len {}", vals.len()),
+            });
+            // Padding must not allocate without bound on absurd shapes.
+            if rows
+                .checked_mul(cols)
+                .is_none_or(|n| n > vals.len().max(1 << 20))
+            {
+                (rows, cols) = (vals.len(), 1);
+            }
+        }
+        let on_tape = match start {
+            Some(s) => shape_ok && tape.accept_block_outputs(s, &vals, "VarMat::from_block"),
+            None => false,
+        };
+        if !shape_ok {
+            vals.resize(rows.saturating_mul(cols), S::from_f64(f64::NAN));
+        }
+        Self {
+            tape: on_tape.then_some(tape),
+            start: if on_tape { start.unwrap_or(0) } else { 0 },
+            rows,
+            cols,
+            vals,
         }
     }
     /// Number of rows.
@@ -232,7 +256,7 @@ impl<'t, S: Real> VarMat<'t, S> {
             return None;
         }
         let k = i + j * self.rows;
-        let v = self.vals[k];
+        let v = *self.vals.get(k)?;
         Some(match self.tape {
             Some(t) => Var::from_parts(t, self.start + k as u32, v),
             None => Var::constant(v),
