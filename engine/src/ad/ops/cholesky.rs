@@ -81,8 +81,14 @@ impl BlockOp for CholeskyOp {
         tri_solve_left(self.l.as_ref(), Uplo::Lower, false, mt.as_mut(), self.par); // (L⁻¹ dA L⁻ᵀ)ᵀ
         let mut inner = mt.transpose().to_owned();
         phi(&mut inner);
-        let dl = &self.l * &inner;
-        mat_mut(out, n, n).copy_from(dl.as_ref());
+        faer::linalg::matmul::matmul(
+            mat_mut(out, n, n),
+            Accum::Replace,
+            self.l.as_ref(),
+            inner.as_ref(),
+            1.0,
+            self.par,
+        );
         Ok(())
     }
 }

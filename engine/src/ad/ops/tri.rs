@@ -97,10 +97,19 @@ impl BlockOp for TriSolveOp {
             }
         };
         if let Some(mut dt) = inputs.arg(0) {
-            let prod = match self.side {
-                Side::Left => &bbar * self.x.transpose(),
-                Side::Right => self.x.transpose() * &bbar,
+            let mut prod = Mat::<f64>::zeros(n, n);
+            let (lhs, rhs) = match self.side {
+                Side::Left => (bbar.as_ref(), self.x.transpose()),
+                Side::Right => (self.x.transpose(), bbar.as_ref()),
             };
+            faer::linalg::matmul::matmul(
+                prod.as_mut(),
+                Accum::Replace,
+                lhs,
+                rhs,
+                1.0,
+                self.par,
+            );
             for j in 0..n {
                 for i in 0..n {
                     if in_triangle(self.uplo, i, j) {
