@@ -331,8 +331,10 @@ pub(crate) fn check_tape<S: Real>(
 }
 
 impl<S: Real> Tape<S> {
-    /// A vector of new independent variables (one leaf record, contiguous slots).
+    /// A vector of new independent variables (one leaf record, contiguous slots). In
+    /// check mode a non-finite value records an [`Error::NonFinite`].
     pub fn var_vec(&self, xs: &[S]) -> VarVec<'_, S> {
+        self.check_leaves("var_vec", xs);
         match self.push_leaf_block(xs.len()) {
             Ok(start) => VarVec {
                 tape: Some(self),
@@ -346,9 +348,11 @@ impl<S: Real> Tape<S> {
         }
     }
 
-    /// A `rows x cols` matrix of new independent variables from column-major values.
+    /// A `rows x cols` matrix of new independent variables from column-major values. In
+    /// check mode a non-finite value records an [`Error::NonFinite`].
     pub fn var_mat(&self, rows: usize, cols: usize, vals: &[S]) -> Result<VarMat<'_, S>> {
         check_len("var_mat", "values", vals.len(), rows * cols)?;
+        self.check_leaves("var_mat", vals);
         let start = self.push_leaf_block(vals.len())?;
         Ok(VarMat {
             tape: Some(self),
@@ -357,6 +361,20 @@ impl<S: Real> Tape<S> {
             cols,
             vals: vals.to_vec(),
         })
+    }
+
+    /// In check mode, records the first non-finite leaf value.
+    fn check_leaves(&self, op: &'static str, xs: &[S]) {
+        if self.check_finite_enabled() {
+            if let Some(k) = xs.iter().position(|x| !x.value().is_finite()) {
+                self.fail(Error::NonFinite {
+                    op,
+                    index: k,
+                    value: xs[k].value(),
+                    context: format!("independent variable {k} (check mode)"),
+                });
+            }
+        }
     }
 
     /// Gathers scalar variables into one contiguous vector (one block).
