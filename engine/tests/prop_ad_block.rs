@@ -68,6 +68,25 @@ fn outs<'t>(m: VarMat<'t>) -> Vec<Var<'t>> {
 
 const N: usize = 4;
 
+/// Fixed values in [-1, 1] for constant arguments.
+fn cvals(n: usize) -> Vec<f64> {
+    (0..n).map(|k| (0.7 * k as f64 + 0.3).sin()).collect()
+}
+/// A fixed `r x c` constant matrix.
+fn cmat<'t>(r: usize, c: usize) -> VarMat<'t> {
+    VarMat::constant(r, c, cvals(r * c)).expect("r * c values")
+}
+/// A fixed SPD constant: 2 I + 0.2 cos(i + j) (diagonally dominant for n ≤ 8).
+fn cspd<'t>(n: usize) -> VarMat<'t> {
+    let vals = (0..n * n)
+        .map(|k| {
+            let (i, j) = (k % n, k / n);
+            0.2 * ((i + j) as f64).cos() + if i == j { 2.0 } else { 0.0 }
+        })
+        .collect();
+    VarMat::constant(n, n, vals).expect("n * n values")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -137,6 +156,52 @@ proptest! {
             ("solve lower right", |t, xs| Ok(outs(t.solve_triangular(&mat(t, &xs[..N * N], N, N)?, &mat(t, &xs[N * N..N * N + 3 * N], 3, N)?, Uplo::Lower, Side::Right)?))),
             ("solve upper right", |t, xs| { let u = t.transpose(&mat(t, &xs[..N * N], N, N)?)?; Ok(outs(t.solve_triangular(&u, &mat(t, &xs[N * N..N * N + 3 * N], 3, N)?, Uplo::Upper, Side::Right)?)) }),
             ("log_abs_det", |t, xs| Ok(vec![t.log_abs_det(&mat(t, &xs[N * N + 3 * N..], N, N)?)?.0])),
+        ];
+        for (name, e) in exprs {
+            check(name, e, &x, &w, &v)?;
+        }
+    }
+
+    /// The remaining paths: matrix forms (`scale_mat`, `sum_mat`, `elementwise_mat`),
+    /// views (`slice`, `reshape`, which reuse slots), and constant arguments mixed with
+    /// variable ones (`matmul`, `spd_solve`, `scale`, `stack`, `elementwise_mat`).
+    #[test]
+    fn views_matrix_forms_and_constant_arguments(x in vec_in(16, 0.5, 2.0), w in vec_in(16, -1.0, 1.0), v in vec_in(16, -1.0, 1.0)) {
+        let exprs: Vec<(&str, Expr)> = vec![
+            ("scale_mat", |t, xs| Ok(outs(t.scale_mat(&mat(t, &xs[..6], 2, 3)?, xs[6])?))),
+            ("scale, constant factor", |t, xs| Ok(t.scale(&vecv(t, &xs[..6])?, Var::constant(1.7))?.vars())),
+            ("scale, constant vector", |t, xs| Ok(t.scale(&VarVec::constant(cvals(6)), xs[6] * xs[7])?.vars())),
+            ("sum_mat", |t, xs| Ok(vec![t.sum_mat(&t.map_mat(&mat(t, &xs[..6], 3, 2)?, |d| d.square())?)?])),
+            ("elementwise_mat add", |t, xs| Ok(outs(t.elementwise_mat(Binary::Add, &mat(t, &xs[..6], 2, 3)?, &mat(t, &xs[6..12], 2, 3)?)?))),
+            ("elementwise_mat sub", |t, xs| Ok(outs(t.elementwise_mat(Binary::Sub, &mat(t, &xs[..6], 2, 3)?, &mat(t, &xs[6..12], 2, 3)?)?))),
+            ("elementwise_mat div", |t, xs| Ok(outs(t.elementwise_mat(Binary::Div, &mat(t, &xs[..6], 3, 2)?, &mat(t, &xs[6..12], 3, 2)?)?))),
+            ("elementwise_mat div, constant numerator", |t, xs| Ok(outs(t.elementwise_mat(Binary::Div, &cmat(3, 2), &mat(t, &xs[6..12], 3, 2)?)?))),
+            ("slice", |t, xs| {
+                let v = vecv(t, &xs[..10])?;
+                Ok(t.mul(&v.slice(2..7)?, &v.slice(0..5)?)?.vars())
+            }),
+            ("slice of a block output", |t, xs| {
+                let v = t.map(&vecv(t, &xs[..10])?, |d| d.ln())?;
+                Ok(vec![t.dot(&v.slice(5..10)?, &v.slice(1..6)?)?, t.sum(&v.slice(3..3)?)? + xs[0]])
+            }),
+            ("reshape", |t, xs| {
+                let m = vecv(t, &xs[..6])?.reshape(2, 3)?;
+                Ok(outs(t.matmul(&m, &vecv(t, &xs[6..9])?.reshape(3, 1)?)?))
+            }),
+            ("matmul, constant A", |t, xs| Ok(outs(t.matmul(&cmat(3, 4), &mat(t, &xs[..8], 4, 2)?)?))),
+            ("matmul, constant B", |t, xs| Ok(outs(t.matmul(&mat(t, &xs[..8], 2, 4)?, &cmat(4, 3))?))),
+            ("spd_solve, constant A", |t, xs| Ok(outs(t.spd_solve(&cspd(4), &mat(t, &xs[..8], 4, 2)?)?))),
+            ("spd_solve, constant B", |t, xs| {
+                // A = Bᵀ B + I (SPD), with a constant identity added element-wise.
+                let b = mat(t, &xs[..12], 4, 3)?;
+                let bb = t.matmul(&t.transpose(&b)?, &b)?;
+                let a = t.elementwise_mat(Binary::Add, &bb, &VarMat::constant(3, 3, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])?)?;
+                Ok(outs(t.spd_solve(&a, &cmat(3, 2))?))
+            }),
+            ("stack with constants", |t, xs| {
+                let s = t.stack(&[xs[0], Var::constant(2.0), xs[1] * xs[2], Var::constant(-1.0), xs[0]])?;
+                Ok(t.mul(&s, &s)?.vars())
+            }),
         ];
         for (name, e) in exprs {
             check(name, e, &x, &w, &v)?;
