@@ -49,7 +49,7 @@ pub(crate) fn tri_solve_left(
     }
 }
 
-fn in_triangle(uplo: Uplo, i: usize, j: usize) -> bool {
+pub(super) fn in_triangle(uplo: Uplo, i: usize, j: usize) -> bool {
     match uplo {
         Uplo::Lower => i >= j,
         Uplo::Upper => i <= j,
@@ -57,7 +57,7 @@ fn in_triangle(uplo: Uplo, i: usize, j: usize) -> bool {
 }
 
 /// The triangle of `t` (zeros elsewhere).
-fn masked(t: MatRef<'_, f64>, uplo: Uplo) -> Mat<f64> {
+pub(super) fn masked(t: MatRef<'_, f64>, uplo: Uplo) -> Mat<f64> {
     Mat::from_fn(t.nrows(), t.ncols(), |i, j| {
         if in_triangle(uplo, i, j) {
             t[(i, j)]
