@@ -10,7 +10,7 @@
 //!   during the sweep, and never allocates (the vectors grow geometrically and keep their
 //!   capacity across [`Tape::clear`]). Unary operations point their unused parent at their
 //!   own slot with a zero partial, and leaves both, so the sweep has no branches.
-//! * **blocks** ([`BlockOp`](super::BlockOp)): one record for a primitive with many inputs and
+//! * **blocks** ([`BlockOp`]): one record for a primitive with many inputs and
 //!   outputs, whose outputs occupy a contiguous run of slots and whose pullback adds into the
 //!   adjoints of its inputs.
 //!
@@ -339,7 +339,7 @@ impl<S: Real> Tape<S> {
     /// nothing is recorded and the outputs are constants).
     ///
     /// This is the public extension point for new primitives; see
-    /// [`BlockOp`](super::BlockOp) for the contract of the pullback.
+    /// [`BlockOp`] for the contract of the pullback.
     pub fn push_block<B: BlockOp<S> + Send + 'static>(
         &self,
         op: B,
@@ -557,7 +557,7 @@ impl<S: Real> Tape<S> {
 
     /// Forward (tangent) sweep: given tangents of some slots (usually the independent
     /// variables), the tangent of every slot. Blocks must implement
-    /// [`BlockOp::pushforward`](super::BlockOp::pushforward).
+    /// [`BlockOp::pushforward`].
     pub fn forward(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
         self.check()?;
         let inner = self.inner.borrow();
