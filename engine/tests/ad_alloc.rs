@@ -137,7 +137,11 @@ fn sweeps_with_scattered_block_arguments_do_not_allocate() {
         let s2 = x[0] * x[0] + x[2] * x[2];
         let f = (s1 * s2).exp();
         for (i, xi) in xs.iter().enumerate() {
-            let extra = if i == 0 || i == 2 { 2.0 * x[i] * s1 } else { 0.0 };
+            let extra = if i == 0 || i == 2 {
+                2.0 * x[i] * s1
+            } else {
+                0.0
+            };
             let expected = f * (2.0 * x[i] * s2 + extra);
             let got = adj.wrt(xi);
             assert!(

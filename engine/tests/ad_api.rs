@@ -4,11 +4,11 @@
 
 use std::cell::RefCell;
 
+use mechml_engine::ad::Real;
 use mechml_engine::ad::api::{
     JACOBIAN_CHUNK, VectorFn, jacobian, jacobian_forward, jacobian_reverse, jvp, vjp,
 };
 use mechml_engine::ad::gradcheck::finite_diff_jacobian;
-use mechml_engine::ad::Real;
 use proptest::prelude::*;
 
 /// fᵢ(x) = x_a x_b + 0.1 (i + 1) Σⱼ xⱼ² + sin(x_c) with a = i mod n, b = (i + 1) mod n,
@@ -104,14 +104,24 @@ fn point(n: usize) -> Vec<f64> {
 #[test]
 fn jacobian_forward_covers_several_chunks() {
     // 20 inputs: chunks of 8, 8 and a partial one of 4; also the chunk boundaries.
-    for n in [1, JACOBIAN_CHUNK, JACOBIAN_CHUNK + 1, 2 * JACOBIAN_CHUNK, 20] {
+    for n in [
+        1,
+        JACOBIAN_CHUNK,
+        JACOBIAN_CHUNK + 1,
+        2 * JACOBIAN_CHUNK,
+        20,
+    ] {
         let f = Test::new(5);
         let x = point(n);
         let (value, j) = jacobian_forward(&f, &x).unwrap();
         assert_jacobian(&format!("forward, n = {n}"), &j, &f.jacobian(&x));
         let expected_value = Test::new(5).eval(&x);
         assert_eq!(value, expected_value);
-        assert_eq!(f.kinds().len(), n.div_ceil(JACOBIAN_CHUNK), "one pass per chunk");
+        assert_eq!(
+            f.kinds().len(),
+            n.div_ceil(JACOBIAN_CHUNK),
+            "one pass per chunk"
+        );
     }
     // And against finite differences, independently of the closed form.
     let f = Test::new(3);
@@ -120,7 +130,11 @@ fn jacobian_forward_covers_several_chunks() {
     let fd = finite_diff_jacobian(|z| Ok(Test::new(3).eval(z)), &x, None).unwrap();
     for (r, row) in fd.iter().enumerate() {
         for (c, e) in row.iter().enumerate() {
-            assert!((j[(r, c)] - e).abs() < 1e-8, "J[{r}, {c}]: {} vs {e}", j[(r, c)]);
+            assert!(
+                (j[(r, c)] - e).abs() < 1e-8,
+                "J[{r}, {c}]: {} vs {e}",
+                j[(r, c)]
+            );
         }
     }
 }

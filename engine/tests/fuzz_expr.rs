@@ -3,7 +3,7 @@
 
 use mechml_engine::testing::expr::{SMOOTH_OPS, check_bytes, check_bytes_report};
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Bytes of a program with `n_inputs` (1–4) inputs from `xs` (each mapped into [-2, 2]) and
@@ -55,7 +55,15 @@ fn finite_difference_check_applies_to_most_smooth_programs() {
         fwd += usize::from(checked.forward_vs_reverse);
         ran += usize::from(checked.finite_differences);
     }
-    eprintln!("of {total} smooth programs: forward vs reverse on {fwd}, finite differences on {ran}");
-    assert!(fwd * 10 >= total * 9, "forward vs reverse ran on {fwd} of {total} smooth programs");
-    assert!(ran * 2 >= total, "finite differences ran on {ran} of {total} smooth programs");
+    eprintln!(
+        "of {total} smooth programs: forward vs reverse on {fwd}, finite differences on {ran}"
+    );
+    assert!(
+        fwd * 10 >= total * 9,
+        "forward vs reverse ran on {fwd} of {total} smooth programs"
+    );
+    assert!(
+        ran * 2 >= total,
+        "finite differences ran on {ran} of {total} smooth programs"
+    );
 }

@@ -415,25 +415,67 @@ fn lm<'t>(t: &'t Tape, r: usize, c: usize, v: &[f64]) -> VarMat<'t> {
 fn check_mode_names_blocks_with_non_finite_outputs() {
     type Case = for<'t> fn(&'t Tape) -> Result<()>;
     let cases: Vec<(&str, Case)> = vec![
-        ("add", |t| t.add(&lv(t, &[1e308, 1.0]), &lv(t, &[1e308, 1.0])).map(drop)),
-        ("sub", |t| t.sub(&lv(t, &[1e308]), &lv(t, &[-1e308])).map(drop)),
-        ("mul", |t| t.mul(&lv(t, &[1e200]), &lv(t, &[1e200])).map(drop)),
-        ("div", |t| t.div(&lv(t, &[1.0, 1.0]), &lv(t, &[2.0, 0.0])).map(drop)),
-        ("scale", |t| t.scale(&lv(t, &[1e200]), lv(t, &[1e200]).vars()[0]).map(drop)),
-        ("dot", |t| t.dot(&lv(t, &[1e200, 1.0]), &lv(t, &[1e200, 1.0])).map(drop)),
-        ("sum", |t| t.sum(&lv(t, &[1e308, 1e308])).map(drop)),
-        ("matmul", |t| t.matmul(&lm(t, 1, 2, &[1e200, 1e200]), &lm(t, 2, 1, &[1e200, 1.0])).map(drop)),
-        ("transpose", |t| t.transpose(&lm(t, 1, 2, &[1.0, f64::INFINITY])).map(drop)),
-        ("quad_form", |t| t.quad_form(&lv(t, &[1e200]), &lm(t, 1, 1, &[1e200])).map(drop)),
-        ("diag", |t| t.diag(&lm(t, 2, 2, &[1.0, 0.0, 0.0, f64::NAN])).map(drop)),
-        ("diag_mat", |t| t.diag_mat(&lv(t, &[f64::NEG_INFINITY])).map(drop)),
-        ("stack", |t| t.stack(&lv(t, &[1.0, f64::INFINITY]).vars()).map(drop)),
-        ("solve_triangular", |t| {
-            t.solve_lower(&lm(t, 2, 2, &[1e-300, 1.0, 0.0, 1.0]), &lm(t, 2, 1, &[1e10, 1.0])).map(drop)
+        ("add", |t| {
+            t.add(&lv(t, &[1e308, 1.0]), &lv(t, &[1e308, 1.0]))
+                .map(drop)
         }),
-        ("spd_solve", |t| t.spd_solve(&lm(t, 1, 1, &[1e-300]), &lm(t, 1, 1, &[1e10])).map(drop)),
-        ("inv_quad", |t| t.inv_quad(&lm(t, 1, 1, &[1e-300]), &lv(t, &[1e10])).map(drop)),
-        ("mvn_logpdf", |t| t.mvn_logpdf(&lv(t, &[1e10]), &lm(t, 1, 1, &[1e-300])).map(drop)),
+        ("sub", |t| {
+            t.sub(&lv(t, &[1e308]), &lv(t, &[-1e308])).map(drop)
+        }),
+        ("mul", |t| {
+            t.mul(&lv(t, &[1e200]), &lv(t, &[1e200])).map(drop)
+        }),
+        ("div", |t| {
+            t.div(&lv(t, &[1.0, 1.0]), &lv(t, &[2.0, 0.0])).map(drop)
+        }),
+        ("scale", |t| {
+            t.scale(&lv(t, &[1e200]), lv(t, &[1e200]).vars()[0])
+                .map(drop)
+        }),
+        ("dot", |t| {
+            t.dot(&lv(t, &[1e200, 1.0]), &lv(t, &[1e200, 1.0]))
+                .map(drop)
+        }),
+        ("sum", |t| t.sum(&lv(t, &[1e308, 1e308])).map(drop)),
+        ("matmul", |t| {
+            t.matmul(&lm(t, 1, 2, &[1e200, 1e200]), &lm(t, 2, 1, &[1e200, 1.0]))
+                .map(drop)
+        }),
+        ("transpose", |t| {
+            t.transpose(&lm(t, 1, 2, &[1.0, f64::INFINITY])).map(drop)
+        }),
+        ("quad_form", |t| {
+            t.quad_form(&lv(t, &[1e200]), &lm(t, 1, 1, &[1e200]))
+                .map(drop)
+        }),
+        ("diag", |t| {
+            t.diag(&lm(t, 2, 2, &[1.0, 0.0, 0.0, f64::NAN])).map(drop)
+        }),
+        ("diag_mat", |t| {
+            t.diag_mat(&lv(t, &[f64::NEG_INFINITY])).map(drop)
+        }),
+        ("stack", |t| {
+            t.stack(&lv(t, &[1.0, f64::INFINITY]).vars()).map(drop)
+        }),
+        ("solve_triangular", |t| {
+            t.solve_lower(
+                &lm(t, 2, 2, &[1e-300, 1.0, 0.0, 1.0]),
+                &lm(t, 2, 1, &[1e10, 1.0]),
+            )
+            .map(drop)
+        }),
+        ("spd_solve", |t| {
+            t.spd_solve(&lm(t, 1, 1, &[1e-300]), &lm(t, 1, 1, &[1e10]))
+                .map(drop)
+        }),
+        ("inv_quad", |t| {
+            t.inv_quad(&lm(t, 1, 1, &[1e-300]), &lv(t, &[1e10]))
+                .map(drop)
+        }),
+        ("mvn_logpdf", |t| {
+            t.mvn_logpdf(&lv(t, &[1e10]), &lm(t, 1, 1, &[1e-300]))
+                .map(drop)
+        }),
     ];
     for (name, case) in cases {
         let tape = Tape::new();
@@ -444,7 +486,10 @@ fn check_mode_names_blocks_with_non_finite_outputs() {
                 assert_eq!(op, name, "{context}");
                 assert!(context.contains("output"), "{name}: {context}");
             }
-            None => panic!("{name}: a non-finite output was not reported: {:?}", tape.check()),
+            None => panic!(
+                "{name}: a non-finite output was not reported: {:?}",
+                tape.check()
+            ),
         }
         // Without check mode nothing is recorded.
         let quiet = Tape::new();
@@ -494,7 +539,9 @@ fn check_mode_covers_user_blocks_and_pullbacks() {
     tape.set_check_finite(true);
     let x = tape.var_vec(&[2.0, 1e-200]);
     let y = recip(&tape, &x).unwrap();
-    let s = tape.sum(&tape.mul(&y, &VarVec::constant(vec![1.0, 1e-190])).unwrap()).unwrap();
+    let s = tape
+        .sum(&tape.mul(&y, &VarVec::constant(vec![1.0, 1e-190])).unwrap())
+        .unwrap();
     assert!(tape.check().is_ok());
     match tape.gradient(&s) {
         Err(mechml_engine::Error::NonFinite { op, context, .. }) => {
@@ -520,9 +567,7 @@ fn from_block_checks_its_length() {
     let tape = Tape::new();
     let x = tape.var_vec(&[1.0, 2.0]);
     // `sum` has one output; wrap three values as if it had.
-    let start = tape
-        .push_block(SumLike, &[x.arg()], 1)
-        .unwrap();
+    let start = tape.push_block(SumLike, &[x.arg()], 1).unwrap();
     let v = VarVec::from_block(&tape, start, vec![1.0, 2.0, 3.0]);
     assert!(v.is_constant());
     assert!(matches!(
@@ -557,11 +602,7 @@ impl mechml_engine::ad::BlockOp for SumLike {
     fn name(&self) -> &'static str {
         "sum_like"
     }
-    fn pullback(
-        &self,
-        _: &[f64],
-        _: &mut mechml_engine::ad::InputAdjoints<'_, f64>,
-    ) -> Result<()> {
+    fn pullback(&self, _: &[f64], _: &mut mechml_engine::ad::InputAdjoints<'_, f64>) -> Result<()> {
         Ok(())
     }
 }

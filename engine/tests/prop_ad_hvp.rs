@@ -64,7 +64,10 @@ fn substitute<R: Real>(t: &[R], n: usize, uplo: Uplo, transpose: bool, b: &[R]) 
         }
     };
     // op(T) is lower triangular for (Lower, no transpose) and (Upper, transpose).
-    let forward = matches!((uplo, transpose), (Uplo::Lower, false) | (Uplo::Upper, true));
+    let forward = matches!(
+        (uplo, transpose),
+        (Uplo::Lower, false) | (Uplo::Upper, true)
+    );
     let mut x = vec![R::zero(); n];
     let order: Vec<usize> = if forward {
         (0..n).collect()
@@ -73,11 +76,9 @@ fn substitute<R: Real>(t: &[R], n: usize, uplo: Uplo, transpose: bool, b: &[R]) 
     };
     for &i in &order {
         let mut s = b[i];
-        for j in 0..n {
-            let done = if forward { j < i } else { j > i };
-            if done {
-                s -= at(i, j) * x[j];
-            }
+        let done = if forward { 0..i } else { i + 1..n };
+        for j in done {
+            s -= at(i, j) * x[j];
         }
         x[i] = s / at(i, i);
     }
@@ -159,7 +160,9 @@ impl ScalarFn for Scalar {
         let nn = N * N;
         outer(match self.case {
             Case::Cholesky => weighted(&scalar_cholesky(&sym(&x[..nn], N), N), &self.w),
-            Case::Tri(uplo, side) => weighted(&scalar_tri_solve(&x[..nn], &x[nn..], uplo, side), &self.w),
+            Case::Tri(uplo, side) => {
+                weighted(&scalar_tri_solve(&x[..nn], &x[nn..], uplo, side), &self.w)
+            }
             Case::Logdet => scalar_logdet(&x[..nn]),
             Case::Mvn => scalar_mvn(&x[..nn], &x[nn..nn + N]),
         })
@@ -184,7 +187,10 @@ macro_rules! block_fn {
                     };
                     let tm = t.stack_mat(N, N, &xs[..nn])?;
                     let b = t.stack_mat(r, c, &xs[nn..nn + N * K])?;
-                    weighted(&t.solve_triangular(&tm, &b, uplo, side)?.flatten().vars(), $w)
+                    weighted(
+                        &t.solve_triangular(&tm, &b, uplo, side)?.flatten().vars(),
+                        $w,
+                    )
                 }
                 Case::Logdet => t.logdet_spd(&t.stack_mat(N, N, &xs[..nn])?)?,
                 Case::Mvn => {
@@ -202,11 +208,32 @@ fn check_case(case: Case, x: &[f64], v: &[f64], w: &[f64]) -> Result<(), TestCas
     let mut dual_tape: Tape<Dual> = Tape::with_capacity_generic(256);
     let (f, g, hv) = hvp_tape(&mut dual_tape, x, v, block_fn!(case, w)).map_err(fail)?;
     // (a) The scalar composition, forward-over-reverse without blocks.
-    let (fs, gs, hs) = hvp(&Scalar { case, w: w.to_vec() }, x, v).map_err(fail)?;
-    prop_assert!((f - fs).abs() <= 1e-12 * (1.0 + fs.abs()), "{case:?}: value {f} vs {fs}");
+    let (fs, gs, hs) = hvp(
+        &Scalar {
+            case,
+            w: w.to_vec(),
+        },
+        x,
+        v,
+    )
+    .map_err(fail)?;
+    prop_assert!(
+        (f - fs).abs() <= 1e-12 * (1.0 + fs.abs()),
+        "{case:?}: value {f} vs {fs}"
+    );
     for i in 0..x.len() {
-        prop_assert!((g[i] - gs[i]).abs() <= 1e-10 * (1.0 + gs[i].abs()), "{case:?}: gradient {i}: {} vs {}", g[i], gs[i]);
-        prop_assert!((hv[i] - hs[i]).abs() <= 1e-9 * (1.0 + hs[i].abs()), "{case:?}: (H v)[{i}]: blocks {} vs scalar {}", hv[i], hs[i]);
+        prop_assert!(
+            (g[i] - gs[i]).abs() <= 1e-10 * (1.0 + gs[i].abs()),
+            "{case:?}: gradient {i}: {} vs {}",
+            g[i],
+            gs[i]
+        );
+        prop_assert!(
+            (hv[i] - hs[i]).abs() <= 1e-9 * (1.0 + hs[i].abs()),
+            "{case:?}: (H v)[{i}]: blocks {} vs scalar {}",
+            hv[i],
+            hs[i]
+        );
     }
     // (b) Central differences of the f64 blocks' gradient along v.
     let h = 1e-5;
@@ -218,7 +245,11 @@ fn check_case(case: Case, x: &[f64], v: &[f64], w: &[f64]) -> Result<(), TestCas
     let (gp, gm) = (shifted(h)?, shifted(-h)?);
     for i in 0..x.len() {
         let fd = (gp[i] - gm[i]) / (2.0 * h);
-        prop_assert!((fd - hv[i]).abs() <= 1e-6 * (1.0 + fd.abs()), "{case:?}: (H v)[{i}] = {} vs finite difference {fd}", hv[i]);
+        prop_assert!(
+            (fd - hv[i]).abs() <= 1e-6 * (1.0 + fd.abs()),
+            "{case:?}: (H v)[{i}] = {} vs finite difference {fd}",
+            hv[i]
+        );
     }
     Ok(())
 }
@@ -255,14 +286,41 @@ proptest! {
 fn dual_blocks_report_errors() {
     let tape: Tape<Dual> = Tape::with_capacity_generic(16);
     let a = tape
-        .var_mat(2, 2, &[Dual::dual(1.0, f64::NAN), Dual::constant(0.0), Dual::constant(0.0), Dual::constant(1.0)])
+        .var_mat(
+            2,
+            2,
+            &[
+                Dual::dual(1.0, f64::NAN),
+                Dual::constant(0.0),
+                Dual::constant(0.0),
+                Dual::constant(1.0),
+            ],
+        )
         .unwrap();
-    assert!(matches!(tape.cholesky(&a), Err(mechml_engine::Error::NonFinite { .. })));
+    assert!(matches!(
+        tape.cholesky(&a),
+        Err(mechml_engine::Error::NonFinite { .. })
+    ));
     let b = tape
-        .var_mat(2, 2, &[Dual::constant(1.0), Dual::constant(2.0), Dual::constant(2.0), Dual::constant(1.0)])
+        .var_mat(
+            2,
+            2,
+            &[
+                Dual::constant(1.0),
+                Dual::constant(2.0),
+                Dual::constant(2.0),
+                Dual::constant(1.0),
+            ],
+        )
         .unwrap();
-    assert!(matches!(tape.logdet_spd(&b), Err(mechml_engine::Error::NotPositiveDefinite { pivot: 1, .. })));
+    assert!(matches!(
+        tape.logdet_spd(&b),
+        Err(mechml_engine::Error::NotPositiveDefinite { pivot: 1, .. })
+    ));
     let y = tape.var_vec(&[Dual::constant(1.0)]);
-    assert!(matches!(tape.mvn_logpdf(&y, &b), Err(mechml_engine::Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        tape.mvn_logpdf(&y, &b),
+        Err(mechml_engine::Error::ShapeMismatch { .. })
+    ));
     let _ = Var::constant(Dual::constant(0.0));
 }

@@ -584,17 +584,17 @@ impl<S: Real> Tape<S> {
                         &inner.arg_slots,
                     );
                     rec.op.pushforward(&inputs, out)?;
-                    if inner.check_finite {
-                        if let Some(k) = out.iter().position(|t| !t.value().is_finite()) {
-                            return Err(Error::NonFinite {
-                                op: rec.op.name(),
-                                index: start + k,
-                                value: out[k].value(),
-                                context: format!(
-                                    "tangent of output {k} after the pushforward (check mode)"
-                                ),
-                            });
-                        }
+                    if inner.check_finite
+                        && let Some(k) = out.iter().position(|t| !t.value().is_finite())
+                    {
+                        return Err(Error::NonFinite {
+                            op: rec.op.name(),
+                            index: start + k,
+                            value: out[k].value(),
+                            context: format!(
+                                "tangent of output {k} after the pushforward (check mode)"
+                            ),
+                        });
                     }
                 }
             }

@@ -365,15 +365,15 @@ impl<S: Real> Tape<S> {
 
     /// In check mode, records the first non-finite leaf value.
     fn check_leaves(&self, op: &'static str, xs: &[S]) {
-        if self.check_finite_enabled() {
-            if let Some(k) = xs.iter().position(|x| !x.value().is_finite()) {
-                self.fail(Error::NonFinite {
-                    op,
-                    index: k,
-                    value: xs[k].value(),
-                    context: format!("independent variable {k} (check mode)"),
-                });
-            }
+        if self.check_finite_enabled()
+            && let Some(k) = xs.iter().position(|x| !x.value().is_finite())
+        {
+            self.fail(Error::NonFinite {
+                op,
+                index: k,
+                value: xs[k].value(),
+                context: format!("independent variable {k} (check mode)"),
+            });
         }
     }
 

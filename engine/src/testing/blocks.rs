@@ -66,7 +66,9 @@ fn never_panics(data: &[u8]) {
     let _ = tape.solve_triangular(&sq, &b, Uplo::Upper, Side::Right);
     let _ = tape.quad_form(&v, &sq);
     let _ = tape.map(&v, |x| x.ln());
-    let _ = tape.dot(&v, &v).map(|d| tape.gradient(&d).map(|g| g.wrt_vec(&v)));
+    let _ = tape
+        .dot(&v, &v)
+        .map(|d| tape.gradient(&d).map(|g| g.wrt_vec(&v)));
     let mut outs = Vec::new();
     if let Ok(l) = tape.cholesky(&sq) {
         outs.push(tape.sum_mat(&l));
@@ -192,20 +194,24 @@ fn agrees_with_finite_differences(data: &[u8]) -> std::result::Result<(), String
         (Uplo::Lower, Side::Right),
         (Uplo::Upper, Side::Right),
     ] {
-        agree(&format!("solve_triangular {uplo:?} {side:?}"), &x, |t, xs| {
-            let l = t.stack_mat(n, n, &xs[..nn])?;
-            let tri = match uplo {
-                Uplo::Lower => l,
-                Uplo::Upper => t.transpose(&l)?,
-            };
-            let (r, c) = match side {
-                Side::Left => (n, k),
-                Side::Right => (k, n),
-            };
-            let b = t.stack_mat(r, c, &xs[nn..])?;
-            let out = t.solve_triangular(&tri, &b, uplo, side)?;
-            Ok(weighted(&out.flatten().vars(), w))
-        })?;
+        agree(
+            &format!("solve_triangular {uplo:?} {side:?}"),
+            &x,
+            |t, xs| {
+                let l = t.stack_mat(n, n, &xs[..nn])?;
+                let tri = match uplo {
+                    Uplo::Lower => l,
+                    Uplo::Upper => t.transpose(&l)?,
+                };
+                let (r, c) = match side {
+                    Side::Left => (n, k),
+                    Side::Right => (k, n),
+                };
+                let b = t.stack_mat(r, c, &xs[nn..])?;
+                let out = t.solve_triangular(&tri, &b, uplo, side)?;
+                Ok(weighted(&out.flatten().vars(), w))
+            },
+        )?;
     }
     // log det A and log N(y | 0, A): inputs A then y.
     agree("logdet_spd", &s.a, |t, xs| {
@@ -229,8 +235,7 @@ fn agrees_with_finite_differences(data: &[u8]) -> std::result::Result<(), String
         .map_err(|e| e.to_string())?;
     let half_quad = 0.5 * z.values().iter().map(|v| v * v).sum::<f64>();
     let logdet: f64 = (0..n).map(|i| l.value_at(i, i).ln()).sum::<f64>() * 2.0;
-    let composed =
-        -half_quad - 0.5 * logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+    let composed = -half_quad - 0.5 * logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
     if (direct - composed).abs() > 1e-10 * (1.0 + direct.abs()) {
         return Err(format!(
             "mvn_logpdf {direct} differs from its composition {composed}"

@@ -184,12 +184,24 @@ impl DualTriSolveOp {
         match side {
             Side::Left => {
                 let mut out = y.to_owned();
-                tri_solve_left(self.t0.as_ref(), self.uplo, transpose, out.as_mut(), self.par);
+                tri_solve_left(
+                    self.t0.as_ref(),
+                    self.uplo,
+                    transpose,
+                    out.as_mut(),
+                    self.par,
+                );
                 out
             }
             Side::Right => {
                 let mut out = y.transpose().to_owned();
-                tri_solve_left(self.t0.as_ref(), self.uplo, !transpose, out.as_mut(), self.par);
+                tri_solve_left(
+                    self.t0.as_ref(),
+                    self.uplo,
+                    !transpose,
+                    out.as_mut(),
+                    self.par,
+                );
                 out.transpose().to_owned()
             }
         }
@@ -211,21 +223,49 @@ impl BlockOp<Dual> for DualTriSolveOp {
             Side::Left => {
                 let b0 = self.solve(gx0.as_ref(), true, Side::Left);
                 let mut rhs = gx1;
-                matmul(rhs.as_mut(), Accum::Add, t1.transpose(), b0.as_ref(), -1.0, par);
+                matmul(
+                    rhs.as_mut(),
+                    Accum::Add,
+                    t1.transpose(),
+                    b0.as_ref(),
+                    -1.0,
+                    par,
+                );
                 let b1 = self.solve(rhs.as_ref(), true, Side::Left);
                 let tbar0 = mm(b0.as_ref(), x0.transpose(), par);
                 let mut tbar1 = mm(b1.as_ref(), x0.transpose(), par);
-                matmul(tbar1.as_mut(), Accum::Add, b0.as_ref(), x1.transpose(), 1.0, par);
+                matmul(
+                    tbar1.as_mut(),
+                    Accum::Add,
+                    b0.as_ref(),
+                    x1.transpose(),
+                    1.0,
+                    par,
+                );
                 (b0, b1, tbar0, tbar1)
             }
             Side::Right => {
                 let b0 = self.solve(gx0.as_ref(), true, Side::Right);
                 let mut rhs = gx1;
-                matmul(rhs.as_mut(), Accum::Add, b0.as_ref(), t1.transpose(), -1.0, par);
+                matmul(
+                    rhs.as_mut(),
+                    Accum::Add,
+                    b0.as_ref(),
+                    t1.transpose(),
+                    -1.0,
+                    par,
+                );
                 let b1 = self.solve(rhs.as_ref(), true, Side::Right);
                 let tbar0 = mm(x0.transpose(), b0.as_ref(), par);
                 let mut tbar1 = mm(x1.transpose(), b0.as_ref(), par);
-                matmul(tbar1.as_mut(), Accum::Add, x0.transpose(), b1.as_ref(), 1.0, par);
+                matmul(
+                    tbar1.as_mut(),
+                    Accum::Add,
+                    x0.transpose(),
+                    b1.as_ref(),
+                    1.0,
+                    par,
+                );
                 (b0, b1, tbar0, tbar1)
             }
         };
@@ -404,10 +444,22 @@ impl Tape<Dual> {
         let x0 = rec.solve(b0.as_ref(), false, side);
         let mut rhs = b1;
         match side {
-            Side::Left => matmul(rhs.as_mut(), Accum::Add, rec.t1.as_ref(), x0.as_ref(), -1.0, par),
-            Side::Right => {
-                matmul(rhs.as_mut(), Accum::Add, x0.as_ref(), rec.t1.as_ref(), -1.0, par)
-            }
+            Side::Left => matmul(
+                rhs.as_mut(),
+                Accum::Add,
+                rec.t1.as_ref(),
+                x0.as_ref(),
+                -1.0,
+                par,
+            ),
+            Side::Right => matmul(
+                rhs.as_mut(),
+                Accum::Add,
+                x0.as_ref(),
+                rec.t1.as_ref(),
+                -1.0,
+                par,
+            ),
         }
         let x1 = rec.solve(rhs.as_ref(), false, side);
         let vals = join(x0.as_ref(), x1.as_ref());
@@ -468,7 +520,11 @@ impl Tape<Dual> {
         let alpha0 = llt.solve_vec(&y0, par);
         let k1s = symmetrize(k1.as_ref());
         // α₁ = K⁻¹ (y₁ − sym(K₁) α).
-        let k1a = mm(k1s.as_ref(), MatRef::from_column_major_slice(&alpha0, n, 1), par);
+        let k1a = mm(
+            k1s.as_ref(),
+            MatRef::from_column_major_slice(&alpha0, n, 1),
+            par,
+        );
         let rhs: Vec<f64> = (0..n).map(|i| y1[i] - k1a[(i, 0)]).collect();
         let alpha1 = llt.solve_vec(&rhs, par);
         let (inv, m) = inverse_and_sandwich(&llt, k1s.as_ref(), par);

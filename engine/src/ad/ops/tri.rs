@@ -102,14 +102,7 @@ impl BlockOp for TriSolveOp {
                 Side::Left => (bbar.as_ref(), self.x.transpose()),
                 Side::Right => (self.x.transpose(), bbar.as_ref()),
             };
-            faer::linalg::matmul::matmul(
-                prod.as_mut(),
-                Accum::Replace,
-                lhs,
-                rhs,
-                1.0,
-                self.par,
-            );
+            faer::linalg::matmul::matmul(prod.as_mut(), Accum::Replace, lhs, rhs, 1.0, self.par);
             for j in 0..n {
                 for i in 0..n {
                     if in_triangle(self.uplo, i, j) {
