@@ -635,3 +635,51 @@ fn adjoints_detect_variables_of_other_tapes() {
         Err(mechml_engine::Error::MixedTapes { .. })
     ));
 }
+
+/// Shapes whose entry count overflows are errors, not arithmetic panics.
+#[test]
+fn overflowing_shapes_are_errors() {
+    let tape = Tape::new();
+    assert!(tape.var_mat(usize::MAX, 2, &[1.0]).is_err());
+    assert!(VarMat::<f64>::constant(usize::MAX, 3, vec![]).is_err());
+    assert!(tape.var_vec(&[1.0]).reshape(usize::MAX, 2).is_err());
+    assert!(tape.stack_mat(2, usize::MAX, &[tape.var(1.0)]).is_err());
+}
+
+/// The dense blocks run with the tape's parallelism (`Tape::set_par`): a parallel tape
+/// gives the same values and gradients as a sequential one, to rounding.
+#[test]
+fn parallel_tape_matches_sequential() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let n = 160;
+    let mut runner = TestRunner::deterministic();
+    let a = spd_matrix(n).new_tree(&mut runner).unwrap().current();
+    let b = matrix(n, 5).new_tree(&mut runner).unwrap().current();
+    let run = |par: faer::Par| -> (f64, Vec<f64>) {
+        let tape = Tape::new();
+        tape.set_par(par);
+        let am = tape.var_mat(n, n, &col_major(&a)).unwrap();
+        let bm = tape.var_mat(n, 5, &col_major(&b)).unwrap();
+        let l = tape.cholesky(&am).unwrap();
+        let x = tape.solve_lower(&l, &bm).unwrap();
+        let y = tape
+            .spd_solve(&am, &tape.matmul(&am, &bm).unwrap())
+            .unwrap();
+        let s = tape.sum_sq(&x.flatten()).unwrap()
+            + tape.sum_mat(&y).unwrap()
+            + tape.logdet_spd(&am).unwrap();
+        let g = tape.gradient(&s).unwrap();
+        (
+            s.val(),
+            g.wrt_mat(&am).into_iter().chain(g.wrt_mat(&bm)).collect(),
+        )
+    };
+    let (v1, g1) = run(faer::Par::Seq);
+    let (v2, g2) = run(faer::Par::rayon(2));
+    assert!((v1 - v2).abs() <= 1e-11 * v1.abs());
+    let scale = g1.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    for (k, (a, b)) in g1.iter().zip(&g2).enumerate() {
+        assert!((a - b).abs() <= 1e-11 * scale, "entry {k}: {a} vs {b}");
+    }
+}

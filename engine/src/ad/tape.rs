@@ -731,7 +731,8 @@ impl<S> Default for Adjoints<S> {
 impl<S: Real> Adjoints<S> {
     /// Whether these adjoints come from a sweep over `tape`'s current recording (not from
     /// another tape, nor from before a [`Tape::clear`]). Variables on `tape` can then be
-    /// read with [`Adjoints::wrt`] and its siblings.
+    /// read with [`Adjoints::wrt`] and its siblings. A tape is identified by its address, so
+    /// one that was moved since the sweep (while no variable borrowed it) counts as another.
     pub fn is_from(&self, tape: &Tape<S>) -> bool {
         self.tape == tape.identity()
     }

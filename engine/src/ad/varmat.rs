@@ -151,7 +151,12 @@ impl<'t, S: Real> VarVec<'t, S> {
 
     /// Views the vector as a `rows x cols` column-major matrix (same slots).
     pub fn reshape(self, rows: usize, cols: usize) -> Result<VarMat<'t, S>> {
-        check_len("reshape", "vector", self.vals.len(), rows * cols)?;
+        check_len(
+            "reshape",
+            "vector",
+            self.vals.len(),
+            rows.checked_mul(cols).unwrap_or(usize::MAX),
+        )?;
         Ok(VarMat {
             tape: self.tape,
             start: self.start,
@@ -165,7 +170,12 @@ impl<'t, S: Real> VarVec<'t, S> {
 impl<'t, S: Real> VarMat<'t, S> {
     /// A constant matrix from column-major values.
     pub fn constant(rows: usize, cols: usize, vals: Vec<S>) -> Result<Self> {
-        check_len("VarMat::constant", "values", vals.len(), rows * cols)?;
+        check_len(
+            "VarMat::constant",
+            "values",
+            vals.len(),
+            rows.checked_mul(cols).unwrap_or(usize::MAX),
+        )?;
         Ok(Self {
             tape: None,
             start: 0,
@@ -351,7 +361,12 @@ impl<S: Real> Tape<S> {
     /// A `rows x cols` matrix of new independent variables from column-major values. In
     /// check mode a non-finite value records an [`Error::NonFinite`].
     pub fn var_mat(&self, rows: usize, cols: usize, vals: &[S]) -> Result<VarMat<'_, S>> {
-        check_len("var_mat", "values", vals.len(), rows * cols)?;
+        check_len(
+            "var_mat",
+            "values",
+            vals.len(),
+            rows.checked_mul(cols).unwrap_or(usize::MAX),
+        )?;
         self.check_leaves("var_mat", vals);
         let start = self.push_leaf_block(vals.len())?;
         Ok(VarMat {
@@ -396,7 +411,12 @@ impl<S: Real> Tape<S> {
 
     /// Gathers scalar variables (column-major) into a `rows x cols` matrix (one block).
     pub fn stack_mat(&self, rows: usize, cols: usize, xs: &[Var<'_, S>]) -> Result<VarMat<'_, S>> {
-        check_len("stack_mat", "entries", xs.len(), rows * cols)?;
+        check_len(
+            "stack_mat",
+            "entries",
+            xs.len(),
+            rows.checked_mul(cols).unwrap_or(usize::MAX),
+        )?;
         self.stack(xs)?.reshape(rows, cols)
     }
 }
