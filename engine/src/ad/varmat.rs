@@ -155,7 +155,7 @@ impl<'t, S: Real> VarVec<'t, S> {
             "reshape",
             "vector",
             self.vals.len(),
-            rows.checked_mul(cols).unwrap_or(usize::MAX),
+            rows.saturating_mul(cols),
         )?;
         Ok(VarMat {
             tape: self.tape,
@@ -174,7 +174,7 @@ impl<'t, S: Real> VarMat<'t, S> {
             "VarMat::constant",
             "values",
             vals.len(),
-            rows.checked_mul(cols).unwrap_or(usize::MAX),
+            rows.saturating_mul(cols),
         )?;
         Ok(Self {
             tape: None,
@@ -361,12 +361,7 @@ impl<S: Real> Tape<S> {
     /// A `rows x cols` matrix of new independent variables from column-major values. In
     /// check mode a non-finite value records an [`Error::NonFinite`].
     pub fn var_mat(&self, rows: usize, cols: usize, vals: &[S]) -> Result<VarMat<'_, S>> {
-        check_len(
-            "var_mat",
-            "values",
-            vals.len(),
-            rows.checked_mul(cols).unwrap_or(usize::MAX),
-        )?;
+        check_len("var_mat", "values", vals.len(), rows.saturating_mul(cols))?;
         self.check_leaves("var_mat", vals);
         let start = self.push_leaf_block(vals.len())?;
         Ok(VarMat {
@@ -411,12 +406,7 @@ impl<S: Real> Tape<S> {
 
     /// Gathers scalar variables (column-major) into a `rows x cols` matrix (one block).
     pub fn stack_mat(&self, rows: usize, cols: usize, xs: &[Var<'_, S>]) -> Result<VarMat<'_, S>> {
-        check_len(
-            "stack_mat",
-            "entries",
-            xs.len(),
-            rows.checked_mul(cols).unwrap_or(usize::MAX),
-        )?;
+        check_len("stack_mat", "entries", xs.len(), rows.saturating_mul(cols))?;
         self.stack(xs)?.reshape(rows, cols)
     }
 }
