@@ -68,6 +68,25 @@ fn outs<'t>(m: VarMat<'t>) -> Vec<Var<'t>> {
 
 const N: usize = 4;
 
+/// Fixed values in [-1, 1] for constant arguments.
+fn cvals(n: usize) -> Vec<f64> {
+    (0..n).map(|k| (0.7 * k as f64 + 0.3).sin()).collect()
+}
+/// A fixed `r x c` constant matrix.
+fn cmat<'t>(r: usize, c: usize) -> VarMat<'t> {
+    VarMat::constant(r, c, cvals(r * c)).expect("r * c values")
+}
+/// A fixed SPD constant: 2 I + 0.2 cos(i + j) (diagonally dominant for n ≤ 8).
+fn cspd<'t>(n: usize) -> VarMat<'t> {
+    let vals = (0..n * n)
+        .map(|k| {
+            let (i, j) = (k % n, k / n);
+            0.2 * ((i + j) as f64).cos() + if i == j { 2.0 } else { 0.0 }
+        })
+        .collect();
+    VarMat::constant(n, n, vals).expect("n * n values")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -137,6 +156,52 @@ proptest! {
             ("solve lower right", |t, xs| Ok(outs(t.solve_triangular(&mat(t, &xs[..N * N], N, N)?, &mat(t, &xs[N * N..N * N + 3 * N], 3, N)?, Uplo::Lower, Side::Right)?))),
             ("solve upper right", |t, xs| { let u = t.transpose(&mat(t, &xs[..N * N], N, N)?)?; Ok(outs(t.solve_triangular(&u, &mat(t, &xs[N * N..N * N + 3 * N], 3, N)?, Uplo::Upper, Side::Right)?)) }),
             ("log_abs_det", |t, xs| Ok(vec![t.log_abs_det(&mat(t, &xs[N * N + 3 * N..], N, N)?)?.0])),
+        ];
+        for (name, e) in exprs {
+            check(name, e, &x, &w, &v)?;
+        }
+    }
+
+    /// The remaining paths: matrix forms (`scale_mat`, `sum_mat`, `elementwise_mat`),
+    /// views (`slice`, `reshape`, which reuse slots), and constant arguments mixed with
+    /// variable ones (`matmul`, `spd_solve`, `scale`, `stack`, `elementwise_mat`).
+    #[test]
+    fn views_matrix_forms_and_constant_arguments(x in vec_in(16, 0.5, 2.0), w in vec_in(16, -1.0, 1.0), v in vec_in(16, -1.0, 1.0)) {
+        let exprs: Vec<(&str, Expr)> = vec![
+            ("scale_mat", |t, xs| Ok(outs(t.scale_mat(&mat(t, &xs[..6], 2, 3)?, xs[6])?))),
+            ("scale, constant factor", |t, xs| Ok(t.scale(&vecv(t, &xs[..6])?, Var::constant(1.7))?.vars())),
+            ("scale, constant vector", |t, xs| Ok(t.scale(&VarVec::constant(cvals(6)), xs[6] * xs[7])?.vars())),
+            ("sum_mat", |t, xs| Ok(vec![t.sum_mat(&t.map_mat(&mat(t, &xs[..6], 3, 2)?, |d| d.square())?)?])),
+            ("elementwise_mat add", |t, xs| Ok(outs(t.elementwise_mat(Binary::Add, &mat(t, &xs[..6], 2, 3)?, &mat(t, &xs[6..12], 2, 3)?)?))),
+            ("elementwise_mat sub", |t, xs| Ok(outs(t.elementwise_mat(Binary::Sub, &mat(t, &xs[..6], 2, 3)?, &mat(t, &xs[6..12], 2, 3)?)?))),
+            ("elementwise_mat div", |t, xs| Ok(outs(t.elementwise_mat(Binary::Div, &mat(t, &xs[..6], 3, 2)?, &mat(t, &xs[6..12], 3, 2)?)?))),
+            ("elementwise_mat div, constant numerator", |t, xs| Ok(outs(t.elementwise_mat(Binary::Div, &cmat(3, 2), &mat(t, &xs[6..12], 3, 2)?)?))),
+            ("slice", |t, xs| {
+                let v = vecv(t, &xs[..10])?;
+                Ok(t.mul(&v.slice(2..7)?, &v.slice(0..5)?)?.vars())
+            }),
+            ("slice of a block output", |t, xs| {
+                let v = t.map(&vecv(t, &xs[..10])?, |d| d.ln())?;
+                Ok(vec![t.dot(&v.slice(5..10)?, &v.slice(1..6)?)?, t.sum(&v.slice(3..3)?)? + xs[0]])
+            }),
+            ("reshape", |t, xs| {
+                let m = vecv(t, &xs[..6])?.reshape(2, 3)?;
+                Ok(outs(t.matmul(&m, &vecv(t, &xs[6..9])?.reshape(3, 1)?)?))
+            }),
+            ("matmul, constant A", |t, xs| Ok(outs(t.matmul(&cmat(3, 4), &mat(t, &xs[..8], 4, 2)?)?))),
+            ("matmul, constant B", |t, xs| Ok(outs(t.matmul(&mat(t, &xs[..8], 2, 4)?, &cmat(4, 3))?))),
+            ("spd_solve, constant A", |t, xs| Ok(outs(t.spd_solve(&cspd(4), &mat(t, &xs[..8], 4, 2)?)?))),
+            ("spd_solve, constant B", |t, xs| {
+                // A = Bᵀ B + I (SPD), with a constant identity added element-wise.
+                let b = mat(t, &xs[..12], 4, 3)?;
+                let bb = t.matmul(&t.transpose(&b)?, &b)?;
+                let a = t.elementwise_mat(Binary::Add, &bb, &VarMat::constant(3, 3, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])?)?;
+                Ok(outs(t.spd_solve(&a, &cmat(3, 2))?))
+            }),
+            ("stack with constants", |t, xs| {
+                let s = t.stack(&[xs[0], Var::constant(2.0), xs[1] * xs[2], Var::constant(-1.0), xs[0]])?;
+                Ok(t.mul(&s, &s)?.vars())
+            }),
         ];
         for (name, e) in exprs {
             check(name, e, &x, &w, &v)?;
@@ -302,5 +367,319 @@ fn tapes_on_several_threads() {
     for (k, h) in handles.into_iter().enumerate() {
         let x = 1.0 + k as f64;
         assert!((h.join().unwrap() - x.exp() * (1.0 + x)).abs() < 1e-12);
+    }
+}
+
+/// The `NonFinite` error of a tape in check mode, as `(op, context)`.
+fn non_finite(tape: &Tape) -> Option<(&'static str, String)> {
+    match tape.check() {
+        Err(mechml_engine::Error::NonFinite { op, context, .. }) => Some((op, context)),
+        _ => None,
+    }
+}
+
+#[test]
+fn check_mode_catches_non_finite_partials() {
+    let tape = Tape::new();
+    tape.set_check_finite(true);
+    let x = tape.var(0.0);
+    let y = x.sqrt(); // value 0, derivative +inf
+    assert_eq!(y.val(), 0.0);
+    let (op, context) = non_finite(&tape).expect("sqrt at 0 must be reported");
+    assert_eq!(op, "sqrt");
+    assert!(context.contains("partial derivative"), "{context}");
+    assert!(tape.gradient(&y).is_err());
+    // Off, the same recording is silent (the gradient is then +inf).
+    let quiet = Tape::new();
+    let x = quiet.var(0.0);
+    let y = x.sqrt();
+    assert!(quiet.check().is_ok());
+    assert!(!quiet.gradient(&y).unwrap().wrt(&x).is_finite());
+}
+
+/// Leaves made with the check off (so a non-finite input is not reported as the leaf).
+fn lv<'t>(t: &'t Tape, v: &[f64]) -> VarVec<'t> {
+    let on = t.check_finite_enabled();
+    t.set_check_finite(false);
+    let x = t.var_vec(v);
+    t.set_check_finite(on);
+    x
+}
+fn lm<'t>(t: &'t Tape, r: usize, c: usize, v: &[f64]) -> VarMat<'t> {
+    lv(t, v).reshape(r, c).unwrap()
+}
+
+/// Every built-in block with a non-finite output (overflow, division by zero, an
+/// infinite input passed through) is reported in check mode under its own name.
+#[test]
+fn check_mode_names_blocks_with_non_finite_outputs() {
+    type Case = for<'t> fn(&'t Tape) -> Result<()>;
+    let cases: Vec<(&str, Case)> = vec![
+        ("add", |t| {
+            t.add(&lv(t, &[1e308, 1.0]), &lv(t, &[1e308, 1.0]))
+                .map(drop)
+        }),
+        ("sub", |t| {
+            t.sub(&lv(t, &[1e308]), &lv(t, &[-1e308])).map(drop)
+        }),
+        ("mul", |t| {
+            t.mul(&lv(t, &[1e200]), &lv(t, &[1e200])).map(drop)
+        }),
+        ("div", |t| {
+            t.div(&lv(t, &[1.0, 1.0]), &lv(t, &[2.0, 0.0])).map(drop)
+        }),
+        ("scale", |t| {
+            t.scale(&lv(t, &[1e200]), lv(t, &[1e200]).vars()[0])
+                .map(drop)
+        }),
+        ("dot", |t| {
+            t.dot(&lv(t, &[1e200, 1.0]), &lv(t, &[1e200, 1.0]))
+                .map(drop)
+        }),
+        ("sum", |t| t.sum(&lv(t, &[1e308, 1e308])).map(drop)),
+        ("matmul", |t| {
+            t.matmul(&lm(t, 1, 2, &[1e200, 1e200]), &lm(t, 2, 1, &[1e200, 1.0]))
+                .map(drop)
+        }),
+        ("transpose", |t| {
+            t.transpose(&lm(t, 1, 2, &[1.0, f64::INFINITY])).map(drop)
+        }),
+        ("quad_form", |t| {
+            t.quad_form(&lv(t, &[1e200]), &lm(t, 1, 1, &[1e200]))
+                .map(drop)
+        }),
+        ("diag", |t| {
+            t.diag(&lm(t, 2, 2, &[1.0, 0.0, 0.0, f64::NAN])).map(drop)
+        }),
+        ("diag_mat", |t| {
+            t.diag_mat(&lv(t, &[f64::NEG_INFINITY])).map(drop)
+        }),
+        ("stack", |t| {
+            t.stack(&lv(t, &[1.0, f64::INFINITY]).vars()).map(drop)
+        }),
+        ("solve_triangular", |t| {
+            t.solve_lower(
+                &lm(t, 2, 2, &[1e-300, 1.0, 0.0, 1.0]),
+                &lm(t, 2, 1, &[1e10, 1.0]),
+            )
+            .map(drop)
+        }),
+        ("spd_solve", |t| {
+            t.spd_solve(&lm(t, 1, 1, &[1e-300]), &lm(t, 1, 1, &[1e10]))
+                .map(drop)
+        }),
+        ("inv_quad", |t| {
+            t.inv_quad(&lm(t, 1, 1, &[1e-300]), &lv(t, &[1e10]))
+                .map(drop)
+        }),
+        ("mvn_logpdf", |t| {
+            t.mvn_logpdf(&lv(t, &[1e10]), &lm(t, 1, 1, &[1e-300]))
+                .map(drop)
+        }),
+    ];
+    for (name, case) in cases {
+        let tape = Tape::new();
+        tape.set_check_finite(true);
+        case(&tape).unwrap_or_else(|e| panic!("{name}: the forward pass itself failed: {e}"));
+        match non_finite(&tape) {
+            Some((op, context)) => {
+                assert_eq!(op, name, "{context}");
+                assert!(context.contains("output"), "{name}: {context}");
+            }
+            None => panic!(
+                "{name}: a non-finite output was not reported: {:?}",
+                tape.check()
+            ),
+        }
+        // Without check mode nothing is recorded.
+        let quiet = Tape::new();
+        case(&quiet).unwrap();
+        assert!(quiet.check().is_ok(), "{name}");
+    }
+    // Leaves are checked too.
+    let tape = Tape::new();
+    tape.set_check_finite(true);
+    let _ = tape.var_vec(&[1.0, f64::NAN]);
+    assert_eq!(non_finite(&tape).map(|e| e.0), Some("var_vec"));
+}
+
+/// A user block through `push_block`: a non-finite output is named after the block, and
+/// a pullback that leaves a non-finite adjoint makes the sweep fail naming the block.
+#[test]
+fn check_mode_covers_user_blocks_and_pullbacks() {
+    use mechml_engine::ad::{BlockOp, InputAdjoints};
+    /// y = 1 / x element-wise, with the derivative −1/x².
+    struct Recip(Vec<f64>);
+    impl BlockOp for Recip {
+        fn name(&self) -> &'static str {
+            "user_recip"
+        }
+        fn pullback(&self, g: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> Result<()> {
+            if let Some(mut a) = inputs.arg(0) {
+                for ((a, g), x) in a.iter_mut().zip(g).zip(&self.0) {
+                    *a -= g / (x * x);
+                }
+            }
+            Ok(())
+        }
+    }
+    fn recip<'t>(t: &'t Tape, x: &VarVec<'t>) -> Result<VarVec<'t>> {
+        let vals: Vec<f64> = x.values().iter().map(|v| 1.0 / v).collect();
+        let start = t.push_block(Recip(x.values().to_vec()), &[x.arg()], vals.len())?;
+        Ok(VarVec::from_block(t, start, vals))
+    }
+    let tape = Tape::new();
+    tape.set_check_finite(true);
+    let y = recip(&tape, &tape.var_vec(&[2.0, 0.0])).unwrap();
+    assert_eq!(non_finite(&tape).map(|e| e.0), Some("user_recip"));
+    let _ = y;
+
+    // Finite outputs, but the pullback divides by 1e-200²: the sweep names the block.
+    let tape = Tape::new();
+    tape.set_check_finite(true);
+    let x = tape.var_vec(&[2.0, 1e-200]);
+    let y = recip(&tape, &x).unwrap();
+    let s = tape
+        .sum(&tape.mul(&y, &VarVec::constant(vec![1.0, 1e-190])).unwrap())
+        .unwrap();
+    assert!(tape.check().is_ok());
+    match tape.gradient(&s) {
+        Err(mechml_engine::Error::NonFinite { op, context, .. }) => {
+            assert_eq!(op, "user_recip");
+            assert!(context.contains("pullback"), "{context}");
+        }
+        other => panic!("expected NonFinite from the pullback, got {other:?}"),
+    }
+    // The built-in map: sqrt at 0 has a finite value and an infinite derivative.
+    let tape = Tape::new();
+    tape.set_check_finite(true);
+    let x = tape.var_vec(&[0.0, 4.0]);
+    let s = tape.sum(&tape.map(&x, |d| d.sqrt()).unwrap()).unwrap();
+    assert!(matches!(
+        tape.gradient(&s),
+        Err(mechml_engine::Error::NonFinite { op: "map", .. })
+    ));
+}
+
+/// Wrapping block outputs of the wrong length is an error, not a panic.
+#[test]
+fn from_block_checks_its_length() {
+    let tape = Tape::new();
+    let x = tape.var_vec(&[1.0, 2.0]);
+    // `sum` has one output; wrap three values as if it had.
+    let start = tape.push_block(SumLike, &[x.arg()], 1).unwrap();
+    let v = VarVec::from_block(&tape, start, vec![1.0, 2.0, 3.0]);
+    assert!(v.is_constant());
+    assert!(matches!(
+        tape.check(),
+        Err(mechml_engine::Error::ShapeMismatch { op: "sum_like", .. })
+    ));
+    // A slot that is not the start of a block.
+    let tape = Tape::new();
+    let x = tape.var_vec(&[1.0, 2.0]);
+    let v = VarVec::from_block(&tape, Some(x.start_slot() + 1), vec![1.0]);
+    assert!(v.is_constant());
+    assert!(matches!(
+        tape.check(),
+        Err(mechml_engine::Error::InvalidArgument { .. })
+    ));
+    // A matrix whose values do not fill its shape.
+    let tape = Tape::new();
+    let x = tape.var_vec(&[1.0, 2.0]);
+    let start = tape.push_block(SumLike, &[x.arg()], 4).unwrap();
+    let m = VarMat::from_block(&tape, start, 2, 2, vec![1.0, 2.0, 3.0]);
+    assert!(m.is_constant() && m.values().len() == 4 && m.as_faer()[(1, 1)].is_nan());
+    assert!(matches!(
+        tape.check(),
+        Err(mechml_engine::Error::ShapeMismatch { .. })
+    ));
+    let huge = VarMat::from_block(&tape, start, usize::MAX, 2, vec![1.0]);
+    assert_eq!(huge.shape(), (1, 1));
+}
+
+struct SumLike;
+impl mechml_engine::ad::BlockOp for SumLike {
+    fn name(&self) -> &'static str {
+        "sum_like"
+    }
+    fn pullback(&self, _: &[f64], _: &mut mechml_engine::ad::InputAdjoints<'_, f64>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// `Adjoints` know the tape and recording they come from.
+#[test]
+fn adjoints_detect_variables_of_other_tapes() {
+    let mut t1 = Tape::new();
+    let t2 = Tape::new();
+    let y2 = t2.var(5.0);
+    let g = {
+        let x = t1.var(3.0);
+        let y = x * x;
+        let g = t1.gradient(&y).unwrap();
+        assert!(g.is_from(&t1) && !g.is_from(&t2));
+        assert_eq!(g.try_wrt(&x).unwrap(), 6.0);
+        assert_eq!(g.try_wrt(&Var::constant(1.0)).unwrap(), 0.0);
+        assert!(matches!(
+            g.try_wrt(&y2),
+            Err(mechml_engine::Error::MixedTapes { .. })
+        ));
+        g
+    };
+    // After a clear, the old adjoints belong to no live recording.
+    t1.clear();
+    assert!(!g.is_from(&t1));
+    let x = t1.var(3.0);
+    assert!(matches!(
+        g.try_wrt(&x),
+        Err(mechml_engine::Error::MixedTapes { .. })
+    ));
+}
+
+/// Shapes whose entry count overflows are errors, not arithmetic panics.
+#[test]
+fn overflowing_shapes_are_errors() {
+    let tape = Tape::new();
+    assert!(tape.var_mat(usize::MAX, 2, &[1.0]).is_err());
+    assert!(VarMat::<f64>::constant(usize::MAX, 3, vec![]).is_err());
+    assert!(tape.var_vec(&[1.0]).reshape(usize::MAX, 2).is_err());
+    assert!(tape.stack_mat(2, usize::MAX, &[tape.var(1.0)]).is_err());
+}
+
+/// The dense blocks run with the tape's parallelism (`Tape::set_par`): a parallel tape
+/// gives the same values and gradients as a sequential one, to rounding.
+#[test]
+fn parallel_tape_matches_sequential() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let n = 160;
+    let mut runner = TestRunner::deterministic();
+    let a = spd_matrix(n).new_tree(&mut runner).unwrap().current();
+    let b = matrix(n, 5).new_tree(&mut runner).unwrap().current();
+    let run = |par: faer::Par| -> (f64, Vec<f64>) {
+        let tape = Tape::new();
+        tape.set_par(par);
+        let am = tape.var_mat(n, n, &col_major(&a)).unwrap();
+        let bm = tape.var_mat(n, 5, &col_major(&b)).unwrap();
+        let l = tape.cholesky(&am).unwrap();
+        let x = tape.solve_lower(&l, &bm).unwrap();
+        let y = tape
+            .spd_solve(&am, &tape.matmul(&am, &bm).unwrap())
+            .unwrap();
+        let s = tape.sum_sq(&x.flatten()).unwrap()
+            + tape.sum_mat(&y).unwrap()
+            + tape.logdet_spd(&am).unwrap();
+        let g = tape.gradient(&s).unwrap();
+        (
+            s.val(),
+            g.wrt_mat(&am).into_iter().chain(g.wrt_mat(&bm)).collect(),
+        )
+    };
+    let (v1, g1) = run(faer::Par::Seq);
+    let (v2, g2) = run(faer::Par::rayon(2));
+    assert!((v1 - v2).abs() <= 1e-11 * v1.abs());
+    let scale = g1.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    for (k, (a, b)) in g1.iter().zip(&g2).enumerate() {
+        assert!((a - b).abs() <= 1e-11 * scale, "entry {k}: {a} vs {b}");
     }
 }

@@ -81,8 +81,10 @@ proptest! {
         }
     }
 
+    /// `gap` keeps min/max away from their kink (`a = 1.37 b`) by more than the stencil's
+    /// reach (2h ≤ 0.008 here), so the finite differences see one smooth branch.
     #[test]
-    fn binary_ops_match_finite_differences(x in 0.2f64..3.0, y in 0.2f64..3.0, s in -1.0f64..1.0) {
+    fn binary_ops_match_finite_differences(x in 0.2f64..3.0, y in 0.2f64..3.0, s in -1.0f64..1.0, gap in 0.05f64..1.0) {
         type B = for<'a> fn(Var<'a>, Var<'a>) -> Var<'a>;
         let ops: Vec<(&str, B)> = vec![
             ("add", |a, b| a + b),
@@ -99,12 +101,186 @@ proptest! {
             ("assign", |a, b| { let mut c = a; c += b; c *= a; c -= 0.3; c /= b; c += 1.0; c *= 2.0; c }),
         ];
         for (name, f) in ops {
-            // The sign flip moves atan2 across quadrants.
-            let report = check_tape_gradient(&[x, y * if name == "atan2" { s.signum() } else { 1.0 }], opts(), |_, v| Ok(f(v[0], v[1])))
+            let point = match name {
+                // The sign flip moves atan2 across quadrants.
+                "atan2" => [x, y * s.signum()],
+                // Either side of the kink, `gap` away from it.
+                "min" | "max" => [1.37 * y + gap * s.signum(), y],
+                _ => [x, y],
+            };
+            let report = check_tape_gradient(&point, opts(), |_, v| Ok(f(v[0], v[1])))
                 .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
-            prop_assert!(report.passed, "{name}: {report}");
+            prop_assert!(report.passed, "{name} at {point:?}: {report}");
         }
     }
+
+    /// Forward mode (two-tangent duals) against reverse mode for every binary operation,
+    /// with both arguments variable, with one of them constant, and with `f64` on either
+    /// side of the operator. Both modes must give the same value bit for bit and the same
+    /// partials to rounding; a constant argument must not spoil the other's partial
+    /// (`powf` with a negative base and an integer exponent).
+    #[test]
+    fn binary_ops_dual_matches_reverse(x in 0.2f64..3.0, y in 0.2f64..3.0, neg_x in any::<bool>(), neg_y in any::<bool>(), n in -3i32..=4) {
+        let (x, y) = (if neg_x { -x } else { x }, if neg_y { -y } else { y });
+        for (k, name) in BINARY.iter().enumerate() {
+            // powf needs a positive base for a real partial in the exponent; an integer
+            // exponent allows any base when the exponent is constant.
+            let (xa, yb) = if *name == "powf" { (x.abs(), y) } else { (x, y) };
+            compare_modes(name, xa, yb, |a, b| binary(k, a, b), |a, b| binary(k, a, b))?;
+            let c = if *name == "powf" { n as f64 } else { yb };
+            compare_modes_const(name, x, c, |a, b| binary(k, a, b), |a, b| binary(k, a, b))?;
+        }
+        compare_modes("f64 on the left", x, y, |a, b| lhs_f64!(a, b), |a, b| lhs_f64!(a, b))?;
+        compare_modes("f64 on the right", x, y, |a, b| rhs_f64!(a, b), |a, b| rhs_f64!(a, b))?;
+        compare_modes("assignment", x, y, |a, b| assign_ops!(a, b), |a, b| assign_ops!(a, b))?;
+    }
+
+    /// `xⁿ` by `powf` with a negative base and a constant integer exponent: forward mode,
+    /// the tape, and the tape of dual numbers (second derivative) against the closed forms
+    /// n xⁿ⁻¹ and n (n − 1) xⁿ⁻², and the first derivative against finite differences.
+    #[test]
+    fn powf_negative_base_integer_exponent(x in -3.0f64..-0.3, n in -3i32..=4) {
+        use mechml_engine::ad::api::hvp;
+        use mechml_engine::ad::gradcheck::check_gradient;
+        let e = n as f64;
+        let d1 = if n == 0 { 0.0 } else { e * x.powi(n - 1) };
+        let d2 = if n == 0 || n == 1 { 0.0 } else { e * (e - 1.0) * x.powi(n - 2) };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+        let fwd = Dual::dual(x, 1.0).powf(Dual::constant(e));
+        prop_assert!(close(fwd.d[0], d1), "dual: {} vs n x^(n-1) = {d1}", fwd.d[0]);
+        // A second direction carried by the exponent alone: undefined (xʸ is not real
+        // near an integer y for x < 0), and it must not leak into the first direction.
+        let two = DualN::new(x, [1.0, 0.0]).powf(DualN::new(e, [0.0, 1.0]));
+        prop_assert!(close(two.d[0], d1) && two.d[1].is_nan(), "{two:?}");
+        let report = check_tape_gradient(&[x], opts(), |_, v| Ok(v[0].powf(Var::constant(e))))
+            .map_err(|err| TestCaseError::fail(err.to_string()))?;
+        prop_assert!(report.passed && close(report.analytic[0], d1), "tape: {report}");
+        let fd = check_gradient(|z| Ok(z[0].powf(e)), &[x], &[fwd.d[0]], opts())
+            .map_err(|err| TestCaseError::fail(err.to_string()))?;
+        prop_assert!(fd.passed, "dual vs finite differences: {fd}");
+        let (_, g, hv) = hvp(&PowConst(e), &[x], &[1.0]).map_err(|err| TestCaseError::fail(err.to_string()))?;
+        prop_assert!(close(g[0], d1) && close(hv[0], d2), "hvp: g = {} (want {d1}), H = {} (want {d2})", g[0], hv[0]);
+    }
+}
+
+/// `x.powf(e)` for a constant exponent, for the Hessian check.
+struct PowConst(f64);
+impl mechml_engine::ad::api::ScalarFn for PowConst {
+    fn eval<R: Real>(&self, x: &[R]) -> R {
+        x[0].powf(R::from_f64(self.0))
+    }
+}
+
+/// The binary operations of [`Real`], by index.
+const BINARY: [&str; 9] = [
+    "add", "sub", "mul", "div", "powf", "atan2", "hypot", "min", "max",
+];
+
+fn binary<R: Real>(k: usize, a: R, b: R) -> R {
+    match k {
+        0 => a + b,
+        1 => a - b,
+        2 => a * b,
+        3 => a / b,
+        4 => a.powf(b),
+        5 => a.atan2(b),
+        6 => a.hypot(b),
+        7 => a.min(b),
+        _ => a.max(b),
+    }
+}
+
+/// The operators with an `f64` on the left, which are not part of [`Real`] (so written
+/// once per type by macro).
+macro_rules! lhs_f64 {
+    ($a:expr, $b:expr) => {
+        (2.0 - $a) * (3.0 / $b) + (1.0 + $a) * (2.0 * $b) - 0.5 / ($a * $b)
+    };
+}
+macro_rules! rhs_f64 {
+    ($a:expr, $b:expr) => {
+        ($a + 2.5) * ($b - 1.5) / 0.7 * $b - $a * 3.0
+    };
+}
+macro_rules! assign_ops {
+    ($a:expr, $b:expr) => {{
+        let mut c = $a;
+        c += $b;
+        c *= $a;
+        c -= 0.3;
+        c /= $b;
+        c += 1.0;
+        c *= 2.0;
+        c -= $b;
+        c /= 1.5;
+        c
+    }};
+}
+use {assign_ops, lhs_f64, rhs_f64};
+
+/// `f` on two-tangent duals against `g` (the same function) on the tape, both variable.
+fn compare_modes(
+    name: &str,
+    x: f64,
+    y: f64,
+    f: impl Fn(DualN<2>, DualN<2>) -> DualN<2>,
+    g: impl for<'t> Fn(Var<'t>, Var<'t>) -> Var<'t>,
+) -> Result<(), TestCaseError> {
+    let d = f(DualN::new(x, [1.0, 0.0]), DualN::new(y, [0.0, 1.0]));
+    let tape = Tape::new();
+    let (a, b) = (tape.var(x), tape.var(y));
+    let r = g(a, b);
+    let adj = tape
+        .gradient(&r)
+        .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    prop_assert!(
+        d.v.to_bits() == r.val().to_bits(),
+        "{name}({x}, {y}): dual value {} vs tape {}",
+        d.v,
+        r.val()
+    );
+    for (k, gk) in [adj.wrt(&a), adj.wrt(&b)].into_iter().enumerate() {
+        prop_assert!(
+            (d.d[k] - gk).abs() <= 1e-13 * (1.0 + gk.abs()),
+            "{name}({x}, {y}): partial {k}: dual {} vs tape {gk}",
+            d.d[k]
+        );
+    }
+    Ok(())
+}
+
+/// As [`compare_modes`] with a constant second argument.
+fn compare_modes_const(
+    name: &str,
+    x: f64,
+    c: f64,
+    f: impl Fn(DualN<2>, DualN<2>) -> DualN<2>,
+    g: impl for<'t> Fn(Var<'t>, Var<'t>) -> Var<'t>,
+) -> Result<(), TestCaseError> {
+    let d = f(DualN::new(x, [1.0, 0.0]), DualN::constant(c));
+    let tape = Tape::new();
+    let a = tape.var(x);
+    let r = g(a, Var::constant(c));
+    let adj = tape
+        .gradient(&r)
+        .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+    prop_assert!(
+        d.v.to_bits() == r.val().to_bits(),
+        "{name}({x}, const {c}): dual value {} vs tape {}",
+        d.v,
+        r.val()
+    );
+    let gk = adj.wrt(&a);
+    prop_assert!(
+        (d.d[0] - gk).abs() <= 1e-13 * (1.0 + gk.abs()) && d.d[1] == 0.0,
+        "{name}({x}, const {c}): dual {:?} vs tape {gk}",
+        d.d
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// A composite expression: forward multi-tangent duals give the same gradient as the tape.
     #[test]
@@ -203,4 +379,44 @@ proptest! {
             prop_assert!((fd - hv[i]).abs() < 1e-6 * (1.0 + fd.abs()), "component {i}: H v = {} vs finite difference {fd}", hv[i]);
         }
     }
+}
+
+/// `==` on dual numbers compares values, as on `f64` and `Var`, and agrees with `<`/`>`.
+#[test]
+fn dual_equality_compares_values() {
+    let a = DualN::new(1.0, [2.0, -1.0]);
+    let b = DualN::constant(1.0);
+    assert!(a == b && a <= b && a >= b);
+    assert_eq!(a.partial_cmp(&b), Some(std::cmp::Ordering::Equal));
+    assert!(Dual::dual(1.0, 3.0) != Dual::dual(2.0, 3.0));
+    assert!(Dual::dual(f64::NAN, 0.0) != Dual::dual(f64::NAN, 0.0));
+    // The same conventions as f64 and Var.
+    let tape = Tape::new();
+    let (x, c) = (tape.var(1.0), Var::constant(1.0));
+    assert!(x == c && (1.0f64 == 1.0));
+    // Exact zero looks at the derivative parts too.
+    assert!(DualN::<2>::constant(0.0).is_exact_zero());
+    assert!(!DualN::new(0.0, [0.0, 1e-300]).is_exact_zero());
+    assert!(!tape.var(0.0).is_exact_zero() && Var::<f64>::constant(0.0).is_exact_zero());
+}
+
+/// Forward-over-reverse through a block whose output adjoint has value 0 and a nonzero
+/// tangent at the point: the sweep must not skip the block. With a = stack(x₀) (one
+/// block), f = (a − 1)² + a x₁ at x = (1, 0): ∂f/∂a = 2 (a − 1) + x₁ = 0, and
+/// H = [[2, 1], [1, 0]], so H v = (2 v₀ + v₁, v₀).
+#[test]
+fn dual_tape_does_not_skip_blocks_with_zero_valued_adjoints() {
+    let tape: Tape<Dual> = Tape::with_capacity_generic(64);
+    let v = [0.7, -0.4];
+    let xs = [
+        tape.var(Dual::dual(1.0, v[0])),
+        tape.var(Dual::dual(0.0, v[1])),
+    ];
+    let a = tape.stack(&xs[..1]).unwrap().vars()[0];
+    let f = (a - 1.0).square() + a * xs[1];
+    let g = tape.gradient(&f).unwrap();
+    let (g0, g1) = (g.wrt(&xs[0]), g.wrt(&xs[1]));
+    assert_eq!((g0.v, g1.v), (0.0, 1.0));
+    assert!((g0.d[0] - (2.0 * v[0] + v[1])).abs() < 1e-15, "{g0:?}");
+    assert!((g1.d[0] - v[0]).abs() < 1e-15, "{g1:?}");
 }

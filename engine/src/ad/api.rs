@@ -158,6 +158,7 @@ pub fn jacobian<F: VectorFn + ?Sized>(f: &F, x: &[f64]) -> Result<(Vec<f64>, Mat
 /// Value, gradient and the Hessian–vector product `H(x) v`, exact, by forward-over-reverse:
 /// the function is recorded on a tape of dual numbers whose tangents carry `v`, and the
 /// reverse sweep's adjoints then carry `∇f` in their values and `H v` in their tangents.
+/// For functions that use block operations, see [`hvp_tape`].
 pub fn hvp<F: ScalarFn + ?Sized>(f: &F, x: &[f64], v: &[f64]) -> Result<(f64, Vec<f64>, Vec<f64>)> {
     crate::error::check_len("hvp", "v", v.len(), x.len())?;
     let tape: Tape<Dual> = Tape::with_capacity_generic(64 * x.len().max(16));
@@ -167,6 +168,55 @@ pub fn hvp<F: ScalarFn + ?Sized>(f: &F, x: &[f64], v: &[f64]) -> Result<(f64, Ve
         .map(|(&a, &b)| tape.var(Dual::dual(a, b)))
         .collect();
     let y = f.eval(&xs);
+    let adj = tape.gradient(&y)?;
+    let g = adj.wrt_slice(&xs);
+    Ok((
+        y.val().v,
+        g.iter().map(|d| d.v).collect(),
+        g.iter().map(|d| d.d[0]).collect(),
+    ))
+}
+
+/// Value, gradient and the exact Hessian–vector product `H(x) v` of a closure recorded on
+/// a tape of dual numbers (cleared first, reused afterwards), by forward-over-reverse as in
+/// [`hvp`]. Unlike [`hvp`], the closure may use block operations: `stack`/`stack_mat`, and
+/// the likelihood blocks `cholesky`, `solve_triangular`, `solve_lower`, `logdet_spd` and
+/// `mvn_logpdf`, which `Tape<Dual>` implements with second-order pullbacks (see
+/// [`ops`](super::ops)); a block added through [`Tape::push_block`] on a `Tape<Dual>`
+/// must implement `BlockOp<Dual>` the same way.
+///
+/// ```
+/// use mechml_engine::ad::{Dual, Real, Tape, api::hvp_tape};
+/// // f(x) = log det [[x₀, x₁], [x₁, 2]] = ln(2 x₀ − x₁²).
+/// let mut tape: Tape<Dual> = Tape::with_capacity_generic(64);
+/// let (x, v) = ([3.0, 1.0], [1.0, 0.0]);
+/// let (f, g, hv) = hvp_tape(&mut tape, &x, &v, |t, xs| {
+///     let two = mechml_engine::ad::Var::constant(Dual::constant(2.0));
+///     t.logdet_spd(&t.stack_mat(2, 2, &[xs[0], xs[1], xs[1], two])?)
+/// })?;
+/// let d = 2.0 * x[0] - x[1] * x[1];
+/// assert!((f - d.ln()).abs() < 1e-14 && (g[0] - 2.0 / d).abs() < 1e-14);
+/// assert!((hv[0] + 4.0 / (d * d)).abs() < 1e-14); // ∂²f/∂x₀² = −4/d²
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
+pub fn hvp_tape<F>(
+    tape: &mut Tape<Dual>,
+    x: &[f64],
+    v: &[f64],
+    f: F,
+) -> Result<(f64, Vec<f64>, Vec<f64>)>
+where
+    F: for<'t> FnOnce(&'t Tape<Dual>, &[Var<'t, Dual>]) -> Result<Var<'t, Dual>>,
+{
+    crate::error::check_len("hvp_tape", "v", v.len(), x.len())?;
+    tape.clear();
+    let tape: &Tape<Dual> = tape;
+    let xs: Vec<Var<'_, Dual>> = x
+        .iter()
+        .zip(v)
+        .map(|(&a, &b)| tape.var(Dual::dual(a, b)))
+        .collect();
+    let y = f(tape, &xs)?;
     let adj = tape.gradient(&y)?;
     let g = adj.wrt_slice(&xs);
     Ok((

@@ -10,7 +10,11 @@ use super::real::{Real, deriv};
 use super::special;
 
 /// A dual number with `N` tangent directions.
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// Comparisons (`==`, `<`, …) look at the value only, like those of `f64` and
+/// [`Var`](super::Var): `DualN::new(1.0, [2.0]) == DualN::constant(1.0)`. To test for an
+/// exact zero including the tangents, use [`Real::is_exact_zero`].
+#[derive(Clone, Copy, Debug)]
 pub struct DualN<const N: usize> {
     /// The primal value.
     pub v: f64,
@@ -78,6 +82,14 @@ impl<const N: usize> DualN<N> {
 impl<const N: usize> Default for DualN<N> {
     fn default() -> Self {
         Self::constant(0.0)
+    }
+}
+
+impl<const N: usize> PartialEq for DualN<N> {
+    /// Compares the values only (consistent with [`PartialOrd`]).
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.v == other.v
     }
 }
 
@@ -219,6 +231,10 @@ impl<const N: usize> Real for DualN<N> {
         Self::constant(x)
     }
     #[inline]
+    fn is_exact_zero(&self) -> bool {
+        self.v == 0.0 && self.d.iter().all(|t| *t == 0.0)
+    }
+    #[inline]
     fn exp(self) -> Self {
         let e = self.v.exp();
         self.chain(e, e)
@@ -254,6 +270,11 @@ impl<const N: usize> Real for DualN<N> {
         };
         self.chain(self.v.powi(n), d)
     }
+    /// `xʸ`. A direction in which `x` (or `y`) has a zero tangent takes no term from the
+    /// partial in `x` (or `y`), as on the tape: for a negative base and a constant
+    /// (integer) exponent the tangent is `y xʸ⁻¹` although `∂/∂y = xʸ ln x` is NaN, and for a
+    /// zero base and a constant exponent below 1 the infinite `∂/∂x` is not multiplied into
+    /// a NaN.
     #[inline]
     fn powf(self, y: Self) -> Self {
         let p = self.v.powf(y.v);
@@ -263,7 +284,13 @@ impl<const N: usize> Real for DualN<N> {
             y.v * self.v.powf(y.v - 1.0)
         };
         let db = if p == 0.0 { 0.0 } else { p * self.v.ln() };
-        self.chain2(y, p, da, db)
+        let mut d = [0.0; N];
+        for ((dk, &a), &b) in d.iter_mut().zip(&self.d).zip(&y.d) {
+            let ta = if a == 0.0 { 0.0 } else { da * a };
+            let tb = if b == 0.0 { 0.0 } else { db * b };
+            *dk = ta + tb;
+        }
+        Self { v: p, d }
     }
     #[inline]
     fn sin(self) -> Self {

@@ -25,6 +25,23 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 //!
+//! # Second derivatives
+//! [`api::hvp`] and [`api::hessian`] are exact (forward over reverse: the function runs on
+//! a tape of [`Dual`] numbers) for a [`api::ScalarFn`] made of scalar operations. For a
+//! closure that uses block operations, [`api::hvp_tape`] records it on a `Tape<Dual>`,
+//! where the blocks with second-order pullbacks exist: `cholesky`, `solve_triangular`,
+//! `solve_lower`, `logdet_spd`, `mvn_logpdf` ([`ops`]), plus `stack`, `stack_mat`,
+//! `var_vec`, `var_mat` and any user block implementing `BlockOp<Dual>`. The other
+//! built-in blocks (`matmul`, `map`, `sum`, …) are `Tape<f64>` only: calling one on a dual
+//! tape does not compile, so a Hessian–vector product is never silently wrong; write that
+//! part with scalar operations instead.
+//!
+//! # Check mode
+//! [`Tape::set_check_finite`] turns on checks that report the first NaN or infinity (in
+//! a scalar value or partial derivative, a leaf, a block output, or an adjoint left by a
+//! block's pullback) as an [`Error::NonFinite`](crate::Error::NonFinite) naming the
+//! operation.
+//!
 //! # Costs
 //! A scalar operation on the tape costs one entry of
 //! [`scalar_entry_bytes::<f64>()`](scalar_entry_bytes) = 24 bytes (two `u32` parents, two

@@ -55,6 +55,14 @@ pub trait Real:
     fn one() -> Self {
         Self::from_f64(1.0)
     }
+    /// Whether this is exactly zero *including its derivative parts*: for `f64` the value
+    /// is 0; a dual number also needs zero tangents, a tape variable must be a constant.
+    /// (`==` compares values only, so `x == R::zero()` holds for a dual number with value 0
+    /// and a nonzero tangent.) Used to skip work that would only add zeros.
+    #[inline]
+    fn is_exact_zero(&self) -> bool {
+        self.value() == 0.0
+    }
     /// Whether the value is finite.
     #[inline]
     fn is_finite(&self) -> bool {

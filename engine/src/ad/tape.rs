@@ -10,7 +10,7 @@
 //!   during the sweep, and never allocates (the vectors grow geometrically and keep their
 //!   capacity across [`Tape::clear`]). Unary operations point their unused parent at their
 //!   own slot with a zero partial, and leaves both, so the sweep has no branches.
-//! * **blocks** ([`BlockOp`](super::BlockOp)): one record for a primitive with many inputs and
+//! * **blocks** ([`BlockOp`]): one record for a primitive with many inputs and
 //!   outputs, whose outputs occupy a contiguous run of slots and whose pullback adds into the
 //!   adjoints of its inputs.
 //!
@@ -91,6 +91,12 @@ pub struct TapeStats {
     pub n_blocks: usize,
     /// Bytes held by scalar entries (24 per entry for `f64`).
     pub scalar_bytes: usize,
+    /// Bytes reserved by the tape's own buffers (scalar entries, segment, block and
+    /// argument tables, and the work buffers of the reverse sweep), recorded or not. It stays
+    /// the same when a cleared tape records the same computation again: the tape reuses its
+    /// storage instead of reallocating. (Block operations' saved data is held by the blocks
+    /// themselves and not counted.)
+    pub reserved_bytes: usize,
 }
 
 /// A reverse-mode tape over scalar type `S` (`f64` for gradients; a dual number for
@@ -103,6 +109,11 @@ pub struct Tape<S = f64> {
     inner: RefCell<TapeInner<S>>,
     /// Work space lent to block pullbacks, kept across sweeps and `clear`.
     scratch: RefCell<Vec<f64>>,
+    /// Buffer for the adjoint of a scattered block argument (a [`Tape::stack`]), kept
+    /// across sweeps and `clear` so the reverse sweep does not allocate.
+    gather: RefCell<Vec<S>>,
+    /// Incremented by [`Tape::clear`]: adjoints remember the recording they came from.
+    generation: u64,
 }
 
 impl<S: Real> Default for Tape<S> {
@@ -156,6 +167,8 @@ impl<S: Real> Tape<S> {
         Self {
             inner: RefCell::new(inner),
             scratch: RefCell::new(Vec::new()),
+            gather: RefCell::new(Vec::new()),
+            generation: 0,
         }
     }
 
@@ -164,11 +177,29 @@ impl<S: Real> Tape<S> {
     /// Takes `&mut self`, so no variable of the old recording can outlive it.
     pub fn clear(&mut self) {
         self.inner.get_mut().reset();
+        self.generation = self.generation.wrapping_add(1);
     }
 
-    /// Turns the non-finite check mode on or off. When on, every scalar operation whose
-    /// result is NaN or infinite records an [`Error::NonFinite`] naming the operation and
-    /// the tape entry; [`Tape::check`] and [`Tape::gradient`] then return it.
+    /// Identifies this tape and its current recording, for [`Adjoints::is_from`].
+    fn identity(&self) -> (usize, u64) {
+        (std::ptr::from_ref(self) as usize, self.generation)
+    }
+
+    /// Turns the non-finite check mode on or off. When on:
+    ///
+    /// * a scalar operation whose value or partial derivative is NaN or infinite (`ln` of
+    ///   a negative number; `sqrt` at 0, whose derivative is infinite) records an
+    ///   [`Error::NonFinite`] naming the operation and the tape entry;
+    /// * so does a block (built-in or added through [`Tape::push_block`]) with a
+    ///   non-finite output, when its outputs are wrapped by
+    ///   [`VarVec::from_block`](super::VarVec::from_block) /
+    ///   [`VarMat::from_block`](super::VarMat::from_block), naming the block and the output;
+    ///
+    /// and [`Tape::check`] and [`Tape::gradient`] then return the first such error. During
+    /// a sweep, a block whose pullback (or pushforward) leaves a non-finite adjoint (or
+    /// tangent) in one of its arguments (outputs) makes the sweep return an
+    /// [`Error::NonFinite`] naming the block. Off by default: the checks cost a test per
+    /// entry.
     pub fn set_check_finite(&self, on: bool) {
         self.inner.borrow_mut().check_finite = on;
     }
@@ -205,6 +236,9 @@ impl<S: Real> Tape<S> {
             n_scalar_entries: inner.entries.len(),
             n_blocks: inner.blocks.len(),
             scalar_bytes: inner.entries.len() * scalar_entry_bytes::<S>(),
+            reserved_bytes: inner.reserved_bytes()
+                + self.scratch.borrow().capacity() * std::mem::size_of::<f64>()
+                + self.gather.borrow().capacity() * std::mem::size_of::<S>(),
         }
     }
 
@@ -271,8 +305,15 @@ impl<S: Real> Tape<S> {
         if inner.entries.len() == inner.entries.capacity() && !inner.grow(op) {
             return 0;
         }
-        if inner.check_finite && !value.value().is_finite() {
-            inner.record_non_finite(value.value(), op);
+        if inner.check_finite {
+            let (w1, has_p1) = p1.map_or((S::zero(), false), |(_, w)| (w, true));
+            if !value.value().is_finite() {
+                inner.record_non_finite(value.value(), op, false);
+            } else if p0 != LEAF && !w0.value().is_finite() {
+                inner.record_non_finite(w0.value(), op, true);
+            } else if has_p1 && !w1.value().is_finite() {
+                inner.record_non_finite(w1.value(), op, true);
+            }
         }
         let slot = inner.entries.len() as u32 + inner.offset;
         let entry = match (p0, p1) {
@@ -298,7 +339,7 @@ impl<S: Real> Tape<S> {
     /// nothing is recorded and the outputs are constants).
     ///
     /// This is the public extension point for new primitives; see
-    /// [`BlockOp`](super::BlockOp) for the contract of the pullback.
+    /// [`BlockOp`] for the contract of the pullback.
     pub fn push_block<B: BlockOp<S> + Send + 'static>(
         &self,
         op: B,
@@ -378,6 +419,67 @@ impl<S: Real> Tape<S> {
         Ok(start as u32)
     }
 
+    /// Validates the outputs of a block being wrapped as a vector or matrix (called by
+    /// `VarVec::from_block` / `VarMat::from_block`): `start` must be the first output slot
+    /// of a recorded block with `values.len()` outputs, and in check mode the values must
+    /// be finite. Records a deferred error (returned by [`Tape::check`] and the sweeps)
+    /// and returns `false` when the outputs cannot be used as slots.
+    pub(crate) fn accept_block_outputs(&self, start: u32, values: &[S], what: &str) -> bool {
+        let mut inner = self.inner.borrow_mut();
+        let blocks = &inner.blocks;
+        let first = blocks.partition_point(|b| b.out_start < start);
+        let same_start = blocks[first..]
+            .iter()
+            .take_while(|b| b.out_start == start)
+            .filter(|b| !b.is_leaf);
+        let mut last = None;
+        let mut found = None;
+        for rec in same_start {
+            last = Some(rec);
+            if rec.n_out as usize == values.len() {
+                found = Some(rec);
+            }
+        }
+        let error = match (found, last) {
+            (Some(rec), _) => {
+                if !inner.check_finite {
+                    return true;
+                }
+                let Some(k) = values.iter().position(|v| !v.value().is_finite()) else {
+                    return true;
+                };
+                // The slots are fine; only the value is bad.
+                let e = Error::NonFinite {
+                    op: rec.op.name(),
+                    index: start as usize + k,
+                    value: values[k].value(),
+                    context: format!("output {k} of the block (check mode)"),
+                };
+                if inner.error.is_none() {
+                    inner.error = Some(e);
+                }
+                return true;
+            }
+            (None, Some(rec)) => Error::ShapeMismatch {
+                op: rec.op.name(),
+                arg: "block outputs",
+                expected: format!("len {} (the n_out given to push_block)", rec.n_out),
+                found: format!("len {} wrapped by {what}", values.len()),
+            },
+            (None, None) => Error::InvalidArgument {
+                op: "from_block",
+                message: format!(
+                    "{what}: slot {start} is not the first output of a block on this tape \
+                     (pass the slot returned by Tape::push_block)"
+                ),
+            },
+        };
+        if inner.error.is_none() {
+            inner.error = Some(error);
+        }
+        false
+    }
+
     /// Reserves `n` contiguous slots for independent variables (a leaf vector or matrix)
     /// without a scalar entry each. Returns the first slot.
     pub(crate) fn push_leaf_block(&self, n: usize) -> Result<u32> {
@@ -388,7 +490,7 @@ impl<S: Real> Tape<S> {
     ///
     /// Returns the first deferred error instead, if one was recorded.
     pub fn reverse(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
-        let mut adj = Adjoints { adj: Vec::new() };
+        let mut adj = Adjoints::default();
         self.reverse_into(seeds, &mut adj)?;
         Ok(adj)
     }
@@ -398,6 +500,7 @@ impl<S: Real> Tape<S> {
         self.check()?;
         let inner = self.inner.borrow();
         let n = inner.n_slots() as usize;
+        out.tape = self.identity();
         let adj = &mut out.adj;
         adj.clear();
         adj.resize(n, S::zero());
@@ -408,8 +511,9 @@ impl<S: Real> Tape<S> {
             }
             adj[slot] += s;
         }
-        let mut gather: Vec<S> = Vec::new();
+        let mut gather = self.gather.borrow_mut();
         let mut scratch = self.scratch.borrow_mut();
+        let check_finite = inner.check_finite;
         let n_entries = inner.entries.len();
         for j in (0..inner.segments.len()).rev() {
             let seg = inner.segments[j];
@@ -435,17 +539,16 @@ impl<S: Real> Tape<S> {
                 let start = rec.out_start as usize;
                 let (lower, upper) = adj.split_at_mut(start);
                 let out_adj = &upper[..rec.n_out as usize];
-                if out_adj.iter().all(|a| *a == S::zero()) {
+                if out_adj.iter().all(|a| a.is_exact_zero()) {
                     continue;
                 }
-                let mut inputs = InputAdjoints::new(
-                    lower,
-                    &inner.arg_table[rec.args.clone()],
-                    &inner.arg_slots,
-                    &mut gather,
-                    &mut scratch,
-                );
+                let args = &inner.arg_table[rec.args.clone()];
+                let mut inputs =
+                    InputAdjoints::new(lower, args, &inner.arg_slots, &mut gather, &mut scratch);
                 rec.op.pullback(out_adj, &mut inputs)?;
+                if check_finite {
+                    check_args_finite(lower, args, &inner.arg_slots, rec.op.name(), "pullback")?;
+                }
             }
         }
         adj[0] = S::zero();
@@ -454,7 +557,7 @@ impl<S: Real> Tape<S> {
 
     /// Forward (tangent) sweep: given tangents of some slots (usually the independent
     /// variables), the tangent of every slot. Blocks must implement
-    /// [`BlockOp::pushforward`](super::BlockOp::pushforward).
+    /// [`BlockOp::pushforward`].
     pub fn forward(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
         self.check()?;
         let inner = self.inner.borrow();
@@ -481,6 +584,18 @@ impl<S: Real> Tape<S> {
                         &inner.arg_slots,
                     );
                     rec.op.pushforward(&inputs, out)?;
+                    if inner.check_finite
+                        && let Some(k) = out.iter().position(|t| !t.value().is_finite())
+                    {
+                        return Err(Error::NonFinite {
+                            op: rec.op.name(),
+                            index: start + k,
+                            value: out[k].value(),
+                            context: format!(
+                                "tangent of output {k} after the pushforward (check mode)"
+                            ),
+                        });
+                    }
                 }
             }
             let seg = inner.segments[j];
@@ -508,7 +623,10 @@ impl<S: Real> Tape<S> {
             }
         }
         tan[0] = S::zero();
-        Ok(Adjoints { adj: tan })
+        Ok(Adjoints {
+            adj: tan,
+            tape: self.identity(),
+        })
     }
 }
 
@@ -538,16 +656,34 @@ impl<S: Real> TapeInner<S> {
 
     #[cold]
     #[inline(never)]
-    fn record_non_finite(&mut self, value: f64, op: &'static str) {
+    fn record_non_finite(&mut self, value: f64, op: &'static str, partial: bool) {
         if self.error.is_none() {
             let index = self.entries.len();
+            let context = if partial {
+                format!(
+                    "partial derivative of tape entry {index}: the operation is not \
+                     differentiable at its argument"
+                )
+            } else {
+                format!("tape entry {index}")
+            };
             self.error = Some(Error::NonFinite {
                 op,
                 index,
                 value,
-                context: format!("tape entry {index}"),
+                context,
             });
         }
+    }
+
+    /// Bytes reserved by the vectors of the recording.
+    fn reserved_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.entries.capacity() * size_of::<Entry<S>>()
+            + self.segments.capacity() * size_of::<Segment>()
+            + self.blocks.capacity() * size_of::<BlockRecord<S>>()
+            + self.arg_table.capacity() * size_of::<ArgRec>()
+            + self.arg_slots.capacity() * size_of::<u32>()
     }
 
     fn reset(&mut self) {
@@ -571,24 +707,68 @@ impl<S: Real> TapeInner<S> {
 }
 
 /// The adjoints (or tangents) of every slot after a sweep.
+///
+/// They remember the tape and the recording (between two [`Tape::clear`]s) they came from:
+/// [`Adjoints::wrt`] and its siblings read a slot without checking (fast, never panics, but
+/// meaningless for a variable of another tape or recording), [`Adjoints::try_wrt`] and
+/// [`Adjoints::is_from`] check.
 #[derive(Clone, Debug)]
 pub struct Adjoints<S = f64> {
     pub(crate) adj: Vec<S>,
+    /// Address of the tape and its generation when the sweep ran.
+    pub(crate) tape: (usize, u64),
 }
 
 impl<S> Default for Adjoints<S> {
     fn default() -> Self {
-        Self { adj: Vec::new() }
+        Self {
+            adj: Vec::new(),
+            tape: (0, 0),
+        }
     }
 }
 
 impl<S: Real> Adjoints<S> {
+    /// Whether these adjoints come from a sweep over `tape`'s current recording (not from
+    /// another tape, nor from before a [`Tape::clear`]). Variables on `tape` can then be
+    /// read with [`Adjoints::wrt`] and its siblings. A tape is identified by its address, so
+    /// one that was moved since the sweep (while no variable borrowed it) counts as another.
+    pub fn is_from(&self, tape: &Tape<S>) -> bool {
+        self.tape == tape.identity()
+    }
+
     /// The adjoint of a scalar variable (zero for constants).
+    ///
+    /// Does not check that `x` is on the tape the adjoints come from: for a variable of
+    /// another tape the result is meaningless (zero if its slot is out of range). Use
+    /// [`Adjoints::try_wrt`] or [`Adjoints::is_from`] where that can happen.
     pub fn wrt(&self, x: &Var<'_, S>) -> S {
         match x.slot_if_var() {
             Some(s) => self.adj.get(s as usize).copied().unwrap_or_else(S::zero),
             None => S::zero(),
         }
+    }
+
+    /// The adjoint of a scalar variable (zero for constants), checking that it belongs to
+    /// the tape and recording these adjoints come from.
+    ///
+    /// # Errors
+    /// [`Error::MixedTapes`] for a variable of another tape, or of the same tape after a
+    /// [`Tape::clear`]; [`Error::UnknownVariable`] if its slot is out of range.
+    pub fn try_wrt(&self, x: &Var<'_, S>) -> Result<S> {
+        let Some(tape) = x.tape() else {
+            return Ok(S::zero());
+        };
+        if !self.is_from(tape) {
+            return Err(Error::MixedTapes {
+                op: "Adjoints::try_wrt",
+            });
+        }
+        let s = x.slot() as usize;
+        self.adj.get(s).copied().ok_or(Error::UnknownVariable {
+            slot: s,
+            n_slots: self.adj.len(),
+        })
     }
     /// The adjoints of several scalar variables.
     pub fn wrt_slice(&self, xs: &[Var<'_, S>]) -> Vec<S> {
@@ -612,6 +792,41 @@ impl<S: Real> Adjoints<S> {
     pub fn as_slice(&self) -> &[S] {
         &self.adj
     }
+}
+
+/// In check mode, after a block's pullback: the first non-finite adjoint among the slots
+/// of the block's arguments, as an error naming the block.
+#[cold]
+fn check_args_finite<S: Real>(
+    adj: &[S],
+    args: &[ArgRec],
+    arg_slots: &[u32],
+    op: &'static str,
+    sweep: &str,
+) -> Result<()> {
+    for (k, a) in args.iter().enumerate() {
+        let bad = match *a {
+            ArgRec::Range { start, len } => (start..start + len)
+                .map(|s| s as usize)
+                .find(|&s| !adj[s].value().is_finite()),
+            ArgRec::List { offset, len } => arg_slots[offset as usize..(offset + len) as usize]
+                .iter()
+                .map(|&s| s as usize)
+                .find(|&s| s != 0 && !adj[s].value().is_finite()),
+            ArgRec::Constant => None,
+        };
+        if let Some(s) = bad {
+            return Err(Error::NonFinite {
+                op,
+                index: s,
+                value: adj[s].value(),
+                context: format!(
+                    "adjoint of argument {k} (slot {s}) after the {sweep} (check mode)"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[allow(dead_code)]

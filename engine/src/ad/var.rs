@@ -244,6 +244,10 @@ impl<S: Real> Real for Var<'_, S> {
         Self::constant(S::from_f64(x))
     }
     #[inline(always)]
+    fn is_exact_zero(&self) -> bool {
+        self.is_constant() && self.val.is_exact_zero()
+    }
+    #[inline(always)]
     fn exp(self) -> Self {
         let e = self.val.exp();
         self.unary(e, e, "exp")
@@ -282,12 +286,14 @@ impl<S: Real> Real for Var<'_, S> {
     #[inline(always)]
     fn powf(self, y: Self) -> Self {
         let p = self.val.powf(y.val);
-        let da = if y.val.value() == 0.0 {
+        // `is_exact_zero`, not `value() == 0`: on a tape of dual numbers the partials'
+        // tangents (second derivatives) must survive a zero value.
+        let da = if y.val.is_exact_zero() {
             S::zero()
         } else {
             y.val * self.val.powf(y.val - 1.0)
         };
-        let db = if p.value() == 0.0 {
+        let db = if p.is_exact_zero() {
             S::zero()
         } else {
             p * self.val.ln()

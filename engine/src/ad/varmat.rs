@@ -64,14 +64,20 @@ impl<'t, S: Real> VarVec<'t, S> {
         }
     }
     /// Wraps the outputs of a block (`start` from [`Tape::push_block`]; `None` = constant).
+    ///
+    /// `vals` must hold one value per output of the block (its `n_out`). If it does not,
+    /// or `start` is not the first output slot of a block, the tape records an error
+    /// (returned by [`Tape::check`] and [`Tape::gradient`]) and the vector is a constant.
+    /// In check mode ([`Tape::set_check_finite`]) a non-finite value records an
+    /// [`Error::NonFinite`] naming the block.
     pub fn from_block(tape: &'t Tape<S>, start: Option<u32>, vals: Vec<S>) -> Self {
         match start {
-            Some(s) => Self {
+            Some(s) if tape.accept_block_outputs(s, &vals, "VarVec::from_block") => Self {
                 tape: Some(tape),
                 start: s,
                 vals,
             },
-            None => Self::constant(vals),
+            _ => Self::constant(vals),
         }
     }
     /// Length.
@@ -145,7 +151,12 @@ impl<'t, S: Real> VarVec<'t, S> {
 
     /// Views the vector as a `rows x cols` column-major matrix (same slots).
     pub fn reshape(self, rows: usize, cols: usize) -> Result<VarMat<'t, S>> {
-        check_len("reshape", "vector", self.vals.len(), rows * cols)?;
+        check_len(
+            "reshape",
+            "vector",
+            self.vals.len(),
+            rows.saturating_mul(cols),
+        )?;
         Ok(VarMat {
             tape: self.tape,
             start: self.start,
@@ -159,7 +170,12 @@ impl<'t, S: Real> VarVec<'t, S> {
 impl<'t, S: Real> VarMat<'t, S> {
     /// A constant matrix from column-major values.
     pub fn constant(rows: usize, cols: usize, vals: Vec<S>) -> Result<Self> {
-        check_len("VarMat::constant", "values", vals.len(), rows * cols)?;
+        check_len(
+            "VarMat::constant",
+            "values",
+            vals.len(),
+            rows.saturating_mul(cols),
+        )?;
         Ok(Self {
             tape: None,
             start: 0,
@@ -169,33 +185,51 @@ impl<'t, S: Real> VarMat<'t, S> {
         })
     }
     /// Wraps the outputs of a block as a `rows x cols` matrix (column-major).
+    ///
+    /// `vals` must hold `rows * cols` values, one per output of the block. If it does not,
+    /// or `start` is not the first output slot of a block, the tape records an error
+    /// (returned by [`Tape::check`] and [`Tape::gradient`]) and the matrix is a constant
+    /// (padded with NaN or truncated to `rows * cols` values; a `vals.len() x 1` column if
+    /// `rows * cols` is out of all proportion). In check mode
+    /// ([`Tape::set_check_finite`]) a non-finite value records an [`Error::NonFinite`]
+    /// naming the block.
     pub fn from_block(
         tape: &'t Tape<S>,
         start: Option<u32>,
         rows: usize,
         cols: usize,
-        vals: Vec<S>,
+        mut vals: Vec<S>,
     ) -> Self {
-        debug_assert_eq!(
-            vals.len(),
-            rows * cols,
-            "block output length must be rows * cols"
-        );
-        match start {
-            Some(s) => Self {
-                tape: Some(tape),
-                start: s,
-                rows,
-                cols,
-                vals,
-            },
-            None => Self {
-                tape: None,
-                start: 0,
-                rows,
-                cols,
-                vals,
-            },
+        let (mut rows, mut cols) = (rows, cols);
+        let shape_ok = rows.checked_mul(cols) == Some(vals.len());
+        if !shape_ok {
+            tape.fail(Error::ShapeMismatch {
+                op: "VarMat::from_block",
+                arg: "vals",
+                expected: format!("{rows}x{cols} values"),
+                found: format!("len {}", vals.len()),
+            });
+            // Padding must not allocate without bound on absurd shapes.
+            if rows
+                .checked_mul(cols)
+                .is_none_or(|n| n > vals.len().max(1 << 20))
+            {
+                (rows, cols) = (vals.len(), 1);
+            }
+        }
+        let on_tape = match start {
+            Some(s) => shape_ok && tape.accept_block_outputs(s, &vals, "VarMat::from_block"),
+            None => false,
+        };
+        if !shape_ok {
+            vals.resize(rows.saturating_mul(cols), S::from_f64(f64::NAN));
+        }
+        Self {
+            tape: on_tape.then_some(tape),
+            start: if on_tape { start.unwrap_or(0) } else { 0 },
+            rows,
+            cols,
+            vals,
         }
     }
     /// Number of rows.
@@ -232,7 +266,7 @@ impl<'t, S: Real> VarMat<'t, S> {
             return None;
         }
         let k = i + j * self.rows;
-        let v = self.vals[k];
+        let v = *self.vals.get(k)?;
         Some(match self.tape {
             Some(t) => Var::from_parts(t, self.start + k as u32, v),
             None => Var::constant(v),
@@ -307,8 +341,10 @@ pub(crate) fn check_tape<S: Real>(
 }
 
 impl<S: Real> Tape<S> {
-    /// A vector of new independent variables (one leaf record, contiguous slots).
+    /// A vector of new independent variables (one leaf record, contiguous slots). In
+    /// check mode a non-finite value records an [`Error::NonFinite`].
     pub fn var_vec(&self, xs: &[S]) -> VarVec<'_, S> {
+        self.check_leaves("var_vec", xs);
         match self.push_leaf_block(xs.len()) {
             Ok(start) => VarVec {
                 tape: Some(self),
@@ -322,9 +358,11 @@ impl<S: Real> Tape<S> {
         }
     }
 
-    /// A `rows x cols` matrix of new independent variables from column-major values.
+    /// A `rows x cols` matrix of new independent variables from column-major values. In
+    /// check mode a non-finite value records an [`Error::NonFinite`].
     pub fn var_mat(&self, rows: usize, cols: usize, vals: &[S]) -> Result<VarMat<'_, S>> {
-        check_len("var_mat", "values", vals.len(), rows * cols)?;
+        check_len("var_mat", "values", vals.len(), rows.saturating_mul(cols))?;
+        self.check_leaves("var_mat", vals);
         let start = self.push_leaf_block(vals.len())?;
         Ok(VarMat {
             tape: Some(self),
@@ -333,6 +371,20 @@ impl<S: Real> Tape<S> {
             cols,
             vals: vals.to_vec(),
         })
+    }
+
+    /// In check mode, records the first non-finite leaf value.
+    fn check_leaves(&self, op: &'static str, xs: &[S]) {
+        if self.check_finite_enabled()
+            && let Some(k) = xs.iter().position(|x| !x.value().is_finite())
+        {
+            self.fail(Error::NonFinite {
+                op,
+                index: k,
+                value: xs[k].value(),
+                context: format!("independent variable {k} (check mode)"),
+            });
+        }
     }
 
     /// Gathers scalar variables into one contiguous vector (one block).
@@ -354,7 +406,7 @@ impl<S: Real> Tape<S> {
 
     /// Gathers scalar variables (column-major) into a `rows x cols` matrix (one block).
     pub fn stack_mat(&self, rows: usize, cols: usize, xs: &[Var<'_, S>]) -> Result<VarMat<'_, S>> {
-        check_len("stack_mat", "entries", xs.len(), rows * cols)?;
+        check_len("stack_mat", "entries", xs.len(), rows.saturating_mul(cols))?;
         self.stack(xs)?.reshape(rows, cols)
     }
 }

@@ -13,6 +13,7 @@
 use faer::Mat;
 use proptest::prelude::*;
 
+pub mod blocks;
 pub mod expr;
 
 /// A vector of `n` finite values in `[lo, hi]`.

@@ -17,7 +17,7 @@ use super::tri::{Uplo, tri_solve_left};
 use super::util::{add_sym_scaled, mat_mut, mat_ref, same_tape, to_vec};
 
 /// Φ(X): lower triangle with the diagonal halved, in place.
-fn phi(x: &mut Mat<f64>) {
+pub(super) fn phi(x: &mut Mat<f64>) {
     let n = x.nrows();
     for j in 0..n {
         for i in 0..j {
@@ -28,7 +28,7 @@ fn phi(x: &mut Mat<f64>) {
 }
 
 /// `L⁻ᵀ P L⁻¹` for lower-triangular `L`.
-fn sandwich_inv_lt(l: MatRef<'_, f64>, p: Mat<f64>, par: Par) -> Mat<f64> {
+pub(super) fn sandwich_inv_lt(l: MatRef<'_, f64>, p: Mat<f64>, par: Par) -> Mat<f64> {
     let mut x = p;
     tri_solve_left(l, Uplo::Lower, true, x.as_mut(), par); // X = L⁻ᵀ P
     let mut st = x.transpose().to_owned();
@@ -81,8 +81,14 @@ impl BlockOp for CholeskyOp {
         tri_solve_left(self.l.as_ref(), Uplo::Lower, false, mt.as_mut(), self.par); // (L⁻¹ dA L⁻ᵀ)ᵀ
         let mut inner = mt.transpose().to_owned();
         phi(&mut inner);
-        let dl = &self.l * &inner;
-        mat_mut(out, n, n).copy_from(dl.as_ref());
+        faer::linalg::matmul::matmul(
+            mat_mut(out, n, n),
+            Accum::Replace,
+            self.l.as_ref(),
+            inner.as_ref(),
+            1.0,
+            self.par,
+        );
         Ok(())
     }
 }

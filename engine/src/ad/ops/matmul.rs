@@ -128,8 +128,15 @@ impl Tape {
         }
         same_tape("matmul", self, &[a.tape(), b.tape()])?;
         let par = self.par();
-        let c = a.as_faer() * b.as_faer();
-        let vals = to_vec(c.as_ref());
+        let mut vals = vec![0.0; m * n];
+        matmul(
+            mat_mut(&mut vals, m, n),
+            Accum::Replace,
+            a.as_faer(),
+            b.as_faer(),
+            1.0,
+            par,
+        );
         let op = MatMulOp {
             a: if b.is_constant() {
                 Vec::new()

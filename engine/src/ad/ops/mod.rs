@@ -11,6 +11,12 @@
 //! | SPD | [`cholesky`](crate::ad::Tape::cholesky), `spd_solve`, `inv_quad`, `logdet_spd`, [`mvn_logpdf`](crate::ad::Tape::mvn_logpdf) |
 //! | general | [`log_abs_det`](crate::ad::Tape::log_abs_det) |
 //! | diagonal | [`diag`](crate::ad::Tape::diag), `diag_mat`, `trace` |
+//!
+//! On a tape of dual numbers (`Tape<Dual>`, for exact Hessian–vector products through
+//! blocks with [`api::hvp_tape`](crate::ad::api::hvp_tape)) the likelihood blocks
+//! `cholesky`, `solve_triangular`, `solve_lower`, `logdet_spd` and `mvn_logpdf` exist
+//! with second-order pullbacks; `stack`, `stack_mat`, `var_vec` and `var_mat` work on any
+//! tape. The other blocks are `Tape<f64>` only (using one on a dual tape does not compile).
 
 mod cholesky;
 mod diag;
@@ -19,6 +25,7 @@ mod logdet;
 mod matmul;
 mod quad;
 mod reduce;
+mod second_order;
 mod spd;
 mod tri;
 pub(crate) mod util;

@@ -12,7 +12,8 @@
 //! The inverse needed by the last two is formed in the pullback only (≈ 2n³/3 flops after
 //! the n³/3 of the factorisation), so a value-and-gradient costs about three factorisations.
 
-use faer::{Mat, Par};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
 
 use crate::ad::block::{BlockOp, InputAdjoints, InputTangents};
 use crate::ad::{Tape, Var, VarMat, VarVec};
@@ -45,7 +46,15 @@ impl BlockOp for SpdSolveOp {
         let mut bbar = mat_ref(g, r, c).to_owned();
         self.llt.solve_in_place(bbar.as_mut(), self.par);
         if let Some(mut da) = inputs.arg(0) {
-            let prod = &bbar * self.x.transpose();
+            let mut prod = Mat::<f64>::zeros(r, r);
+            matmul(
+                prod.as_mut(),
+                Accum::Replace,
+                bbar.as_ref(),
+                self.x.transpose(),
+                1.0,
+                self.par,
+            );
             add_sym_scaled(&mut da, prod.as_ref(), -1.0);
         }
         if let Some(mut db) = inputs.arg(1) {
@@ -61,7 +70,14 @@ impl BlockOp for SpdSolveOp {
         };
         if let Some(ta) = inputs.arg(0) {
             let da = symmetrize(mat_ref(&ta, r, r));
-            rhs -= &da * &self.x;
+            matmul(
+                rhs.as_mut(),
+                Accum::Add,
+                da.as_ref(),
+                self.x.as_ref(),
+                -1.0,
+                self.par,
+            );
         }
         self.llt.solve_in_place(rhs.as_mut(), self.par);
         mat_mut(out, r, c).copy_from(rhs.as_ref());

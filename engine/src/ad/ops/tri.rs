@@ -49,7 +49,7 @@ pub(crate) fn tri_solve_left(
     }
 }
 
-fn in_triangle(uplo: Uplo, i: usize, j: usize) -> bool {
+pub(super) fn in_triangle(uplo: Uplo, i: usize, j: usize) -> bool {
     match uplo {
         Uplo::Lower => i >= j,
         Uplo::Upper => i <= j,
@@ -57,7 +57,7 @@ fn in_triangle(uplo: Uplo, i: usize, j: usize) -> bool {
 }
 
 /// The triangle of `t` (zeros elsewhere).
-fn masked(t: MatRef<'_, f64>, uplo: Uplo) -> Mat<f64> {
+pub(super) fn masked(t: MatRef<'_, f64>, uplo: Uplo) -> Mat<f64> {
     Mat::from_fn(t.nrows(), t.ncols(), |i, j| {
         if in_triangle(uplo, i, j) {
             t[(i, j)]
@@ -97,10 +97,12 @@ impl BlockOp for TriSolveOp {
             }
         };
         if let Some(mut dt) = inputs.arg(0) {
-            let prod = match self.side {
-                Side::Left => &bbar * self.x.transpose(),
-                Side::Right => self.x.transpose() * &bbar,
+            let mut prod = Mat::<f64>::zeros(n, n);
+            let (lhs, rhs) = match self.side {
+                Side::Left => (bbar.as_ref(), self.x.transpose()),
+                Side::Right => (self.x.transpose(), bbar.as_ref()),
             };
+            faer::linalg::matmul::matmul(prod.as_mut(), Accum::Replace, lhs, rhs, 1.0, self.par);
             for j in 0..n {
                 for i in 0..n {
                     if in_triangle(self.uplo, i, j) {
