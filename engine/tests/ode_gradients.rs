@@ -362,9 +362,12 @@ fn discrete_adjoint_memory_law() {
         ));
     }
     for w in rows.windows(2) {
-        let (r_n, r_all, r_auto) = (w[1].0 / w[0].0, w[1].1 / w[0].1, w[1].2 / w[0].2);
-        // N grows ~4×: All grows ~4×, Auto ~2× (√4).
-        assert!((r_all / r_n - 1.0).abs() < 0.25, "All: {rows:?}");
+        let (r_n, r_auto) = (w[1].0 / w[0].0, w[1].2 / w[0].2);
+        // All keeps every state (n = 2 numbers per step) besides one replayed segment of
+        // bounded length: the peak grows by n per extra step.
+        let slope_all = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
+        assert!((slope_all / 2.0 - 1.0).abs() < 0.25, "All: {rows:?}");
+        // N grows ~4×: Auto ~2× (√4).
         assert!(
             r_auto < 1.6 * r_n.sqrt() && r_auto > 0.6 * r_n.sqrt(),
             "Auto: {rows:?}"

@@ -327,7 +327,7 @@ impl Bdf {
                 loop {
                     if !lu_valid {
                         stats.n_lu += 1;
-                        if let Err(i) = self.lu.factor_shifted(&self.jac, 1.0, -c) {
+                        if let Err(i) = self.lu.factor_shifted(self.jac.as_ref(), 1.0, -c) {
                             // A singular iteration matrix: a Newton failure (shrink the step).
                             result = Err((0, i, f64::MAX));
                             break;
@@ -672,7 +672,7 @@ pub fn solve_fixed_order<F: super::problem::OdeRhs>(
         let mut converged = false;
         for _ in 0..50 {
             sys.jacobian(t_new, &y_new, bdf.jac.as_mut());
-            if let Err(i) = bdf.lu.factor_shifted(&bdf.jac, 1.0, -c) {
+            if let Err(i) = bdf.lu.factor_shifted(bdf.jac.as_ref(), 1.0, -c) {
                 return Err(Error::Singular {
                     op: "bdf::solve_fixed_order",
                     index: i,

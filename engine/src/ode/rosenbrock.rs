@@ -303,7 +303,7 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
         stats.n_lu += 1;
         if let Err(i) = self
             .lu
-            .factor_shifted(&self.jac, 1.0 / (h * tab.gamma), -1.0)
+            .factor_shifted(self.jac.as_ref(), 1.0 / (h * tab.gamma), -1.0)
         {
             return Attempt::Failed {
                 iterations: 0,
