@@ -288,6 +288,7 @@ impl Bdf {
                     return Err(Error::TooManySteps {
                         op: "ode",
                         t,
+                        h: h_abs.min(t1 - t),
                         max_steps: opts.max_steps,
                     });
                 }

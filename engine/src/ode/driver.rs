@@ -253,6 +253,7 @@ where
             return Err(Error::TooManySteps {
                 op: "ode",
                 t,
+                h: h.min(t1 - t),
                 max_steps: opts.max_steps,
             });
         }

@@ -22,7 +22,12 @@ pub(crate) const SMALL_N: usize = 16;
 enum Factors {
     /// Row-major `n × n` factors (`L` strictly below the diagonal, unit diagonal
     /// implied; `U` on and above) and the row interchanges `piv[k]` of step `k`.
-    Small { lu: Vec<f64>, piv: Vec<usize> },
+    Small {
+        lu: Vec<f64>,
+        piv: Vec<usize>,
+        /// `1 / Uₖₖ`.
+        inv_diag: Vec<f64>,
+    },
     /// faer's factors, permutation and scratch.
     Faer {
         lu: Mat<f64>,
@@ -64,6 +69,7 @@ impl LuWork {
             Factors::Small {
                 lu: vec![0.0; n * n],
                 piv: vec![0; n],
+                inv_diag: vec![0.0; n],
             }
         } else {
             Factors::faer(n)
@@ -82,7 +88,7 @@ impl LuWork {
         let n = self.n;
         self.valid = false;
         match &mut self.f {
-            Factors::Small { lu, piv } => {
+            Factors::Small { lu, piv, inv_diag } => {
                 for i in 0..n {
                     for j in 0..n {
                         let d = if i == j { identity_scale } else { 0.0 };
@@ -94,6 +100,9 @@ impl LuWork {
                     }
                 }
                 small_factor(lu, piv, n)?;
+                for (k, d) in inv_diag.iter_mut().enumerate() {
+                    *d = 1.0 / lu[k * n + k];
+                }
             }
             Factors::Faer {
                 lu,
@@ -132,28 +141,17 @@ impl LuWork {
     pub(crate) fn solve(&mut self, x: &mut [f64]) {
         let n = self.n;
         match &mut self.f {
-            Factors::Small { lu, piv } => {
-                for (k, &p) in piv.iter().enumerate() {
-                    x.swap(k, p);
-                }
-                // L z = P b (unit lower), then U x = z.
-                for i in 1..n {
-                    let row = &lu[i * n..i * n + i];
-                    let mut acc = x[i];
-                    for (l, xj) in row.iter().zip(&x[..i]) {
-                        acc -= l * xj;
-                    }
-                    x[i] = acc;
-                }
-                for i in (0..n).rev() {
-                    let row = &lu[i * n..(i + 1) * n];
-                    let mut acc = x[i];
-                    for j in i + 1..n {
-                        acc -= row[j] * x[j];
-                    }
-                    x[i] = acc / row[i];
-                }
-            }
+            Factors::Small { lu, piv, inv_diag } => match n {
+                1 => small_solve::<1>(lu, piv, inv_diag, x),
+                2 => small_solve::<2>(lu, piv, inv_diag, x),
+                3 => small_solve::<3>(lu, piv, inv_diag, x),
+                4 => small_solve::<4>(lu, piv, inv_diag, x),
+                5 => small_solve::<5>(lu, piv, inv_diag, x),
+                6 => small_solve::<6>(lu, piv, inv_diag, x),
+                7 => small_solve::<7>(lu, piv, inv_diag, x),
+                8 => small_solve::<8>(lu, piv, inv_diag, x),
+                _ => small_solve_dyn(lu, piv, inv_diag, x, n),
+            },
             Factors::Faer {
                 lu,
                 perm,
@@ -179,14 +177,14 @@ impl LuWork {
     pub(crate) fn solve_transpose(&mut self, x: &mut [f64]) {
         let n = self.n;
         match &mut self.f {
-            Factors::Small { lu, piv } => {
+            Factors::Small { lu, piv, inv_diag } => {
                 // Aᵀ = Uᵀ Lᵀ P: Uᵀ z = b (lower), Lᵀ w = z (unit upper), x = Pᵀ w.
                 for i in 0..n {
                     let mut acc = x[i];
                     for j in 0..i {
                         acc -= lu[j * n + i] * x[j];
                     }
-                    x[i] = acc / lu[i * n + i];
+                    x[i] = acc * inv_diag[i];
                 }
                 for i in (0..n).rev() {
                     let mut acc = x[i];
@@ -218,6 +216,52 @@ impl LuWork {
                 );
             }
         }
+    }
+}
+
+/// `x ← A⁻¹ x` from the small factors, with the size a constant (loops unrolled).
+#[inline]
+fn small_solve<const N: usize>(lu: &[f64], piv: &[usize], inv_diag: &[f64], x: &mut [f64]) {
+    let (lu, piv, inv_diag, x) = (&lu[..N * N], &piv[..N], &inv_diag[..N], &mut x[..N]);
+    for k in 0..N {
+        x.swap(k, piv[k]);
+    }
+    // L z = P b (unit lower), then U x = z.
+    for i in 1..N {
+        let mut acc = x[i];
+        for j in 0..i {
+            acc -= lu[i * N + j] * x[j];
+        }
+        x[i] = acc;
+    }
+    for i in (0..N).rev() {
+        let mut acc = x[i];
+        for j in i + 1..N {
+            acc -= lu[i * N + j] * x[j];
+        }
+        x[i] = acc * inv_diag[i];
+    }
+}
+
+/// [`small_solve`] for any size.
+fn small_solve_dyn(lu: &[f64], piv: &[usize], inv_diag: &[f64], x: &mut [f64], n: usize) {
+    for (k, &p) in piv.iter().enumerate() {
+        x.swap(k, p);
+    }
+    for i in 1..n {
+        let mut acc = x[i];
+        for (l, xj) in lu[i * n..i * n + i].iter().zip(&x[..i]) {
+            acc -= l * xj;
+        }
+        x[i] = acc;
+    }
+    for i in (0..n).rev() {
+        let (head, tail) = x.split_at_mut(i + 1);
+        let mut acc = head[i];
+        for (u, xj) in lu[i * n + i + 1..(i + 1) * n].iter().zip(tail.iter()) {
+            acc -= u * xj;
+        }
+        head[i] = acc * inv_diag[i];
     }
 }
 
