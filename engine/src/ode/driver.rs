@@ -239,6 +239,8 @@ where
                     *a = b.value();
                 }
             })
+            // The heuristic's guess is raised to the floor the caller set.
+            .max(opts.h_min)
         }
     };
     h = h.min(opts.h_max);
