@@ -97,6 +97,8 @@ pub enum Error {
         op: &'static str,
         /// Time reached.
         t: f64,
+        /// The step size the solver would have tried next.
+        h: f64,
         /// The bound that was hit.
         max_steps: usize,
     },
@@ -201,10 +203,16 @@ impl fmt::Display for Error {
                      Brownian tree for an SDE, or check the model for a singularity near t)"
                 )
             }
-            Error::TooManySteps { op, t, max_steps } => write!(
+            Error::TooManySteps {
+                op,
+                t,
+                h,
+                max_steps,
+            } => write!(
                 f,
                 "{op}: {max_steps} steps taken and t = {t:e} reached before the end of the \
-                 interval (raise max_steps, loosen the tolerances, or use a stiff method)"
+                 interval, with step size h = {h:e} (raise max_steps, loosen the tolerances, \
+                 or use a stiff method)"
             ),
             Error::NonFiniteState {
                 t,

@@ -1,6 +1,16 @@
 //! Stiff methods on the Hairer–Wanner stiff test set and the Robertson workload: two
 //! stiff methods agree to the tolerance asked, match the reference solutions, and an
-//! explicit method agrees where it can finish; convergence orders on fixed steps.
+//! explicit method agrees where it can finish; convergence orders on fixed steps; Newton
+//! failures handled by step reduction; Jacobian reuse.
+//!
+//! Agreement is measured in tolerance units: `maxᵢ |aᵢ − bᵢ| / (atolᵢ + rtol·|bᵢ|)`. The
+//! one-step methods (Rodas5P, Kvaerno5) advance with the higher-order solution of their
+//! pair (local extrapolation), so their global error stays within a decade of the
+//! tolerance: they are held to [`ONE_STEP`] units. The BDF controls the local error of
+//! the solution it advances with, over 2–3× more steps and with variable order; its global
+//! error is 40–170 units on VDPOL, HIRES and OREGO at 1e-8 and grows more slowly than the
+//! tolerance shrinks (MATLAB's ode15s and scipy's BDF behave alike). It is held to
+//! [`BDF_UNITS`] there, and to [`ONE_STEP`] on Robertson, where it meets it.
 
 #[path = "ode_common/mod.rs"]
 mod common;
@@ -11,6 +21,29 @@ use mechml_engine::ode::bdf::solve_fixed_order;
 use mechml_engine::ode::problems::{Hires, Kepler, Orego, Robertson, VanDerPol};
 use mechml_engine::ode::system::jacobian_by_duals;
 use mechml_engine::ode::{Method, OdeOptions, OdeProblem, OdeRhs, SaveAt, Tolerance, solve};
+
+/// "Agrees to the tolerance asked": at most this many tolerance units.
+const ONE_STEP: f64 = 10.0;
+/// The BDF's bound on the oscillatory test-set problems (observed ≤ 170 at 1e-8).
+const BDF_UNITS: f64 = 250.0;
+
+/// `maxᵢ |aᵢ − bᵢ| / (atolᵢ + rtol·|bᵢ|)`.
+fn tol_units(a: &[f64], b: &[f64], opts: &OdeOptions) -> f64 {
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .map(|(i, (x, y))| (x - y).abs() / (opts.atol.get(i) + opts.rtol * y.abs()))
+        .fold(0.0, f64::max)
+}
+
+/// The bound of a method in tolerance units on the oscillatory problems.
+fn bound(m: Method) -> f64 {
+    if matches!(m, Method::Bdf) {
+        BDF_UNITS
+    } else {
+        ONE_STEP
+    }
+}
 
 const STIFF: [(Method, &str); 3] = [
     (Method::Rodas5P, "rodas5p"),
@@ -63,10 +96,33 @@ fn robertson_to_1e5() {
             "{name}: {:?}",
             sol.stats
         );
+        // Jacobian reuse: Newton-based methods refresh J only when the iteration
+        // converges slowly or fails (Rodas5P needs J at every step by construction).
+        if !matches!(m, Method::Rodas5P) {
+            assert!(
+                sol.stats.n_jac < sol.stats.n_accepted,
+                "{name}: {} Jacobians for {} steps",
+                sol.stats.n_jac,
+                sol.stats.n_accepted
+            );
+        }
+        let e = tol_units(&y, &refv, &opts);
+        assert!(
+            e < ONE_STEP,
+            "{name}: {e:.2} tolerance units from the reference"
+        );
         finals.push(y);
     }
-    for i in 1..finals.len() {
-        assert!(max_rel_diff(&finals[i][..1], &finals[0][..1]) < 3e-5);
+    for i in 0..finals.len() {
+        for j in i + 1..finals.len() {
+            let e = tol_units(&finals[i], &finals[j], &opts);
+            assert!(
+                e < ONE_STEP,
+                "{} vs {}: {e:.2} units",
+                STIFF[i].1,
+                STIFF[j].1
+            );
+        }
     }
 }
 
@@ -83,6 +139,9 @@ fn robertson_to_1e11() {
         assert!((y[0] - refv[0]).abs() < 1e-9, "{name}: {y:?}");
         assert!(((y[1] - refv[1]) / refv[1]).abs() < 1e-2, "{name}: {y:?}");
         assert!((y[2] - refv[2]).abs() < 1e-8, "{name}: {y:?}");
+        // Within the tolerance asked (observed ≤ 0.07 units).
+        let e = tol_units(y, &refv, &opts);
+        assert!(e < 1.0, "{name}: {e:.2} tolerance units");
     }
 }
 
@@ -113,21 +172,28 @@ fn robertson_short_horizon_explicit_agrees() {
 }
 
 /// Van der Pol with μ = 1000 over two relaxation periods (t ≤ 3000): the stiff methods
-/// agree with each other at every save time. (An explicit method cannot finish: see
-/// `ode_errors::too_many_steps_and_stiffness`.)
+/// agree with each other at several times, each reached as the end of a solve (the
+/// comparison of step-end states; Kvaerno5's cubic Hermite dense output between steps is
+/// only third order, 21 units off at t = 100 where its step-end state is exact). The
+/// explicit method on the test-set interval: `vdpol_testset_reference`.
 #[test]
 fn van_der_pol_mu_1000() {
-    let prob = OdeProblem::new(VanDerPol, 0.0, 3000.0, vec![2.0, 0.0], vec![1000.0]).unwrap();
     // Away from the fast jumps (where a tiny time shift is a large difference).
-    let ts = vec![100.0, 400.0, 700.0, 1000.0, 1500.0, 2000.0, 2300.0];
-    let opts = OdeOptions::with_tol(1e-7, 1e-7).saving(SaveAt::Times(ts.clone()));
-    let sols: Vec<_> = STIFF
-        .iter()
-        .map(|(m, _)| solve(&prob, *m, &opts).unwrap())
-        .collect();
-    for (k, (_, name)) in STIFF.iter().enumerate().skip(1) {
-        for (a, b) in sols[k].ys.iter().zip(&sols[0].ys) {
-            assert!((a[0] - b[0]).abs() < 1e-4, "{name}: {a:?} vs {b:?}");
+    let ts = [100.0, 400.0, 700.0, 1000.0, 1500.0, 2000.0, 2300.0];
+    let opts = OdeOptions::with_tol(1e-7, 1e-7);
+    for t1 in ts {
+        let prob = OdeProblem::new(VanDerPol, 0.0, t1, vec![2.0, 0.0], vec![1000.0]).unwrap();
+        let sols: Vec<_> = STIFF
+            .iter()
+            .map(|(m, _)| solve(&prob, *m, &opts).unwrap())
+            .collect();
+        for (k, (m, name)) in STIFF.iter().enumerate().skip(1) {
+            let (a, b) = (sols[k].y_final(), sols[0].y_final());
+            let e = tol_units(a, b, &opts);
+            assert!(
+                e < bound(*m),
+                "t = {t1}: {name} vs rodas5p: {e:.2} units, {a:?} vs {b:?}"
+            );
         }
     }
 }
@@ -138,12 +204,36 @@ fn vdpol_testset_reference() {
     let refv = reference("testset_vdpol");
     let prob = OdeProblem::new(VanDerPol, 0.0, 2000.0, vec![2.0, 0.0], vec![1000.0]).unwrap();
     let opts = OdeOptions::with_tol(1e-8, 1e-8);
+    let mut finals = Vec::new();
+    let mut steps = Vec::new();
     for (m, name) in STIFF {
         let sol = solve(&prob, m, &opts).unwrap();
         let y = sol.y_final();
-        assert!((y[0] - refv[0]).abs() < 1e-5, "{name}: {y:?}");
-        assert!(((y[1] - refv[1]) / refv[1]).abs() < 1e-4, "{name}: {y:?}");
+        let e = tol_units(y, &refv, &opts);
+        assert!(e < bound(m), "{name}: {e:.2} tolerance units, {y:?}");
+        finals.push(y.to_vec());
+        steps.push(sol.stats.n_accepted);
     }
+    // Rosenbrock and ESDIRK agree to the tolerance (observed 0.7 units).
+    let e = tol_units(&finals[1], &finals[0], &opts);
+    assert!(e < ONE_STEP, "kvaerno5 vs rodas5p: {e:.2} units");
+
+    // An explicit method finishes on the test-set interval: about 1.1 M steps (8 M
+    // evaluations, a quarter of a second here) where Rodas5P takes 900.
+    let ex = solve(
+        &prob,
+        Method::Tsit5,
+        &OdeOptions {
+            max_steps: 2_000_000,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    let e = tol_units(ex.y_final(), &refv, &opts);
+    assert!(e < ONE_STEP, "tsit5: {e:.2} units {:?}", ex.stats);
+    let e = tol_units(ex.y_final(), &finals[0], &opts);
+    assert!(e < ONE_STEP, "tsit5 vs rodas5p: {e:.2} units");
+    assert!(ex.stats.n_accepted > 100 * steps[0], "{:?}", ex.stats);
 }
 
 /// HIRES against the test set's reference: three stiff methods and (HIRES being only
@@ -174,6 +264,8 @@ fn hires_testset_reference() {
         .unwrap();
         let err = max_abs_diff(sol.y_final(), &refv);
         assert!(err < 1e-7, "{name}: error {err:e} {:?}", sol.stats);
+        let e = tol_units(sol.y_final(), &refv, &opts);
+        assert!(e < bound(m), "{name}: {e:.2} tolerance units");
     }
 }
 
@@ -183,10 +275,43 @@ fn orego_testset_reference() {
     let refv = reference("testset_orego");
     let prob = OdeProblem::new(Orego, 0.0, 360.0, vec![1.0, 2.0, 3.0], vec![]).unwrap();
     let opts = OdeOptions::with_tol(1e-8, 1e-8);
+    let mut finals = Vec::new();
     for (m, name) in STIFF {
         let sol = solve(&prob, m, &opts).unwrap();
         let err = max_rel_diff(sol.y_final(), &refv);
         assert!(err < 1e-4, "{name}: relative error {err:e} {:?}", sol.stats);
+        // Kvaerno5 is 15 units away here (its filtered error estimate is optimistic on
+        // the Oregonator's spikes): held to twice the one-step bound.
+        let b = if matches!(m, Method::Kvaerno5) {
+            2.0 * ONE_STEP
+        } else {
+            bound(m)
+        };
+        let e = tol_units(sol.y_final(), &refv, &opts);
+        assert!(e < b, "{name}: {e:.2} tolerance units");
+        finals.push(sol.y_final().to_vec());
+    }
+    let e = tol_units(&finals[1], &finals[0], &opts);
+    assert!(e < 2.0 * ONE_STEP, "kvaerno5 vs rodas5p: {e:.2} units");
+
+    // An explicit method can finish (4.1 M steps, about a second here): too slow for the
+    // test budget. Within 100,000 steps it stops with an error that says where.
+    match solve(
+        &prob,
+        Method::Tsit5,
+        &OdeOptions {
+            max_steps: 100_000,
+            ..opts.clone()
+        },
+    ) {
+        Err(mechml_engine::Error::TooManySteps {
+            t, h, max_steps, ..
+        }) => {
+            assert!(t > 0.0 && t < 360.0 && max_steps == 100_000, "t = {t}");
+            // The step is bounded by stability, far below what the stiff methods take.
+            assert!(h > 0.0 && h < 1e-3, "h = {h}");
+        }
+        other => panic!("tsit5 on OREGO: {other:?}"),
     }
 }
 
@@ -273,5 +398,40 @@ fn jacobians_and_dense_output() {
                 "{name}: {a:?} vs {b:?}"
             );
         }
+    }
+}
+
+/// A huge first step on stiff nonlinear problems makes the Newton iteration of the
+/// implicit methods fail; the step is reduced and the solve still reaches the reference.
+/// (Rodas5P is linearly implicit: one linear solve per stage, no Newton iteration; it is
+/// checked to absorb the same first step.)
+#[test]
+fn newton_failures_reduce_the_step() {
+    let refv = reference("robertson_y1e5");
+    let vdp_ref = reference("testset_vdpol");
+    let vdp = OdeProblem::new(VanDerPol, 0.0, 2000.0, vec![2.0, 0.0], vec![1000.0]).unwrap();
+    for (m, name) in STIFF {
+        let opts = OdeOptions {
+            h0: Some(1e4),
+            ..OdeOptions::with_tol(1e-6, 1e-10)
+        };
+        let sol = solve(&robertson(1e5), m, &opts).unwrap();
+        if !matches!(m, Method::Rodas5P) {
+            assert!(sol.stats.n_newton_failures > 0, "{name}: {:?}", sol.stats);
+            assert!(sol.stats.n_rejected >= sol.stats.n_newton_failures);
+        }
+        let e = tol_units(sol.y_final(), &refv, &opts);
+        assert!(e < ONE_STEP, "{name}: {e:.2} units after Newton failures");
+
+        let opts = OdeOptions {
+            h0: Some(100.0),
+            ..OdeOptions::with_tol(1e-8, 1e-8)
+        };
+        let sol = solve(&vdp, m, &opts).unwrap();
+        if !matches!(m, Method::Rodas5P) {
+            assert!(sol.stats.n_newton_failures > 0, "{name}: {:?}", sol.stats);
+        }
+        let e = tol_units(sol.y_final(), &vdp_ref, &opts);
+        assert!(e < bound(m), "{name} (VDPOL): {e:.2} units");
     }
 }

@@ -22,7 +22,7 @@ use super::driver::{LoopOutput, StepObserver, first_non_finite, min_step, save_t
 use super::linsolve::LuWork;
 use super::problem::{OdeOptions, SaveAt};
 use super::solution::OdeStats;
-use super::system::{OdeSystem, OdeSystemJacobian};
+use super::system::OdeSystemJacobian;
 use crate::error::{Error, Result};
 
 /// Highest order.
@@ -67,32 +67,64 @@ const ROWS: usize = MAX_ORDER + 1;
 
 /// The matrix `R(r)` of Shampine & Reichelt (eq. (2.5)) for order `k`:
 /// `R₀ⱼ = 1`, `Rᵢⱼ = Π_{m≤i} (m − 1 − r j)/m` (on the stack; `k ≤ MAX_ORDER`).
-fn compute_r(k: usize, r: f64) -> [[f64; ROWS]; ROWS] {
+const fn compute_r(k: usize, r: f64) -> [[f64; ROWS]; ROWS] {
     let mut m = [[0.0; ROWS]; ROWS];
-    for j in 0..=k {
+    let mut j = 0;
+    while j <= k {
         m[0][j] = 1.0;
+        j += 1;
     }
-    for i in 1..=k {
-        for j in 1..=k {
+    let mut i = 1;
+    while i <= k {
+        let mut j = 1;
+        while j <= k {
             m[i][j] = m[i - 1][j] * ((i as f64) - 1.0 - r * j as f64) / i as f64;
+            j += 1;
         }
+        i += 1;
     }
     m
 }
 
+/// `U = R(1)` of every order, at compile time.
+const U_TABLE: [[[f64; ROWS]; ROWS]; ROWS] = {
+    let mut t = [[[0.0; ROWS]; ROWS]; ROWS];
+    let mut k = 0;
+    while k < ROWS {
+        t[k] = compute_r(k, 1.0);
+        k += 1;
+    }
+    t
+};
+
 /// `D[0..=k] ← (R(r) U)ᵀ D[0..=k]` for a step-size change by the factor `r`
 /// (`D` row-major, `n` columns).
 pub(crate) fn change_d(d: &mut [f64], n: usize, k: usize, r: f64) {
-    let rm = compute_r(k, r);
-    let u = compute_r(k, 1.0);
+    if r == 1.0 {
+        return;
+    }
+    // R(r) over the full (constant-size) block: rows and columns beyond k only meet the
+    // zero rows of U below, so the loops unroll and the result is that of order k.
+    let mut rm = [[0.0; ROWS]; ROWS];
+    rm[0] = [1.0; ROWS];
+    for i in 1..ROWS {
+        let inv_i = 1.0 / i as f64;
+        for j in 1..ROWS {
+            rm[i][j] = rm[i - 1][j] * ((i as f64) - 1.0 - r * j as f64) * inv_i;
+        }
+    }
+    let u = &U_TABLE[k];
     let mut ru = [[0.0; ROWS]; ROWS];
-    for i in 0..=k {
-        for j in 0..=k {
-            ru[i][j] = (0..=k).map(|l| rm[i][l] * u[l][j]).sum();
+    for i in 0..ROWS {
+        for l in 0..ROWS {
+            let a = rm[i][l];
+            for j in 0..ROWS {
+                ru[i][j] += a * u[l][j];
+            }
         }
     }
     // Row by row, in place: new row i needs old rows 0..=k, so go through a small copy
-    // per column block.
+    // per column.
     let mut old = [0.0; ROWS];
     for c in 0..n {
         for j in 0..=k {
@@ -147,6 +179,15 @@ pub(crate) fn interp_weights(k: usize, theta: f64, out: &mut [f64]) {
     }
 }
 
+/// Fixed order and step (convergence studies): the starting differences, the order and
+/// the step; no error control, no order or step changes.
+struct FixedOrder {
+    order: usize,
+    dt: f64,
+    /// `D₀..D_order` (row-major, `n` columns).
+    d0: Vec<f64>,
+}
+
 /// The BDF integrator state.
 pub struct Bdf {
     n: usize,
@@ -155,6 +196,9 @@ pub struct Bdf {
     jac: Mat<f64>,
     lu: LuWork,
     newton_tol: f64,
+    /// Most simplified-Newton iterations per step.
+    max_iter: usize,
+    fixed: Option<FixedOrder>,
 }
 
 impl Bdf {
@@ -168,6 +212,8 @@ impl Bdf {
             lu: LuWork::new(n),
             newton_tol: (10.0 * f64::EPSILON / opts.rtol.max(1e-300))
                 .max(opts.rtol.sqrt().min(0.03)),
+            max_iter: NEWTON_MAX_ITER,
+            fixed: None,
         }
     }
 
@@ -205,6 +251,7 @@ impl Bdf {
         H: BdfHook<S>,
     {
         let n = self.n;
+        let fixed = self.fixed.take();
         let mut stats = OdeStats::default();
         let atol = |i: usize| opts.atol.get(i);
         let rtol = opts.rtol;
@@ -226,11 +273,13 @@ impl Bdf {
                 quantity: "derivative",
             });
         }
-        let mut h_abs = match opts.h0 {
-            Some(h) => h,
-            None => {
+        let mut h_abs = match (&fixed, opts.h0) {
+            (Some(fx), _) => fx.dt,
+            (None, Some(h)) => h,
+            (None, None) => {
                 stats.n_rhs += 1;
                 initial_step(t0, y0, &f, 2.0, rtol, atol, |t, y, out| sys.eval(t, y, out))
+                    .max(opts.h_min)
             }
         }
         .min(opts.h_max)
@@ -248,12 +297,17 @@ impl Bdf {
         }
 
         self.d.fill(0.0);
-        self.d[..n].copy_from_slice(y0);
-        for i in 0..n {
-            self.d[n + i] = f[i] * h_abs;
+        match &fixed {
+            Some(fx) => self.d[..fx.d0.len()].copy_from_slice(&fx.d0),
+            None => {
+                self.d[..n].copy_from_slice(y0);
+                for i in 0..n {
+                    self.d[n + i] = f[i] * h_abs;
+                }
+            }
         }
         hook.init(t0, y0, h_abs)?;
-        let mut order = 1usize;
+        let mut order = fixed.as_ref().map_or(1, |fx| fx.order);
         let mut n_equal = 0usize;
         let mut lu_valid = false;
         sys.jacobian(t0, y0, self.jac.as_mut());
@@ -274,7 +328,7 @@ impl Bdf {
         let mut last_fail: Option<Error> = None;
 
         while t < t1 {
-            if h_abs > opts.h_max {
+            if fixed.is_none() && h_abs > opts.h_max {
                 let r = opts.h_max / h_abs;
                 change_d(&mut self.d, n, order, r);
                 hook.change_d(order, r);
@@ -288,6 +342,7 @@ impl Bdf {
                     return Err(Error::TooManySteps {
                         op: "ode",
                         t,
+                        h: h_abs.min(t1 - t),
                         max_steps: opts.max_steps,
                     });
                 }
@@ -295,7 +350,11 @@ impl Bdf {
                     return Err(underflow(last_fail.take(), t, h_abs));
                 }
                 let mut t_new = t + h_abs;
-                if t_new >= t1 {
+                if let Some(fx) = &fixed {
+                    // On the grid t0 + k·dt; the formula keeps the step dt exactly.
+                    let next = t0 + (n_accepted + 1) as f64 * fx.dt;
+                    t_new = if next >= t1 - 1e-6 * fx.dt { t1 } else { next };
+                } else if t_new >= t1 {
                     t_new = t1;
                     let r = (t_new - t) / h_abs;
                     if r != 1.0 {
@@ -305,7 +364,7 @@ impl Bdf {
                         lu_valid = false;
                     }
                 }
-                let h = t_new - t;
+                let h = if fixed.is_some() { h_abs } else { t_new - t };
                 h_abs = h;
                 n_steps += 1;
                 for i in 0..n {
@@ -327,7 +386,7 @@ impl Bdf {
                 loop {
                     if !lu_valid {
                         stats.n_lu += 1;
-                        if let Err(i) = self.lu.factor_shifted(&self.jac, 1.0, -c) {
+                        if let Err(i) = self.lu.factor_shifted(self.jac.as_ref(), 1.0, -c) {
                             // A singular iteration matrix: a Newton failure (shrink the step).
                             result = Err((0, i, f64::MAX));
                             break;
@@ -345,6 +404,18 @@ impl Bdf {
                     stats.n_jac += 1;
                     jac_current = true;
                     lu_valid = false;
+                }
+                if fixed.is_some()
+                    && let Err((iterations, component, residual)) = result
+                {
+                    // Fixed steps cannot shrink.
+                    return Err(Error::NewtonFailure {
+                        t,
+                        h,
+                        iterations,
+                        component,
+                        residual,
+                    });
                 }
                 match result {
                     Err((iterations, component, residual)) => {
@@ -383,7 +454,7 @@ impl Bdf {
                         }
                         let ec = error_const(order);
                         let (err_norm, worst) = rms_scaled(&dvec, &scale, ec);
-                        if err_norm > 1.0 || !err_norm.is_finite() {
+                        if fixed.is_none() && (err_norm > 1.0 || !err_norm.is_finite()) {
                             stats.n_rejected += 1;
                             last_fail = Some(if err_norm.is_finite() {
                                 Error::StepSizeUnderflow {
@@ -466,7 +537,7 @@ impl Bdf {
                 out_ys.push(self.d[..n].to_vec());
             }
             last_fail = None;
-            if n_equal < order + 1 {
+            if fixed.is_some() || n_equal < order + 1 {
                 continue;
             }
             // Order and step-size selection.
@@ -572,7 +643,8 @@ impl Bdf {
     ) -> std::result::Result<usize, (usize, usize, f64)> {
         let n = self.n;
         let mut norm_old: Option<f64> = None;
-        for k in 0..NEWTON_MAX_ITER {
+        let max_iter = self.max_iter;
+        for k in 0..max_iter {
             sys.eval(t_new, y, f);
             stats.n_rhs += 1;
             stats.n_newton_iters += 1;
@@ -586,8 +658,7 @@ impl Bdf {
             let (norm, worst) = rms_scaled(dy, scale, 1.0);
             let rate = norm_old.map(|o| norm / o);
             if let Some(r) = rate
-                && (r >= 1.0
-                    || r.powi((NEWTON_MAX_ITER - k) as i32) / (1.0 - r) * norm > self.newton_tol)
+                && (r >= 1.0 || r.powi((max_iter - k) as i32) / (1.0 - r) * norm > self.newton_tol)
             {
                 return Err((k + 1, worst, norm));
             }
@@ -601,16 +672,23 @@ impl Bdf {
             norm_old = Some(norm);
         }
         let (norm, worst) = rms_scaled(dy, scale, 1.0);
-        Err((NEWTON_MAX_ITER, worst, norm))
+        Err((max_iter, worst, norm))
     }
 }
 
 /// Fixed-step, fixed-order BDF (NDF) of order `k` from `k + 1` starting values, for
 /// convergence studies and teaching: `history[j] = y(t0 − j·dt)`, `j = 0..=k`.
 ///
-/// Takes `round((t1 − t0)/dt)` steps (the problem's `t1` must be a whole number of steps
-/// away); each step solves the corrector by Newton with a fresh Jacobian to a scaled
-/// tolerance `1e-12`. Returns `y(t1)`.
+/// Runs the production BDF loop (the same predictor, simplified Newton with Jacobian
+/// reuse and LU, corrector and difference update) with the order and the step pinned:
+/// `round((t1 − t0)/dt)` steps (the problem's `t1` must be a whole number of steps away),
+/// no error control, the Newton iteration converged to a scaled tolerance of about
+/// `2e-15` (`rtol = atol = 1e-13`, up to 12 iterations). Returns `y(t1)`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an order outside `1..=5`, a history of the wrong shape
+/// or an interval that is not a whole number of steps; [`Error::NewtonFailure`] when the
+/// iteration does not converge (a fixed step cannot shrink).
 pub fn solve_fixed_order<F: super::problem::OdeRhs>(
     problem: &super::problem::OdeProblem<F>,
     order: usize,
@@ -623,7 +701,9 @@ pub fn solve_fixed_order<F: super::problem::OdeRhs>(
     let steps = ((problem.t1 - problem.t0) / dt).round();
     if !(1..=MAX_ORDER).contains(&k)
         || history.len() != k + 1
-        || history.iter().any(|h| h.len() != n)
+        || history
+            .iter()
+            .any(|h| h.len() != n || h.iter().any(|v| !v.is_finite()))
         || !(dt > 0.0
             && steps >= 1.0
             && ((problem.t0 + steps * dt) - problem.t1).abs() <= 1e-9 * dt.max(problem.t1.abs()))
@@ -631,87 +711,37 @@ pub fn solve_fixed_order<F: super::problem::OdeRhs>(
         return Err(Error::InvalidArgument {
             op: "bdf::solve_fixed_order",
             message: format!(
-                "need 1 ≤ order ≤ {MAX_ORDER}, order + 1 = {} starting values of length {n}, and t1 − t0 a whole number of steps dt = {dt}",
+                "need 1 ≤ order ≤ {MAX_ORDER}, order + 1 = {} finite starting values of length {n}, and t1 − t0 a whole number of steps dt = {dt}",
                 k + 1
             ),
         });
     }
-    let mut sys = super::system::RhsSystem::new(&problem.rhs, &problem.p);
-    let mut d = vec![0.0; (MAX_ORDER + 3) * n];
     // Backward differences of the history: Dⱼ = ∇ʲ y₀.
+    let mut d0 = vec![0.0; (k + 1) * n];
     let mut cur: Vec<Vec<f64>> = history.to_vec();
     for j in 0..=k {
-        d[j * n..(j + 1) * n].copy_from_slice(&cur[0]);
+        d0[j * n..(j + 1) * n].copy_from_slice(&cur[0]);
         cur = (0..cur.len().saturating_sub(1))
             .map(|i| cur[i].iter().zip(&cur[i + 1]).map(|(a, b)| a - b).collect())
             .collect();
     }
-    let opts = OdeOptions::with_tol(1e-12, 1e-12);
+    let opts = OdeOptions {
+        max_steps: steps as usize + 1,
+        ..OdeOptions::with_tol(1e-13, 1e-13)
+    };
     let mut bdf = Bdf::new(n, &opts);
-    bdf.newton_tol = 1e-12;
-    let c = dt / alpha(k);
-    let mut t = problem.t0;
-    let (mut y_predict, mut psi, mut y_new, mut dv, mut dy) = (
-        vec![0.0; n],
-        vec![0.0; n],
-        vec![0.0; n],
-        vec![0.0; n],
-        vec![0.0; n],
-    );
-    let scale = vec![1.0; n];
-    for _ in 0..steps as usize {
-        let t_new = t + dt;
-        for i in 0..n {
-            y_predict[i] = (0..=k).map(|j| d[j * n + i]).sum();
-            psi[i] = (1..=k).map(|j| gamma(j) * d[j * n + i]).sum::<f64>() / alpha(k);
-        }
-        // Full Newton: fresh Jacobian at every iteration.
-        y_new.copy_from_slice(&y_predict);
-        dv.fill(0.0);
-        let mut f = vec![0.0; n];
-        let mut converged = false;
-        for _ in 0..50 {
-            sys.jacobian(t_new, &y_new, bdf.jac.as_mut());
-            if let Err(i) = bdf.lu.factor_shifted(&bdf.jac, 1.0, -c) {
-                return Err(Error::Singular {
-                    op: "bdf::solve_fixed_order",
-                    index: i,
-                });
-            }
-            sys.eval(t_new, &y_new, &mut f);
-            for i in 0..n {
-                dy[i] = c * f[i] - psi[i] - dv[i];
-            }
-            bdf.lu.solve(&mut dy);
-            for i in 0..n {
-                y_new[i] += dy[i];
-                dv[i] += dy[i];
-            }
-            let (norm, _) = rms_scaled(&dy, &scale, 1.0);
-            if norm <= 1e-14 * (1.0 + rms_scaled(&y_new, &scale, 1.0).0) {
-                converged = true;
-                break;
-            }
-        }
-        if !converged {
-            return Err(Error::NoConvergence {
-                op: "bdf::solve_fixed_order",
-                iterations: 50,
-                detail: format!("Newton at t = {t_new}"),
-            });
-        }
-        for i in 0..n {
-            d[(k + 2) * n + i] = dv[i] - d[(k + 1) * n + i];
-            d[(k + 1) * n + i] = dv[i];
-        }
-        for j in (0..=k).rev() {
-            for i in 0..n {
-                d[j * n + i] += d[(j + 1) * n + i];
-            }
-        }
-        t = t_new;
-    }
-    Ok(d[..n].to_vec())
+    bdf.max_iter = 12;
+    bdf.fixed = Some(FixedOrder { order: k, dt, d0 });
+    let mut sys = super::system::RhsSystem::new(&problem.rhs, &problem.p);
+    let out = bdf.integrate(
+        &mut sys,
+        problem.t0,
+        problem.t1,
+        &history[0],
+        &opts,
+        &mut super::driver::NoObserver,
+    )?;
+    Ok(out.y_final)
 }
 
 /// RMS of `c xᵢ / sᵢ` and the worst component.

@@ -239,6 +239,8 @@ where
                     *a = b.value();
                 }
             })
+            // The heuristic's guess is raised to the floor the caller set.
+            .max(opts.h_min)
         }
     };
     h = h.min(opts.h_max);
@@ -253,6 +255,7 @@ where
             return Err(Error::TooManySteps {
                 op: "ode",
                 t,
+                h: h.min(t1 - t),
                 max_steps: opts.max_steps,
             });
         }

@@ -246,6 +246,11 @@ impl OdeOptions {
                 self.h_min
             ));
         }
+        if let Some(h0) = self.h0
+            && h0 < self.h_min
+        {
+            return bad(format!("h0 = {h0:e} is below h_min = {:e}", self.h_min));
+        }
         if let Some(dt) = self.fixed_step
             && !(dt.is_finite() && dt > 0.0)
         {

@@ -234,6 +234,8 @@ pub struct Rosenbrock {
     u: Vec<f64>,
     ytmp: Vec<f64>,
     ftmp: Vec<f64>,
+    /// `cᵢⱼ / h` of the current stage.
+    ch: Vec<f64>,
 }
 
 impl Rosenbrock {
@@ -250,6 +252,7 @@ impl Rosenbrock {
             u: vec![0.0; tab.stages() * n],
             ytmp: vec![0.0; n],
             ftmp: vec![0.0; n],
+            ch: vec![0.0; tab.stages()],
         }
     }
 
@@ -303,7 +306,7 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
         stats.n_lu += 1;
         if let Err(i) = self
             .lu
-            .factor_shifted(&self.jac, 1.0 / (h * tab.gamma), -1.0)
+            .factor_shifted(self.jac.as_ref(), 1.0 / (h * tab.gamma), -1.0)
         {
             return Attempt::Failed {
                 iterations: 0,
@@ -311,18 +314,21 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
                 residual: f64::INFINITY,
             };
         }
+        // Stage sums accumulate component by component in registers (the stages of
+        // small systems are a few numbers each).
+        let inv_h = 1.0 / h;
         for i in 0..tab.stages() {
             // f at the stage point (stage 0 is f(t, y), computed once per step).
             if i == 0 {
                 self.ftmp.copy_from_slice(&self.f0);
             } else {
-                self.ytmp.copy_from_slice(y);
-                for (j, &a) in tab.a[i].iter().enumerate() {
-                    if a != 0.0 {
-                        for (yt, &uj) in self.ytmp.iter_mut().zip(&self.u[j * n..(j + 1) * n]) {
-                            *yt += a * uj;
-                        }
+                let a = tab.a[i];
+                for (m, yt) in self.ytmp.iter_mut().enumerate() {
+                    let mut acc = y[m];
+                    for (j, &aij) in a.iter().enumerate() {
+                        acc += aij * self.u[j * n + m];
                     }
+                    *yt = acc;
                 }
                 sys.eval(t + tab.alpha[i] * h, &self.ytmp, &mut self.ftmp);
                 stats.n_rhs += 1;
@@ -335,35 +341,29 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
             }
             // Right-hand side of the stage's linear system.
             let gt = tab.gamma_t[i] * h;
-            for (r, &ftv) in self.ftmp.iter_mut().zip(&self.ft) {
-                *r += gt * ftv;
+            let ch = &mut self.ch[..i];
+            for (d, &c) in ch.iter_mut().zip(tab.c[i]) {
+                *d = c * inv_h;
             }
-            for (j, &c) in tab.c[i].iter().enumerate() {
-                if c != 0.0 {
-                    let ch = c / h;
-                    for (r, &uj) in self.ftmp.iter_mut().zip(&self.u[j * n..(j + 1) * n]) {
-                        *r += ch * uj;
-                    }
+            for (m, r) in self.ftmp.iter_mut().enumerate() {
+                let mut acc = *r + gt * self.ft[m];
+                for (j, &c) in ch.iter().enumerate() {
+                    acc += c * self.u[j * n + m];
                 }
+                *r = acc;
             }
             self.lu.solve(&mut self.ftmp);
             self.u[i * n..(i + 1) * n].copy_from_slice(&self.ftmp);
         }
-        y_new.copy_from_slice(y);
-        err.fill(0.0);
-        for i in 0..tab.stages() {
-            let (m, e) = (tab.m[i], tab.m_err[i]);
-            let ui = &self.u[i * n..(i + 1) * n];
-            if m != 0.0 {
-                for (yn, &v) in y_new.iter_mut().zip(ui) {
-                    *yn += m * v;
-                }
+        for m in 0..n {
+            let (mut yn, mut er) = (y[m], 0.0);
+            for (i, (&mi, &ei)) in tab.m.iter().zip(tab.m_err).enumerate() {
+                let v = self.u[i * n + m];
+                yn += mi * v;
+                er += ei * v;
             }
-            if e != 0.0 {
-                for (er, &v) in err.iter_mut().zip(ui) {
-                    *er += e * v;
-                }
-            }
+            y_new[m] = yn;
+            err[m] = er;
         }
         Attempt::Done
     }

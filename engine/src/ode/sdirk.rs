@@ -478,7 +478,7 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
             let same_lu = (hg - self.lu_hg).abs() <= 1e-12 * hg;
             if !same_lu {
                 stats.n_lu += 1;
-                if let Err(c) = self.lu.factor_shifted(&self.jac, 1.0, -hg) {
+                if let Err(c) = self.lu.factor_shifted(self.jac.as_ref(), 1.0, -hg) {
                     self.lu_hg = f64::NAN;
                     return Attempt::Failed {
                         iterations: 0,

@@ -240,35 +240,6 @@ impl<const C: usize> DualBufs<C> {
     }
 }
 
-impl<const C: usize> DualBufs<C> {
-    /// `f` into `dy` and `[∂f/∂y | ∂f/∂p]` (row-major, `n × (n + n_p)`) appended to `jac`,
-    /// in one pass with every direction seeded.
-    #[inline]
-    fn eval_with_jacobian<F: OdeRhs>(
-        &mut self,
-        rhs: &F,
-        t: f64,
-        y: &[f64],
-        p: &[f64],
-        dy: &mut [f64],
-        jac: &mut Vec<f64>,
-    ) {
-        let n = y.len();
-        let m = n + p.len();
-        for (i, (d, &v)) in self.yd.iter_mut().zip(y).enumerate() {
-            *d = DualN::seed(v, i);
-        }
-        for (i, (d, &v)) in self.pd.iter_mut().zip(p).enumerate() {
-            *d = DualN::seed(v, n + i);
-        }
-        rhs.rhs(DualN::constant(t), &self.yd, &self.pd, &mut self.dy);
-        for (o, d) in dy.iter_mut().zip(&self.dy) {
-            *o = d.v;
-            jac.extend_from_slice(&d.d[..m]);
-        }
-    }
-}
-
 /// The dual-number path of [`RhsVjp`], sized to the number of directions.
 enum DualWork {
     D2(DualBufs<2>),
@@ -356,46 +327,6 @@ impl RhsVjp {
                     *g += self.adj.wrt(v);
                 }
             }
-        }
-    }
-}
-
-/// A right-hand side with bound parameters whose every evaluation also records
-/// `[∂f/∂y | ∂f/∂p]` (row-major `n × (n + n_p)` blocks, in evaluation order), from one
-/// dual-number pass: the discrete adjoint replays steps through it so that the backward
-/// sweep needs no further evaluations. Only for `n + n_p ≤ 8`.
-pub(crate) struct RecordingSystem<'a, F> {
-    rhs: &'a F,
-    p: &'a [f64],
-    work: DualWork,
-    /// The recorded Jacobians.
-    pub jac: Vec<f64>,
-}
-
-impl<'a, F: OdeRhs> RecordingSystem<'a, F> {
-    /// `None` when `n + n_p > 8`.
-    pub(crate) fn new(rhs: &'a F, p: &'a [f64]) -> Option<Self> {
-        let (n, np) = (rhs.n_states(), p.len());
-        let work = RhsVjp::new(n, np).dual?;
-        Some(Self {
-            rhs,
-            p,
-            work,
-            jac: Vec::new(),
-        })
-    }
-}
-
-impl<F: OdeRhs> OdeSystem<f64> for RecordingSystem<'_, F> {
-    fn n_states(&self) -> usize {
-        self.rhs.n_states()
-    }
-    fn eval(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
-        match &mut self.work {
-            DualWork::D2(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
-            DualWork::D4(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
-            DualWork::D6(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
-            DualWork::D8(b) => b.eval_with_jacobian(self.rhs, t, y, self.p, dy, &mut self.jac),
         }
     }
 }

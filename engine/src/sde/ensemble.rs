@@ -571,9 +571,22 @@ fn with_path(e: Error, path: usize) -> Error {
                 }
             ),
         },
-        Error::TooManySteps { op, t, max_steps } => Error::InvalidArgument {
+        Error::TooManySteps {
             op,
-            message: format!("path {path}: {}", Error::TooManySteps { op, t, max_steps }),
+            t,
+            h,
+            max_steps,
+        } => Error::InvalidArgument {
+            op,
+            message: format!(
+                "path {path}: {}",
+                Error::TooManySteps {
+                    op,
+                    t,
+                    h,
+                    max_steps
+                }
+            ),
         },
         e => e,
     }

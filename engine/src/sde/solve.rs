@@ -508,6 +508,7 @@ where
             return Err(Error::TooManySteps {
                 op: "sde::solve (adaptive)",
                 t,
+                h: grid.step(ctrl.level).min(t1 - t),
                 max_steps: aopts.max_steps,
             });
         }

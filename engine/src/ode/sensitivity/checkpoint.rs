@@ -66,6 +66,22 @@ impl Checkpoints {
         self.index[j]..end
     }
 
+    /// Consecutive segments merged until each group spans at least `min_len` steps (the
+    /// last may be shorter): `(first checkpoint, step range)`, in forward order. A group
+    /// is replayed from its first checkpoint; the replay retraces the forward steps bit
+    /// for bit, so the checkpoints inside it are not needed.
+    pub(crate) fn groups(&self, min_len: usize) -> Vec<(usize, std::ops::Range<usize>)> {
+        let mut out: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        for j in 0..self.len() {
+            let seg = self.segment(j);
+            match out.last_mut() {
+                Some((_, r)) if r.len() < min_len => r.end = seg.end,
+                _ => out.push((j, seg)),
+            }
+        }
+        out
+    }
+
     /// Largest number of state entries (`f64`) held in checkpoints at any time.
     pub(crate) fn peak_f64(&self) -> usize {
         self.peak
@@ -110,13 +126,14 @@ impl StepObserver<f64> for Checkpoints {
         if index.is_multiple_of(self.stride) {
             self.index.push(index);
             self.states.extend_from_slice(y);
+            // The budget never shrinks, so it can only be exceeded just after a push.
+            if let Some(cap) = self.cap()
+                && self.index.len() > cap
+            {
+                self.thin();
+            }
+            self.peak = self.peak.max(self.states.len());
         }
-        if let Some(cap) = self.cap()
-            && self.index.len() > cap
-        {
-            self.thin();
-        }
-        self.peak = self.peak.max(self.states.len());
     }
 }
 
@@ -149,5 +166,20 @@ mod tests {
         assert!(a.len() <= b && a.len() >= b / 2 - 8, "{}", a.len());
         let longest = (0..a.len()).map(|j| a.segment(j).len()).max().unwrap();
         assert!(longest <= 2 * 10_000 / (b / 2), "{longest}");
+
+        // Groups cover the steps in order, each from its first checkpoint.
+        let mut all = Checkpoints::new(1, Checkpointing::All);
+        for i in 0..100 {
+            all.on_step(i, i as f64, 1.0, &[0.0], &[0.0]);
+        }
+        let g = all.groups(16);
+        assert_eq!(g.len(), 7);
+        let mut next = 0;
+        for (j, r) in &g {
+            assert_eq!((all.index[*j], r.start), (next, next));
+            assert!(r.len() == 16 || r.end == 100);
+            next = r.end;
+        }
+        assert_eq!(next, 100);
     }
 }

@@ -206,9 +206,15 @@ fn backward_error(e: Error, what: &'static str) -> Error {
             value,
             quantity: what,
         },
-        Error::TooManySteps { op, t, max_steps } => Error::TooManySteps {
+        Error::TooManySteps {
+            op,
+            t,
+            h,
+            max_steps,
+        } => Error::TooManySteps {
             op,
             t: -t,
+            h,
             max_steps,
         },
         Error::NewtonFailure {

@@ -32,7 +32,7 @@ use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
 use crate::ode::sdirk::{Esdirk, EsdirkTableau};
 use crate::ode::solution::{OdeSolution, OdeStats};
 use crate::ode::solve::{Family, Method, integrate_system};
-use crate::ode::system::{RecordingSystem, RhsSystem, RhsVjp, jacobian_yp_by_duals};
+use crate::ode::system::{RhsSystem, RhsVjp, jacobian_yp_by_duals};
 use crate::ode::tableau::ButcherTableau;
 
 /// The forward solve, recording checkpoints.
@@ -94,7 +94,7 @@ pub(crate) fn vjp<F: OdeRhs>(
     let mut mu = vec![0.0; np];
     let mut backward = OdeStats::default();
     let seg_peak = match method.family()? {
-        Family::Explicit { tab, .. } => explicit_backward(
+        Family::Explicit { tab, .. } => match super::explicit_small::backward(
             problem,
             tab,
             ck,
@@ -103,7 +103,19 @@ pub(crate) fn vjp<F: OdeRhs>(
             &mut lambda,
             &mut mu,
             &mut backward,
-        )?,
+        ) {
+            Some(peak) => peak,
+            None => explicit_backward(
+                problem,
+                tab,
+                ck,
+                &by_step,
+                w,
+                &mut lambda,
+                &mut mu,
+                &mut backward,
+            )?,
+        },
         Family::Esdirk(tab) => esdirk_backward(
             problem,
             tab,
@@ -161,6 +173,9 @@ fn axpy(dst: &mut [f64], a: f64, src: &[f64]) {
     }
 }
 
+/// The backward pass of an explicit method for systems with `n + n_p > 8`: one
+/// vector–Jacobian product per stage on a reusable local tape (smaller systems take
+/// [`explicit_small`](super::explicit_small)).
 #[allow(clippy::too_many_arguments)]
 fn explicit_backward<F: OdeRhs>(
     problem: &OdeProblem<F>,
@@ -174,19 +189,12 @@ fn explicit_backward<F: OdeRhs>(
 ) -> Result<usize> {
     let n = problem.y0.len();
     let np = problem.p.len();
-    let m = n + np;
-    let blk = n * m;
     let (s, total) = (tab.stages(), tab.total_stages());
     let mut rk = ExplicitRk::<f64>::new(tab, n);
-    // Small systems: the replay records each stage's Jacobian in the same dual pass that
-    // evaluates it, and the backward sweep only multiplies; larger ones take one
-    // vector–Jacobian product per stage on a local tape.
-    let mut rec = RecordingSystem::new(&problem.rhs, &problem.p);
     let mut sys = RhsSystem::new(&problem.rhs, &problem.p);
     let mut vjp = RhsVjp::new(n, np);
     let mut ys: Vec<f64> = Vec::new();
     let mut ks: Vec<f64> = Vec::new();
-    let mut jacs: Vec<f64> = Vec::new();
     let mut y = vec![0.0; n];
     let mut y_new = vec![0.0; n];
     let mut kbar = vec![0.0; total * n];
@@ -199,56 +207,23 @@ fn explicit_backward<F: OdeRhs>(
         let range = ck.segment(j);
         ys.clear();
         ks.clear();
-        jacs.clear();
         y.copy_from_slice(ck.state(j));
         rk.reset_first_stage();
-        for (local, step) in range.clone().enumerate() {
+        for step in range.clone() {
             let (t, h) = ck.steps[step];
             let extra = by_step[step].iter().any(|&(_, th)| th < 1.0);
             ys.extend_from_slice(&y);
-            match rec.as_mut() {
-                Some(r) => {
-                    r.jac.clear();
-                    let evals = rk.replay(r, t, h, &y, &mut y_new, extra);
-                    stats.n_rhs += evals;
-                    // Canonical layout: one block per (extended) stage.
-                    let base = jacs.len();
-                    jacs.resize(base + total * blk, 0.0);
-                    let with_k0 = evals == s + if extra { total - s } else { 0 };
-                    let mut src = 0;
-                    if with_k0 {
-                        jacs[base..base + blk].copy_from_slice(&r.jac[..blk]);
-                        src = blk;
-                    } else {
-                        // First same as last: stage 0 is the previous step's last stage.
-                        let prev = base - total * blk + (s - 1) * blk;
-                        jacs.copy_within(prev..prev + blk, base);
-                    }
-                    let n_rest = (evals - usize::from(with_k0)) * blk;
-                    jacs[base + blk..base + blk + n_rest]
-                        .copy_from_slice(&r.jac[src..src + n_rest]);
-                    let _ = local;
-                }
-                None => {
-                    stats.n_rhs += rk.replay(&mut sys, t, h, &y, &mut y_new, extra);
-                }
-            }
-            if rec.is_none() {
-                ks.extend_from_slice(rk.stages());
-            }
+            stats.n_rhs += rk.replay(&mut sys, t, h, &y, &mut y_new, extra);
+            ks.extend_from_slice(rk.stages());
             rk.advance_replay();
             std::mem::swap(&mut y, &mut y_new);
             stats.n_accepted += 1;
         }
-        peak = peak.max(ys.len() + ks.len() + jacs.len());
+        peak = peak.max(ys.len() + ks.len());
         for (local, step) in range.clone().enumerate().rev() {
             let (t, h) = ck.steps[step];
             let y_n = &ys[local * n..(local + 1) * n];
-            let k_n: &[f64] = if ks.is_empty() {
-                &[]
-            } else {
-                &ks[local * total * n..(local + 1) * total * n]
-            };
+            let k_n = &ks[local * total * n..(local + 1) * total * n];
             kbar.fill(0.0);
             let mut has_extra = false;
             // Outputs at the step's end are outputs of y_{n+1}.
@@ -283,36 +258,21 @@ fn explicit_backward<F: OdeRhs>(
                     continue;
                 }
                 ybar.fill(0.0);
-                if rec.is_some() {
-                    // [Ȳ | p̄] = k̄ᵀ [J | J_p] from the recorded block (m ≤ 8), in registers.
-                    let jb = &jacs[(local * total + i) * blk..(local * total + i + 1) * blk];
-                    let mut acc = [0.0f64; 8];
-                    for (row, &kr) in jb.chunks_exact(m).zip(kb) {
-                        for (a, &v) in acc.iter_mut().zip(row) {
-                            *a += kr * v;
-                        }
+                yi.copy_from_slice(y_n);
+                for (jj, &a) in stage_row(tab, i).iter().enumerate() {
+                    if a != 0.0 {
+                        axpy(&mut yi, h * a, &k_n[jj * n..(jj + 1) * n]);
                     }
-                    ybar.copy_from_slice(&acc[..n]);
-                    for (mc, a) in mu.iter_mut().zip(&acc[n..m]) {
-                        *mc += a;
-                    }
-                } else {
-                    yi.copy_from_slice(y_n);
-                    for (jj, &a) in stage_row(tab, i).iter().enumerate() {
-                        if a != 0.0 {
-                            axpy(&mut yi, h * a, &k_n[jj * n..(jj + 1) * n]);
-                        }
-                    }
-                    vjp.vjp(
-                        &problem.rhs,
-                        t + tab.c_ext(i) * h,
-                        &yi,
-                        &problem.p,
-                        kb,
-                        &mut ybar,
-                        mu,
-                    );
                 }
+                vjp.vjp(
+                    &problem.rhs,
+                    t + tab.c_ext(i) * h,
+                    &yi,
+                    &problem.p,
+                    kb,
+                    &mut ybar,
+                    mu,
+                );
                 axpy(&mut lam_n, 1.0, &ybar);
                 for (jj, &a) in stage_row(tab, i).iter().enumerate() {
                     if a != 0.0 {
@@ -356,6 +316,8 @@ fn esdirk_backward<F: OdeRhs>(
     let mut lam_n = vec![0.0; n];
     let mut lam_1 = vec![0.0; n];
     let mut v = vec![0.0; n];
+    let mut psibar = vec![0.0; n];
+    let mut ybar = vec![0.0; n];
     let mut peak = 0;
     for j in (0..ck.len()).rev() {
         let range = ck.segment(j);
@@ -434,7 +396,7 @@ fn esdirk_backward<F: OdeRhs>(
                 jacobian_yp_by_duals(&problem.rhs, t + tab.c[i] * h, zi, &problem.p, &mut jyp);
                 stats.n_jac += 1;
                 stats.n_lu += 1;
-                if let Err(idx) = lu.factor_shifted(&jyp.subcols(0, n).to_owned(), 1.0, -hg) {
+                if let Err(idx) = lu.factor_shifted(jyp.subcols(0, n), 1.0, -hg) {
                     return Err(Error::Singular {
                         op: "ode discrete adjoint (ESDIRK stage matrix)",
                         index: idx,
@@ -443,7 +405,6 @@ fn esdirk_backward<F: OdeRhs>(
                 v.copy_from_slice(&kbar[i * n..(i + 1) * n]);
                 lu.solve_transpose(&mut v);
                 // ψ̄ = Jᵀ v, p̄ += J_pᵀ v.
-                let mut psibar = vec![0.0; n];
                 for (c, pb) in psibar.iter_mut().enumerate() {
                     let mut acc = 0.0;
                     for (r, vr) in v.iter().enumerate() {
@@ -466,10 +427,10 @@ fn esdirk_backward<F: OdeRhs>(
                 }
             }
             // Stage 0: k₀ = f(t, y_n), explicit.
-            let k0bar = kbar[..n].to_vec();
+            let k0bar = &kbar[..n];
             if k0bar.iter().any(|x| *x != 0.0) {
-                let mut ybar = vec![0.0; n];
-                vjp.vjp(&problem.rhs, t, y_n, &problem.p, &k0bar, &mut ybar, mu);
+                ybar.fill(0.0);
+                vjp.vjp(&problem.rhs, t, y_n, &problem.p, k0bar, &mut ybar, mu);
                 axpy(&mut lam_n, 1.0, &ybar);
             }
             lambda.copy_from_slice(&lam_n);

@@ -246,10 +246,7 @@ impl<F: OdeRhs, S: ?Sized> EsdirkHook<S> for EsdirkTangents<'_, F> {
             }
             let zi = &z[i * n..(i + 1) * n];
             self.tan.f_dot(t + tab.c[i] * h, zi, &psi, &mut rhs);
-            if let Err(idx) =
-                self.lu
-                    .factor_shifted(&self.tan.jyp.subcols(0, n).to_owned(), 1.0, -hg)
-            {
+            if let Err(idx) = self.lu.factor_shifted(self.tan.jyp.subcols(0, n), 1.0, -hg) {
                 self.error.get_or_insert(Error::Singular {
                     op: "ode forward sensitivities (ESDIRK stage matrix)",
                     index: idx,
@@ -428,10 +425,7 @@ impl<F: OdeRhs, S: ?Sized> BdfHook<S> for BdfTangents<'_, F> {
         }
         let mut fd = Mat::zeros(n, m);
         self.tan.f_dot(t_new, y_new, &s_pred, &mut fd);
-        if let Err(idx) = self
-            .lu
-            .factor_shifted(&self.tan.jyp.subcols(0, n).to_owned(), 1.0, -c)
-        {
+        if let Err(idx) = self.lu.factor_shifted(self.tan.jyp.subcols(0, n), 1.0, -c) {
             return Err(Error::Singular {
                 op: "ode forward sensitivities (BDF corrector matrix)",
                 index: idx,

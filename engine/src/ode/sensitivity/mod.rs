@@ -31,6 +31,7 @@
 pub mod checkpoint;
 pub mod continuous_adjoint;
 pub mod discrete_adjoint;
+mod explicit_small;
 pub mod forward;
 mod tape;
 
@@ -76,7 +77,8 @@ impl Default for Sensitivity {
 /// Which forward states an adjoint keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Checkpointing {
-    /// Every step's state (no recomputation beyond one replay step; memory `O(N)`).
+    /// Every step's state (memory `O(N)` states). The backward pass still evaluates
+    /// each step's stages once (the Jacobians are not stored), in runs of a few steps.
     All,
     /// At most this many states (segments of about `2N/B` steps are replayed).
     Budget(usize),
