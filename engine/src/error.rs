@@ -89,6 +89,8 @@ pub enum Error {
         h: f64,
         /// Component with the largest scaled error at the last attempt, where known.
         component: Option<usize>,
+        /// The path of an ensemble that failed, where the solve was one of many.
+        path: Option<usize>,
     },
     /// A solver took more steps (accepted plus rejected) than allowed before the end of
     /// the interval.
@@ -99,6 +101,8 @@ pub enum Error {
         t: f64,
         /// The bound that was hit.
         max_steps: usize,
+        /// The path of an ensemble that failed, where the solve was one of many.
+        path: Option<usize>,
     },
     /// An ODE solve met a NaN or an infinity in the state or in the right-hand side.
     NonFiniteState {
@@ -190,8 +194,13 @@ impl fmt::Display for Error {
                 t,
                 h,
                 component,
+                path,
             } => {
-                write!(f, "{op}: step size underflow at t = {t:e}: h = {h:e}")?;
+                write!(f, "{op}: ")?;
+                if let Some(k) = path {
+                    write!(f, "path {k}: ")?;
+                }
+                write!(f, "step size underflow at t = {t:e}: h = {h:e}")?;
                 if let Some(c) = component {
                     write!(f, ", the error test keeps failing in component {c}")?;
                 }
@@ -201,11 +210,22 @@ impl fmt::Display for Error {
                      Brownian tree for an SDE, or check the model for a singularity near t)"
                 )
             }
-            Error::TooManySteps { op, t, max_steps } => write!(
-                f,
-                "{op}: {max_steps} steps taken and t = {t:e} reached before the end of the \
-                 interval (raise max_steps, loosen the tolerances, or use a stiff method)"
-            ),
+            Error::TooManySteps {
+                op,
+                t,
+                max_steps,
+                path,
+            } => {
+                write!(f, "{op}: ")?;
+                if let Some(k) = path {
+                    write!(f, "path {k}: ")?;
+                }
+                write!(
+                    f,
+                    "{max_steps} steps taken and t = {t:e} reached before the end of the \
+                     interval (raise max_steps, loosen the tolerances, or use a stiff method)"
+                )
+            }
             Error::NonFiniteState {
                 t,
                 h,

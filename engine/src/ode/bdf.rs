@@ -289,6 +289,7 @@ impl Bdf {
                         op: "ode",
                         t,
                         max_steps: opts.max_steps,
+                        path: None,
                     });
                 }
                 if h_abs < min_step(t, opts.h_min) {
@@ -391,6 +392,7 @@ impl Bdf {
                                     t,
                                     h,
                                     component: Some(worst),
+                                    path: None,
                                 }
                             } else {
                                 Error::NonFiniteState {

@@ -510,7 +510,8 @@ impl Plan {
     }
 }
 
-/// Adds the path index to a non-finite error.
+/// Adds the path index to the errors of one path's solve, keeping their kind (time,
+/// component and step size stay as the solve reported them).
 fn with_path(e: Error, path: usize) -> Error {
     match e {
         Error::NonFinite {
@@ -529,21 +530,21 @@ fn with_path(e: Error, path: usize) -> Error {
             t,
             h,
             component,
-        } => Error::InvalidArgument {
+            path: _,
+        } => Error::StepSizeUnderflow {
             op,
-            message: format!(
-                "path {path}: {}",
-                Error::StepSizeUnderflow {
-                    op,
-                    t,
-                    h,
-                    component
-                }
-            ),
+            t,
+            h,
+            component,
+            path: Some(path),
         },
-        Error::TooManySteps { op, t, max_steps } => Error::InvalidArgument {
+        Error::TooManySteps {
+            op, t, max_steps, ..
+        } => Error::TooManySteps {
             op,
-            message: format!("path {path}: {}", Error::TooManySteps { op, t, max_steps }),
+            t,
+            max_steps,
+            path: Some(path),
         },
         e => e,
     }

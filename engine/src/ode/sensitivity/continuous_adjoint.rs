@@ -187,11 +187,13 @@ fn backward_error(e: Error, what: &'static str) -> Error {
             t,
             h,
             component,
+            path,
         } => Error::StepSizeUnderflow {
             op,
             t: -t,
             h,
             component,
+            path,
         },
         Error::NonFiniteState {
             t,
@@ -206,10 +208,16 @@ fn backward_error(e: Error, what: &'static str) -> Error {
             value,
             quantity: what,
         },
-        Error::TooManySteps { op, t, max_steps } => Error::TooManySteps {
+        Error::TooManySteps {
+            op,
+            t,
+            max_steps,
+            path,
+        } => Error::TooManySteps {
             op,
             t: -t,
             max_steps,
+            path,
         },
         Error::NewtonFailure {
             t,
