@@ -44,7 +44,8 @@
 //! # Ensembles
 //! [`ensemble()`] runs many paths on the caller's rayon pool in blocks of [`LANES`] paths laid
 //! out as structure of arrays, and summarises them by mean, variance and quantiles at the
-//! save times without storing paths unless asked. Fixed-step ensembles draw increments
+//! save times without storing paths unless asked (quantiles by the streaming P² estimator,
+//! [`quantile`], or exactly when the caller accepts storing the cross-sections). Fixed-step ensembles draw increments
 //! directly from one xoshiro256++ stream per path ([`normal`]); the tree is used for
 //! adaptive steps and whenever a path must be replayable. Path `k` depends only on
 //! `(seed, k)`, and statistics are merged in a fixed order, so results are bitwise identical
@@ -118,6 +119,7 @@ pub mod methods;
 pub mod noise;
 pub mod normal;
 pub mod problem;
+pub mod quantile;
 pub mod reference;
 pub mod seed;
 pub mod solve;
@@ -139,4 +141,5 @@ pub use methods::{
 };
 pub use noise::{Calculus, NoiseType};
 pub use problem::{Sde, check_problem};
+pub use quantile::{P2Quantile, QuantileMethod};
 pub use solve::{SaveAt, SdeSolution, SolveInfo, SolveOptions, Steps, solve};
