@@ -268,3 +268,62 @@ fn sra1_fixed_step_ensembles_on_streams_and_trees() {
     };
     assert!(ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &bad).is_err());
 }
+
+#[test]
+fn adaptive_ensembles_are_identical_on_one_and_two_threads() {
+    // Adaptive SRA1 paths take different steps and rejections, on per-path trees: the
+    // statistics (moments, streaming and exact quantiles, step counts, kept paths) must
+    // still be bitwise identical for any thread count, and change with the seed.
+    use mechml_engine::sde::QuantileMethod;
+    let p = [4.0, 1.0, 0.7];
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for quantile_method in [QuantileMethod::Streaming, QuantileMethod::Exact] {
+        let opts = EnsembleOptions {
+            n_paths: 150, // not a multiple of the block size
+            seed: 23,
+            steps: Steps::Adaptive(AdaptiveOptions {
+                rtol: 1e-2,
+                atol: 1e-2,
+                ..Default::default()
+            }),
+            save: SaveAt::Times(vec![0.25, 1.0]),
+            quantiles: vec![0.1, 0.5, 0.9],
+            quantile_method,
+            keep_paths: true,
+            noise: NoiseSource::Tree,
+            par: faer::Par::rayon(0),
+            tree_depth: 16,
+            ..Default::default()
+        };
+        let run = |threads: usize, opts: &EnsembleOptions| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[3.0], &p, opts))
+                .unwrap()
+        };
+        let one = run(1, &opts);
+        let two = run(2, &opts);
+        let seq = run(
+            2,
+            &EnsembleOptions {
+                par: faer::Par::Seq,
+                ..opts.clone()
+            },
+        );
+        assert!(one.n_rejected > 0, "the test should exercise rejections");
+        for e in [&two, &seq] {
+            assert_eq!(bits(&one.mean), bits(&e.mean));
+            assert_eq!(bits(&one.variance), bits(&e.variance));
+            assert_eq!(bits(&one.quantiles), bits(&e.quantiles));
+            assert_eq!(
+                bits(one.paths.as_ref().unwrap()),
+                bits(e.paths.as_ref().unwrap())
+            );
+            assert_eq!((one.n_steps, one.n_rejected), (e.n_steps, e.n_rejected));
+        }
+        let other = run(2, &EnsembleOptions { seed: 24, ..opts });
+        assert_ne!(bits(&one.mean), bits(&other.mean));
+    }
+}
