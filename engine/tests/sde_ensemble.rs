@@ -293,7 +293,10 @@ fn non_finite_paths_are_reported() {
         };
         let err = ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[30.0], &[], &opts).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("path ") && msg.contains("t = "), "{msg}");
+        assert!(
+            msg.contains("path ") && msg.contains("t = ") && msg.contains("component 0"),
+            "{msg}"
+        );
     }
     let bad = EnsembleOptions {
         quantiles: vec![1.5],

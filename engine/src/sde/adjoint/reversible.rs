@@ -37,7 +37,24 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
         noise,
         true,
         |_, _| {},
-    )?;
+    )
+    .map_err(|e| match e {
+        Error::NonFinite {
+            op,
+            index,
+            value,
+            context,
+        } => Error::NonFinite {
+            op,
+            index,
+            value,
+            context: format!(
+                "forward pass of the reversible adjoint (it reconstructs the path from the \
+                 final state, which must be finite): {context}"
+            ),
+        },
+        e => e,
+    })?;
     let sl = y.len();
     let mut prev = vec![0.0; sl];
     let mut ws = Workspace::<f64>::new(sde);
