@@ -463,8 +463,9 @@ fn gbm_gradients_converge_to_the_closed_form() {
     ];
     for (name, calculus, sens) in cases {
         let sde = Gbm { calculus };
-        let mut errs = [0.0; 2];
+        let mut per_seed = Vec::new();
         for seed in 0..20 {
+            let mut errs = [0.0; 2];
             for (j, n) in [64usize, 1024].into_iter().enumerate() {
                 let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, n, 1, 500 + seed, 0, false)
                     .unwrap();
@@ -524,26 +525,37 @@ fn gbm_gradients_converge_to_the_closed_form() {
                     Calculus::Stratonovich => wt[0] * xe,
                 };
                 let exact = [xe / x0, xe, ds];
-                errs[j] += got
+                errs[j] = got
                     .iter()
                     .zip(&exact)
                     .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max)
-                    / 20.0;
+                    .fold(0.0, f64::max);
             }
+            per_seed.push(errs.to_vec());
         }
-        // Observed order of the gradient error between h = 1/64 and 1/1024: EM's pathwise
-        // derivative inherits its strong order 1/2 (pre-asymptotically ≈ 0.4 here), the
-        // others order 1.
-        let order = -(errs[1] / errs[0]).log2() / 4.0;
+        // Observed order of the gradient error between h = 1/64 and 1/1024, with its
+        // standard error from the 20 paths: EM's pathwise derivative inherits its strong
+        // order 1/2 (pre-asymptotically ≈ 0.4 here), the others order 1; 0.1 allows for
+        // that pre-asymptotic (deterministic) deficit.
+        let fit = sde_common::log2_slope(&[-6.0, -10.0], &per_seed, &[0.0, 0.0]);
         let expected = if name.starts_with("EM") { 0.5 } else { 1.0 };
-        println!("{name}: mean max-error {errs:?}, order {order:.2}");
-        assert!(
-            order > expected - 0.2,
-            "{name}: order {order}, errors {errs:?}"
+        let mean = |j: usize| per_seed.iter().map(|e| e[j]).sum::<f64>() / 20.0;
+        println!(
+            "{name}: mean max-error {:?}, order {:.2} ± {:.2}",
+            [mean(0), mean(1)],
+            fit.slope,
+            fit.se
         );
+        assert!(
+            fit.slope > expected - sde_common::Z * fit.se - 0.1,
+            "{name}: order {:.3} ± {:.3}",
+            fit.slope,
+            fit.se
+        );
+        // A ceiling against gross errors at the finest step (not a statistical bound; the
+        // slope is the test).
         let bound = if expected < 1.0 { 0.1 } else { 0.01 };
-        assert!(errs[1] < bound, "{name}: {errs:?}");
+        assert!(mean(1) < bound, "{name}: {per_seed:?}");
     }
 }
 
@@ -936,7 +948,8 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
         }
     }
     // Bound: one unit rounding per step accumulating linearly, n·ε relative to the state's
-    // size (4.4e-12 here), i.e. no amplification by the reverse steps; observed 4.8e-14.
+    // size (4.4e-12 here), i.e. no amplification by the reverse steps; observed 3e-14 to
+    // 2e-13 over four seeds.
     let rel = worst / scale;
     let bound = n as f64 * f64::EPSILON;
     println!("reconstruction: max |error| / max |state| = {rel:e} (bound {bound:e})");
