@@ -312,3 +312,36 @@ fn reversible_adjoint_replay_checks_the_state() {
         other => panic!("expected NonFinite, got {other:?}"),
     }
 }
+
+#[test]
+fn ensemble_gradient_errors_name_the_path() {
+    let ito = Overflowing {
+        calculus: Calculus::Ito,
+    };
+    let opts = EnsembleOptions {
+        n_paths: 3,
+        steps: Steps::Fixed { n_steps: 32 },
+        ..Default::default()
+    };
+    let adj = [1.0; 3];
+    let e = mechml_engine::sde::ensemble_vjp(
+        &ito,
+        &EulerMaruyama,
+        0.0,
+        1.0,
+        &[0.0],
+        &[32.0e30, 0.5],
+        &opts,
+        Sensitivity::default(),
+        &adj,
+    )
+    .unwrap_err();
+    match &e {
+        Error::NonFinite { index, context, .. } => {
+            assert_eq!(*index, 0, "{e}");
+            assert!(context.starts_with("path 0:"), "{e}");
+            assert!(context.contains("t = 0.65625 (step 21)"), "{e}");
+        }
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+}

@@ -58,7 +58,7 @@ use super::controller::AdaptiveOptions;
 use super::methods::{BatchWorkspace, SdeMethod};
 use super::normal::{NormalLanes, Ziggurat};
 use super::problem::{Sde, check_problem};
-use super::quantile::{P2Quantile, QuantileMethod, type7};
+use super::quantile::{P2Quantile, QuantileMethod, cross_section_quantiles};
 use super::seed::{derive_seed, tag};
 use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops, run_adaptive, run_fixed};
 use crate::error::{Error, Result};
@@ -454,31 +454,6 @@ impl Merge {
     }
 }
 
-/// Type-7 quantiles (linear interpolation between order statistics) of every cross-section.
-fn cross_section_quantiles(
-    all: &[f64],
-    n_paths: usize,
-    n_save: usize,
-    d: usize,
-    levels: &[f64],
-) -> Vec<f64> {
-    let nq = levels.len();
-    let mut out = vec![0.0; n_save * nq * d];
-    let mut v = vec![0.0; n_paths];
-    for k in 0..n_save {
-        for i in 0..d {
-            for (path, x) in v.iter_mut().enumerate() {
-                *x = all[(path * n_save + k) * d + i];
-            }
-            v.sort_by(f64::total_cmp);
-            for (q, &level) in levels.iter().enumerate() {
-                out[(k * nq + q) * d + i] = type7(&v, level);
-            }
-        }
-    }
-    out
-}
-
 /// A block driven by per-path normal streams.
 #[allow(clippy::too_many_arguments)]
 fn block_streams<S: Sde, M: SdeMethod>(
@@ -607,7 +582,7 @@ impl Plan {
 
 /// Adds the path index to the errors of one path's solve, keeping their kind (time,
 /// component and step size stay as the solve reported them).
-fn with_path(e: Error, path: usize) -> Error {
+pub(crate) fn with_path(e: Error, path: usize) -> Error {
     match e {
         Error::NonFinite {
             op,

@@ -60,6 +60,8 @@ pub struct P2Quantile {
     pos: [f64; 5],
     /// Desired positions.
     want: [f64; 5],
+    /// Their increments per observation, `[0, p/2, p, (1 + p)/2, 1]`.
+    dn: [f64; 5],
     /// Whether a NaN was observed (the estimate is then NaN).
     nan: bool,
 }
@@ -79,6 +81,7 @@ impl P2Quantile {
             q: [0.0; 5],
             pos: [1.0, 2.0, 3.0, 4.0, 5.0],
             want: [1.0, 1.0 + 2.0 * p, 1.0 + 4.0 * p, 3.0 + 2.0 * p, 5.0],
+            dn: [0.0, 0.5 * p, p, 0.5 * (1.0 + p), 1.0],
             nan: false,
         })
     }
@@ -94,25 +97,14 @@ impl P2Quantile {
     }
 
     /// Adds one observation.
+    #[inline]
     pub fn push(&mut self, x: f64) {
-        if x.is_nan() {
-            self.nan = true;
-            self.count += 1;
-            return;
+        if self.count < 5 || x.is_nan() {
+            return self.push_slow(x);
         }
-        let n = self.count as usize;
         self.count += 1;
-        if n < 5 {
-            // Insertion into the sorted first observations.
-            let mut i = n;
-            while i > 0 && self.q[i - 1] > x {
-                self.q[i] = self.q[i - 1];
-                i -= 1;
-            }
-            self.q[i] = x;
-            return;
-        }
-        // The cell k with q[k] ≤ x < q[k+1] (extending the extreme markers if needed).
+        // The cell k with q[k] ≤ x < q[k+1] (extending the extreme markers if needed),
+        // counted without branches on the middle markers.
         let k = if x < self.q[0] {
             self.q[0] = x;
             0
@@ -120,21 +112,21 @@ impl P2Quantile {
             self.q[4] = x;
             3
         } else {
-            (1..4).take_while(|&i| self.q[i] <= x).count()
+            (x >= self.q[1]) as usize + (x >= self.q[2]) as usize + (x >= self.q[3]) as usize
         };
-        for pos in &mut self.pos[k + 1..] {
-            *pos += 1.0;
+        for j in 1..5 {
+            self.pos[j] += (j > k) as u8 as f64;
         }
-        let p = self.p;
-        let dn = [0.0, 0.5 * p, p, 0.5 * (1.0 + p), 1.0];
-        for (w, d) in self.want.iter_mut().zip(dn) {
-            *w += d;
+        for j in 1..4 {
+            self.want[j] += self.dn[j];
         }
+        self.want[4] += 1.0;
         for i in 1..4 {
             let off = self.want[i] - self.pos[i];
-            let (gap_up, gap_down) = (self.pos[i + 1] - self.pos[i], self.pos[i - 1] - self.pos[i]);
-            if (off >= 1.0 && gap_up > 1.0) || (off <= -1.0 && gap_down < -1.0) {
-                let s = off.signum();
+            if (off >= 1.0 && self.pos[i + 1] - self.pos[i] > 1.0)
+                || (off <= -1.0 && self.pos[i - 1] - self.pos[i] < -1.0)
+            {
+                let s = if off > 0.0 { 1.0 } else { -1.0 };
                 let qp = self.parabolic(i, s);
                 self.q[i] = if self.q[i - 1] < qp && qp < self.q[i + 1] {
                     qp
@@ -146,12 +138,29 @@ impl P2Quantile {
         }
     }
 
-    /// The P² prediction (the paper's eq. (5)) for moving marker `i` by `s = ±1`.
+    /// The first five observations (kept sorted) and NaNs.
+    fn push_slow(&mut self, x: f64) {
+        self.count += 1;
+        if x.is_nan() {
+            self.nan = true;
+            return;
+        }
+        let mut i = self.count as usize - 1;
+        while i > 0 && self.q[i - 1] > x {
+            self.q[i] = self.q[i - 1];
+            i -= 1;
+        }
+        self.q[i] = x;
+    }
+
+    /// The P² prediction (the paper's eq. (5)) for moving marker `i` by `s = ±1`, over a
+    /// common denominator (one division).
+    #[inline]
     fn parabolic(&self, i: usize, s: f64) -> f64 {
         let (q, n) = (&self.q, &self.pos);
-        q[i] + s / (n[i + 1] - n[i - 1])
-            * ((n[i] - n[i - 1] + s) * (q[i + 1] - q[i]) / (n[i + 1] - n[i])
-                + (n[i + 1] - n[i] - s) * (q[i] - q[i - 1]) / (n[i] - n[i - 1]))
+        let (up, down) = (n[i + 1] - n[i], n[i] - n[i - 1]);
+        let num = (down + s) * (q[i + 1] - q[i]) * down + (up - s) * (q[i] - q[i - 1]) * up;
+        q[i] + s * num / ((up + down) * up * down)
     }
 
     /// Linear prediction towards the neighbour in direction `s`.
@@ -191,6 +200,32 @@ pub(crate) fn type7(sorted: &[f64], level: f64) -> f64 {
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(n - 1);
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Type-7 quantiles of every cross-section of saved paths `all[(path * n_save + k) * d + i]`:
+/// `out[(k * n_levels + q) * d + i]`.
+pub(crate) fn cross_section_quantiles(
+    all: &[f64],
+    n_paths: usize,
+    n_save: usize,
+    d: usize,
+    levels: &[f64],
+) -> Vec<f64> {
+    let nq = levels.len();
+    let mut out = vec![0.0; n_save * nq * d];
+    let mut v = vec![0.0; n_paths];
+    for k in 0..n_save {
+        for i in 0..d {
+            for (path, x) in v.iter_mut().enumerate() {
+                *x = all[(path * n_save + k) * d + i];
+            }
+            v.sort_by(f64::total_cmp);
+            for (q, &level) in levels.iter().enumerate() {
+                out[(k * nq + q) * d + i] = type7(&v, level);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
