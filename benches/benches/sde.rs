@@ -167,7 +167,11 @@ fn gbm_quantiles(c: &mut Criterion) {
     };
     for (id, quantiles, quantile_method) in [
         ("none", vec![], QuantileMethod::Streaming),
-        ("streaming", vec![0.05, 0.5, 0.95], QuantileMethod::Streaming),
+        (
+            "streaming",
+            vec![0.05, 0.5, 0.95],
+            QuantileMethod::Streaming,
+        ),
         ("exact", vec![0.05, 0.5, 0.95], QuantileMethod::Exact),
     ] {
         let opts = EnsembleOptions {

@@ -88,9 +88,19 @@ fn sra1_strong_order_one_and_a_half() {
     }
     let xs: Vec<f64> = levels.iter().map(|&k| -(k as f64)).collect();
     let zero = vec![0.0; xs.len()];
-    assert_order("SRA1 strong order", log2_slope(&xs, &e_sra, &zero), 1.5, 0.1);
+    assert_order(
+        "SRA1 strong order",
+        log2_slope(&xs, &e_sra, &zero),
+        1.5,
+        0.1,
+    );
     // Euler–Maruyama has strong order 1 for additive noise.
-    assert_order("EM strong order (additive)", log2_slope(&xs, &e_em, &zero), 1.0, 0.1);
+    assert_order(
+        "EM strong order (additive)",
+        log2_slope(&xs, &e_em, &zero),
+        1.0,
+        0.1,
+    );
 }
 
 fn adaptive(w: &mut VirtualBrownianTree, tol: f64) -> (f64, usize, usize) {

@@ -381,9 +381,25 @@ fn streaming_quantiles_track_the_exact_sample_quantiles() {
             ..Default::default()
         };
         if gbm {
-            ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &[0.05, 0.4], &opts)
+            ensemble(
+                &Gbm::ito(),
+                &EulerMaruyama,
+                0.0,
+                1.0,
+                &[1.0],
+                &[0.05, 0.4],
+                &opts,
+            )
         } else {
-            ensemble(&OrnsteinUhlenbeck, &Heun, 0.0, 2.0, &[2.0], &[1.5, 0.5, 0.8], &opts)
+            ensemble(
+                &OrnsteinUhlenbeck,
+                &Heun,
+                0.0,
+                2.0,
+                &[2.0],
+                &[1.5, 0.5, 0.8],
+                &opts,
+            )
         }
         .unwrap()
     };

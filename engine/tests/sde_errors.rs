@@ -7,9 +7,9 @@
 use mechml_engine::Error;
 use mechml_engine::ad::Real;
 use mechml_engine::sde::{
-    AdaptiveOptions, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama, Heun,
-    Milstein, NoiseSource, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod, Sensitivity,
-    SolveOptions, Sra1, Steps, VirtualBrownianTree, ensemble, solve, solve_vjp,
+    AdaptiveOptions, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama, Heun, Milstein,
+    NoiseSource, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod, Sensitivity, SolveOptions,
+    Sra1, Steps, VirtualBrownianTree, ensemble, solve, solve_vjp,
 };
 
 /// Additive noise, two components: component 0 is deterministic and smooth, component 1
@@ -67,12 +67,24 @@ fn adaptive(tol: f64, max_steps: usize) -> AdaptiveOptions {
 
 #[test]
 fn adaptive_underflow_names_time_and_the_worst_component() {
-    let sde = TwoComponents { t_nan: f64::INFINITY };
+    let sde = TwoComponents {
+        t_nan: f64::INFINITY,
+    };
     let opts = SolveOptions {
         steps: Steps::Adaptive(adaptive(1e-10, 1_000_000)),
         ..Default::default()
     };
-    let e = solve(&sde, &Sra1, 0.0, 2.0, &[1.0, 0.5], &[], &mut tree(4, 1), &opts).unwrap_err();
+    let e = solve(
+        &sde,
+        &Sra1,
+        0.0,
+        2.0,
+        &[1.0, 0.5],
+        &[],
+        &mut tree(4, 1),
+        &opts,
+    )
+    .unwrap_err();
     match &e {
         Error::StepSizeUnderflow {
             t,
@@ -89,7 +101,10 @@ fn adaptive_underflow_names_time_and_the_worst_component() {
     }
     let msg = e.to_string();
     println!("{msg}");
-    assert!(msg.contains("t = 0e0") && msg.contains("component 1"), "{msg}");
+    assert!(
+        msg.contains("t = 0e0") && msg.contains("component 1"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -103,8 +118,17 @@ fn adaptive_non_finite_state_is_non_finite_error_with_component() {
             check_finite,
             ..Default::default()
         };
-        let e = solve(&sde, &Sra1, 0.0, 2.0, &[1.0, 0.5], &[], &mut tree(12, 2), &opts)
-            .unwrap_err();
+        let e = solve(
+            &sde,
+            &Sra1,
+            0.0,
+            2.0,
+            &[1.0, 0.5],
+            &[],
+            &mut tree(12, 2),
+            &opts,
+        )
+        .unwrap_err();
         println!("{e}");
         match &e {
             Error::NonFinite { index, context, .. } => {
@@ -131,7 +155,9 @@ fn ensemble_errors_keep_their_kind_and_name_the_path() {
         steps: Steps::Adaptive(adaptive(1e-10, 1_000_000)),
         ..base.clone()
     };
-    let sde = TwoComponents { t_nan: f64::INFINITY };
+    let sde = TwoComponents {
+        t_nan: f64::INFINITY,
+    };
     let e = ensemble(&sde, &Sra1, 0.0, 2.0, &[1.0, 0.5], &[], &under).unwrap_err();
     match &e {
         Error::StepSizeUnderflow {
@@ -166,13 +192,24 @@ fn ensemble_errors_keep_their_kind_and_name_the_path() {
         tree_depth: 12,
         ..base
     };
-    let e = ensemble(&TwoComponents { t_nan: 1.0 }, &Sra1, 0.0, 2.0, &[1.0, 0.5], &[], &nan)
-        .unwrap_err();
+    let e = ensemble(
+        &TwoComponents { t_nan: 1.0 },
+        &Sra1,
+        0.0,
+        2.0,
+        &[1.0, 0.5],
+        &[],
+        &nan,
+    )
+    .unwrap_err();
     println!("{e}");
     match &e {
         Error::NonFinite { index, context, .. } => {
             assert_eq!(*index, 1);
-            assert!(context.starts_with("path 0:") && context.contains("t = 1 "), "{e}");
+            assert!(
+                context.starts_with("path 0:") && context.contains("t = 1 "),
+                "{e}"
+            );
         }
         other => panic!("expected NonFinite, got {other:?}"),
     }
@@ -239,7 +276,10 @@ fn backward_passes_report_non_finite_adjoints_with_time_and_component() {
     let strat = Overflowing {
         calculus: Calculus::Stratonovich,
     };
-    type Case<'a> = (&'a str, Result<(Vec<f64>, mechml_engine::sde::SdeGradients), Error>);
+    type Case<'a> = (
+        &'a str,
+        Result<(Vec<f64>, mechml_engine::sde::SdeGradients), Error>,
+    );
     let cases: Vec<Case<'_>> = vec![
         (
             "discrete adjoint",
@@ -247,7 +287,14 @@ fn backward_passes_report_non_finite_adjoints_with_time_and_component() {
         ),
         (
             "reversible adjoint",
-            vjp(&strat, &ReversibleHeun, Sensitivity::Reversible, true, 0.0, &p),
+            vjp(
+                &strat,
+                &ReversibleHeun,
+                Sensitivity::Reversible,
+                true,
+                0.0,
+                &p,
+            ),
         ),
         (
             "stochastic adjoint",
@@ -282,7 +329,10 @@ fn backward_passes_report_non_finite_adjoints_with_time_and_component() {
                     .unwrap_or_else(|| panic!("{pass}: no time in {msg}"));
                 assert_eq!(t, k as f64 / 32.0, "{pass}: {msg}");
                 assert!(context.contains(&format!("(step {k})")), "{pass}: {msg}");
-                assert!(msg.contains("component 0") || msg.contains("entry"), "{msg}");
+                assert!(
+                    msg.contains("component 0") || msg.contains("entry"),
+                    "{msg}"
+                );
                 assert!(
                     msg.contains(pass.split(' ').next().unwrap()),
                     "{pass}: the message should name the pass: {msg}"
@@ -302,12 +352,23 @@ fn reversible_adjoint_replay_checks_the_state() {
         calculus: Calculus::Stratonovich,
     };
     let p = [32.0e12, 0.5];
-    let e = vjp(&strat, &ReversibleHeun, Sensitivity::Reversible, false, 1.0, &p).unwrap_err();
+    let e = vjp(
+        &strat,
+        &ReversibleHeun,
+        Sensitivity::Reversible,
+        false,
+        1.0,
+        &p,
+    )
+    .unwrap_err();
     println!("{e}");
     match &e {
         Error::NonFinite { index, context, .. } => {
             assert_eq!(*index, 0, "{e}");
-            assert!(context.contains("component 0") && context.contains("t = "), "{e}");
+            assert!(
+                context.contains("component 0") && context.contains("t = "),
+                "{e}"
+            );
         }
         other => panic!("expected NonFinite, got {other:?}"),
     }

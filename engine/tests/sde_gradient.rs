@@ -794,7 +794,16 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
         z.extend_from_slice(p);
         let fd = finite_diff_gradient(
             |z: &[f64]| {
-                let sol = solve(sde, method, 0.0, 1.0, &z[..d], &z[d..], &mut w.fresh(), &opts)?;
+                let sol = solve(
+                    sde,
+                    method,
+                    0.0,
+                    1.0,
+                    &z[..d],
+                    &z[d..],
+                    &mut w.fresh(),
+                    &opts,
+                )?;
                 Ok(sol.x.iter().zip(&adj).map(|(a, b)| a * b).sum())
             },
             &z,
@@ -810,7 +819,10 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
                 / scale
         };
         // The computed path's gradient two ways: adjoint and finite differences.
-        assert!(dist(&fd, &da) < 1e-6, "FD vs discrete adjoint: {fd:?} {da:?}");
+        assert!(
+            dist(&fd, &da) < 1e-6,
+            "FD vs discrete adjoint: {fd:?} {da:?}"
+        );
         (dist(&sa, &da), dist(&sa, &fd))
     }
     let p2 = [0.7, 0.4];
@@ -833,12 +845,32 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
         ),
         (
             "general noise, Euler–Maruyama (Itô)",
-            Box::new(|n, s| diffs(&general(Calculus::Ito), &EulerMaruyama, &X0, &p2, n, s, false)),
+            Box::new(|n, s| {
+                diffs(
+                    &general(Calculus::Ito),
+                    &EulerMaruyama,
+                    &X0,
+                    &p2,
+                    n,
+                    s,
+                    false,
+                )
+            }),
             0.5,
         ),
         (
             "general noise, Heun (Stratonovich)",
-            Box::new(|n, s| diffs(&general(Calculus::Stratonovich), &Heun, &X0, &p2, n, s, false)),
+            Box::new(|n, s| {
+                diffs(
+                    &general(Calculus::Stratonovich),
+                    &Heun,
+                    &X0,
+                    &p2,
+                    n,
+                    s,
+                    false,
+                )
+            }),
             0.5,
         ),
     ];
@@ -854,7 +886,9 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
         let mean = |v: &[Vec<f64>], k: usize| v.iter().map(|r| r[k]).sum::<f64>() / v.len() as f64;
         println!(
             "{name}: mean relative |SA − DA| {:?}",
-            (0..levels.len()).map(|k| mean(&to_da, k)).collect::<Vec<_>>()
+            (0..levels.len())
+                .map(|k| mean(&to_da, k))
+                .collect::<Vec<_>>()
         );
         let zero = vec![0.0; levels.len()];
         for (what, v) in [("discrete adjoint", &to_da), ("finite differences", &to_fd)] {
@@ -927,9 +961,21 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     let time = |k: usize| if k == n { t1 } else { k as f64 * h };
     for k in 0..n {
         tree.increment(time(k), time(k + 1), &mut dw).unwrap();
-        let inc = Increment { dw: &dw, area: None };
+        let inc = Increment {
+            dw: &dw,
+            area: None,
+        };
         let (cur, next) = states[k * sl..(k + 2) * sl].split_at_mut(sl);
-        method.step(&sde, time(k), time(k + 1) - time(k), &inc, &p, cur, next, &mut ws);
+        method.step(
+            &sde,
+            time(k),
+            time(k + 1) - time(k),
+            &inc,
+            &p,
+            cur,
+            next,
+            &mut ws,
+        );
     }
     assert!(states.iter().all(|v| v.is_finite()));
     let scale = states.iter().fold(0.0f64, |s, v| s.max(v.abs()));
@@ -938,9 +984,21 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     let mut worst: f64 = 0.0;
     for k in (0..n).rev() {
         tree.increment(time(k), time(k + 1), &mut dw).unwrap();
-        let inc = Increment { dw: &dw, area: None };
+        let inc = Increment {
+            dw: &dw,
+            area: None,
+        };
         method
-            .reverse(&sde, time(k), time(k + 1) - time(k), &inc, &p, &y, &mut prev, &mut ws)
+            .reverse(
+                &sde,
+                time(k),
+                time(k + 1) - time(k),
+                &inc,
+                &p,
+                &y,
+                &mut prev,
+                &mut ws,
+            )
             .unwrap();
         std::mem::swap(&mut y, &mut prev);
         for (a, b) in y.iter().zip(&states[k * sl..(k + 1) * sl]) {
@@ -953,7 +1011,10 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     let rel = worst / scale;
     let bound = n as f64 * f64::EPSILON;
     println!("reconstruction: max |error| / max |state| = {rel:e} (bound {bound:e})");
-    assert!(rel < bound, "reconstruction error {rel:e} exceeds n·ε = {bound:e}");
+    assert!(
+        rel < bound,
+        "reconstruction error {rel:e} exceeds n·ε = {bound:e}"
+    );
     // Gradients of a loss of the states saved every 5,000 steps.
     let opts = SolveOptions {
         steps: Steps::Fixed { n_steps: n },

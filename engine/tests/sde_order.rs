@@ -344,9 +344,33 @@ fn scalar_noise_strong_orders() {
         scalar_linear_exact(Calculus::Ito),
         scalar_linear_exact(Calculus::Stratonovich),
     );
-    check_strong("scalar noise: EM", &ito, &EulerMaruyama, &SX0, &[], &ei, 0.5);
-    check_strong("scalar noise: Milstein Itô", &ito, &Milstein, &SX0, &[], &ei, 1.0);
-    check_strong("scalar noise: Milstein Strat", &strat, &Milstein, &SX0, &[], &es, 1.0);
+    check_strong(
+        "scalar noise: EM",
+        &ito,
+        &EulerMaruyama,
+        &SX0,
+        &[],
+        &ei,
+        0.5,
+    );
+    check_strong(
+        "scalar noise: Milstein Itô",
+        &ito,
+        &Milstein,
+        &SX0,
+        &[],
+        &ei,
+        1.0,
+    );
+    check_strong(
+        "scalar noise: Milstein Strat",
+        &strat,
+        &Milstein,
+        &SX0,
+        &[],
+        &es,
+        1.0,
+    );
     // Scalar noise commutes, so Heun has order 1.
     check_strong("scalar noise: Heun", &strat, &Heun, &SX0, &[], &es, 1.0);
 }
@@ -456,7 +480,17 @@ fn milstein_refuses_non_commutative_noise() {
     };
     let x0 = [1.0, 0.5];
     is_unsupported(
-        solve(&NonCommutative, &Milstein, 0.0, 1.0, &x0, &[], &mut w, &opts).map(|_| ()),
+        solve(
+            &NonCommutative,
+            &Milstein,
+            0.0,
+            1.0,
+            &x0,
+            &[],
+            &mut w,
+            &opts,
+        )
+        .map(|_| ()),
         "solve",
     );
     let ens = EnsembleOptions {
@@ -486,7 +520,19 @@ fn milstein_refuses_non_commutative_noise() {
         "solve_on_tape",
     );
     // Euler–Maruyama and Heun (on the Stratonovich form) accept the same problem.
-    assert!(solve(&NonCommutative, &EulerMaruyama, 0.0, 1.0, &x0, &[], &mut w, &opts).is_ok());
+    assert!(
+        solve(
+            &NonCommutative,
+            &EulerMaruyama,
+            0.0,
+            1.0,
+            &x0,
+            &[],
+            &mut w,
+            &opts
+        )
+        .is_ok()
+    );
 }
 
 #[test]

@@ -206,10 +206,19 @@ mod tests {
     #[test]
     fn worst_component_is_the_largest_scaled_error() {
         // Scaled errors 0.5, 2, 1 (atol 1, rtol 0): component 1.
-        assert_eq!(worst_component(&[0.5, -2.0, 1.0], &[0.0; 3], &[0.0; 3], 0.0, 1.0), 1);
+        assert_eq!(
+            worst_component(&[0.5, -2.0, 1.0], &[0.0; 3], &[0.0; 3], 0.0, 1.0),
+            1
+        );
         // With rtol, a large state shrinks its scaled error: 3 / (1 + 10) < 1 / 1.
-        assert_eq!(worst_component(&[3.0, 1.0], &[10.0, 0.0], &[0.0, 0.0], 1.0, 1.0), 1);
-        assert_eq!(worst_component(&[1.0, f64::NAN], &[0.0; 2], &[0.0; 2], 0.0, 1.0), 1);
+        assert_eq!(
+            worst_component(&[3.0, 1.0], &[10.0, 0.0], &[0.0, 0.0], 1.0, 1.0),
+            1
+        );
+        assert_eq!(
+            worst_component(&[1.0, f64::NAN], &[0.0; 2], &[0.0; 2], 0.0, 1.0),
+            1
+        );
     }
 
     #[test]

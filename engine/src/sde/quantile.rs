@@ -260,8 +260,14 @@ mod tests {
             lo.push(x);
             hi.push(x);
         }
-        assert_eq!(lo.estimate(), xs.iter().copied().fold(f64::INFINITY, f64::min));
-        assert_eq!(hi.estimate(), xs.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        assert_eq!(
+            lo.estimate(),
+            xs.iter().copied().fold(f64::INFINITY, f64::min)
+        );
+        assert_eq!(
+            hi.estimate(),
+            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        );
         lo.push(f64::NAN);
         assert!(lo.estimate().is_nan());
         assert_eq!(lo.count(), 501);

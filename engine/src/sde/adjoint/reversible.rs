@@ -28,33 +28,25 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let n = plan.n_steps();
     let t = &plan.times;
     let save_at = plan.save_at();
-    let mut y = super::forward::run_plan::<_, _, _, f64>(
-        sde,
-        method,
-        plan,
-        x0,
-        p,
-        noise,
-        true,
-        |_, _| {},
-    )
-    .map_err(|e| match e {
-        Error::NonFinite {
-            op,
-            index,
-            value,
-            context,
-        } => Error::NonFinite {
-            op,
-            index,
-            value,
-            context: format!(
-                "forward pass of the reversible adjoint (it reconstructs the path from the \
+    let mut y =
+        super::forward::run_plan::<_, _, _, f64>(sde, method, plan, x0, p, noise, true, |_, _| {})
+            .map_err(|e| match e {
+                Error::NonFinite {
+                    op,
+                    index,
+                    value,
+                    context,
+                } => Error::NonFinite {
+                    op,
+                    index,
+                    value,
+                    context: format!(
+                        "forward pass of the reversible adjoint (it reconstructs the path from the \
                  final state, which must be finite): {context}"
-            ),
-        },
-        e => e,
-    })?;
+                    ),
+                },
+                e => e,
+            })?;
     let sl = y.len();
     let mut prev = vec![0.0; sl];
     let mut ws = Workspace::<f64>::new(sde);
