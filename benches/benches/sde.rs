@@ -9,6 +9,9 @@
 //!   Euler 38 ms); `sde/gbm_1e5/*`: 10⁵ paths, throughput in steps per second.
 //! * `sde/ebm2box/*`: 1,000 paths × 20,000 steps (peers: JAX scan 0.23 s, numpy 0.35 s,
 //!   diffrax Euler 0.84 s); `em_grad` is the value and gradient of the ensemble-mean loss.
+//! * `sde/gbm_quantiles/*`: 10⁵ paths × 100 steps of GBM saved at 11 times, with no
+//!   quantiles, three streaming (P²) quantiles, or three exact quantiles (which store and
+//!   sort every cross-section).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faer::Par;
@@ -16,8 +19,8 @@ use mechml_engine::ad::{Tape, Var};
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
-    EnsembleOptions, EulerMaruyama, Heun, Milstein, Sensitivity, Steps, ensemble, ensemble_on_tape,
-    path_seed,
+    EnsembleOptions, EulerMaruyama, Heun, Milstein, QuantileMethod, SaveAt, Sensitivity, Steps,
+    ensemble, ensemble_on_tape, path_seed,
 };
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -149,6 +152,44 @@ fn ebm2box(c: &mut Criterion) {
     g.finish();
 }
 
+fn gbm_quantiles(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sde/gbm_quantiles");
+    g.sample_size(10);
+    let n_paths = 100_000;
+    g.throughput(Throughput::Elements((n_paths * 100) as u64));
+    let p = [0.05, 0.2];
+    let base = EnsembleOptions {
+        n_paths,
+        seed: 0,
+        steps: Steps::Fixed { n_steps: 100 },
+        save: SaveAt::Every(10),
+        ..Default::default()
+    };
+    for (id, quantiles, quantile_method) in [
+        ("none", vec![], QuantileMethod::Streaming),
+        (
+            "streaming",
+            vec![0.05, 0.5, 0.95],
+            QuantileMethod::Streaming,
+        ),
+        ("exact", vec![0.05, 0.5, 0.95], QuantileMethod::Exact),
+    ] {
+        let opts = EnsembleOptions {
+            quantiles,
+            quantile_method,
+            ..base.clone()
+        };
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &p, &opts)
+                    .unwrap()
+                    .mean[0]
+            })
+        });
+    }
+    g.finish();
+}
+
 fn ebm_grad(opts: &EnsembleOptions, sens: Sensitivity) -> f64 {
     let tape = Tape::new();
     let x0 = tape.var_vec(&[0.0, 0.0]);
@@ -174,5 +215,5 @@ fn ebm_grad(opts: &EnsembleOptions, sens: Sensitivity) -> f64 {
     g.wrt_vec(&p)[4]
 }
 
-criterion_group!(benches, normals, gbm, ebm2box);
+criterion_group!(benches, normals, gbm, ebm2box, gbm_quantiles);
 criterion_main!(benches);

@@ -89,6 +89,8 @@ pub enum Error {
         h: f64,
         /// Component with the largest scaled error at the last attempt, where known.
         component: Option<usize>,
+        /// The path of an ensemble that failed, where the solve was one of many.
+        path: Option<usize>,
     },
     /// A solver took more steps (accepted plus rejected) than allowed before the end of
     /// the interval.
@@ -101,6 +103,8 @@ pub enum Error {
         h: f64,
         /// The bound that was hit.
         max_steps: usize,
+        /// The path of an ensemble that failed, where the solve was one of many.
+        path: Option<usize>,
     },
     /// An ODE solve met a NaN or an infinity in the state or in the right-hand side.
     NonFiniteState {
@@ -192,8 +196,13 @@ impl fmt::Display for Error {
                 t,
                 h,
                 component,
+                path,
             } => {
-                write!(f, "{op}: step size underflow at t = {t:e}: h = {h:e}")?;
+                write!(f, "{op}: ")?;
+                if let Some(k) = path {
+                    write!(f, "path {k}: ")?;
+                }
+                write!(f, "step size underflow at t = {t:e}: h = {h:e}")?;
                 if let Some(c) = component {
                     write!(f, ", the error test keeps failing in component {c}")?;
                 }
@@ -208,12 +217,19 @@ impl fmt::Display for Error {
                 t,
                 h,
                 max_steps,
-            } => write!(
-                f,
-                "{op}: {max_steps} steps taken and t = {t:e} reached before the end of the \
-                 interval, with step size h = {h:e} (raise max_steps, loosen the tolerances, \
-                 or use a stiff method)"
-            ),
+                path,
+            } => {
+                write!(f, "{op}: ")?;
+                if let Some(k) = path {
+                    write!(f, "path {k}: ")?;
+                }
+                write!(
+                    f,
+                    "{max_steps} steps taken and t = {t:e} reached before the end of the \
+                     interval, with step size h = {h:e} (raise max_steps, loosen the tolerances, \
+                     or use a stiff method)"
+                )
+            }
             Error::NonFiniteState {
                 t,
                 h,

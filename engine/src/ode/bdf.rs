@@ -344,6 +344,7 @@ impl Bdf {
                         t,
                         h: h_abs.min(t1 - t),
                         max_steps: opts.max_steps,
+                        path: None,
                     });
                 }
                 if h_abs < min_step(t, opts.h_min) {
@@ -462,6 +463,7 @@ impl Bdf {
                                     t,
                                     h,
                                     component: Some(worst),
+                                    path: None,
                                 }
                             } else {
                                 Error::NonFiniteState {

@@ -145,6 +145,7 @@ pub(crate) fn underflow(last_fail: Option<Error>, t: f64, h: f64) -> Error {
             t,
             h,
             component,
+            path: None,
         },
         Some(e) => e,
         None => Error::StepSizeUnderflow {
@@ -152,6 +153,7 @@ pub(crate) fn underflow(last_fail: Option<Error>, t: f64, h: f64) -> Error {
             t,
             h,
             component: None,
+            path: None,
         },
     }
 }
@@ -257,6 +259,7 @@ where
                 t,
                 h: h.min(t1 - t),
                 max_steps: opts.max_steps,
+                path: None,
             });
         }
         let t_new = match fixed_dt {
@@ -351,6 +354,7 @@ where
                     t,
                     h: h_step,
                     component: Some(worst),
+                    path: None,
                 }));
             }
         } else {
@@ -365,6 +369,7 @@ where
                     t,
                     h: decision.h_next,
                     component: Some(worst),
+                    path: None,
                 });
             }
             h = decision.h_next;

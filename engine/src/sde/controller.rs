@@ -161,8 +161,9 @@ impl DyadicController {
     }
 
     /// After a rejected step with scaled error `e > 1` (or NaN): refine by at least one
-    /// level. Errors when the tree cannot be refined further.
-    pub fn reject(&mut self, e: f64, t: f64, span: f64) -> Result<()> {
+    /// level. Errors when the tree cannot be refined further, naming the time `t` and the
+    /// `component` with the largest scaled error of the rejected step.
+    pub fn reject(&mut self, e: f64, t: f64, span: f64, component: Option<usize>) -> Result<()> {
         let factor = self.safety * e.powf(-1.0 / self.order);
         let down = if factor.is_finite() && factor > 0.0 {
             ((-factor.log2()).ceil() as u32).clamp(1, 16)
@@ -175,10 +176,65 @@ impl DyadicController {
                 op: "sde::solve (adaptive)",
                 t,
                 h: span / 2f64.powi(level as i32),
-                component: None,
+                component,
+                path: None,
             });
         }
         self.level = level;
         Ok(())
+    }
+}
+
+/// The component with the largest scaled error `|errᵢ| / (atol + rtol·max(|xᵢ|, |x̃ᵢ|))`
+/// (the first one if several tie; NaN errors count as largest).
+pub fn worst_component(err: &[f64], x: &[f64], x_new: &[f64], rtol: f64, atol: f64) -> usize {
+    let mut worst = (0, f64::NEG_INFINITY);
+    for (i, ((e, a), b)) in err.iter().zip(x).zip(x_new).enumerate() {
+        let s = e.abs() / (atol + rtol * a.abs().max(b.abs()));
+        let s = if s.is_nan() { f64::INFINITY } else { s };
+        if s > worst.1 {
+            worst = (i, s);
+        }
+    }
+    worst.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_component_is_the_largest_scaled_error() {
+        // Scaled errors 0.5, 2, 1 (atol 1, rtol 0): component 1.
+        assert_eq!(
+            worst_component(&[0.5, -2.0, 1.0], &[0.0; 3], &[0.0; 3], 0.0, 1.0),
+            1
+        );
+        // With rtol, a large state shrinks its scaled error: 3 / (1 + 10) < 1 / 1.
+        assert_eq!(
+            worst_component(&[3.0, 1.0], &[10.0, 0.0], &[0.0, 0.0], 1.0, 1.0),
+            1
+        );
+        assert_eq!(
+            worst_component(&[1.0, f64::NAN], &[0.0; 2], &[0.0; 2], 0.0, 1.0),
+            1
+        );
+    }
+
+    #[test]
+    fn underflow_names_time_and_component() {
+        let opts = AdaptiveOptions::default();
+        let mut c = DyadicController::new(&opts, 1.5, 1.0, 3, 0.0, 1.0);
+        // h0 = 1/64 is below the finest step 1/8: the controller starts at level 3.
+        assert_eq!(c.level, 3);
+        match c.reject(10.0, 0.25, 1.0, Some(2)) {
+            Err(Error::StepSizeUnderflow {
+                t, h, component, ..
+            }) => {
+                assert_eq!((t, component), (0.25, Some(2)));
+                assert!(h < 1.0 / 8.0);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

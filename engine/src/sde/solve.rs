@@ -16,7 +16,7 @@
 //! ```
 
 use super::brownian::BrownianPath;
-use super::controller::{AdaptiveOptions, DyadicController, error_norm};
+use super::controller::{AdaptiveOptions, DyadicController, error_norm, worst_component};
 use super::methods::{Increment, SdeMethod, Workspace};
 use super::problem::{Sde, check_problem};
 use crate::ad::Real;
@@ -237,6 +237,17 @@ pub(crate) fn non_finite_error<R: Real>(
              size or check the drift/diffusion there"
             ),
         })
+}
+
+/// The first non-finite entry of a proposed state (`"value"`) or, failing that, of its
+/// error estimate (`"error estimate"`): `(component, value, which)`.
+fn first_non_finite_proposal(x: &[f64], err: &[f64]) -> Option<(usize, f64, &'static str)> {
+    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+        return Some((i, x[i], "value"));
+    }
+    err.iter()
+        .position(|v| !v.is_finite())
+        .map(|i| (i, err[i], "error estimate"))
 }
 
 /// Buffers for the Brownian input of a step.
@@ -510,6 +521,7 @@ where
                 t,
                 h: grid.step(ctrl.level).min(t1 - t),
                 max_steps: aopts.max_steps,
+                path: None,
             });
         }
         while stops[stop] <= t {
@@ -525,6 +537,25 @@ where
         let h = t_next - t;
         inc.fill(bm, t, t_next)?;
         method.step_with_error(sde, t, h, &inc.get(), p, &y, &mut next, &mut err, &mut ws)?;
+        // A non-finite proposal is rejected like a failed error test (a smaller step may
+        // avoid an overflow); if refining cannot cure it, the error names the component.
+        if let Some((i, value, what)) = first_non_finite_proposal(&next[..d], &err) {
+            info.n_rejected += 1;
+            if ctrl.reject(f64::NAN, t, grid.span, Some(i)).is_err() {
+                return Err(Error::NonFinite {
+                    op: method.name(),
+                    index: i,
+                    value,
+                    context: format!(
+                        "the {what} of state component {i} was non-finite in the step from \
+                         t = {t} with h = {h:e}, and stayed so in the retries on finer cells \
+                         down to the Brownian tree's finest level; check the drift/diffusion \
+                         there"
+                    ),
+                });
+            }
+            continue;
+        }
         let e = error_norm(&err, &y[..d], &next[..d], aopts.rtol, aopts.atol);
         if e <= 1.0 {
             std::mem::swap(&mut y, &mut next);
@@ -539,7 +570,8 @@ where
             ctrl.accept(e);
         } else {
             info.n_rejected += 1;
-            ctrl.reject(e, t, grid.span)?;
+            let worst = worst_component(&err, &y[..d], &next[..d], aopts.rtol, aopts.atol);
+            ctrl.reject(e, t, grid.span, Some(worst))?;
         }
     }
     Ok(info)

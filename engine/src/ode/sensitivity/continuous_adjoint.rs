@@ -187,11 +187,13 @@ fn backward_error(e: Error, what: &'static str) -> Error {
             t,
             h,
             component,
+            path,
         } => Error::StepSizeUnderflow {
             op,
             t: -t,
             h,
             component,
+            path,
         },
         Error::NonFiniteState {
             t,
@@ -211,11 +213,13 @@ fn backward_error(e: Error, what: &'static str) -> Error {
             t,
             h,
             max_steps,
+            path,
         } => Error::TooManySteps {
             op,
             t: -t,
             h,
             max_steps,
+            path,
         },
         Error::NewtonFailure {
             t,

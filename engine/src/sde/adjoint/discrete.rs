@@ -7,11 +7,13 @@
 //! steps. Memory: `n/C + C` states; cost: two forward passes plus one local-tape VJP per step.
 
 use super::vjp::LocalVjp;
-use super::{NoiseReplay, SdeGradients, StepPlan, auto_checkpoints};
+use super::{NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, check_adjoints};
 use crate::error::Result;
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
 use crate::sde::solve::IncrementBuf;
+
+const PASS: &str = "the discrete adjoint";
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
@@ -119,11 +121,13 @@ pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
             )?;
             std::mem::swap(&mut lam, &mut lam_prev);
             add_out(k, &mut lam);
+            check_adjoints(PASS, &lam, &lam_p, d, t[k], k)?;
         }
     }
     if n == 0 {
         add_out(0, &mut lam);
     }
     let gx0 = vjp.init(sde, method, t[0], x0, p, &lam, &mut lam_p)?;
+    check_adjoints(PASS, &gx0, &lam_p, d, t[0], 0)?;
     Ok(SdeGradients { x0: gx0, p: lam_p })
 }

@@ -10,7 +10,7 @@ use super::{
 use crate::ad::{BlockArg, BlockOp, InputAdjoints, Tape, VarMat, VarVec};
 use crate::error::{Error, Result};
 use crate::sde::brownian::{BrownianTreeOptions, VirtualBrownianTree};
-use crate::sde::ensemble::{EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
+use crate::sde::ensemble::{EnsembleOptions, LANES, NoiseSource, ensemble, path_seed, with_path};
 use crate::sde::methods::SdeMethod;
 use crate::sde::normal::Ziggurat;
 use crate::sde::problem::{Sde, check_problem};
@@ -93,7 +93,8 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
                 op: "sde::ensemble_vjp",
                 message: "adaptive steps need NoiseSource::Tree".into(),
             }),
-        }?;
+        }
+        .map_err(|e| with_path(e, path))?;
         for (a, b) in acc.x0.iter_mut().zip(&g.x0) {
             *a += b;
         }

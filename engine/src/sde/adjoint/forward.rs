@@ -2,7 +2,7 @@
 
 use super::{NoiseReplay, SdeGradients, StepPlan};
 use crate::ad::{DualN, Real};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
 use crate::sde::solve::{IncrementBuf, non_finite_error};
@@ -76,7 +76,9 @@ pub(crate) fn forward_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let mut grad = vec![0.0; n_in];
     let save_at = plan.save_at();
     let start = noise.position();
+    let mut bad = None;
     for first in (0..n_in).step_by(LANES) {
+        let used = LANES.min(n_in - first);
         noise.seek(&start);
         let seed = |k: usize, v: f64| -> DualN<LANES> {
             let mut t = [0.0; LANES];
@@ -88,6 +90,9 @@ pub(crate) fn forward_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
         let xd: Vec<DualN<LANES>> = x0.iter().enumerate().map(|(i, &v)| seed(i, v)).collect();
         let pd: Vec<DualN<LANES>> = p.iter().enumerate().map(|(j, &v)| seed(d + j, v)).collect();
         run_plan(sde, method, plan, &xd, &pd, noise, false, |k, y| {
+            if bad.is_none() {
+                bad = first_bad_tangent(y, d, k, used);
+            }
             if let Some(s) = save_at[k] {
                 for i in 0..d {
                     let a = out_adj[s * d + i];
@@ -102,6 +107,9 @@ pub(crate) fn forward_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
                 }
             }
         })?;
+        if let Some((k, i, j, v)) = bad {
+            return Err(tangent_error(plan, k, i, first + j, d, v));
+        }
     }
     let p_grad = grad.split_off(d);
     Ok(SdeGradients {
@@ -135,12 +143,67 @@ pub(crate) fn forward_jvp<S: Sde, M: SdeMethod, N: NoiseReplay>(
         .collect();
     let save_at = plan.save_at();
     let mut out = vec![0.0; plan.save_idx.len() * d];
+    let mut bad = None;
     run_plan(sde, method, plan, &xd, &pd, noise, false, |k, y| {
+        if bad.is_none() {
+            bad = first_bad_tangent(y, d, k, 1);
+        }
         if let Some(s) = save_at[k] {
             for i in 0..d {
                 out[s * d + i] = y[i].d[0];
             }
         }
     })?;
+    if let Some((k, i, _, v)) = bad {
+        return Err(Error::NonFinite {
+            op: "sde tangent",
+            index: i,
+            value: v,
+            context: format!(
+                "the tangent of state component {i} became non-finite at t = {} (step {k}) \
+                 in the forward sensitivity pass; the drift or diffusion has a non-finite \
+                 derivative there",
+                plan.times[k]
+            ),
+        });
+    }
     Ok(out)
+}
+
+/// The first non-finite tangent among the first `used` directions of the first `d` entries
+/// of a dual state after step `k`: `(k, component, direction, value)`.
+fn first_bad_tangent<const L: usize>(
+    y: &[DualN<L>],
+    d: usize,
+    k: usize,
+    used: usize,
+) -> Option<(usize, usize, usize, f64)> {
+    y[..d].iter().enumerate().find_map(|(i, v)| {
+        v.d[..used]
+            .iter()
+            .position(|t| !t.is_finite())
+            .map(|j| (k, i, j, v.d[j]))
+    })
+}
+
+/// The error for a non-finite tangent `∂x_i/∂z_input` after step `k` (input `< d`: `x₀`,
+/// else a parameter).
+fn tangent_error(plan: &StepPlan, k: usize, i: usize, input: usize, d: usize, v: f64) -> Error {
+    let wrt = if input < d {
+        format!("x₀[{input}]")
+    } else {
+        format!("parameter {}", input - d)
+    };
+    Error::NonFinite {
+        op: "sde tangent",
+        index: i,
+        value: v,
+        context: format!(
+            "the derivative of state component {i} with respect to {wrt} became non-finite at \
+             t = {} (step {k}) in the forward sensitivity pass; the drift or diffusion has a \
+             non-finite derivative there (e.g. √x at x = 0), or the linearised dynamics \
+             overflow",
+            plan.times[k]
+        ),
+    }
 }

@@ -294,6 +294,41 @@ pub(crate) fn auto_checkpoints(n: usize, every: usize) -> usize {
     }
 }
 
+/// Checks the adjoints of a backward pass after its step back to `t` (step `k`, counted
+/// from the start): the first non-finite entry is an error naming the pass, the time, and
+/// the state component (`lam_x`, the method's state: `x` first) or parameter (`lam_p`).
+pub(crate) fn check_adjoints(
+    pass: &'static str,
+    lam_x: &[f64],
+    lam_p: &[f64],
+    d: usize,
+    t: f64,
+    k: usize,
+) -> Result<()> {
+    let bad = |index: usize, value: f64, what: String| Error::NonFinite {
+        op: "sde adjoint",
+        index,
+        value,
+        context: format!(
+            "{what} became non-finite at t = {t} (step {k}) in the backward pass of {pass}; \
+             the drift or diffusion has a non-finite derivative there (e.g. √x at x = 0), \
+             or the linearised dynamics overflow (shorten the interval or the step)"
+        ),
+    };
+    if let Some(i) = lam_x.iter().position(|v| !v.is_finite()) {
+        let what = if i < d {
+            format!("the adjoint of state component {i}")
+        } else {
+            format!("the adjoint of entry {i} of the method's state (entries 0..{d} are x)")
+        };
+        return Err(bad(i, lam_x[i], what));
+    }
+    if let Some(j) = lam_p.iter().position(|v| !v.is_finite()) {
+        return Err(bad(j, lam_p[j], format!("the adjoint of parameter {j}")));
+    }
+    Ok(())
+}
+
 /// Checks that a Brownian path type supports the random access a sensitivity needs.
 pub(crate) fn require_random_access<N: NoiseReplay>(noise: &N, what: &str) -> Result<()> {
     if noise.random_access() {

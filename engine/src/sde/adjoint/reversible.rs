@@ -5,12 +5,15 @@
 //! is the derivative of the computed path up to the rounding of the reconstruction.
 
 use super::vjp::LocalVjp;
-use super::{NoiseReplay, SdeGradients, StepPlan, require_random_access};
-use crate::error::Result;
+use super::{NoiseReplay, SdeGradients, StepPlan, check_adjoints, require_random_access};
+use crate::error::{Error, Result};
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
 use crate::sde::solve::IncrementBuf;
 
+const PASS: &str = "the reversible adjoint";
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     sde: &S,
     method: &M,
@@ -25,16 +28,25 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let n = plan.n_steps();
     let t = &plan.times;
     let save_at = plan.save_at();
-    let mut y = super::forward::run_plan::<_, _, _, f64>(
-        sde,
-        method,
-        plan,
-        x0,
-        p,
-        noise,
-        false,
-        |_, _| {},
-    )?;
+    let mut y =
+        super::forward::run_plan::<_, _, _, f64>(sde, method, plan, x0, p, noise, true, |_, _| {})
+            .map_err(|e| match e {
+                Error::NonFinite {
+                    op,
+                    index,
+                    value,
+                    context,
+                } => Error::NonFinite {
+                    op,
+                    index,
+                    value,
+                    context: format!(
+                        "forward pass of the reversible adjoint (it reconstructs the path from the \
+                 final state, which must be finite): {context}"
+                    ),
+                },
+                e => e,
+            })?;
     let sl = y.len();
     let mut prev = vec![0.0; sl];
     let mut ws = Workspace::<f64>::new(sde);
@@ -55,6 +67,20 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
         let h = t[k + 1] - t[k];
         noise.at(t[k], t[k + 1], &mut inc)?;
         method.reverse(sde, t[k], h, &inc.get(), p, &y, &mut prev, &mut ws)?;
+        if let Some(i) = prev.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                op: method.name(),
+                index: i,
+                value: prev[i],
+                context: format!(
+                    "the reverse reconstruction of the reversible adjoint gave a non-finite \
+                     entry {i} of the method's state (entries 0..{d} are x) at t = {} (step \
+                     {k}); reverse steps amplify rounding where the forward steps are \
+                     unstable: use Sensitivity::DiscreteAdjoint there",
+                    t[k]
+                ),
+            });
+        }
         vjp.step(
             sde,
             method,
@@ -70,7 +96,9 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
         std::mem::swap(&mut lam, &mut lam_prev);
         std::mem::swap(&mut y, &mut prev);
         add_out(k, &mut lam);
+        check_adjoints(PASS, &lam, &lam_p, d, t[k], k)?;
     }
     let gx0 = vjp.init(sde, method, t[0], x0, p, &lam, &mut lam_p)?;
+    check_adjoints(PASS, &gx0, &lam_p, d, t[0], 0)?;
     Ok(SdeGradients { x0: gx0, p: lam_p })
 }

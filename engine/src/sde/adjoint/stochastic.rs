@@ -17,7 +17,9 @@
 //! checkpoints.
 
 use super::vjp::LocalVjp;
-use super::{NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, require_random_access};
+use super::{
+    NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, check_adjoints, require_random_access,
+};
 use crate::error::Result;
 use crate::sde::convert::StratonovichForm;
 use crate::sde::methods::{SdeMethod, Workspace};
@@ -155,6 +157,20 @@ pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
             a_p[j] += 0.5 * (ap1[j] + ap2[j]);
         }
         add_out(k, &mut a);
+        check_adjoints("the stochastic adjoint", &a, &a_p, d, t[k], k)?;
+        if backsolve && let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(crate::Error::NonFinite {
+                op: "sde adjoint",
+                index: i,
+                value: x[i],
+                context: format!(
+                    "state component {i} of the backward solve of the stochastic adjoint \
+                     became non-finite at t = {} (step {k}); solving the state backwards is \
+                     unstable for contracting dynamics: use backsolve: false",
+                    t[k]
+                ),
+            });
+        }
     }
     Ok(SdeGradients { x0: a, p: a_p })
 }
