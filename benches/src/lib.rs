@@ -1,7 +1,8 @@
 //! Shared helpers for mechml's criterion benchmarks: workload data loaders.
 //!
-//! Workload files live in `../shared/workloads/` beside the repository (see
-//! `WORKLOADS.md`); set `MECHML_WORKLOADS` to another folder to read them from there.
+//! Workload files are the copies of `../shared/workloads/` shipped in `engine/tests/data`
+//! (provenance in `engine/tests/data/PROVENANCE.md`), so the benchmarks run from a clean
+//! clone; set `MECHML_WORKLOADS` to another folder to read them from there.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 pub fn workloads_dir() -> PathBuf {
     match std::env::var_os("MECHML_WORKLOADS") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/workloads"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data"),
     }
 }
 

@@ -2,63 +2,12 @@
 //! allocator counts the allocations made by the thread under test (this test binary only),
 //! and the tape's reserved bytes are compared across recordings.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use mechml_engine::ad::{Adjoints, Real, Tape, Var};
+use mechml_kernels::alloc_count::{count_allocations as allocations, CountingAllocator};
 
-/// Counts allocations (and reallocations) of the threads that switched counting on.
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // `try_with`: no panic during thread teardown.
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; the bookkeeping touches
-// only const-initialised thread-locals, which neither allocate nor need destructors.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+// The counting allocator (and its `unsafe`) lives in the kernels crate.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Number of allocations `f` makes on this thread, and its result.
-fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    COUNT.with(|c| c.set(0));
-    COUNTING.with(|on| on.set(true));
-    let out = f();
-    COUNTING.with(|on| on.set(false));
-    (COUNT.with(|c| c.get()), out)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// A scalar-only recording: three leaves and 1500 operations.
 fn record_scalar<'t>(tape: &'t Tape, x: &[f64]) -> (Var<'t>, Vec<Var<'t>>) {
