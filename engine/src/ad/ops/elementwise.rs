@@ -311,12 +311,13 @@ impl Tape {
     /// [`Error::NonFinite`](crate::Error::NonFinite) naming the entry if `f` returns a NaN
     /// or an infinity.
     pub fn map<'t>(&'t self, x: &VarVec<'t>, f: impl Fn(Dual) -> Dual) -> Result<VarVec<'t>> {
-        let mut vals = Vec::with_capacity(x.len());
-        let mut deriv = Vec::with_capacity(x.len());
-        for &v in x.values() {
-            let y = f(Dual::dual(v, 1.0));
-            vals.push(y.v);
-            deriv.push(y.d[0]);
+        let n = x.len();
+        // Pre-sized outputs (no `push`), so the loop over `f` vectorises.
+        let (mut vals, mut deriv) = (vec![0.0; n], vec![0.0; n]);
+        for ((v, d), &xi) in vals.iter_mut().zip(&mut deriv).zip(x.values()) {
+            let y = f(Dual::dual(xi, 1.0));
+            *v = y.v;
+            *d = y.d[0];
         }
         check_finite("map", "f(x)", &vals)?;
         let start = self.push_block(MapOp { name: "map", deriv }, &[x.arg()], vals.len())?;
@@ -354,16 +355,20 @@ impl Tape {
         check_len("map2", "b", b.len(), a.len())?;
         same_tape("map2", self, &[a.tape(), b.tape()])?;
         let n = a.len();
-        let (mut vals, mut da, mut db) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for (&x, &y) in a.values().iter().zip(b.values()) {
+        // Pre-sized outputs written through zipped iterators (no `push`), so the loop
+        // over `f` vectorises.
+        let (mut vals, mut da, mut db) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        for ((((v, pa), pb), &x), &y) in vals
+            .iter_mut()
+            .zip(&mut da)
+            .zip(&mut db)
+            .zip(a.values())
+            .zip(b.values())
+        {
             let r = f(DualN::new(x, [1.0, 0.0]), DualN::new(y, [0.0, 1.0]));
-            vals.push(r.v);
-            da.push(r.d[0]);
-            db.push(r.d[1]);
+            *v = r.v;
+            *pa = r.d[0];
+            *pb = r.d[1];
         }
         check_finite("map2", "f(a, b)", &vals)?;
         let start = self.push_block(Map2Op { da, db }, &[a.arg(), b.arg()], n)?;
