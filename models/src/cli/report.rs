@@ -59,7 +59,7 @@ pub fn write(out: &Path, results: &Results, res: &Resolved) -> CliResult<Vec<Str
     write_with(out, |dir| fill(dir, results, res))
 }
 
-/// The atomic part of [`write`]: `fill` writes the report's files into a fresh temporary
+/// The atomic part of [`write()`]: `fill` writes the report's files into a fresh temporary
 /// folder beside `out`; on success the folder is renamed to `out` (a previous report
 /// there is moved aside first and removed after the rename), on any failure the
 /// temporary folder is removed and `out` is left as it was.

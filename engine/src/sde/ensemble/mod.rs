@@ -11,7 +11,7 @@
 //! * [`NoiseSource::Streams`] (the fast path, fixed steps only): path `k` draws its
 //!   increments `√h Z` directly from its own xoshiro256++ stream (see [`normal`](super::normal)),
 //!   seeded by [`path_seed`]`(seed, k)`. The cost floor is the rate of normal draws.
-//! * [`NoiseSource::Tree`]: path `k` is driven by the [`VirtualBrownianTree`] with seed
+//! * [`NoiseSource::Tree`]: path `k` is driven by the [`VirtualBrownianTree`](super::VirtualBrownianTree) with seed
 //!   [`path_seed`]`(seed, k)` (exactly the path that [`solve`](super::solve()) sees with
 //!   that tree), so any single path can be replayed or differentiated later. Needed for
 //!   adaptive steps.
@@ -22,9 +22,9 @@
 //! with the pairwise update of Chan, Golub & LeVeque (1983, "Algorithms for computing the
 //! sample variance", Am. Stat. 37(3)). Paths are never stored unless asked
 //! (`keep_paths`). Quantiles are by default streaming P² estimates
-//! ([`P2Quantile`](super::P2Quantile), Jain & Chlamtac 1985) fed in path order, which track
+//! ([`P2Quantile`], Jain & Chlamtac 1985) fed in path order, which track
 //! the type-7 sample quantile well within its standard error; with
-//! [`QuantileMethod::Exact`](super::QuantileMethod::Exact) they are the exact type-7 sample
+//! [`QuantileMethod::Exact`] they are the exact type-7 sample
 //! quantiles (numpy's default), at the cost of storing the cross-sections at the save times,
 //! `n_paths × n_save × d` values. Blocks run in chunks of a few per thread, so the memory in
 //! flight is bounded by the chunk, not the ensemble. Since path `k` depends only on
@@ -50,24 +50,31 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+mod block;
+mod streams;
+mod tree;
+
+use block::{BlockOut, Merge};
+use streams::block_streams;
+use tree::block_tree;
+
 use faer::Par;
 use rayon::prelude::*;
 
-use super::brownian::{BrownianTreeOptions, VirtualBrownianTree};
 use super::controller::AdaptiveOptions;
-use super::methods::{BatchWorkspace, SdeMethod};
-use super::normal::{NormalLanes, Ziggurat};
+use super::methods::SdeMethod;
+use super::normal::Ziggurat;
 use super::problem::{Sde, check_problem};
 use super::quantile::{P2Quantile, QuantileMethod, cross_section_quantiles};
 use super::seed::{derive_seed, tag};
-use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops, run_adaptive, run_fixed};
+use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops};
 use crate::error::{Error, Result};
 
 /// Paths per block.
 pub const LANES: usize = 64;
 
 /// Steps of normals drawn at once per block.
-const CHUNK: usize = 256;
+pub(super) const CHUNK: usize = 256;
 
 /// Where the Brownian increments of ensemble paths come from (see the [module docs](self)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -185,48 +192,6 @@ impl Ensemble {
         self.paths
             .as_ref()
             .map(|p| &p[(path * ns + k) * d..(path * ns + k + 1) * d])
-    }
-}
-
-/// What one block of paths contributes.
-struct BlockOut {
-    n: usize,
-    /// `[k * d + i]`.
-    mean: Vec<f64>,
-    m2: Vec<f64>,
-    /// Saved states, lane-major `[(lane * n_save + k) * d + i]`, when kept.
-    saved: Option<Vec<f64>>,
-    n_steps: usize,
-    n_rejected: usize,
-}
-
-impl BlockOut {
-    fn new(n: usize, n_save: usize, d: usize, keep: bool) -> Self {
-        Self {
-            n,
-            mean: vec![0.0; n_save * d],
-            m2: vec![0.0; n_save * d],
-            saved: keep.then(|| vec![0.0; n * n_save * d]),
-            n_steps: 0,
-            n_rejected: 0,
-        }
-    }
-
-    /// Records save point `k` from the SoA states `x` (`d × lanes`).
-    fn record(&mut self, k: usize, x: &[f64], d: usize, lanes: usize, n_save: usize) {
-        let n = self.n as f64;
-        for i in 0..d {
-            let xs = &x[i * lanes..i * lanes + self.n];
-            let mean = xs.iter().sum::<f64>() / n;
-            let m2 = xs.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>();
-            self.mean[k * d + i] = mean;
-            self.m2[k * d + i] = m2;
-            if let Some(s) = &mut self.saved {
-                for (l, &v) in xs.iter().enumerate() {
-                    s[(l * n_save + k) * d + i] = v;
-                }
-            }
-        }
     }
 }
 
@@ -379,215 +344,8 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     })
 }
 
-/// The running summary of the blocks merged so far (in block order).
-struct Merge {
-    n_save: usize,
-    d: usize,
-    mean: Vec<f64>,
-    m2: Vec<f64>,
-    count: f64,
-    /// Every path's saved states, when kept.
-    paths: Option<Vec<f64>>,
-    /// Streaming quantile estimators, `[(k * n_levels + q) * d + i]` (empty unless asked).
-    estimators: Vec<P2Quantile>,
-    n_levels: usize,
-    n_steps: usize,
-    n_rejected: usize,
-}
-
-impl Merge {
-    fn new(n_save: usize, d: usize, opts: &EnsembleOptions, keep_all: bool) -> Result<Self> {
-        let mut estimators = Vec::new();
-        if opts.quantile_method == QuantileMethod::Streaming {
-            for _ in 0..n_save {
-                for &level in &opts.quantiles {
-                    for _ in 0..d {
-                        estimators.push(P2Quantile::new(level)?);
-                    }
-                }
-            }
-        }
-        Ok(Self {
-            n_save,
-            d,
-            mean: vec![0.0; n_save * d],
-            m2: vec![0.0; n_save * d],
-            count: 0.0,
-            paths: keep_all.then(|| Vec::with_capacity(opts.n_paths * n_save * d)),
-            estimators,
-            n_levels: opts.quantiles.len(),
-            n_steps: 0,
-            n_rejected: 0,
-        })
-    }
-
-    /// Merges the next block: means and variances by the pairwise update of Chan, Golub &
-    /// LeVeque (1983); quantile estimators fed path by path.
-    fn add(&mut self, b: BlockOut) {
-        let (n_save, d, nq) = (self.n_save, self.d, self.n_levels);
-        let nb = b.n as f64;
-        let n_ab = self.count + nb;
-        for e in 0..n_save * d {
-            let delta = b.mean[e] - self.mean[e];
-            self.mean[e] += delta * nb / n_ab;
-            self.m2[e] += b.m2[e] + delta * delta * self.count * nb / n_ab;
-        }
-        self.count = n_ab;
-        if let Some(s) = &b.saved {
-            if !self.estimators.is_empty() {
-                for path in s.chunks_exact(n_save * d) {
-                    for k in 0..n_save {
-                        for q in 0..nq {
-                            for i in 0..d {
-                                self.estimators[(k * nq + q) * d + i].push(path[k * d + i]);
-                            }
-                        }
-                    }
-                }
-            }
-            if let Some(all) = &mut self.paths {
-                all.extend_from_slice(s);
-            }
-        }
-        self.n_steps += b.n_steps;
-        self.n_rejected += b.n_rejected;
-    }
-}
-
-/// A block driven by per-path normal streams.
-#[allow(clippy::too_many_arguments)]
-fn block_streams<S: Sde, M: SdeMethod>(
-    sde: &S,
-    method: &M,
-    grid: FixedGrid,
-    x0: &[f64],
-    p: &[f64],
-    opts: &EnsembleOptions,
-    first: usize,
-    n: usize,
-    save: &[usize],
-    keep: bool,
-    zig: &Ziggurat,
-) -> Result<BlockOut> {
-    let (d, m) = (sde.n_states(), sde.n_noise());
-    let gl = sde.noise().diffusion_len(d, m);
-    let sl = method.state_len(d, gl);
-    // Pad the block to a multiple of 4 lanes is unnecessary: `lanes` = n.
-    let lanes = n;
-    let n_save = save.len();
-    let mut out = BlockOut::new(n, n_save, d, keep);
-    let mut streams =
-        NormalLanes::from_seeds((first..first + n).map(|k| path_seed(opts.seed, k as u64)));
-    let mut bw = BatchWorkspace::new(sde, method, lanes);
-    // Initial states (identical for all lanes), scattered to SoA.
-    let mut y0 = vec![0.0; sl];
-    method.init(sde, grid.t0, x0, p, &mut y0);
-    let mut y = vec![0.0; sl * lanes];
-    for (e, &v) in y0.iter().enumerate() {
-        y[e * lanes..(e + 1) * lanes].fill(v);
-    }
-    let area = method.needs_levy_area();
-    let per_step = if area { 2 * m } else { m };
-    let h = grid.h();
-    let mut scale = vec![h.sqrt(); m];
-    if area {
-        scale.extend(std::iter::repeat_n((h / 12.0).sqrt(), m));
-    }
-    let mut buf = vec![0.0; CHUNK * per_step * lanes];
-    let mut next_save = 0;
-    if save.first() == Some(&0) {
-        out.record(0, &y, d, lanes, n_save);
-        next_save = 1;
-    }
-    // Steps run CHUNK at a time on one fill of the normal buffer. The finiteness check runs
-    // once per chunk: the methods update the state additively (y ← y + Δ), so a
-    // non-finite component stays non-finite to the chunk's end; the chunk is then replayed
-    // from its start, with the same normals, checking every step to name the first one.
-    let sd = d * lanes;
-    let mut y_start = vec![0.0; if opts.check_finite { sl * lanes } else { 0 }];
-    let mut k0 = 0;
-    while k0 < grid.n {
-        let steps = CHUNK.min(grid.n - k0);
-        streams.fill(zig, steps * per_step, &scale, &mut buf);
-        if opts.check_finite {
-            y_start.copy_from_slice(&y);
-        }
-        let save_start = next_save;
-        let mut chunk = |y: &mut [f64], next_save: &mut usize, check_each: bool| -> Result<()> {
-            for c in 0..steps {
-                let k = k0 + c;
-                let base = c * per_step * lanes;
-                let dw = &buf[base..base + m * lanes];
-                let ar = area.then(|| &buf[base + m * lanes..base + 2 * m * lanes]);
-                let (t, t_next) = (grid.t(k), grid.t(k + 1));
-                method.step_batch(sde, t, t_next - t, dw, ar, p, y, &mut bw);
-                if check_each && !all_finite(&y[..sd]) {
-                    return Err(lane_error(method.name(), y, d, lanes, first, t_next, k + 1));
-                }
-                if save.get(*next_save) == Some(&(k + 1)) {
-                    out.record(*next_save, y, d, lanes, n_save);
-                    *next_save += 1;
-                }
-            }
-            Ok(())
-        };
-        chunk(&mut y, &mut next_save, false)?;
-        if opts.check_finite && !all_finite(&y[..sd]) {
-            y.copy_from_slice(&y_start);
-            next_save = save_start;
-            chunk(&mut y, &mut next_save, true)?;
-            // Not reached for additive updates; if a method breaks the invariant, the
-            // chunk's end is the first place known to be bad.
-            let t = grid.t(k0 + steps);
-            return Err(lane_error(
-                method.name(),
-                &y,
-                d,
-                lanes,
-                first,
-                t,
-                k0 + steps,
-            ));
-        }
-        k0 += steps;
-    }
-    out.n_steps = n * grid.n;
-    Ok(out)
-}
-
-/// A branch-free `&` over all entries (associative, so it vectorises).
-#[inline]
-fn all_finite(v: &[f64]) -> bool {
-    v.iter().fold(true, |a, v| a & v.is_finite())
-}
-
-fn lane_error(
-    op: &'static str,
-    y: &[f64],
-    d: usize,
-    lanes: usize,
-    first: usize,
-    t: f64,
-    step: usize,
-) -> Error {
-    let e = (0..d * lanes)
-        .find(|&e| !y[e].is_finite())
-        .expect("invariant: called only when some entry is non-finite");
-    let (i, l) = (e / lanes, e % lanes);
-    Error::NonFinite {
-        op,
-        index: i,
-        value: y[e],
-        context: format!(
-            "path {}: state component {i} became non-finite at t = {t} (step {step}); \
-             reduce the step size or check the drift/diffusion there",
-            first + l
-        ),
-    }
-}
-
 /// How the paths of an ensemble step.
-enum Plan {
+pub(super) enum Plan {
     Fixed {
         grid: FixedGrid,
         save: Vec<usize>,
@@ -602,7 +360,7 @@ enum Plan {
 }
 
 impl Plan {
-    fn times(&self) -> Vec<f64> {
+    pub(super) fn times(&self) -> Vec<f64> {
         match self {
             Plan::Fixed { grid, save } => save.iter().map(|&k| grid.t(k)).collect(),
             Plan::Adaptive { times, .. } => times.clone(),
@@ -653,103 +411,4 @@ pub(crate) fn with_path(e: Error, path: usize) -> Error {
         },
         e => e,
     }
-}
-
-/// A block whose paths are each driven by their own Brownian tree.
-#[allow(clippy::too_many_arguments)]
-fn block_tree<S: Sde, M: SdeMethod>(
-    sde: &S,
-    method: &M,
-    plan: &Plan,
-    x0: &[f64],
-    p: &[f64],
-    opts: &EnsembleOptions,
-    first: usize,
-    n: usize,
-    keep: bool,
-) -> Result<BlockOut> {
-    let d = sde.n_states();
-    let m = sde.n_noise();
-    let times = plan.times();
-    let n_save = times.len();
-    let mut out = BlockOut::new(n, n_save, d, keep);
-    // Saved states in SoA per save time: [k][i * n + l].
-    let mut soa = vec![0.0; n_save * d * n];
-    let area = method.needs_levy_area();
-    for l in 0..n {
-        let path = first + l;
-        let seed = path_seed(opts.seed, path as u64);
-        let mut next_save = 0;
-        let mut save = |y: &[f64], next_save: &mut usize| {
-            for i in 0..d {
-                soa[(*next_save * d + i) * n + l] = y[i];
-            }
-            *next_save += 1;
-        };
-        match plan {
-            Plan::Fixed { grid, save: idx } => {
-                let mut w = VirtualBrownianTree::for_fixed_steps(
-                    grid.t0, grid.t1, grid.n, m, seed, 0, area,
-                )?;
-                run_fixed(
-                    sde,
-                    method,
-                    *grid,
-                    x0,
-                    p,
-                    &mut w,
-                    opts.check_finite,
-                    |k, _, y| {
-                        if idx.get(next_save) == Some(&k) {
-                            save(y, &mut next_save);
-                        }
-                        Ok(())
-                    },
-                )
-                .map_err(|e| with_path(e, path))?;
-                out.n_steps += grid.n;
-            }
-            Plan::Adaptive {
-                aopts,
-                t0,
-                t1,
-                stops,
-                times,
-            } => {
-                let tree_opts = BrownianTreeOptions {
-                    depth: opts.tree_depth,
-                    levy_area: area,
-                };
-                let mut w = VirtualBrownianTree::new(*t0, *t1, m, seed, tree_opts)?;
-                if times.first() == Some(t0) {
-                    save(x0, &mut next_save);
-                }
-                let info = run_adaptive(
-                    sde,
-                    method,
-                    *t0,
-                    *t1,
-                    x0,
-                    p,
-                    &mut w,
-                    aopts,
-                    stops,
-                    opts.check_finite,
-                    |_, t, y, at_stop| {
-                        if at_stop && times.get(next_save) == Some(&t) {
-                            save(y, &mut next_save);
-                        }
-                        Ok(())
-                    },
-                )
-                .map_err(|e| with_path(e, path))?;
-                out.n_steps += info.n_steps;
-                out.n_rejected += info.n_rejected;
-            }
-        }
-    }
-    for k in 0..n_save {
-        out.record(k, &soa[k * d * n..(k + 1) * d * n], d, n, n_save);
-    }
-    Ok(out)
 }

@@ -1,0 +1,108 @@
+//! Blocks whose paths are each driven by their own virtual Brownian tree.
+
+use super::block::BlockOut;
+use super::{EnsembleOptions, Plan, path_seed, with_path};
+use crate::error::Result;
+use crate::sde::brownian::{BrownianTreeOptions, VirtualBrownianTree};
+use crate::sde::methods::SdeMethod;
+use crate::sde::problem::Sde;
+use crate::sde::solve::{run_adaptive, run_fixed};
+
+/// A block whose paths are each driven by their own Brownian tree.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn block_tree<S: Sde, M: SdeMethod>(
+    sde: &S,
+    method: &M,
+    plan: &Plan,
+    x0: &[f64],
+    p: &[f64],
+    opts: &EnsembleOptions,
+    first: usize,
+    n: usize,
+    keep: bool,
+) -> Result<BlockOut> {
+    let d = sde.n_states();
+    let m = sde.n_noise();
+    let times = plan.times();
+    let n_save = times.len();
+    let mut out = BlockOut::new(n, n_save, d, keep);
+    // Saved states in SoA per save time: [k][i * n + l].
+    let mut soa = vec![0.0; n_save * d * n];
+    let area = method.needs_levy_area();
+    for l in 0..n {
+        let path = first + l;
+        let seed = path_seed(opts.seed, path as u64);
+        let mut next_save = 0;
+        let mut save = |y: &[f64], next_save: &mut usize| {
+            for i in 0..d {
+                soa[(*next_save * d + i) * n + l] = y[i];
+            }
+            *next_save += 1;
+        };
+        match plan {
+            Plan::Fixed { grid, save: idx } => {
+                let mut w = VirtualBrownianTree::for_fixed_steps(
+                    grid.t0, grid.t1, grid.n, m, seed, 0, area,
+                )?;
+                run_fixed(
+                    sde,
+                    method,
+                    *grid,
+                    x0,
+                    p,
+                    &mut w,
+                    opts.check_finite,
+                    |k, _, y| {
+                        if idx.get(next_save) == Some(&k) {
+                            save(y, &mut next_save);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| with_path(e, path))?;
+                out.n_steps += grid.n;
+            }
+            Plan::Adaptive {
+                aopts,
+                t0,
+                t1,
+                stops,
+                times,
+            } => {
+                let tree_opts = BrownianTreeOptions {
+                    depth: opts.tree_depth,
+                    levy_area: area,
+                };
+                let mut w = VirtualBrownianTree::new(*t0, *t1, m, seed, tree_opts)?;
+                if times.first() == Some(t0) {
+                    save(x0, &mut next_save);
+                }
+                let info = run_adaptive(
+                    sde,
+                    method,
+                    *t0,
+                    *t1,
+                    x0,
+                    p,
+                    &mut w,
+                    aopts,
+                    stops,
+                    opts.check_finite,
+                    |_, t, y, at_stop| {
+                        if at_stop && times.get(next_save) == Some(&t) {
+                            save(y, &mut next_save);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| with_path(e, path))?;
+                out.n_steps += info.n_steps;
+                out.n_rejected += info.n_rejected;
+            }
+        }
+    }
+    for k in 0..n_save {
+        out.record(k, &soa[k * d * n..(k + 1) * d * n], d, n, n_save);
+    }
+    Ok(out)
+}
