@@ -3,7 +3,7 @@
 //! and the tape's reserved bytes are compared across recordings.
 
 use mechml_engine::ad::{Adjoints, Real, Tape, Var};
-use mechml_kernels::alloc_count::{count_allocations as allocations, CountingAllocator};
+use mechml_kernels::alloc_count::{CountingAllocator, count_allocations as allocations};
 
 // The counting allocator (and its `unsafe`) lives in the kernels crate.
 #[global_allocator]
