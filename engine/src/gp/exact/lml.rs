@@ -147,43 +147,40 @@ pub(crate) fn factor_keep<K: Kernel>(
         (ky, None)
     };
     // Fast path: factorise in place. If that fails, rebuild and escalate jitter.
-    let (llt, jitter) =
-        match Llt::factor_owned(ky, par) {
-            Some(llt) => (
-                llt,
-                JitterInfo {
-                    jitter_added: 0.0,
-                    attempts: 1,
-                },
-            ),
-            None => {
-                let r = cholesky_with_jitter(build(Mat::zeros(n, n)).as_ref(), policy, par)
-                    .map_err(|e| match e {
-                        Error::NotPositiveDefinite { pivot, value, .. } => {
-                            Error::NotPositiveDefinite {
-                                op: "exact_gp: K(X, X) + noise stays indefinite after the jitter \
-                             policy (duplicate inputs with tiny noise? raise the noise or the \
-                             jitter)",
-                                pivot,
-                                value,
-                            }
-                        }
-                        e => e,
-                    });
-                match r {
-                    Ok(v) => v,
-                    Err(e) => {
-                        if let Some(kxx) = kxx {
-                            workspace::give(pool, kxx);
-                        }
-                        return Err(e);
-                    }
+    let (llt, jitter) = match Llt::factor_owned(ky, par) {
+        Some(llt) => (
+            llt,
+            JitterInfo {
+                jitter_added: 0.0,
+                attempts: 1,
+            },
+        ),
+        None => match cholesky_with_jitter(build(Mat::zeros(n, n)).as_ref(), policy, par) {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(kxx) = kxx {
+                    workspace::give(pool, kxx);
                 }
+                return Err(name_indefinite(e));
             }
-        };
+        },
+    };
     let mut alpha = y.to_owned();
     llt.solve_in_place(alpha.as_mut(), par);
     Ok((ExactFactor { llt, alpha, jitter }, kxx))
+}
+
+/// Says what an indefinite `K(X, X) + noise` after the jitter policy means.
+fn name_indefinite(e: Error) -> Error {
+    match e {
+        Error::NotPositiveDefinite { pivot, value, .. } => Error::NotPositiveDefinite {
+            op: "exact_gp: K(X, X) + noise stays indefinite after the jitter policy \
+                 (duplicate inputs with tiny noise? raise the noise or the jitter)",
+            pivot,
+            value,
+        },
+        e => e,
+    }
 }
 
 /// Copies the lower triangle (diagonal included) of `src` into `dst` (same shape).
