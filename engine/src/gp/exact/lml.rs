@@ -128,12 +128,14 @@ pub(crate) fn factor_keep<K: Kernel>(
     let (ky, kxx) = if keep_k {
         let mut kxx = workspace::take(pool, n, n);
         k.matrix_into(theta, x, None, kxx.as_mut());
-        if let Err(e) = check(&kxx) {
+        let mut ky = workspace::take(pool, n, n);
+        if !copy_lower_all_finite(&kxx, &mut ky)
+            && let Err(e) = check(&kxx)
+        {
             workspace::give(pool, kxx);
+            workspace::give(pool, ky);
             return Err(e);
         }
-        let mut ky = workspace::take(pool, n, n);
-        copy_lower(&kxx, &mut ky);
         for i in 0..n {
             ky[(i, i)] += noise;
         }
@@ -183,12 +185,34 @@ fn name_indefinite(e: Error) -> Error {
     }
 }
 
-/// Copies the lower triangle (diagonal included) of `src` into `dst` (same shape).
-fn copy_lower(src: &Mat<f64>, dst: &mut Mat<f64>) {
+/// Copies the lower triangle (diagonal included) of the square `src` into `dst` (same
+/// shape, owned so columns are contiguous), and says whether every copied entry is finite
+/// (`0 v` summed: NaN exactly when some `v` is not), reading `src` once.
+fn copy_lower_all_finite(src: &Mat<f64>, dst: &mut Mat<f64>) -> bool {
+    const LANES: usize = 4;
+    let n = src.nrows();
+    let mut acc = [0.0; LANES];
     for j in 0..src.ncols() {
-        let s = src.col(j).subrows(j, src.nrows() - j);
-        dst.col_mut(j).subrows_mut(j, src.nrows() - j).copy_from(s);
+        let (Some(s), Some(d)) = (
+            src.col(j).try_as_col_major(),
+            dst.col_mut(j).try_as_col_major_mut(),
+        ) else {
+            // Not reached for owned matrices; fall back to the general copy.
+            let s = src.col(j).subrows(j, n - j);
+            dst.col_mut(j).subrows_mut(j, n - j).copy_from(s);
+            continue;
+        };
+        let s = &s.as_slice()[j..n];
+        d.as_slice_mut()[j..n].copy_from_slice(s);
+        let mut chunks = s.chunks_exact(LANES);
+        for ch in &mut chunks {
+            for l in 0..LANES {
+                acc[l] += ch[l] * 0.0;
+            }
+        }
+        acc[0] += chunks.remainder().iter().map(|v| v * 0.0).sum::<f64>();
     }
+    (acc[0] + acc[1] + acc[2] + acc[3]) == 0.0
 }
 
 /// The log marginal likelihood from a factorisation.
