@@ -293,6 +293,24 @@ fn bad_input_is_an_error() {
     let gp = ExactGp::new(k, x, &[1.0, 2.0], 0.1).unwrap();
     assert!(gp.lml_and_grad(&[0.0]).is_err());
     assert!(gp.lml_and_grad(&[0.0, 800.0, 0.0]).is_err());
+    // A non-finite kernel matrix (σ² = e⁸⁰⁰ overflows) is named, with and without the
+    // gradient (which keeps K for its pullback and checks it while copying).
+    let x5 = Inputs::from_1d(&[0.0, 0.3, 0.9, 1.4, 2.0]).unwrap();
+    let k = SquaredExponential::new(1.0, 1.0).unwrap();
+    let mut gp = ExactGp::new(k, x5, &[1.0, 2.0, 0.5, -0.3, 0.1], 0.1).unwrap();
+    assert!(matches!(
+        gp.lml_and_grad(&[0.0, 800.0, 0.0]),
+        Err(Error::NonFinite { .. })
+    ));
+    gp.set_params(&[0.0, 800.0, 0.0]).unwrap();
+    assert!(matches!(
+        gp.log_marginal_likelihood(),
+        Err(Error::NonFinite { .. })
+    ));
+    // The pooled buffers stay usable after the errors.
+    gp.set_params(&[0.0, 0.0, (0.1f64).ln()]).unwrap();
+    let r = gp.lml_and_grad(&gp.params()).unwrap();
+    assert!((r.value - gp.log_marginal_likelihood().unwrap()).abs() < 1e-12);
 }
 
 /// Draws `n` points of a 1-D GP with an isotropic squared-exponential kernel plus noise.

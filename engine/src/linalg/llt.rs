@@ -234,8 +234,13 @@ fn factor_in_place(a: MatMut<'_, f64>, par: Par) -> std::result::Result<(), usiz
         Ok(_) => {
             // faer may use the strict upper triangle as workspace.
             for j in 0..n {
-                for i in 0..j {
-                    a[(i, j)] = 0.0;
+                match a.as_mut().col_mut(j).try_as_col_major_mut() {
+                    Some(c) => c.as_slice_mut()[..j].fill(0.0),
+                    None => {
+                        for i in 0..j {
+                            a[(i, j)] = 0.0;
+                        }
+                    }
                 }
             }
             Ok(())

@@ -94,6 +94,24 @@ pub(crate) fn factor<K: Kernel>(
     par: Par,
     pool: Option<&MatPool>,
 ) -> Result<ExactFactor> {
+    factor_keep(k, theta, log_noise, x, y, policy, par, pool, false).map(|(f, _)| f)
+}
+
+/// [`factor`], also returning the lower triangle of the noise-free `K(X, X)` when `keep_k`
+/// (for [`lml_pullback_owned`], whose kernel may read its values instead of recomputing
+/// them).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn factor_keep<K: Kernel>(
+    k: &K,
+    theta: &[f64],
+    log_noise: f64,
+    x: &Inputs,
+    y: MatRef<'_, f64>,
+    policy: JitterPolicy,
+    par: Par,
+    pool: Option<&MatPool>,
+    keep_k: bool,
+) -> Result<(ExactFactor, Option<Mat<f64>>)> {
     check_problem("exact_gp", k, theta, log_noise, x, y)?;
     let n = x.n();
     let noise = log_noise.exp();
@@ -104,11 +122,32 @@ pub(crate) fn factor<K: Kernel>(
         }
         ky
     };
-    let ky = build(workspace::take(pool, n, n));
-    if let Err(e) = crate::gp::kernels::matrix::check_matrix_finite("exact_gp", ky.as_ref(), true) {
-        workspace::give(pool, ky);
-        return Err(e);
-    }
+    let check = |m: &Mat<f64>| {
+        crate::gp::kernels::matrix::check_matrix_finite("exact_gp", m.as_ref(), true)
+    };
+    let (ky, kxx) = if keep_k {
+        let mut kxx = workspace::take(pool, n, n);
+        k.matrix_into(theta, x, None, kxx.as_mut());
+        let mut ky = workspace::take(pool, n, n);
+        if !copy_lower_all_finite(&kxx, &mut ky)
+            && let Err(e) = check(&kxx)
+        {
+            workspace::give(pool, kxx);
+            workspace::give(pool, ky);
+            return Err(e);
+        }
+        for i in 0..n {
+            ky[(i, i)] += noise;
+        }
+        (ky, Some(kxx))
+    } else {
+        let ky = build(workspace::take(pool, n, n));
+        if let Err(e) = check(&ky) {
+            workspace::give(pool, ky);
+            return Err(e);
+        }
+        (ky, None)
+    };
     // Fast path: factorise in place. If that fails, rebuild and escalate jitter.
     let (llt, jitter) = match Llt::factor_owned(ky, par) {
         Some(llt) => (
@@ -118,21 +157,62 @@ pub(crate) fn factor<K: Kernel>(
                 attempts: 1,
             },
         ),
-        None => cholesky_with_jitter(build(Mat::zeros(n, n)).as_ref(), policy, par).map_err(
-            |e| match e {
-                Error::NotPositiveDefinite { pivot, value, .. } => Error::NotPositiveDefinite {
-                    op: "exact_gp: K(X, X) + noise stays indefinite after the jitter policy \
-                     (duplicate inputs with tiny noise? raise the noise or the jitter)",
-                    pivot,
-                    value,
-                },
-                e => e,
-            },
-        )?,
+        None => match cholesky_with_jitter(build(Mat::zeros(n, n)).as_ref(), policy, par) {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(kxx) = kxx {
+                    workspace::give(pool, kxx);
+                }
+                return Err(name_indefinite(e));
+            }
+        },
     };
     let mut alpha = y.to_owned();
     llt.solve_in_place(alpha.as_mut(), par);
-    Ok(ExactFactor { llt, alpha, jitter })
+    Ok((ExactFactor { llt, alpha, jitter }, kxx))
+}
+
+/// Says what an indefinite `K(X, X) + noise` after the jitter policy means.
+fn name_indefinite(e: Error) -> Error {
+    match e {
+        Error::NotPositiveDefinite { pivot, value, .. } => Error::NotPositiveDefinite {
+            op: "exact_gp: K(X, X) + noise stays indefinite after the jitter policy \
+                 (duplicate inputs with tiny noise? raise the noise or the jitter)",
+            pivot,
+            value,
+        },
+        e => e,
+    }
+}
+
+/// Copies the lower triangle (diagonal included) of the square `src` into `dst` (same
+/// shape, owned so columns are contiguous), and says whether every copied entry is finite
+/// (`0 v` summed: NaN exactly when some `v` is not), reading `src` once.
+fn copy_lower_all_finite(src: &Mat<f64>, dst: &mut Mat<f64>) -> bool {
+    const LANES: usize = 4;
+    let n = src.nrows();
+    let mut acc = [0.0; LANES];
+    for j in 0..src.ncols() {
+        let (Some(s), Some(d)) = (
+            src.col(j).try_as_col_major(),
+            dst.col_mut(j).try_as_col_major_mut(),
+        ) else {
+            // Not reached for owned matrices; fall back to the general copy.
+            let s = src.col(j).subrows(j, n - j);
+            dst.col_mut(j).subrows_mut(j, n - j).copy_from(s);
+            continue;
+        };
+        let s = &s.as_slice()[j..n];
+        d.as_slice_mut()[j..n].copy_from_slice(s);
+        let mut chunks = s.chunks_exact(LANES);
+        for ch in &mut chunks {
+            for l in 0..LANES {
+                acc[l] += ch[l] * 0.0;
+            }
+        }
+        acc[0] += chunks.remainder().iter().map(|v| v * 0.0).sum::<f64>();
+    }
+    (acc[0] + acc[1] + acc[2] + acc[3]) == 0.0
 }
 
 /// The log marginal likelihood from a factorisation.
@@ -191,11 +271,12 @@ pub(crate) fn lml_pullback<K: Kernel>(
     let mut w = Mat::<f64>::zeros(n, n);
     inverse_lower_into(f.llt.l(), &mut linv, &mut w, par);
     drop(linv);
-    contract(k, theta, log_noise, x, &f.alpha, w, gbar, out);
+    contract(k, theta, log_noise, x, &f.alpha, w, None, gbar, out);
 }
 
 /// The fused pullback consuming the factorisation: `K⁻¹` is written over `L`, and the
-/// buffers go back to `pool`.
+/// buffers go back to `pool`. `kxx`, the lower triangle of the noise-free `K(X, X)` from
+/// [`factor_keep`], lets the kernel read its values instead of recomputing them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lml_pullback_owned<K: Kernel>(
     k: &K,
@@ -203,6 +284,7 @@ pub(crate) fn lml_pullback_owned<K: Kernel>(
     log_noise: f64,
     x: &Inputs,
     f: ExactFactor,
+    kxx: Option<Mat<f64>>,
     gbar: f64,
     par: Par,
     pool: Option<&MatPool>,
@@ -225,8 +307,11 @@ pub(crate) fn lml_pullback_owned<K: Kernel>(
         par,
     );
     workspace::give(pool, linv);
-    let w = contract(k, theta, log_noise, x, &f.alpha, w, gbar, out);
+    let w = contract(k, theta, log_noise, x, &f.alpha, w, kxx.as_ref(), gbar, out);
     workspace::give(pool, w);
+    if let Some(kxx) = kxx {
+        workspace::give(pool, kxx);
+    }
 }
 
 /// Overwrites the lower triangle of `K⁻¹` (in `w`) with the pair weights of
@@ -240,6 +325,7 @@ fn contract<K: Kernel>(
     x: &Inputs,
     alpha: &Mat<f64>,
     mut w: Mat<f64>,
+    kxx: Option<&Mat<f64>>,
     gbar: f64,
     out: ExactAdjoints<'_>,
 ) -> Mat<f64> {
@@ -279,7 +365,17 @@ fn contract<K: Kernel>(
         }
     }
     *out.dlog_noise += log_noise.exp() * trace;
-    k.matrix_pullback(theta, x, None, w.as_ref(), out.dtheta, out.dx, None);
+    match kxx {
+        Some(kxx) => k.matrix_pullback_sym_with_values(
+            theta,
+            x,
+            kxx.as_ref(),
+            w.as_ref(),
+            out.dtheta,
+            out.dx,
+        ),
+        None => k.matrix_pullback(theta, x, None, w.as_ref(), out.dtheta, out.dx, None),
+    }
     if let Some(dy) = out.dy {
         for c in 0..p {
             for i in 0..n {

@@ -194,9 +194,18 @@ impl<K: Kernel> ExactGp<K> {
     }
 
     fn factor_at(&self, params: &[f64]) -> Result<ExactFactor> {
+        self.factor_keep_at(params, false).map(|(f, _)| f)
+    }
+
+    /// [`lml::factor_keep`] at `params`.
+    fn factor_keep_at(
+        &self,
+        params: &[f64],
+        keep_k: bool,
+    ) -> Result<(ExactFactor, Option<Mat<f64>>)> {
         crate::error::check_len("ExactGp", "params", params.len(), self.n_params())?;
         let pk = self.kernel.n_params();
-        lml::factor(
+        lml::factor_keep(
             &self.kernel,
             &params[..pk],
             params[pk],
@@ -205,6 +214,7 @@ impl<K: Kernel> ExactGp<K> {
             self.options.jitter,
             self.options.par,
             Some(&self.pool),
+            keep_k,
         )
     }
 
@@ -218,8 +228,11 @@ impl<K: Kernel> ExactGp<K> {
 
     /// `log p(Y | X)` and its gradient at `params` (≈ three Cholesky factorisations of
     /// work: the factorisation, the inverse, and `O(n² (d + #θ))` for the contraction).
+    /// The kernel matrix is kept for the contraction (a squared exponential reads its
+    /// values instead of recomputing them), so three `n × n` work buffers are live at
+    /// once; they are reused across calls.
     pub fn lml_and_grad(&self, params: &[f64]) -> Result<LmlGradient> {
-        let f = self.factor_at(params)?;
+        let (f, kxx) = self.factor_keep_at(params, true)?;
         let value = lml::lml_value(&f, self.y.as_ref());
         let pk = self.kernel.n_params();
         let mut grad = vec![0.0; pk + 1];
@@ -231,6 +244,7 @@ impl<K: Kernel> ExactGp<K> {
             params[pk],
             &self.x,
             f,
+            kxx,
             1.0,
             self.options.par,
             Some(&self.pool),

@@ -20,22 +20,22 @@ pub(crate) fn exp(x: f64) -> f64 {
     let x = x.clamp(-708.0, 709.0);
     let t = x * LOG2E + MAGIC;
     let nf = t - MAGIC;
-    let r = (x - nf * LN2_HI) - nf * LN2_LO;
+    let r = nf.mul_add(-LN2_LO, nf.mul_add(-LN2_HI, x));
     // Horner for Σ_{k ≤ 13} r^k / k!.
-    let mut p = 1.0 / 6_227_020_800.0;
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    let mut p: f64 = 1.0 / 6_227_020_800.0;
+    p = p.mul_add(r, 1.0 / 479_001_600.0);
+    p = p.mul_add(r, 1.0 / 39_916_800.0);
+    p = p.mul_add(r, 1.0 / 3_628_800.0);
+    p = p.mul_add(r, 1.0 / 362_880.0);
+    p = p.mul_add(r, 1.0 / 40_320.0);
+    p = p.mul_add(r, 1.0 / 5_040.0);
+    p = p.mul_add(r, 1.0 / 720.0);
+    p = p.mul_add(r, 1.0 / 120.0);
+    p = p.mul_add(r, 1.0 / 24.0);
+    p = p.mul_add(r, 1.0 / 6.0);
+    p = p.mul_add(r, 0.5);
+    p = p.mul_add(r, 1.0);
+    p = p.mul_add(r, 1.0);
     let n = (t.to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
     let scale = f64::from_bits(((n + 1023) as u64) << 52);
     p * scale

@@ -131,6 +131,24 @@ pub trait Kernel: Clone + Debug + Send + Sync + 'static {
         dual_path::matrix_pullback(self, theta, x, y, kbar, dtheta, dx, dy);
     }
 
+    /// [`Kernel::matrix_pullback`] for the symmetric `K(X, X)` (`y = None`, pair weights
+    /// in the lower triangle of `kbar`), given `kxx`: the lower triangle of `K(X, X)` as
+    /// [`Kernel::matrix_into`] wrote it at the same `θ`. A kernel may read its values
+    /// instead of recomputing them; the default ignores `kxx`. The result agrees with
+    /// [`Kernel::matrix_pullback`] up to rounding.
+    fn matrix_pullback_sym_with_values(
+        &self,
+        theta: &[f64],
+        x: &Inputs,
+        kxx: MatRef<'_, f64>,
+        kbar: MatRef<'_, f64>,
+        dtheta: &mut [f64],
+        dx: Option<&mut [f64]>,
+    ) {
+        let _ = kxx;
+        self.matrix_pullback(theta, x, None, kbar, dtheta, dx, None);
+    }
+
     /// Writes the diagonal `k(xᵢ, xᵢ)` into `out`.
     fn diag_into(&self, theta: &[f64], x: &Inputs, out: &mut [f64]) {
         dual_path::diag_into(self, theta, x, out);

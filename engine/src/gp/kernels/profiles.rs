@@ -30,6 +30,7 @@ impl Profile for SeProfile {
     fn f_value(&self, r2: f64, _: &[f64]) -> f64 {
         fexp(-0.5 * r2)
     }
+    const FP_OVER_F: Option<f64> = Some(-0.5);
 }
 
 /// `f(r) = exp(−r)` (Matérn ν = 1/2, the Ornstein–Uhlenbeck covariance).

@@ -51,6 +51,11 @@ pub trait Profile: Clone + Debug + Send + Sync + 'static {
     /// is not differentiable there (Matérn-1/2) returns a finite `f'`.
     fn f_grad(&self, r2: f64, extra: &[f64], w: f64, dextra: &mut [f64]) -> (f64, f64);
 
+    /// `Some(c)` when `f'(r²) = c f(r²)` for a constant `c` and there are no extra
+    /// parameters (the squared exponential: `c = −½`): pullbacks given the kernel matrix
+    /// then read `f` from it instead of recomputing it.
+    const FP_OVER_F: Option<f64> = None;
+
     /// `f(r²)` in `f64` (defaults to [`Profile::f_grad`]).
     fn f_value(&self, r2: f64, extra: &[f64]) -> f64 {
         let mut scratch = [0.0; 4];
@@ -210,6 +215,74 @@ impl<P: Profile> Kernel for Stationary<P> {
         dx: Option<&mut [f64]>,
         dy: Option<&mut [f64]>,
     ) {
+        self.pullback(theta, x, y, None, kbar, dtheta, dx, dy);
+    }
+
+    fn matrix_pullback_sym_with_values(
+        &self,
+        theta: &[f64],
+        x: &Inputs,
+        kxx: MatRef<'_, f64>,
+        kbar: MatRef<'_, f64>,
+        dtheta: &mut [f64],
+        dx: Option<&mut [f64]>,
+    ) {
+        let l = self.log_lengthscales.len();
+        let usable = P::FP_OVER_F.is_some()
+            && theta.len() == l + 1
+            && kxx.nrows() == x.n()
+            && kxx.ncols() == x.n();
+        self.pullback(
+            theta,
+            x,
+            None,
+            usable.then_some(kxx),
+            kbar,
+            dtheta,
+            dx,
+            None,
+        );
+    }
+
+    fn diag_into(&self, theta: &[f64], x: &Inputs, out: &mut [f64]) {
+        let l = self.log_lengthscales.len();
+        let v = theta[l].exp() * self.profile.f_value(0.0, &theta[l + 1..]);
+        out.iter_mut().take(x.n()).for_each(|o| *o = v);
+    }
+
+    fn diag_pullback(
+        &self,
+        theta: &[f64],
+        x: &Inputs,
+        dbar: &[f64],
+        dtheta: &mut [f64],
+        _dx: Option<&mut [f64]>,
+    ) {
+        let l = self.log_lengthscales.len();
+        let var = theta[l].exp();
+        let w: f64 = dbar.iter().take(x.n()).sum();
+        let (head, dextra) = dtheta.split_at_mut(l + 1);
+        let (f, _) = self.profile.f_grad(0.0, &theta[l + 1..], w * var, dextra);
+        head[l] += w * var * f;
+    }
+}
+
+impl<P: Profile> Stationary<P> {
+    /// The analytic pullback behind [`Kernel::matrix_pullback`]; with `kvals` (the lower
+    /// triangle of `K(X, X)`, only when `P::FP_OVER_F` is set and there are no extra
+    /// parameters), `f` is read from it instead of recomputed.
+    #[allow(clippy::too_many_arguments)]
+    fn pullback(
+        &self,
+        theta: &[f64],
+        x: &Inputs,
+        y: Option<&Inputs>,
+        kvals: Option<MatRef<'_, f64>>,
+        kbar: MatRef<'_, f64>,
+        dtheta: &mut [f64],
+        dx: Option<&mut [f64]>,
+        dy: Option<&mut [f64]>,
+    ) {
         let d = x.d();
         let n = x.n();
         let s = self.inv_sq(theta, d);
@@ -234,6 +307,7 @@ impl<P: Profile> Kernel for Stationary<P> {
             var,
             extra,
             kbar,
+            kvals,
             dextra,
             dxt: &mut dxt,
             dy: if sym { None } else { dy },
@@ -251,28 +325,6 @@ impl<P: Profile> Kernel for Stationary<P> {
                 }
             }
         }
-    }
-
-    fn diag_into(&self, theta: &[f64], x: &Inputs, out: &mut [f64]) {
-        let l = self.log_lengthscales.len();
-        let v = theta[l].exp() * self.profile.f_value(0.0, &theta[l + 1..]);
-        out.iter_mut().take(x.n()).for_each(|o| *o = v);
-    }
-
-    fn diag_pullback(
-        &self,
-        theta: &[f64],
-        x: &Inputs,
-        dbar: &[f64],
-        dtheta: &mut [f64],
-        _dx: Option<&mut [f64]>,
-    ) {
-        let l = self.log_lengthscales.len();
-        let var = theta[l].exp();
-        let w: f64 = dbar.iter().take(x.n()).sum();
-        let (head, dextra) = dtheta.split_at_mut(l + 1);
-        let (f, _) = self.profile.f_grad(0.0, &theta[l + 1..], w * var, dextra);
-        head[l] += w * var * f;
     }
 }
 
@@ -373,6 +425,86 @@ fn lane_sum(v: &[f64]) -> f64 {
     s
 }
 
+/// `Σᵢ (gᵢ tᵢ) tᵢ` with `tᵢ = xᵢ − y0`, summed as [`lane_sum`] sums (no buffer).
+#[inline(always)]
+fn lane_sum_g_sq(x: &[f64], y0: f64, g: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let mut xc = x.chunks_exact(LANES);
+    let mut gc = g.chunks_exact(LANES);
+    for (xa, ga) in (&mut xc).zip(&mut gc) {
+        for l in 0..LANES {
+            let t = xa[l] - y0;
+            acc[l] += ga[l] * t * t;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (&xv, &gv) in xc.remainder().iter().zip(gc.remainder()) {
+        let t = xv - y0;
+        s += gv * t * t;
+    }
+    s
+}
+
+/// The `θ`-only pullback over the lower triangle of `K(X, X)` for a profile with
+/// `f' = c f`, reading `k = σ² f` from `kvals` (no distances, no transcendental, explicit
+/// SIMD): returns `(Σ K̄ k / σ², [c Σ K̄ k Δ_d²]_d)` as [`PullbackOp`] does (`Σ K̄ f` and
+/// `Σ g Δ_d²` with `g = K̄ σ² f'`). `None` when a column is not contiguous.
+#[inline(always)]
+fn values_pullback<S: pulp::Simd, const D: usize>(
+    simd: S,
+    xt: &[f64],
+    n: usize,
+    kbar: MatRef<'_, f64>,
+    kvals: MatRef<'_, f64>,
+    c: f64,
+    inv_var: f64,
+) -> Option<(f64, Vec<f64>)> {
+    if kbar.nrows() < n || kvals.nrows() < n || kbar.ncols() < n || kvals.ncols() < n {
+        return None;
+    }
+    let zero = simd.splat_f64s(0.0);
+    // Per-column SIMD partial sums, folded into scalar totals column by column (two-level
+    // summation, as `lane_sum` per column does: the sums cancel heavily).
+    let mut tot_v = 0.0;
+    let mut tot = [0.0; D];
+    for j in 0..n {
+        let mut acc_v = zero;
+        let mut acc = [zero; D];
+        let mut tail_v = 0.0;
+        let mut tail = [0.0; D];
+        let w = &kbar.col(j).try_as_col_major()?.as_slice()[j..n];
+        let k = &kvals.col(j).try_as_col_major()?.as_slice()[j..n];
+        let (wh, wt) = S::as_simd_f64s(w);
+        let (kh, kt) = S::as_simd_f64s(k);
+        let xs: [&[f64]; D] = std::array::from_fn(|d| &xt[d * n + j..(d + 1) * n]);
+        let xh: [&[S::f64s]; D] = std::array::from_fn(|d| S::as_simd_f64s(xs[d]).0);
+        let yj: [f64; D] = std::array::from_fn(|d| xt[d * n + j]);
+        let ys: [S::f64s; D] = std::array::from_fn(|d| simd.splat_f64s(yj[d]));
+        for (ci, (&wv, &kv)) in wh.iter().zip(kh).enumerate() {
+            let wk = simd.mul_f64s(wv, kv);
+            acc_v = simd.add_f64s(acc_v, wk);
+            for d in 0..D {
+                let t = simd.sub_f64s(xh[d][ci], ys[d]);
+                acc[d] = simd.mul_add_f64s(simd.mul_f64s(t, t), wk, acc[d]);
+            }
+        }
+        let off = w.len() - wt.len();
+        for (i, (&wv, &kv)) in wt.iter().zip(kt).enumerate() {
+            let wk = wv * kv;
+            tail_v += wk;
+            for d in 0..D {
+                let t = xs[d][off + i] - yj[d];
+                tail[d] += t * t * wk;
+            }
+        }
+        tot_v += simd.reduce_sum_f64s(acc_v) + tail_v;
+        for d in 0..D {
+            tot[d] += simd.reduce_sum_f64s(acc[d]) + tail[d];
+        }
+    }
+    Some((tot_v * inv_var, tot.iter().map(|v| c * v).collect()))
+}
+
 /// The contraction loop of `Stationary::matrix_pullback` (see [`FillOp`]); returns
 /// `(Σ K̄ f, [Σ g Δ_d²]_d)`. Reductions use `LANES` partial sums so that they vectorise.
 struct PullbackOp<'a, P> {
@@ -385,6 +517,7 @@ struct PullbackOp<'a, P> {
     var: f64,
     extra: &'a [f64],
     kbar: MatRef<'a, f64>,
+    kvals: Option<MatRef<'a, f64>>,
     dextra: &'a mut [f64],
     dxt: &'a mut [f64],
     dy: Option<&'a mut [f64]>,
@@ -406,6 +539,7 @@ impl<P: Profile> pulp::WithSimd for PullbackOp<'_, P> {
             var,
             extra,
             kbar,
+            kvals,
             dextra,
             dxt,
             mut dy,
@@ -413,6 +547,22 @@ impl<P: Profile> pulp::WithSimd for PullbackOp<'_, P> {
             want_y,
         } = self;
         let d = s.len();
+        // `kvals` comes only with `FP_OVER_F` (see `matrix_pullback_sym_with_values`).
+        let fp_over_f = P::FP_OVER_F.unwrap_or(f64::NAN);
+        if let (Some(kv), Some(c), true) =
+            (kvals, P::FP_OVER_F, sym && !want_x && dextra.is_empty())
+        {
+            let r = match d {
+                1 => values_pullback::<S, 1>(_simd, xt, n, kbar, kv, c, 1.0 / var),
+                2 => values_pullback::<S, 2>(_simd, xt, n, kbar, kv, c, 1.0 / var),
+                3 => values_pullback::<S, 3>(_simd, xt, n, kbar, kv, c, 1.0 / var),
+                4 => values_pullback::<S, 4>(_simd, xt, n, kbar, kv, c, 1.0 / var),
+                _ => None,
+            };
+            if let Some(r) = r {
+                return r;
+            }
+        }
         let mut acc_l = vec![0.0; d];
         let mut acc_var = 0.0;
         let mut r2 = vec![0.0; n];
@@ -420,32 +570,59 @@ impl<P: Profile> pulp::WithSimd for PullbackOp<'_, P> {
         let mut wcol = vec![0.0; n];
         let mut b1 = vec![0.0; n];
         let mut b2 = vec![0.0; n];
+        let mut kcol = if kvals.is_some() {
+            vec![0.0; n]
+        } else {
+            Vec::new()
+        };
+        let inv_var = 1.0 / var;
         let has_extra = !dextra.is_empty();
         for j in 0..y.n() {
             let start = if sym { j } else { 0 };
             let yj = y.point(j);
             scaled_sq_dists(xt, n, yj, s, start, &mut r2);
-            match kbar.col(j).try_as_col_major() {
-                Some(c) => wcol[start..n].copy_from_slice(&c.as_slice()[start..n]),
+            let wj: &[f64] = match kbar.col(j).try_as_col_major() {
+                Some(c) => &c.as_slice()[start..n],
                 None => {
                     for i in start..n {
                         wcol[i] = kbar[(i, j)];
                     }
+                    &wcol[start..n]
                 }
-            }
+            };
             // g = K̄ σ² f'(r²), and Σ K̄ f for the variance.
             if has_extra {
                 for i in start..n {
-                    let w = wcol[i];
+                    let w = wj[i - start];
                     let (f, fp) = kernel.profile.f_grad(r2[i], extra, w * var, dextra);
                     b1[i] = w * f;
                     g[i] = w * var * fp;
+                }
+            } else if let Some(kv) = kvals {
+                let kc = match kv.col(j).try_as_col_major() {
+                    Some(c) => &c.as_slice()[start..n],
+                    None => {
+                        for i in start..n {
+                            kcol[i] = kv[(i, j)];
+                        }
+                        &kcol[start..n]
+                    }
+                };
+                for (((b, gi), &w), &kv) in b1[start..n]
+                    .iter_mut()
+                    .zip(&mut g[start..n])
+                    .zip(wj)
+                    .zip(kc)
+                {
+                    let f = kv * inv_var;
+                    *b = w * f;
+                    *gi = w * var * (fp_over_f * f);
                 }
             } else {
                 for (((b, gi), &w), &r) in b1[start..n]
                     .iter_mut()
                     .zip(&mut g[start..n])
-                    .zip(&wcol[start..n])
+                    .zip(wj)
                     .zip(&r2[start..n])
                 {
                     let (f, fp) = kernel.profile.f_grad(r, extra, 0.0, &mut []);
@@ -458,6 +635,10 @@ impl<P: Profile> pulp::WithSimd for PullbackOp<'_, P> {
                 let xk = &xt[k * n + start..(k + 1) * n];
                 let gk = &g[start..n];
                 let (yk, sk) = (yj[k], s[k]);
+                if !want_x && !want_y {
+                    acc_l[k] += lane_sum_g_sq(xk, yk, gk);
+                    continue;
+                }
                 let (gt_buf, gtt_buf) = (&mut b1[start..n], &mut b2[start..n]);
                 if want_x {
                     let dk = &mut dxt[k * n + start..(k + 1) * n];
