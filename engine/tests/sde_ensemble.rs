@@ -438,3 +438,50 @@ fn streaming_quantiles_track_the_exact_sample_quantiles() {
     println!("|P² − sample| / se: rms {rms:.3}, ratios {ratios:.2?}");
     assert!(rms < 0.5, "RMS of |P² − sample| / se is {rms}");
 }
+
+#[test]
+fn stream_ensemble_paths_are_the_scalar_euler_maruyama_recursion() {
+    // The fast path (AVX2 ziggurat chunks, the two-box drift on whole blocks, the fused
+    // additive-noise update, one finiteness check per chunk) against a plain loop written
+    // here: path k draws z_j = N(0, 1) from its own stream seeded by path_seed(seed, k),
+    // one per step, and x_{j+1} = x_j + f(x_j) h + g √h z_j. 70 paths (a full block of 64
+    // and a partial one) and 600 steps (two full chunks of 256 and a partial one).
+    let (n_paths, n_steps, t1, seed) = (70usize, 600usize, 30.0, 5u64);
+    let x0 = [0.3, -0.1];
+    let p = TwoBoxEbm::PARAMS;
+    let opts = EnsembleOptions {
+        n_paths,
+        seed,
+        steps: Steps::Fixed { n_steps },
+        save: SaveAt::Every(150),
+        keep_paths: true,
+        noise: NoiseSource::Streams,
+        ..Default::default()
+    };
+    let ens = ensemble(&TwoBoxEbm, &EulerMaruyama, 0.0, t1, &x0, &p, &opts).unwrap();
+    let zig = Ziggurat::new();
+    let h = t1 / n_steps as f64;
+    let (mut f, mut g) = ([0.0; 2], [0.0; 2]);
+    let mut worst = 0.0f64;
+    for k in 0..n_paths {
+        let mut s = NormalLanes::from_seeds([path_seed(seed, k as u64)]).state(0);
+        let mut x = x0;
+        for j in 0..n_steps {
+            let t = j as f64 * h;
+            TwoBoxEbm.drift(t, &x, &p, &mut f);
+            TwoBoxEbm.diffusion(t, &x, &p, &mut g);
+            let dw = h.sqrt() * zig.sample(&mut s);
+            for i in 0..2 {
+                x[i] += f[i] * h + g[i] * dw;
+            }
+            if (j + 1) % 150 == 0 {
+                let got = ens.path_state(k, (j + 1) / 150).unwrap();
+                for i in 0..2 {
+                    worst = worst.max((got[i] - x[i]).abs() / (1.0 + x[i].abs()));
+                }
+            }
+        }
+    }
+    // Only the rounding of fused multiply-adds may differ, on a contractive recursion.
+    assert!(worst < 1e-12, "largest relative difference {worst:e}");
+}
