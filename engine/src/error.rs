@@ -144,6 +144,27 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A [`Error::NonFinite`] with `prefix` put before its context (which caller, which
+    /// path); any other error unchanged.
+    pub(crate) fn with_context_prefix(self, prefix: &str) -> Error {
+        match self {
+            Error::NonFinite {
+                op,
+                index,
+                value,
+                context,
+            } => Error::NonFinite {
+                op,
+                index,
+                value,
+                context: format!("{prefix}{context}"),
+            },
+            e => e,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -307,8 +328,29 @@ pub(crate) fn check_shape(
     }
 }
 
+/// Whether every entry of `xs` is finite, without branching per entry: `0 v` is ±0 for a
+/// finite `v` and NaN otherwise, so a sum of them (in four partial sums, which vectorise)
+/// is zero exactly when all entries are finite. The fast path of every finiteness check
+/// on large buffers; the entry is looked for only when this fails.
+#[inline]
+pub(crate) fn all_finite(xs: &[f64]) -> bool {
+    const LANES: usize = 4;
+    let mut acc = [0.0; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for ch in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += ch[l] * 0.0;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|v| v * 0.0).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail == 0.0
+}
+
 /// Returns the first non-finite entry of `xs` as a [`Error::NonFinite`].
 pub(crate) fn check_finite(op: &'static str, context: &str, xs: &[f64]) -> Result<()> {
+    if all_finite(xs) {
+        return Ok(());
+    }
     match xs.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
         Some(i) => Err(Error::NonFinite {

@@ -13,25 +13,9 @@
 //!
 //! The output is quoted in `models/README.md`.
 
-use mechml_models::ssm::ebm::recovery::{RecoveryStudy, recovery_study};
+use mechml_models::ssm::ebm::recovery::{RecoveryStudy, recovery_study, synthetic_forcing};
 use mechml_models::ssm::ebm::{EbmPrior, KBoxEbm};
 use mechml_models::ssm::fit::{FitOptions, ParamSpec};
-
-/// A ramp with two volcanic-like dips every 60 years (as in `tests/ebm_fit.rs`).
-fn forcing(t_len: usize) -> Vec<f64> {
-    (0..t_len)
-        .map(|t| {
-            let mut f = 0.025 * t as f64;
-            if t % 60 == 30 {
-                f -= 2.5;
-            }
-            if t % 60 == 31 {
-                f -= 1.0;
-            }
-            f
-        })
-        .collect()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reps: usize = match std::env::args().nth(1) {
@@ -43,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start2 = [5.0, 60.0, 1.0, 1.0, 1.0, 0.4];
     let study2 = RecoveryStudy {
         ebm: KBoxEbm::new(2, false, false)?,
-        forcing: forcing(500),
+        forcing: synthetic_forcing(500),
         truth: truth2,
         specs: vec![
             ParamSpec::positive("C1", start2[0]),

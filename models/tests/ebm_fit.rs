@@ -5,7 +5,9 @@
 
 use mechml_engine::ad::gradcheck::finite_diff_gradient;
 use mechml_models::ssm::Observations;
-use mechml_models::ssm::ebm::recovery::{RecoveryStudy, chi2_quantile, recovery_study};
+use mechml_models::ssm::ebm::recovery::{
+    RecoveryStudy, chi2_quantile, recovery_study, synthetic_forcing,
+};
 use mechml_models::ssm::ebm::{EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, sensitivity};
 use mechml_models::ssm::fit::{
     Derived, FitOptions, ParamMap, ParamSpec, ParametricSsm, Z95, delta_method, fit_mle, loglik_at,
@@ -14,22 +16,6 @@ use mechml_models::ssm::fit::{
 use mechml_models::ssm::loglik_op::KalmanGradient;
 use mechml_models::ssm::simulate::simulate;
 use rand::SeedableRng;
-
-/// A synthetic forcing: a ramp with two volcanic-like dips.
-fn forcing(t_len: usize) -> Vec<f64> {
-    (0..t_len)
-        .map(|t| {
-            let mut f = 0.025 * t as f64;
-            if t % 60 == 30 {
-                f -= 2.5;
-            }
-            if t % 60 == 31 {
-                f -= 1.0;
-            }
-            f
-        })
-        .collect()
-}
 
 #[test]
 fn tcr_formula_matches_fine_step_integration() {
@@ -98,7 +84,7 @@ fn tcr_formula_matches_fine_step_integration() {
 }
 
 fn family(seed: u64, t_len: usize, truth: &[f64], ebm: KBoxEbm) -> EbmFamily {
-    let u = forcing(t_len);
+    let u = synthetic_forcing(t_len);
     let placeholder = EbmData::new(
         Observations::new(t_len, 1, vec![0.0; t_len], 1, u.clone()).unwrap(),
         vec![0.0; t_len],
@@ -249,7 +235,7 @@ fn parameter_recovery_coverage() {
     let start = [5.0, 60.0, 1.0, 1.0, 1.0, 0.4, 1.0, 0.08, 0.0];
     let study = RecoveryStudy {
         ebm,
-        forcing: forcing(500),
+        forcing: synthetic_forcing(500),
         truth: TRUTH.to_vec(),
         specs: specs(&start),
         prior: EbmPrior::Stationary,

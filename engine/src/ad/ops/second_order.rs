@@ -62,17 +62,9 @@ fn mm(a: MatRef<'_, f64>, b: MatRef<'_, f64>, par: Par) -> Mat<f64> {
 
 /// Checks that a dual matrix is square with finite values and tangents.
 fn check_square_dual(op: &'static str, arg: &'static str, a: &VarMat<'_, Dual>) -> Result<usize> {
-    let (r, c) = a.shape();
-    if r != c {
-        return Err(Error::ShapeMismatch {
-            op,
-            arg,
-            expected: format!("{r}x{r} (square)"),
-            found: format!("{r}x{c}"),
-        });
-    }
+    let n = super::util::square_dim(op, arg, a.shape())?;
     check_finite_dual(op, arg, a.values())?;
-    Ok(r)
+    Ok(n)
 }
 
 fn check_finite_dual(op: &'static str, arg: &'static str, xs: &[Dual]) -> Result<()> {
@@ -406,22 +398,8 @@ impl Tape<Dual> {
     ) -> Result<VarMat<'t, Dual>> {
         let op = "solve_triangular";
         let n = check_square_dual(op, "T", t)?;
+        super::tri::check_solve_rhs(op, n, b.shape(), side)?;
         let (r, c) = b.shape();
-        let need = match side {
-            Side::Left => r,
-            Side::Right => c,
-        };
-        if need != n {
-            return Err(Error::ShapeMismatch {
-                op,
-                arg: "B",
-                expected: match side {
-                    Side::Left => format!("{n}xK"),
-                    Side::Right => format!("Kx{n}"),
-                },
-                found: format!("{r}x{c}"),
-            });
-        }
         check_finite_dual(op, "B", b.values())?;
         check_tape(op, self, &[t.tape(), b.tape()])?;
         if let Some(i) = (0..n).find(|&i| t.value_at(i, i).v == 0.0) {

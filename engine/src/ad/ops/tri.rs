@@ -175,22 +175,8 @@ impl Tape {
     ) -> Result<VarMat<'t>> {
         let op = "solve_triangular";
         let n = super::util::check_square(op, "T", t)?;
+        check_solve_rhs(op, n, b.shape(), side)?;
         let (r, c) = b.shape();
-        let need = match side {
-            Side::Left => r,
-            Side::Right => c,
-        };
-        if need != n {
-            return Err(Error::ShapeMismatch {
-                op,
-                arg: "B",
-                expected: match side {
-                    Side::Left => format!("{n}xK"),
-                    Side::Right => format!("Kx{n}"),
-                },
-                found: format!("{r}x{c}"),
-            });
-        }
         check_finite(op, "B", b.values())?;
         same_tape(op, self, &[t.tape(), b.tape()])?;
         if let Some(i) = (0..n).find(|&i| t.value_at(i, i) == 0.0) {
@@ -234,4 +220,30 @@ impl Tape {
     pub fn solve_upper<'t>(&'t self, u: &VarMat<'t>, b: &VarMat<'t>) -> Result<VarMat<'t>> {
         self.solve_triangular(u, b, Uplo::Upper, Side::Left)
     }
+}
+
+/// Checks that the right-hand side `B` of a triangular solve with an `n x n` factor has
+/// `n` rows (`side = Left`: `T X = B`) or `n` columns (`Right`: `X T = B`).
+pub(crate) fn check_solve_rhs(
+    op: &'static str,
+    n: usize,
+    (r, c): (usize, usize),
+    side: Side,
+) -> Result<()> {
+    let need = match side {
+        Side::Left => r,
+        Side::Right => c,
+    };
+    if need != n {
+        return Err(Error::ShapeMismatch {
+            op,
+            arg: "B",
+            expected: match side {
+                Side::Left => format!("{n}xK"),
+                Side::Right => format!("Kx{n}"),
+            },
+            found: format!("{r}x{c}"),
+        });
+    }
+    Ok(())
 }

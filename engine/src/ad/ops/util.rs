@@ -51,7 +51,17 @@ pub(crate) fn add_sym_scaled(dst: &mut [f64], src: MatRef<'_, f64>, alpha: f64) 
 
 /// Checks that `a` is square and its values are finite.
 pub(crate) fn check_square(op: &'static str, arg: &'static str, a: &VarMat<'_>) -> Result<usize> {
-    let (r, c) = a.shape();
+    let n = square_dim(op, arg, a.shape())?;
+    check_finite(op, arg, a.values())?;
+    Ok(n)
+}
+
+/// The side length of a square `shape`, or the error naming `arg`.
+pub(crate) fn square_dim(
+    op: &'static str,
+    arg: &'static str,
+    (r, c): (usize, usize),
+) -> Result<usize> {
     if r != c {
         return Err(Error::ShapeMismatch {
             op,
@@ -60,7 +70,6 @@ pub(crate) fn check_square(op: &'static str, arg: &'static str, a: &VarMat<'_>) 
             found: format!("{r}x{c}"),
         });
     }
-    check_finite(op, arg, a.values())?;
     Ok(r)
 }
 

@@ -187,32 +187,27 @@ fn name_indefinite(e: Error) -> Error {
 
 /// Copies the lower triangle (diagonal included) of the square `src` into `dst` (same
 /// shape, owned so columns are contiguous), and says whether every copied entry is finite
-/// (`0 v` summed: NaN exactly when some `v` is not), reading `src` once.
+/// ([`all_finite`](crate::error::all_finite) on each column just copied, still in cache).
 fn copy_lower_all_finite(src: &Mat<f64>, dst: &mut Mat<f64>) -> bool {
-    const LANES: usize = 4;
     let n = src.nrows();
-    let mut acc = [0.0; LANES];
+    let mut finite = true;
     for j in 0..src.ncols() {
         let (Some(s), Some(d)) = (
             src.col(j).try_as_col_major(),
             dst.col_mut(j).try_as_col_major_mut(),
         ) else {
-            // Not reached for owned matrices; fall back to the general copy.
+            // Not reached for owned matrices; fall back to the general copy (the caller's
+            // entry-by-entry check then decides).
             let s = src.col(j).subrows(j, n - j);
             dst.col_mut(j).subrows_mut(j, n - j).copy_from(s);
+            finite = false;
             continue;
         };
         let s = &s.as_slice()[j..n];
         d.as_slice_mut()[j..n].copy_from_slice(s);
-        let mut chunks = s.chunks_exact(LANES);
-        for ch in &mut chunks {
-            for l in 0..LANES {
-                acc[l] += ch[l] * 0.0;
-            }
-        }
-        acc[0] += chunks.remainder().iter().map(|v| v * 0.0).sum::<f64>();
+        finite &= crate::error::all_finite(s);
     }
-    (acc[0] + acc[1] + acc[2] + acc[3]) == 0.0
+    finite
 }
 
 /// The log marginal likelihood from a factorisation.

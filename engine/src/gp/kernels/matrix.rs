@@ -40,25 +40,10 @@ pub(crate) fn check_matrix_finite(
     m: MatRef<'_, f64>,
     lower_only: bool,
 ) -> Result<()> {
-    // Fast path: `0 v` is ±0 for a finite `v` and NaN otherwise, so a sum of them over a
-    // contiguous column (vectorisable, in LANES partial sums) is NaN exactly when the
-    // column holds a non-finite entry; only then is the entry looked for.
-    const LANES: usize = 4;
     let all_finite = (0..m.ncols()).all(|j| {
         let start = if lower_only { j.min(m.nrows()) } else { 0 };
         match m.col(j).try_as_col_major() {
-            Some(c) => {
-                let c = &c.as_slice()[start..];
-                let mut acc = [0.0; LANES];
-                let mut chunks = c.chunks_exact(LANES);
-                for ch in &mut chunks {
-                    for l in 0..LANES {
-                        acc[l] += ch[l] * 0.0;
-                    }
-                }
-                let tail: f64 = chunks.remainder().iter().map(|v| v * 0.0).sum();
-                (acc[0] + acc[1] + acc[2] + acc[3] + tail) == 0.0
-            }
+            Some(c) => crate::error::all_finite(&c.as_slice()[start..]),
             None => (start..m.nrows()).all(|i| m[(i, j)].is_finite()),
         }
     });

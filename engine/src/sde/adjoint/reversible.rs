@@ -30,22 +30,11 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let save_at = plan.save_at();
     let mut y =
         super::forward::run_plan::<_, _, _, f64>(sde, method, plan, x0, p, noise, true, |_, _| {})
-            .map_err(|e| match e {
-                Error::NonFinite {
-                    op,
-                    index,
-                    value,
-                    context,
-                } => Error::NonFinite {
-                    op,
-                    index,
-                    value,
-                    context: format!(
-                        "forward pass of the reversible adjoint (it reconstructs the path from the \
-                 final state, which must be finite): {context}"
-                    ),
-                },
-                e => e,
+            .map_err(|e| {
+                e.with_context_prefix(
+                    "forward pass of the reversible adjoint (it reconstructs the path from the \
+                     final state, which must be finite): ",
+                )
             })?;
     let sl = y.len();
     let mut prev = vec![0.0; sl];

@@ -372,17 +372,7 @@ impl Plan {
 /// component and step size stay as the solve reported them).
 pub(crate) fn with_path(e: Error, path: usize) -> Error {
     match e {
-        Error::NonFinite {
-            op,
-            index,
-            value,
-            context,
-        } => Error::NonFinite {
-            op,
-            index,
-            value,
-            context: format!("path {path}: {context}"),
-        },
+        e @ Error::NonFinite { .. } => e.with_context_prefix(&format!("path {path}: ")),
         Error::StepSizeUnderflow {
             op,
             t,

@@ -2,7 +2,7 @@
 
 use super::block::BlockOut;
 use super::{CHUNK, EnsembleOptions, path_seed};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, all_finite};
 use crate::sde::methods::{BatchWorkspace, SdeMethod};
 use crate::sde::normal::{NormalLanes, Ziggurat};
 use crate::sde::problem::Sde;
@@ -107,12 +107,6 @@ pub(super) fn block_streams<S: Sde, M: SdeMethod>(
     }
     out.n_steps = n * grid.n;
     Ok(out)
-}
-
-/// A branch-free `&` over all entries (associative, so it vectorises).
-#[inline]
-fn all_finite(v: &[f64]) -> bool {
-    v.iter().fold(true, |a, v| a & v.is_finite())
 }
 
 fn lane_error(

@@ -184,6 +184,24 @@ fn replicate(
     })
 }
 
+/// A synthetic forcing series for recovery studies (W m⁻²): a ramp of 0.025 per step with
+/// two volcanic-like dips (−2.5, then −1.0) every 60 steps, at steps 30 and 31 of each
+/// period, so that both the fast and the slow response are excited.
+pub fn synthetic_forcing(t_len: usize) -> Vec<f64> {
+    (0..t_len)
+        .map(|t| {
+            let mut f = 0.025 * t as f64;
+            if t % 60 == 30 {
+                f -= 2.5;
+            }
+            if t % 60 == 31 {
+                f -= 1.0;
+            }
+            f
+        })
+        .collect()
+}
+
 /// Runs `replicates` replicates (seeds `seed`, `seed + 1`, …) and reports the coverage.
 pub fn recovery_study(
     study: &RecoveryStudy,

@@ -27,8 +27,8 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::NonlinearSsm;
 use super::ukf::{UkfOptions, ukf};
+use super::{NonlinearSsm, affine, constants};
 use crate::ssm::model::Observations;
 
 /// A fully connected network with tanh hidden layers and a linear output layer.
@@ -155,27 +155,16 @@ impl NonlinearSsm for HybridSsm {
             .collect()
     }
     fn observation<R: Real>(&self, _: &[R], _t: usize, x: &[R]) -> Vec<R> {
-        (0..self.m)
-            .map(|i| {
-                let mut v = R::zero();
-                for j in 0..self.n {
-                    v += x[j] * self.h[i + j * self.m];
-                }
-                v
-            })
-            .collect()
+        affine(&self.h, self.m, &x[..self.n], None)
     }
     fn process_cov<R: Real>(&self, _: &[R], _t: usize) -> Vec<R> {
-        self.q.iter().map(|&v| R::from_f64(v)).collect()
+        constants(&self.q)
     }
     fn obs_cov<R: Real>(&self, _: &[R], _t: usize) -> Vec<R> {
-        self.r.iter().map(|&v| R::from_f64(v)).collect()
+        constants(&self.r)
     }
     fn prior<R: Real>(&self, _: &[R]) -> (Vec<R>, Vec<R>) {
-        (
-            self.m1.iter().map(|&v| R::from_f64(v)).collect(),
-            self.p1.iter().map(|&v| R::from_f64(v)).collect(),
-        )
+        (constants(&self.m1), constants(&self.p1))
     }
 }
 

@@ -52,9 +52,9 @@ use mechml_engine::ode::tableau::{ButcherTableau, RK4};
 use mechml_engine::optim::{LbfgsOptions, OptimResult, lbfgs};
 use mechml_engine::{Error, Result};
 
-use super::NonlinearSsm;
 use super::hybrid::Mlp;
 use super::ukf::{UkfOptions, ukf};
+use super::{NonlinearSsm, affine, constants};
 use crate::ssm::fit::Transform;
 use crate::ssm::model::Observations;
 
@@ -468,27 +468,16 @@ impl<F: OdeRhs + Sync, G: LearnedTerm> NonlinearSsm for OdeHybridSsm<F, G> {
     }
     fn observation<R: Real>(&self, _: &[R], _t: usize, x: &[R]) -> Vec<R> {
         let n = self.rhs.n_states();
-        (0..self.m)
-            .map(|i| {
-                let mut v = R::zero();
-                for j in 0..n {
-                    v += x[j] * self.h[i + j * self.m];
-                }
-                v
-            })
-            .collect()
+        affine(&self.h, self.m, &x[..n], None)
     }
     fn process_cov<R: Real>(&self, _: &[R], _t: usize) -> Vec<R> {
-        self.q.iter().map(|&v| R::from_f64(v)).collect()
+        constants(&self.q)
     }
     fn obs_cov<R: Real>(&self, _: &[R], _t: usize) -> Vec<R> {
-        self.r.iter().map(|&v| R::from_f64(v)).collect()
+        constants(&self.r)
     }
     fn prior<R: Real>(&self, _: &[R]) -> (Vec<R>, Vec<R>) {
-        (
-            self.m1.iter().map(|&v| R::from_f64(v)).collect(),
-            self.p1.iter().map(|&v| R::from_f64(v)).collect(),
-        )
+        (constants(&self.m1), constants(&self.p1))
     }
 }
 

@@ -66,6 +66,25 @@ pub trait NonlinearSsm: Sync {
     fn prior<R: Real>(&self, theta: &[R]) -> (Vec<R>, Vec<R>);
 }
 
+/// `f64` values as constants of `R` (fixed covariances and priors of a model).
+pub(crate) fn constants<R: Real>(v: &[f64]) -> Vec<R> {
+    v.iter().map(|&x| R::from_f64(x)).collect()
+}
+
+/// `c + A x` for a column-major `A` with `rows` rows and `x.len()` columns (`c = 0` when
+/// `None`): the linear parts of transitions and observations.
+pub(crate) fn affine<R: Real>(a: &[f64], rows: usize, x: &[R], c: Option<&[f64]>) -> Vec<R> {
+    (0..rows)
+        .map(|i| {
+            let mut v = c.map_or(R::zero(), |c| R::from_f64(c[i]));
+            for (j, &xj) in x.iter().enumerate() {
+                v += xj * a[i + j * rows];
+            }
+            v
+        })
+        .collect()
+}
+
 /// A linear-Gaussian model seen as a nonlinear one (no parameters): for checking that the
 /// nonlinear filters reduce to the Kalman filter.
 pub struct LinearAsNonlinear<'a>(pub &'a LinearGaussianSsm<f64>);
@@ -96,29 +115,16 @@ impl NonlinearSsm for LinearAsNonlinear<'_> {
     }
     fn observation<R: Real>(&self, _: &[R], t: usize, x: &[R]) -> Vec<R> {
         let m = self.0;
-        let (n, k) = (m.n_state(), m.n_obs());
-        let (h, d) = (m.h.at(t), m.d.at(t));
-        (0..k)
-            .map(|i| {
-                let mut v = R::from_f64(d[i]);
-                for j in 0..n {
-                    v += x[j] * h[i + j * k];
-                }
-                v
-            })
-            .collect()
+        affine(m.h.at(t), m.n_obs(), &x[..m.n_state()], Some(m.d.at(t)))
     }
     fn process_cov<R: Real>(&self, _: &[R], t: usize) -> Vec<R> {
-        self.0.q.at(t).iter().map(|&v| R::from_f64(v)).collect()
+        constants(self.0.q.at(t))
     }
     fn obs_cov<R: Real>(&self, _: &[R], t: usize) -> Vec<R> {
-        self.0.r.at(t).iter().map(|&v| R::from_f64(v)).collect()
+        constants(self.0.r.at(t))
     }
     fn prior<R: Real>(&self, _: &[R]) -> (Vec<R>, Vec<R>) {
-        (
-            self.0.m1.iter().map(|&v| R::from_f64(v)).collect(),
-            self.0.p1.iter().map(|&v| R::from_f64(v)).collect(),
-        )
+        (constants(&self.0.m1), constants(&self.0.p1))
     }
 }
 
