@@ -58,6 +58,18 @@ pub enum Error {
         /// What was wrong, including the value.
         message: String,
     },
+    /// An option or argument has a value outside what it accepts: names the setting, the
+    /// value given and what is expected, e.g. `rtol = -1: expected finite and ≥ 0`.
+    InvalidOption {
+        /// Operation or options struct that rejected it (`"ode"`, `"LbfgsOptions"`, ...).
+        op: &'static str,
+        /// The option or argument, with its index where it has one (`"atol[3]"`).
+        name: String,
+        /// The value given, as written (`"-1"`, `"NaN"`, `"[0.1, 0.2]"`).
+        value: String,
+        /// What is accepted (`"finite and > 0"`, `"one of tsit5, dopri5"`).
+        expected: String,
+    },
     /// Variables from two different tapes were combined.
     MixedTapes {
         /// Operation where the mix was detected.
@@ -145,6 +157,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::InvalidOption`]: option `name` of `op` has `value`, and `expected` says
+    /// what it accepts.
+    pub fn invalid_option(
+        op: &'static str,
+        name: impl Into<String>,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> Error {
+        Error::InvalidOption {
+            op,
+            name: name.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
     /// A [`Error::NonFinite`] with `prefix` put before its context (which caller, which
     /// path); any other error unchanged.
     pub(crate) fn with_context_prefix(self, prefix: &str) -> Error {
@@ -201,6 +229,15 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::InvalidArgument { op, message } => write!(f, "{op}: {message}"),
+            Error::InvalidOption {
+                op,
+                name,
+                value,
+                expected,
+            } => write!(
+                f,
+                "{op}: `{name}` = {value} is invalid: expected {expected}"
+            ),
             Error::MixedTapes { op } => write!(
                 f,
                 "{op}: variables from two different tapes were combined; \

@@ -11,7 +11,9 @@ pub mod gp;
 pub mod linalg;
 pub mod ode;
 pub mod optim;
+pub mod param;
 pub mod sde;
+pub mod solver;
 
 pub use error::{Error, Result};
 

@@ -44,12 +44,14 @@
 //! ```
 
 pub mod adam;
+pub mod fit;
 pub mod lbfgs;
 pub mod line_search;
 pub mod schedule;
 pub mod trace;
 
 pub use adam::{Adam, AdamOptions, adam};
+pub use fit::{FitOptions, MAX_STARTS};
 pub use lbfgs::{LbfgsOptions, lbfgs};
 pub use line_search::{LineSearchOptions, LineSearchOutcome, strong_wolfe};
 pub use schedule::LearningRate;

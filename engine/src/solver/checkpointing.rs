@@ -1,0 +1,42 @@
+//! Which forward states a reverse (adjoint) pass keeps: one vocabulary for ODE and SDE
+//! gradients.
+
+use serde::{Deserialize, Serialize};
+
+/// Which forward states an adjoint keeps to replay the solve backwards.
+///
+/// With `N` steps, [`Checkpointing::Auto`] keeps about `√N` states and replays each
+/// segment between them once (memory `O(√N)`, one extra forward pass; Griewank & Walther
+/// 2008, "Evaluating Derivatives", §12.3).
+///
+/// ```
+/// use mechml_engine::solver::Checkpointing;
+/// assert_eq!(Checkpointing::Auto.interval(10_000), 100);
+/// assert_eq!(Checkpointing::Every(7).interval(10_000), 7);
+/// assert_eq!(Checkpointing::All.interval(10_000), 1);
+/// assert_eq!(Checkpointing::Budget(10).interval(10_000), 1_000);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Checkpointing {
+    /// About `√N` states: memory `O(√N)`, one extra forward pass.
+    #[default]
+    Auto,
+    /// Every step's state (memory `O(N)` states, no replay of the primal).
+    All,
+    /// A state every this many steps (≥ 1).
+    Every(usize),
+    /// At most this many states.
+    Budget(usize),
+}
+
+impl Checkpointing {
+    /// Steps between checkpoints for a solve of `n_steps` steps (at least 1).
+    pub fn interval(&self, n_steps: usize) -> usize {
+        match *self {
+            Checkpointing::Auto => (n_steps as f64).sqrt().ceil().max(1.0) as usize,
+            Checkpointing::All => 1,
+            Checkpointing::Every(k) => k.max(1),
+            Checkpointing::Budget(b) => n_steps.div_ceil(b.max(1)).max(1),
+        }
+    }
+}
