@@ -8,6 +8,7 @@
 pub mod ad;
 pub mod error;
 pub mod gp;
+pub mod infer;
 pub mod linalg;
 pub mod ode;
 pub mod optim;
