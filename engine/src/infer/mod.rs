@@ -4,11 +4,17 @@
 //! serialisable posterior.
 
 pub mod density;
+pub mod diagnostics;
 pub mod model;
+pub mod nuts;
+pub mod posterior;
 pub mod prior;
+pub mod stats;
 pub mod transform;
 
 pub use density::{LogDensity, NoHessian, RealLogDensity, TapeDensity, TapeFn, is_recoverable};
 pub use model::{Likelihood, Model, ParamSpec, Terms};
 pub use prior::Prior;
 pub use transform::Constraint;
+pub use nuts::{AdaptOptions, Init, MetricKind, NutsOptions, sample};
+pub use posterior::{Chain, Divergence, DrawStats, Posterior, SamplerDiagnostics};
