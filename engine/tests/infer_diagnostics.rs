@@ -27,15 +27,46 @@ fn diagnostics_match_arviz_on_fixed_draws() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+            .map(|c| {
+                c.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
             .collect();
         let chains: Vec<&[f64]> = draws.iter().map(|c| c.as_slice()).collect();
         let r = |k: &str| q[k].as_f64().unwrap();
-        close(rhat(&chains).unwrap(), r("rhat"), 1e-10, &format!("{name} rhat"));
-        close(ess_bulk(&chains).unwrap(), r("ess_bulk"), 1e-9, &format!("{name} ess_bulk"));
-        close(ess_tail(&chains).unwrap(), r("ess_tail"), 1e-9, &format!("{name} ess_tail"));
-        close(ess_mean(&chains).unwrap(), r("ess_mean"), 1e-9, &format!("{name} ess_mean"));
-        close(mcse_mean(&chains).unwrap(), r("mcse_mean"), 1e-9, &format!("{name} mcse_mean"));
+        close(
+            rhat(&chains).unwrap(),
+            r("rhat"),
+            1e-10,
+            &format!("{name} rhat"),
+        );
+        close(
+            ess_bulk(&chains).unwrap(),
+            r("ess_bulk"),
+            1e-9,
+            &format!("{name} ess_bulk"),
+        );
+        close(
+            ess_tail(&chains).unwrap(),
+            r("ess_tail"),
+            1e-9,
+            &format!("{name} ess_tail"),
+        );
+        close(
+            ess_mean(&chains).unwrap(),
+            r("ess_mean"),
+            1e-9,
+            &format!("{name} ess_mean"),
+        );
+        close(
+            mcse_mean(&chains).unwrap(),
+            r("mcse_mean"),
+            1e-9,
+            &format!("{name} mcse_mean"),
+        );
         for (p, key) in [(0.05, "mcse_q05"), (0.5, "mcse_q50")] {
             let ours = mcse_quantile(&chains, p).unwrap();
             assert!(
@@ -44,7 +75,12 @@ fn diagnostics_match_arviz_on_fixed_draws() {
                 r(key)
             );
         }
-        close(ebfmi(chains[0]), r("ebfmi_chain0"), 1e-12, &format!("{name} ebfmi"));
+        close(
+            ebfmi(chains[0]),
+            r("ebfmi_chain0"),
+            1e-12,
+            &format!("{name} ebfmi"),
+        );
     }
 }
 
@@ -74,7 +110,10 @@ fn basic_formulas_by_hand() {
     let m = chains.len() as f64;
     let acov = |c: &[f64], t: usize| {
         let mu = mean(c);
-        (0..c.len() - t).map(|k| (c[k] - mu) * (c[k + t] - mu)).sum::<f64>() / n
+        (0..c.len() - t)
+            .map(|k| (c[k] - mu) * (c[k + t] - mu))
+            .sum::<f64>()
+            / n
     };
     let mean_var = chains.iter().map(|c| acov(c, 0)).sum::<f64>() / m * n / (n - 1.0);
     let var_plus = mean_var * (n - 1.0) / n + var(&means);

@@ -177,7 +177,9 @@ impl Posterior {
     /// Every draw of every chain as a row of the stored quantities.
     pub fn rows(&self) -> impl Iterator<Item = &[f64]> {
         let n = self.n_params().max(1);
-        self.chains.iter().flat_map(move |c| c.draws.chunks_exact(n))
+        self.chains
+            .iter()
+            .flat_map(move |c| c.draws.chunks_exact(n))
     }
 
     fn summarise(&self) -> Result<Summary> {
@@ -229,12 +231,16 @@ impl Posterior {
         }
         for (c, e) in ebfmi.iter().enumerate() {
             if let Some(e) = e.filter(|e| *e < 0.3) {
-                warnings.push(format!("chain {c}: E-BFMI = {e:.3} < 0.3 (poor energy exploration)"));
+                warnings.push(format!(
+                    "chain {c}: E-BFMI = {e:.3} < 0.3 (poor energy exploration)"
+                ));
             }
         }
         let max_rhat = self.summary.max_rhat();
         if let Some(r) = max_rhat.filter(|r| *r > 1.01) {
-            warnings.push(format!("largest R-hat is {r:.3} > 1.01: the chains have not mixed"));
+            warnings.push(format!(
+                "largest R-hat is {r:.3} > 1.01: the chains have not mixed"
+            ));
         }
         let min_ess_bulk = self.summary.min_ess_bulk();
         let min_ess_tail = self.summary.min_ess_tail();

@@ -180,10 +180,15 @@ mod tests {
 
     #[test]
     fn normal_quantile_inverts_the_cdf() {
-        for &p in &[1e-300, 1e-12, 1e-5, 0.01, 0.0243, 0.2, 0.5, 0.77, 0.975, 0.9999] {
+        for &p in &[
+            1e-300, 1e-12, 1e-5, 0.01, 0.0243, 0.2, 0.5, 0.77, 0.975, 0.9999,
+        ] {
             let x = normal_quantile(p);
             let back = normal_cdf(x);
-            assert!((back - p).abs() <= 1e-14 * p.max(1e-300) * 50.0, "{p}: {x} {back}");
+            assert!(
+                (back - p).abs() <= 1e-14 * p.max(1e-300) * 50.0,
+                "{p}: {x} {back}"
+            );
         }
         // Tabulated: Φ⁻¹(0.975) = 1.959963984540054.
         assert!((normal_quantile(0.975) - 1.959_963_984_540_054).abs() < 1e-13);

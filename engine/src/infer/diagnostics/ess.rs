@@ -61,8 +61,7 @@ fn degenerate(chains: &[Vec<f64>]) -> bool {
     let Some(first) = chains.first().and_then(|c| c.first()) else {
         return true;
     };
-    chains.iter().flatten().any(|v| !v.is_finite())
-        || chains.iter().flatten().all(|v| v == first)
+    chains.iter().flatten().any(|v| !v.is_finite()) || chains.iter().flatten().all(|v| v == first)
 }
 
 fn mean(x: &[f64]) -> f64 {

@@ -75,13 +75,17 @@ mod tests {
 
     #[test]
     fn matches_the_direct_sum() {
-        let x: Vec<f64> = (0..37).map(|i| ((i * 7919) % 101) as f64 * 0.1 - 3.0).collect();
+        let x: Vec<f64> = (0..37)
+            .map(|i| ((i * 7919) % 101) as f64 * 0.1 - 3.0)
+            .collect();
         let n = x.len();
         let mean = x.iter().sum::<f64>() / n as f64;
         let ac = autocovariance(&x);
         for t in 0..n {
-            let direct: f64 =
-                (0..n - t).map(|k| (x[k] - mean) * (x[k + t] - mean)).sum::<f64>() / n as f64;
+            let direct: f64 = (0..n - t)
+                .map(|k| (x[k] - mean) * (x[k + t] - mean))
+                .sum::<f64>()
+                / n as f64;
             assert!((ac[t] - direct).abs() < 1e-12, "lag {t}");
         }
     }

@@ -35,6 +35,9 @@ pub fn ebfmi(energy: &[f64]) -> f64 {
     }
     let mean = energy.iter().sum::<f64>() / n as f64;
     let den = energy.iter().map(|e| (e - mean) * (e - mean)).sum::<f64>();
-    let num = energy.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>();
+    let num = energy
+        .windows(2)
+        .map(|w| (w[1] - w[0]).powi(2))
+        .sum::<f64>();
     if den > 0.0 { num / den } else { f64::NAN }
 }

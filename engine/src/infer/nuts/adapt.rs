@@ -93,7 +93,13 @@ pub(crate) struct Windows {
 }
 
 impl Windows {
-    pub fn new(opts: &AdaptOptions, n_warmup: usize, dim: usize, dense: bool, enabled: bool) -> Self {
+    pub fn new(
+        opts: &AdaptOptions,
+        n_warmup: usize,
+        dim: usize,
+        dense: bool,
+        enabled: bool,
+    ) -> Self {
         let (mut init, mut term, mut base) = (opts.init_buffer, opts.term_buffer, opts.base_window);
         let enabled = enabled && n_warmup >= 20;
         if enabled && init + base + term > n_warmup {
@@ -233,6 +239,9 @@ mod tests {
             eps = da.learn((-eps).exp());
         }
         let target = -(0.8f64.ln());
-        assert!((da.final_step_size() - target).abs() < 1e-2 * target, "{eps}");
+        assert!(
+            (da.final_step_size() - target).abs() < 1e-2 * target,
+            "{eps}"
+        );
     }
 }

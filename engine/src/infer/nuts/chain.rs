@@ -37,10 +37,10 @@ fn initial_point<D: LogDensity>(
     for _ in 0..tries {
         match init {
             Some(q) => z.q.copy_from_slice(q),
-            None => z
-                .q
-                .iter_mut()
-                .for_each(|q| *q = radius * (2.0 * rng.random::<f64>() - 1.0)),
+            None => {
+                z.q.iter_mut()
+                    .for_each(|q| *q = radius * (2.0 * rng.random::<f64>() - 1.0))
+            }
         }
         ham.eval(&mut z).map_err(at(chain, 0, true))?;
         if z.lp.is_finite() {
@@ -178,7 +178,9 @@ pub(crate) fn run_chain<D: LogDensity>(
             }
             continue;
         }
-        let theta = density.constrain(&current.q).map_err(at(chain, it, false))?;
+        let theta = density
+            .constrain(&current.q)
+            .map_err(at(chain, it, false))?;
         if theta.len() != n_names {
             return Err(Error::Sampling {
                 chain,

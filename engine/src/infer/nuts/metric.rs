@@ -15,7 +15,11 @@ pub(crate) enum Metric {
     /// Diagonal `M⁻¹` and `√M` per coordinate.
     Diag { inv: Vec<f64>, sqrt_mass: Vec<f64> },
     /// Dense `M⁻¹ = Σ` (row-major) and its lower Cholesky factor `L` (row-major).
-    Dense { n: usize, inv: Vec<f64>, chol: Vec<f64> },
+    Dense {
+        n: usize,
+        inv: Vec<f64>,
+        chol: Vec<f64>,
+    },
 }
 
 /// Dot product in four partial sums (vectorises).
@@ -29,7 +33,12 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
             acc[l] += x[l] * y[l];
         }
     }
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
@@ -90,7 +99,11 @@ impl Metric {
                 l[i * n + j] = s / d;
             }
         }
-        Ok(Metric::Dense { n, inv: cov, chol: l })
+        Ok(Metric::Dense {
+            n,
+            inv: cov,
+            chol: l,
+        })
     }
 
     /// `M⁻¹` as stored: the diagonal, or the dense matrix row-major.

@@ -84,12 +84,13 @@ pub fn sample<D: LogDensity + Clone + Send>(density: &D, opts: &NutsOptions) -> 
             Init::PerChain(ps) => Some(ps[c].clone()),
         })
         .collect();
-    let jobs: Vec<(usize, D, Xoshiro256PlusPlus, Option<Vec<f64>>)> = chain_streams(opts.seed, opts.n_chains)
-        .into_iter()
-        .zip(inits)
-        .enumerate()
-        .map(|(c, (rng, init))| (c, density.clone(), rng, init))
-        .collect();
+    let jobs: Vec<(usize, D, Xoshiro256PlusPlus, Option<Vec<f64>>)> =
+        chain_streams(opts.seed, opts.n_chains)
+            .into_iter()
+            .zip(inits)
+            .enumerate()
+            .map(|(c, (rng, init))| (c, density.clone(), rng, init))
+            .collect();
     let results: Vec<Result<crate::infer::posterior::Chain>> = if opts.parallel {
         jobs.into_par_iter()
             .map(|(c, d, rng, init)| chain::run_chain(d, c, rng, init, opts))

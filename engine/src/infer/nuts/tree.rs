@@ -320,19 +320,22 @@ impl<D: LogDensity, G: Rng + ?Sized> Builder<'_, '_, D, G> {
             *r += a + b;
         }
         // The criterion over the merged subtree and across the merge.
-        let persist = no_u_turn(ends.p_sharp_beg, ends.p_sharp_end, &lv.rho_init, &lv.rho_final)
-            && no_u_turn(
-                ends.p_sharp_beg,
-                &lv.p_sharp_final_beg,
-                &lv.rho_init,
-                &lv.p_final_beg,
-            )
-            && no_u_turn(
-                &lv.p_sharp_init_end,
-                ends.p_sharp_end,
-                &lv.rho_final,
-                &lv.p_init_end,
-            );
+        let persist = no_u_turn(
+            ends.p_sharp_beg,
+            ends.p_sharp_end,
+            &lv.rho_init,
+            &lv.rho_final,
+        ) && no_u_turn(
+            ends.p_sharp_beg,
+            &lv.p_sharp_final_beg,
+            &lv.rho_init,
+            &lv.p_final_beg,
+        ) && no_u_turn(
+            &lv.p_sharp_init_end,
+            ends.p_sharp_end,
+            &lv.rho_final,
+            &lv.p_init_end,
+        );
         Ok(persist)
     }
 }
@@ -445,19 +448,22 @@ pub(crate) fn transition<D: LogDensity, G: Rng + ?Sized>(
         for ((r, f), k) in ws.rho.iter_mut().zip(&ws.rho_fwd).zip(&ws.rho_bck) {
             *r = f + k;
         }
-        let persist = no_u_turn(&ws.p_sharp_bck_bck, &ws.p_sharp_fwd_fwd, &ws.rho_bck, &ws.rho_fwd)
-            && no_u_turn(
-                &ws.p_sharp_bck_bck,
-                &ws.p_sharp_fwd_bck,
-                &ws.rho_bck,
-                &ws.p_fwd_bck,
-            )
-            && no_u_turn(
-                &ws.p_sharp_bck_fwd,
-                &ws.p_sharp_fwd_fwd,
-                &ws.rho_fwd,
-                &ws.p_bck_fwd,
-            );
+        let persist = no_u_turn(
+            &ws.p_sharp_bck_bck,
+            &ws.p_sharp_fwd_fwd,
+            &ws.rho_bck,
+            &ws.rho_fwd,
+        ) && no_u_turn(
+            &ws.p_sharp_bck_bck,
+            &ws.p_sharp_fwd_bck,
+            &ws.rho_bck,
+            &ws.p_fwd_bck,
+        ) && no_u_turn(
+            &ws.p_sharp_bck_fwd,
+            &ws.p_sharp_fwd_fwd,
+            &ws.rho_fwd,
+            &ws.p_bck_fwd,
+        );
         if !persist {
             break;
         }
@@ -508,7 +514,11 @@ pub(crate) fn init_step_size<D: LogDensity, G: Rng + ?Sized>(
         if direction < 0.0 && !(delta < log_target) {
             return Ok(Ok(eps));
         }
-        eps = if direction > 0.0 { 2.0 * eps } else { 0.5 * eps };
+        eps = if direction > 0.0 {
+            2.0 * eps
+        } else {
+            0.5 * eps
+        };
         if eps > 1e7 {
             return Ok(Err(
                 "the step size grew past 1e7: the posterior is probably improper \
