@@ -41,7 +41,13 @@ fn diagnostics_match_posterior_and_arviz_on_fixed_draws() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+            .map(|c| {
+                c.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
             .collect();
         let chains: Vec<&[f64]> = draws.iter().map(|c| c.as_slice()).collect();
         let ours = [
@@ -63,7 +69,12 @@ fn diagnostics_match_posterior_and_arviz_on_fixed_draws() {
             close(value, a, 1e-9, &format!("{name} {key} (ArviZ)"));
         }
         let e = q["ebfmi_chain0"].as_f64().unwrap();
-        close(ebfmi(chains[0]), e, 1e-12, &format!("{name} E-BFMI (ArviZ)"));
+        close(
+            ebfmi(chains[0]),
+            e,
+            1e-12,
+            &format!("{name} E-BFMI (ArviZ)"),
+        );
     }
 }
 
@@ -95,13 +106,15 @@ fn basic_formulas_by_hand() {
     let m = chains.len() as f64;
     let acov = |c: &[f64], t: usize| {
         let mu = mean(c);
-        (0..c.len() - t).map(|k| (c[k] - mu) * (c[k + t] - mu)).sum::<f64>() / n
+        (0..c.len() - t)
+            .map(|k| (c[k] - mu) * (c[k + t] - mu))
+            .sum::<f64>()
+            / n
     };
     let mean_var = chains.iter().map(|c| acov(c, 0)).sum::<f64>() / m * n / (n - 1.0);
     let var_plus = mean_var * (n - 1.0) / n + var(&means);
-    let rho = |t: usize| {
-        1.0 - (mean_var - chains.iter().map(|c| acov(c, t)).sum::<f64>() / m) / var_plus
-    };
+    let rho =
+        |t: usize| 1.0 - (mean_var - chains.iter().map(|c| acov(c, t)).sum::<f64>() / m) / var_plus;
     // With N = 8 the pair starts are t = 0, 2, 4.
     let mut pairs = vec![1.0 + rho(1)];
     let mut last_start = 0;
@@ -123,10 +136,19 @@ fn basic_formulas_by_hand() {
         pairs[k] = pairs[k].min(pairs[k - 1]);
     }
     let before: f64 = pairs[..n_before].iter().sum();
-    let tail = if last_start == 0 { 1.0 } else if last_even > 0.0 { last_even } else { 0.0 };
+    let tail = if last_start == 0 {
+        1.0
+    } else if last_even > 0.0 {
+        last_even
+    } else {
+        0.0
+    };
     let tau: f64 = -1.0 + 2.0 * before + tail;
     let s = 16.0_f64;
     let expected_ess = s / tau.max(1.0 / s.log10());
     let ours = ess_basic(&chains);
-    assert!((ours - expected_ess).abs() < 1e-10 * expected_ess, "{ours} vs {expected_ess}");
+    assert!(
+        (ours - expected_ess).abs() < 1e-10 * expected_ess,
+        "{ours} vs {expected_ess}"
+    );
 }

@@ -248,7 +248,8 @@ impl Posterior {
         for (what, e) in [("bulk", min_ess_bulk), ("tail", min_ess_tail)] {
             if let Some(e) = e.filter(|e| *e < floor) {
                 warnings.push(format!(
-                    "smallest {what}-ESS is {e:.0} < 100 per chain: estimates are unreliable"
+                    "smallest {what}-ESS is {e:.0} < {floor:.0} (100 per chain): estimates \
+                     are unreliable"
                 ));
             }
         }
