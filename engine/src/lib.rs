@@ -29,4 +29,6 @@ mod doc_examples {
     struct Readme;
     #[doc = include_str!("../../docs/extending.md")]
     struct Extending;
+    #[doc = include_str!("../../docs/infer.md")]
+    struct Infer;
 }
