@@ -36,9 +36,15 @@ impl BlockOp for GaussianQuad {
     fn name(&self) -> &'static str {
         "gaussian_quad"
     }
-    fn pullback(&self, g: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> mechml_engine::Result<()> {
+    fn pullback(
+        &self,
+        g: &[f64],
+        inputs: &mut InputAdjoints<'_, f64>,
+    ) -> mechml_engine::Result<()> {
         if let Some(mut dx) = inputs.arg(0) {
-            dx.iter_mut().zip(&self.px).for_each(|(d, v)| *d -= g[0] * v);
+            dx.iter_mut()
+                .zip(&self.px)
+                .for_each(|(d, v)| *d -= g[0] * v);
         }
         Ok(())
     }
@@ -68,7 +74,11 @@ fn gaussian_d100() -> impl LogDensity + Clone + Send {
     let rho: f64 = 0.9;
     let mut p = vec![0.0; d * d];
     for i in 0..d {
-        p[i * d + i] = if i == 0 || i == d - 1 { 1.0 } else { 1.0 + rho * rho };
+        p[i * d + i] = if i == 0 || i == d - 1 {
+            1.0
+        } else {
+            1.0 + rho * rho
+        };
         if i + 1 < d {
             p[i * d + i + 1] = -rho;
             p[(i + 1) * d + i] = -rho;
@@ -81,7 +91,9 @@ fn gaussian_d100() -> impl LogDensity + Clone + Send {
         let px: Vec<f64> = (0..d).map(|i| dot(&p[i * d..(i + 1) * d], xv)).collect();
         let v = -0.5 * dot(xv, &px);
         let start = t.push_block(GaussianQuad { px }, &[x.arg()], 1)?;
-        Ok(VarVec::from_block(t, start, vec![v]).get(0).expect("one output"))
+        Ok(VarVec::from_block(t, start, vec![v])
+            .get(0)
+            .expect("one output"))
     })
 }
 
@@ -94,13 +106,18 @@ pub fn bench_workload<D: LogDensity + Clone + Send>(
 ) {
     let runs: RefCell<Vec<(Duration, f64, f64)>> = RefCell::new(Vec::new());
     let mut group = c.benchmark_group("infer");
-    group.sample_size(10).measurement_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(1));
     group.bench_function(id.trim_start_matches("infer/"), |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let seed = runs.borrow().len() as u64;
-                let o = NutsOptions { seed, ..opts.clone() };
+                let o = NutsOptions {
+                    seed,
+                    ..opts.clone()
+                };
                 let t0 = Instant::now();
                 let post = sample(density, &o).expect("sampling");
                 let dt = t0.elapsed();

@@ -288,7 +288,7 @@ fn simulation_based_calibration_ranks_are_uniform() {
     ];
     let n_sims = 200;
     let (l, thin) = (99usize, 2usize);
-    let mut bins = vec![[0usize; 10]; 2];
+    let mut bins = [[0usize; 10]; 2];
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(1804);
     for s in 0..n_sims {
         let prior_model = Model::new(params.clone(), Small { y: vec![] }).unwrap();

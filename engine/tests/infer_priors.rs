@@ -2,9 +2,9 @@
 //! (property tests over the support and the hyperparameters), and the closed forms of
 //! simple cases.
 
-use mechml_engine::ad::Real;
-use mechml_engine::infer::{Prior, RealLogDensity, TapeDensity, LogDensity};
 use mechml_engine::Result;
+use mechml_engine::ad::Real;
+use mechml_engine::infer::{LogDensity, Prior, RealLogDensity, TapeDensity};
 use proptest::prelude::*;
 
 #[derive(Clone)]
@@ -23,7 +23,11 @@ fn fd_check(p: Prior, x: f64) {
     assert!((v - p.log_pdf(x)).abs() <= 1e-12 * v.abs().max(1.0));
     let h = 1e-6 * x.abs().max(1e-3);
     let fd = (p.log_pdf(x + h) - p.log_pdf(x - h)) / (2.0 * h);
-    assert!((g[0] - fd).abs() <= 1e-5 * fd.abs().max(1.0), "{p:?} at {x}: tape {} fd {fd}", g[0]);
+    assert!(
+        (g[0] - fd).abs() <= 1e-5 * fd.abs().max(1.0),
+        "{p:?} at {x}: tape {} fd {fd}",
+        g[0]
+    );
 }
 
 proptest! {
@@ -52,15 +56,48 @@ proptest! {
 #[test]
 fn closed_forms_and_support() {
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
-    assert!((Prior::Normal { mu: 0.0, sigma: 1.0 }.log_pdf(0.0_f64) + 0.5 * ln2pi).abs() < 1e-15);
+    assert!(
+        (Prior::Normal {
+            mu: 0.0,
+            sigma: 1.0
+        }
+        .log_pdf(0.0_f64)
+            + 0.5 * ln2pi)
+            .abs()
+            < 1e-15
+    );
     // Gamma(1, rate λ) is the exponential: ln λ − λ x.
-    assert!((Prior::Gamma { shape: 1.0, rate: 2.0 }.log_pdf(0.7_f64) - (2f64.ln() - 1.4)).abs() < 1e-14);
+    assert!(
+        (Prior::Gamma {
+            shape: 1.0,
+            rate: 2.0
+        }
+        .log_pdf(0.7_f64)
+            - (2f64.ln() - 1.4))
+            .abs()
+            < 1e-14
+    );
     // Beta(1, 1) is uniform on (0, 1).
     assert!(Prior::Beta { a: 1.0, b: 1.0 }.log_pdf(0.3_f64).abs() < 1e-14);
     // Student-t with ν = 1 is Cauchy: −ln π − ln(1 + x²).
-    let c = Prior::StudentT { nu: 1.0, mu: 0.0, sigma: 1.0 }.log_pdf(1.5_f64);
+    let c = Prior::StudentT {
+        nu: 1.0,
+        mu: 0.0,
+        sigma: 1.0,
+    }
+    .log_pdf(1.5_f64);
     assert!((c - (-(std::f64::consts::PI).ln() - (1.0f64 + 2.25).ln())).abs() < 1e-13);
-    assert_eq!(Prior::HalfNormal { sigma: 1.0 }.log_pdf(-0.1_f64), f64::NEG_INFINITY);
-    assert!(Prior::Gamma { shape: -1.0, rate: 1.0 }.validate("k").is_err());
+    assert_eq!(
+        Prior::HalfNormal { sigma: 1.0 }.log_pdf(-0.1_f64),
+        f64::NEG_INFINITY
+    );
+    assert!(
+        Prior::Gamma {
+            shape: -1.0,
+            rate: 1.0
+        }
+        .validate("k")
+        .is_err()
+    );
     assert!(Prior::Uniform { lo: 1.0, hi: 1.0 }.validate("k").is_err());
 }

@@ -309,7 +309,7 @@ impl Prior {
     pub fn default_transform(&self) -> Transform {
         match self.support() {
             (lo, hi) if lo.is_finite() && hi.is_finite() => Transform::Interval { lo, hi },
-            (lo, _) if lo == 0.0 => Transform::Log,
+            (0.0, _) => Transform::Log,
             (lo, _) if lo.is_finite() => Transform::LowerBound(lo),
             _ => Transform::Identity,
         }

@@ -144,7 +144,7 @@ impl ProfileOptions {
                 "finite and > 0",
             ));
         }
-        if !(self.max_distance > 0.0) {
+        if self.max_distance.is_nan() || self.max_distance <= 0.0 {
             return Err(Error::invalid_option(
                 op,
                 "max_distance",
@@ -230,6 +230,9 @@ fn profile_point<D: LogDensity>(
     }
 }
 
+/// Where a side's search ended: the crossing, or `(farthest point, drop there, why)`.
+type SideOutcome = std::result::Result<f64, (f64, Option<f64>, String)>;
+
 /// One side of one parameter's interval.
 struct Side<'a, D> {
     density: &'a mut D,
@@ -263,12 +266,7 @@ impl<D: LogDensity> Side<'_, D> {
     }
 
     /// Searches one direction (`sign = ±1`) from `z0` with first step `h`.
-    fn search(
-        &mut self,
-        z0: f64,
-        sign: f64,
-        h: f64,
-    ) -> Result<std::result::Result<f64, (f64, Option<f64>, String)>> {
+    fn search(&mut self, z0: f64, sign: f64, h: f64) -> Result<SideOutcome> {
         let mut inner = (z0, 0.0);
         let mut dist = h;
         for _ in 0..=self.opts.max_doublings {
@@ -433,7 +431,7 @@ pub fn profile<D: LogDensity>(
             z[j] = psi;
             Ok(loglik.constrain(&z)?[j])
         };
-        let to_bound = |r: std::result::Result<f64, (f64, Option<f64>, String)>| -> Result<Bound> {
+        let to_bound = |r: SideOutcome| -> Result<Bound> {
             Ok(match r {
                 Ok(psi) => Bound::Closed(natural(psi)?),
                 Err((psi, drop, reason)) => Bound::Open {

@@ -182,10 +182,11 @@ mod tests {
                 .unwrap();
             a.swap(c, p);
             ld += a[c][c].abs().ln();
-            for r in c + 1..n {
-                let f = a[r][c] / a[c][c];
-                for k in c..n {
-                    a[r][k] -= f * a[c][k];
+            let pivot_row = a[c].clone();
+            for row in a.iter_mut().skip(c + 1) {
+                let f = row[c] / pivot_row[c];
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(c) {
+                    *x -= f * p;
                 }
             }
         }

@@ -60,12 +60,12 @@ impl RealLogDensity for Gaussian {
         let d = self.mean.len();
         let r: Vec<R> = x.iter().zip(&self.mean).map(|(&xi, &m)| xi - m).collect();
         let mut q = R::zero();
-        for i in 0..d {
+        for (i, &ri) in r.iter().enumerate() {
             let mut row = R::zero();
-            for j in 0..d {
-                row += r[j] * self.prec[i * d + j];
+            for (&rj, &p) in r.iter().zip(&self.prec[i * d..(i + 1) * d]) {
+                row += rj * p;
             }
-            q += r[i] * row;
+            q += ri * row;
         }
         Ok(q * -0.5)
     }

@@ -154,9 +154,9 @@ impl Windows {
     fn add(&mut self, q: &[f64]) {
         self.k += 1;
         let kf = self.k as f64;
-        for i in 0..self.n {
-            self.delta[i] = q[i] - self.mean[i];
-            self.mean[i] += self.delta[i] / kf;
+        for ((d, m), &qi) in self.delta.iter_mut().zip(self.mean.iter_mut()).zip(q) {
+            *d = qi - *m;
+            *m += *d / kf;
         }
         if self.dense {
             for i in 0..self.n {
@@ -167,8 +167,8 @@ impl Windows {
                 }
             }
         } else {
-            for i in 0..self.n {
-                self.m2[i] += self.delta[i] * (q[i] - self.mean[i]);
+            for (((s, d), &qi), m) in self.m2.iter_mut().zip(&self.delta).zip(q).zip(&self.mean) {
+                *s += d * (qi - m);
             }
         }
     }

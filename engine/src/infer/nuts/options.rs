@@ -190,7 +190,7 @@ impl NutsOptions {
                 "finite and > 0".into(),
             );
         }
-        if !(self.max_energy_error > 0.0) {
+        if self.max_energy_error.is_nan() || self.max_energy_error <= 0.0 {
             return bad(
                 "max_energy_error",
                 self.max_energy_error.to_string(),

@@ -508,10 +508,10 @@ pub(crate) fn init_step_size<D: LogDensity, G: Rng + ?Sized>(
         if direction == 0.0 {
             direction = if delta > log_target { 1.0 } else { -1.0 };
         }
-        if direction > 0.0 && !(delta > log_target) {
+        if direction > 0.0 && (delta.is_nan() || delta <= log_target) {
             return Ok(Ok(eps));
         }
-        if direction < 0.0 && !(delta < log_target) {
+        if direction < 0.0 && (delta.is_nan() || delta >= log_target) {
             return Ok(Ok(eps));
         }
         eps = if direction > 0.0 {
