@@ -1,5 +1,5 @@
 //! Vector constraints with their log-Jacobians, beside the scalar
-//! [`Transform`](crate::param::Transform)s: ordered vectors and the simplex
+//! [`Transform`]s: ordered vectors and the simplex
 //! (Stan Reference Manual, "Constraint Transforms": "Ordered vector", "Unit simplex").
 //!
 //! * **Ordered** `x₀ < x₁ < … < x_{K−1}` from `z ∈ ℝᴷ`: `x₀ = z₀`,
