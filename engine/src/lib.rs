@@ -8,6 +8,7 @@
 pub mod ad;
 pub mod error;
 pub mod gp;
+pub mod infer;
 pub mod linalg;
 pub mod ode;
 pub mod optim;
@@ -28,4 +29,6 @@ mod doc_examples {
     struct Readme;
     #[doc = include_str!("../../docs/extending.md")]
     struct Extending;
+    #[doc = include_str!("../../docs/infer.md")]
+    struct Infer;
 }
