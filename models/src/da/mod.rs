@@ -13,11 +13,13 @@
 //! | hybrid DA + ML | [`hybrid`] | [`hybrid::run_hybrid`] |
 //! | twin experiments | [`twin`] | [`twin::TwinConfig`], [`twin::run_twin`] |
 
+pub mod analysis;
 pub mod dynamics;
 pub mod ensemble;
 pub(crate) mod linalg;
 pub mod obs;
 
+pub use analysis::{AnalysisScheme, EnsembleFilter, FilterOptions};
 pub use dynamics::{LinearModel, Lorenz63, Lorenz96, Lorenz96TwoScale, Model, Rhs, Rk4};
 pub use ensemble::Ensemble;
 pub use obs::{Nonlinearity, ObsModel, ObsOperator};
