@@ -14,10 +14,15 @@
 //! | twin experiments | [`twin`] | [`twin::TwinConfig`], [`twin::run_twin`] |
 
 pub mod analysis;
+pub mod baselines;
 pub mod dynamics;
+pub mod enks;
 pub mod ensemble;
+pub mod hybrid;
 pub(crate) mod linalg;
 pub mod obs;
+pub mod twin;
+pub mod var4d;
 
 pub use analysis::{AnalysisScheme, EnsembleFilter, FilterOptions};
 pub use dynamics::{LinearModel, Lorenz63, Lorenz96, Lorenz96TwoScale, Model, Rhs, Rk4};
