@@ -110,6 +110,49 @@ fn gram_plus(s: &Scaled, shift: f64) -> Mat<f64> {
     m
 }
 
+/// `ỸᵀỸ + shift I` (`p × p`).
+fn gram_obs_plus(s: &Scaled, shift: f64) -> Mat<f64> {
+    let y = s.ytil();
+    let mut m = Mat::<f64>::zeros(s.p, s.p);
+    matmul(m.as_mut(), Accum::Replace, y.transpose(), y, 1.0, Par::Seq);
+    for i in 0..s.p {
+        m[(i, i)] += shift;
+    }
+    m
+}
+
+/// The observation-space eigendecomposition `ỸᵀỸ = U diag(λ) Uᵀ` (λ clamped at 0), with
+/// `Z = Ỹ U` (`N × p`) and `Uᵀ d̃`.
+fn obs_space(s: &Scaled, op: &'static str) -> Result<(Vec<f64>, Mat<f64>, Vec<f64>)> {
+    let g = gram_obs_plus(s, 0.0);
+    let mut eig = SymEig::new(s.p);
+    eig.compute(g.as_ref(), op)?;
+    let mut z = Mat::<f64>::zeros(s.n, s.p);
+    matmul(z.as_mut(), Accum::Replace, s.ytil(), eig.vecs.as_ref(), 1.0, Par::Seq);
+    let ud = vt_times(&eig, &s.dtil);
+    let lam = eig.vals.iter().map(|v| v.max(0.0)).collect();
+    Ok((lam, z, ud))
+}
+
+/// `scale (I + Z diag(h) Zᵀ)` (`N × N`).
+fn identity_plus_zhz(z: &Mat<f64>, h: &[f64], scale: f64) -> Mat<f64> {
+    let (n, p) = (z.nrows(), z.ncols());
+    let zh = Mat::<f64>::from_fn(n, p, |i, k| z[(i, k)] * h[k] * scale);
+    let mut t = Mat::<f64>::zeros(n, n);
+    for i in 0..n {
+        t[(i, i)] = scale;
+    }
+    matmul(t.as_mut(), Accum::Add, zh.as_ref(), z.transpose(), 1.0, Par::Seq);
+    t
+}
+
+/// `Z diag(c) e` (length N).
+fn z_diag_e(z: &Mat<f64>, c: impl Fn(usize) -> f64, e: &[f64]) -> Vec<f64> {
+    let (n, p) = (z.nrows(), z.ncols());
+    let ce: Vec<f64> = (0..p).map(|k| c(k) * e[k]).collect();
+    (0..n).map(|i| (0..p).map(|k| z[(i, k)] * ce[k]).sum()).collect()
+}
+
 /// `V diag(f(λ)) Vᵀ`.
 fn eig_fn(e: &SymEig, f: impl Fn(f64) -> f64) -> Mat<f64> {
     let n = e.dim();
@@ -149,10 +192,24 @@ fn ytil_dtil(s: &Scaled) -> Vec<f64> {
     out
 }
 
-/// The ETKF transform with the symmetric square root.
+/// `(√(a/(a+λ)) − 1)/λ = −1/(√(a+λ)(√a + √(a+λ)))`, finite at λ = 0.
+fn sqrt_ratio_minus_one_over(a: f64, lam: f64) -> f64 {
+    let sl = (a + lam).sqrt();
+    -1.0 / (sl * (a.sqrt() + sl))
+}
+
+/// The ETKF transform with the symmetric square root; computed in observation space
+/// (`p × p` eigenproblem) when `p < N`, else in ensemble space (`N × N`).
 pub fn etkf_transform(input: &AnalysisInput<'_>) -> Result<Mat<f64>> {
     let s = input.scaled("etkf")?;
     let n1 = (s.n - 1) as f64;
+    if s.p < s.n {
+        let (lam, z, ud) = obs_space(&s, "etkf")?;
+        let w = z_diag_e(&z, |k| 1.0 / (n1 + lam[k]), &ud);
+        let h: Vec<f64> = lam.iter().map(|&l| sqrt_ratio_minus_one_over(n1, l)).collect();
+        let t = identity_plus_zhz(&z, &h, 1.0);
+        return Ok(compose(&w, t.as_ref()));
+    }
     let m = gram_plus(&s, n1);
     let mut eig = SymEig::new(s.n);
     eig.compute(m.as_ref(), "etkf")?;
@@ -165,6 +222,25 @@ pub fn etkf_transform(input: &AnalysisInput<'_>) -> Result<Mat<f64>> {
     Ok(compose(&w, t.as_ref()))
 }
 
+/// `S = (ỸỸᵀ + N₁I)^{-1} Ỹ = Ỹ(ỸᵀỸ + N₁I)^{-1}` (`N × p`), by a Cholesky factorisation of
+/// the smaller of the two matrices.
+fn gain_weights(s: &Scaled, op: &'static str) -> Result<Mat<f64>> {
+    let n1 = (s.n - 1) as f64;
+    if s.p < s.n {
+        let gp = gram_obs_plus(s, n1);
+        let llt = Llt::factor_named(op, gp.as_ref(), Par::Seq)?;
+        let mut st = s.ytil().transpose().to_owned();
+        llt.solve_in_place(st.as_mut(), Par::Seq);
+        Ok(st.transpose().to_owned())
+    } else {
+        let c = gram_plus(s, n1);
+        let llt = Llt::factor_named(op, c.as_ref(), Par::Seq)?;
+        let mut sol = s.ytil().to_owned();
+        llt.solve_in_place(sol.as_mut(), Par::Seq);
+        Ok(sol)
+    }
+}
+
 /// The stochastic (perturbed-observation) EnKF transform; `rng` draws the N × p
 /// perturbations member by member.
 pub fn stochastic_transform<G: Rng + ?Sized>(
@@ -174,7 +250,6 @@ pub fn stochastic_transform<G: Rng + ?Sized>(
 ) -> Result<Mat<f64>> {
     let s = input.scaled("stochastic_enkf")?;
     let (n, p) = (s.n, s.p);
-    let n1 = (n - 1) as f64;
     // Scaled perturbations z (N × p, column-major), centred over the members.
     let mut z = vec![0.0; n * p];
     for m in 0..n {
@@ -191,11 +266,8 @@ pub fn stochastic_transform<G: Rng + ?Sized>(
     }
     // D̃ = (y + ε − h(E)) R^{-1/2} = d̃ − Ỹ + z.
     let dt = Mat::<f64>::from_fn(n, p, |m, j| s.dtil[j] - s.ytil[j * n + m] + z[j * n + m]);
-    let c = gram_plus(&s, n1);
-    let llt = Llt::factor_named("stochastic_enkf", c.as_ref(), Par::Seq)?;
-    let mut sol = s.ytil().to_owned();
-    llt.solve_in_place(sol.as_mut(), Par::Seq);
-    // T = I + D̃ (C⁻¹Ỹ)ᵀ.
+    let sol = gain_weights(&s, "stochastic_enkf")?;
+    // T = I + D̃ Sᵀ.
     let mut t = Mat::<f64>::identity(n, n);
     matmul(t.as_mut(), Accum::Add, dt.as_ref(), sol.transpose(), 1.0, Par::Seq);
     Ok(compose(&vec![0.0; n], t.as_ref()))
@@ -205,11 +277,7 @@ pub fn stochastic_transform<G: Rng + ?Sized>(
 pub fn denkf_transform(input: &AnalysisInput<'_>) -> Result<Mat<f64>> {
     let s = input.scaled("denkf")?;
     let n = s.n;
-    let n1 = (n - 1) as f64;
-    let c = gram_plus(&s, n1);
-    let llt = Llt::factor_named("denkf", c.as_ref(), Par::Seq)?;
-    let mut sol = s.ytil().to_owned();
-    llt.solve_in_place(sol.as_mut(), Par::Seq);
+    let sol = gain_weights(&s, "denkf")?;
     let w: Vec<f64> = (0..n)
         .map(|m| (0..s.p).map(|j| sol[(m, j)] * s.dtil[j]).sum())
         .collect();
@@ -259,7 +327,7 @@ pub fn serial_transform(input: &AnalysisInput<'_>) -> Result<Mat<f64>> {
 }
 
 /// Options of the EnKF-N.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnkfNOptions {
     /// Use the exact Hessian `ỸỸᵀ + ζI − (2ζ²/N) w̄w̄ᵀ` of the primal cost for the
@@ -268,20 +336,28 @@ pub struct EnkfNOptions {
     pub exact_hessian: bool,
 }
 
-impl Default for EnkfNOptions {
-    fn default() -> Self {
-        Self {
-            exact_hessian: false,
-        }
-    }
-}
-
 /// The EnKF-N transform and the inflation `λ = √(N₁/ζ*)` it implies.
 pub fn enkf_n_transform(input: &AnalysisInput<'_>, opts: &EnkfNOptions) -> Result<(Mat<f64>, f64)> {
     let s = input.scaled("enkf_n")?;
     let n = s.n;
     let nf = n as f64;
     let n1 = nf - 1.0;
+    if s.p < n && !opts.exact_hessian {
+        // The nonzero eigenvalues of ỸỸᵀ are those of ỸᵀỸ, with eigenvectors Ỹuₖ/√λₖ,
+        // along which Ỹd̃ has components gₖ = √λₖ uₖᵀd̃.
+        let (lam, z, ud) = obs_space(&s, "enkf_n")?;
+        let lmax = lam.iter().fold(0.0_f64, |a, &b| a.max(b));
+        let g: Vec<f64> = lam
+            .iter()
+            .zip(&ud)
+            .map(|(&l, &u)| if l <= 1e-12 * lmax { 0.0 } else { l.sqrt() * u })
+            .collect();
+        let zeta = enkf_n_zeta(&g, &lam, nf)?;
+        let w = z_diag_e(&z, |k| 1.0 / (zeta + lam[k]), &ud);
+        let h: Vec<f64> = lam.iter().map(|&l| sqrt_ratio_minus_one_over(zeta, l)).collect();
+        let t = identity_plus_zhz(&z, &h, (n1 / zeta).sqrt());
+        return Ok((compose(&w, t.as_ref()), (n1 / zeta).sqrt()));
+    }
     let m0 = gram_plus(&s, 0.0);
     let mut eig = SymEig::new(n);
     eig.compute(m0.as_ref(), "enkf_n")?;
@@ -433,6 +509,33 @@ mod tests {
         for (a, b) in ea.mean().iter().zip(&xa) {
             assert!((a - b).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn observation_and_ensemble_space_paths_agree() {
+        // p < N takes the observation-space path; appending the same observations with
+        // infinite-ish variance (no information) to reach p >= N takes the ensemble path.
+        let (e, y, r) = setup(4, 3, 11);
+        let input = AnalysisInput { observed: &e, y: &y, noise_var: &r };
+        let mut data = e.data().to_vec();
+        let mut y2 = y.clone();
+        let mut r2 = r.clone();
+        for _ in 0..2 {
+            data.extend_from_slice(&e.data()[..4]);
+            y2.push(y[0]);
+            r2.push(1e300);
+        }
+        let e2 = Ensemble::from_data(4, 5, data).unwrap();
+        let input2 = AnalysisInput { observed: &e2, y: &y2, noise_var: &r2 };
+        let close = |a: &Mat<f64>, b: &Mat<f64>| {
+            (0..4).all(|i| (0..4).all(|j| (a[(i, j)] - b[(i, j)]).abs() < 1e-12))
+        };
+        assert!(close(&etkf_transform(&input).unwrap(), &etkf_transform(&input2).unwrap()));
+        assert!(close(&denkf_transform(&input).unwrap(), &denkf_transform(&input2).unwrap()));
+        let o = EnkfNOptions::default();
+        let (a, la) = enkf_n_transform(&input, &o).unwrap();
+        let (b, lb) = enkf_n_transform(&input2, &o).unwrap();
+        assert!((la - lb).abs() < 1e-9 && close(&a, &b), "{la} {lb}");
     }
 
     #[test]

@@ -54,15 +54,11 @@ impl ExtendedKf {
         let jac = jacobian(model, &self.mean);
         model.step(&mut self.mean);
         let mp = &jac * &self.cov;
-        let mut p = &mp * jac.transpose();
+        let p = &mp * jac.transpose();
         let n = self.mean.len();
-        for j in 0..n {
-            for i in 0..n {
-                p[(i, j)] = self.inflation * 0.5 * (p[(i, j)] + p[(j, i)]);
-            }
-            p[(j, j)] += self.q;
-        }
-        self.cov = p;
+        self.cov = Mat::from_fn(n, n, |i, j| {
+            self.inflation * 0.5 * (p[(i, j)] + p[(j, i)]) + if i == j { self.q } else { 0.0 }
+        });
     }
 
     /// The Kalman update linearised at the forecast (Joseph form).
