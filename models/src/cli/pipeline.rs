@@ -14,11 +14,11 @@ use super::progress::Progress;
 use super::results::*;
 use crate::ssm::Observations;
 use crate::ssm::ebm::{
-    EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, family::default_specs, sensitivity,
+    EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, family::default_params, sensitivity,
 };
 use crate::ssm::fit::{
-    FitOptions, FitProgress, MleFit, ParamSpec, ParametricSsm, Z95, delta_method, fit_mle,
-    sample_parameters,
+    FitOptions, FitProgress, MleFit, Param, ParamLayout, ParametricSsm, Z95, default_fit_options,
+    delta_method, fit_mle, sample_parameters,
 };
 use crate::ssm::kalman::{kalman_filter, predictive_moments};
 use crate::ssm::simulate::simulate;
@@ -36,7 +36,7 @@ pub struct RunSettings {
 /// A fitted model with what the later stages need.
 struct Fitted {
     ebm: KBoxEbm,
-    specs: Vec<ParamSpec>,
+    params: ParamLayout,
     fit: MleFit,
     result: ModelResult,
 }
@@ -113,10 +113,10 @@ fn prior(res: &Resolved) -> EbmPrior {
     }
 }
 
-fn specs_for(res: &Resolved, ebm: &KBoxEbm) -> Vec<ParamSpec> {
+fn params_for(res: &Resolved, ebm: &KBoxEbm) -> CliResult<ParamLayout> {
     let m = &res.config.model;
     let no_known = res.temperature.known_var.iter().all(|&v| v == 0.0);
-    let mut specs = default_specs(
+    let defaults = default_params(
         ebm,
         m.sigma_obs,
         if m.estimate_efficacy {
@@ -124,8 +124,9 @@ fn specs_for(res: &Resolved, ebm: &KBoxEbm) -> Vec<ParamSpec> {
         } else {
             Some(m.fixed_efficacy)
         },
-    );
-    for s in specs.iter_mut() {
+    )?;
+    let mut params = defaults.params().to_vec();
+    for s in params.iter_mut() {
         if s.name == "T0" {
             // Start the offset at the early-record mean (anomaly of the pre-industrial state).
             let early: Vec<f64> = res
@@ -137,15 +138,15 @@ fn specs_for(res: &Resolved, ebm: &KBoxEbm) -> Vec<ParamSpec> {
                 .copied()
                 .collect();
             if !early.is_empty() {
-                s.init = early.iter().sum::<f64>() / early.len() as f64;
+                s.value = early.iter().sum::<f64>() / early.len() as f64;
             }
         }
         if s.name == "sigma_T" && no_known && m.sigma_obs == 0.0 {
             // No known observation noise: estimate it.
-            *s = ParamSpec::positive("sigma_T", 0.1);
+            *s = Param::positive("sigma_T", 0.1);
         }
     }
-    specs
+    Ok(ParamLayout::new(params)?)
 }
 
 /// Top-box temperature on the observation scale (T₁ + T₀) with 95 % limits, from state
@@ -181,7 +182,7 @@ fn fit_model(
         data: data.clone(),
         prior: prior(res),
     };
-    let specs = specs_for(res, &ebm);
+    let params = params_for(res, &ebm)?;
     let opts = FitOptions {
         n_starts: res.config.fit.starts,
         start_spread: res.config.fit.spread,
@@ -192,7 +193,7 @@ fn fit_model(
             grad_tol: 1e-7,
             ..Default::default()
         },
-        ..FitOptions::default()
+        ..default_fit_options()
     };
     let bar = progress.bar(
         opts.n_starts as u64 + 1,
@@ -200,7 +201,7 @@ fn fit_model(
     );
     let t0 = Instant::now();
     let hessian_start = std::sync::Mutex::new(None::<Instant>);
-    let fit = fit_mle(&family, &specs, &opts, &|p| {
+    let fit = fit_mle(&family, &params, &opts, &|p| {
         bar.inc(1);
         if p == FitProgress::Hessian
             && let Ok(mut h) = hessian_start.lock()
@@ -216,8 +217,8 @@ fn fit_model(
         .and_then(|h| *h)
         .map_or(0.0, |h| h.elapsed().as_secs_f64());
     let f2x = Some(m.f2x);
-    let ecs = delta_method(&fit, &specs, &Ecs { ebm, f2x })?;
-    let tcr = delta_method(&fit, &specs, &Tcr { ebm, f2x })?;
+    let ecs = delta_method(&fit, &Ecs { ebm, f2x })?;
+    let tcr = delta_method(&fit, &Tcr { ebm, f2x })?;
     let p = ebm.params_from_slice(&fit.estimate)?;
     let timescales = sensitivity::timescales(&ebm, &p)?;
     // Filter and smoother at the estimate, over the observed span.
@@ -254,7 +255,7 @@ fn fit_model(
     let zm = z.iter().sum::<f64>() / z.len().max(1) as f64;
     let zsd =
         (z.iter().map(|v| (v - zm) * (v - zm)).sum::<f64>() / (z.len().max(2) - 1) as f64).sqrt();
-    let params = fit
+    let param_results = fit
         .names
         .iter()
         .enumerate()
@@ -272,7 +273,7 @@ fn fit_model(
     let result = ModelResult {
         name: format!("{boxes}-box"),
         boxes,
-        params,
+        params: param_results,
         loglik: fit.loglik,
         n_free: fit.n_free,
         aic: fit.aic,
@@ -295,7 +296,7 @@ fn fit_model(
     };
     Ok(Fitted {
         ebm,
-        specs,
+        params,
         fit,
         result,
     })
@@ -377,7 +378,6 @@ fn project(
         let mut d = vec![best.fit.estimate.clone()];
         d.extend(sample_parameters(
             &best.fit,
-            &best.specs,
             pc.ensemble.saturating_sub(1),
             seed ^ 0x5eed,
         )?);
@@ -518,10 +518,10 @@ fn synthetic(
             let opts = FitOptions {
                 n_starts: 2,
                 seed: seed.wrapping_add(r as u64),
-                ..FitOptions::default()
+                ..default_fit_options()
             };
-            let fit = fit_mle(&fam, &truth_fit.specs, &opts, &|_| {})?;
-            let tcr = delta_method(&fit, &truth_fit.specs, &Tcr { ebm, f2x })?;
+            let fit = fit_mle(&fam, &truth_fit.params, &opts, &|_| {})?;
+            let tcr = delta_method(&fit, &Tcr { ebm, f2x })?;
             bar.inc(1);
             Ok((fit, tcr.ci))
         })

@@ -136,6 +136,19 @@ impl EbmData {
         }
         Ok(Self { obs, known_var, dt })
     }
+
+    /// A complete record of `n_series` observed series (1: the temperature; 2: and the
+    /// flux) driven by `forcing`, one-year steps, no known variance, every observation
+    /// 0: the shape of data to simulate on (e.g. a
+    /// [`RecoveryStudy`](super::recovery::RecoveryStudy)).
+    pub fn template(forcing: Vec<f64>, n_series: usize) -> Result<Self> {
+        let t_len = forcing.len();
+        Self::new(
+            Observations::new(t_len, n_series, vec![0.0; t_len * n_series], 1, forcing)?,
+            vec![0.0; t_len],
+            1.0,
+        )
+    }
 }
 
 impl KBoxEbm {
