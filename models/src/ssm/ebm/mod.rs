@@ -17,6 +17,8 @@
 
 pub mod family;
 pub mod model;
+pub mod projection;
+pub mod quantiles;
 pub mod recovery;
 pub mod sensitivity;
 pub mod workload;
