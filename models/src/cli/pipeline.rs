@@ -4,21 +4,18 @@
 
 use std::time::Instant;
 
-use super::config::{Resolved, Series};
+use super::config::Resolved;
 use super::error::{CliError, CliResult};
 use super::progress::Progress;
 use super::results::*;
-use crate::ssm::Observations;
 use crate::ssm::ebm::projection::{
     ProjectionSettings, TemperatureBand, parameter_draws, project_ensemble, top_box_band,
 };
 use crate::ssm::ebm::recovery::{RecoveryStudy, recovery_study_with_progress};
-use crate::ssm::ebm::{
-    EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, family::default_params, sensitivity,
-};
+use crate::ssm::ebm::{EbmData, EbmFamily, Ecs, KBoxEbm, Tcr, sensitivity};
 use crate::ssm::fit::{
-    FitOptions, FitProgress, MleFit, Param, ParamLayout, ParametricSsm, default_fit_options,
-    delta_method, fit_mle,
+    FitOptions, FitProgress, MleFit, ParamLayout, ParametricSsm, default_fit_options, delta_method,
+    fit_mle,
 };
 use crate::ssm::kalman::{kalman_filter, predictive_moments};
 use crate::ssm::smoother::rts_smoother;
@@ -38,114 +35,6 @@ struct Fitted {
     params: ParamLayout,
     fit: MleFit,
     result: ModelResult,
-}
-
-fn value_at(series: &Series, year: f64) -> Option<f64> {
-    let i = (year - series.years[0]).round();
-    if i < 0.0 {
-        return None;
-    }
-    series.values.get(i as usize).copied()
-}
-
-/// The EBM data from `start` to `end` (inclusive): observations where the record has them
-/// (up to the last observed year), forcing from the historical scenario up to the last
-/// observation and from `scenario` afterwards.
-fn build_data(res: &Resolved, scenario: &str, end: f64) -> CliResult<EbmData> {
-    let hist = &res.forcing[&res.historical];
-    let proj = &res.forcing[scenario];
-    let rec = &res.temperature;
-    let last_obs = rec
-        .years
-        .iter()
-        .zip(&rec.values)
-        .rev()
-        .find(|(_, v)| !v.is_nan())
-        .map(|(y, _)| *y)
-        .unwrap_or(res.start);
-    let n = (end - res.start).round() as usize + 1;
-    let mut y = vec![f64::NAN; n];
-    let mut kv = vec![0.0; n];
-    let mut u = Vec::with_capacity(n);
-    for t in 0..n {
-        let year = res.start + t as f64;
-        let src = if year <= last_obs { hist } else { proj };
-        let f = value_at(src, year).ok_or_else(|| {
-            CliError::usage(format!(
-                "the forcing has no value for {year} (scenario {})",
-                if year <= last_obs {
-                    &res.historical
-                } else {
-                    scenario
-                }
-            ))
-        })?;
-        u.push(f);
-    }
-    for (i, &yr) in rec.years.iter().enumerate() {
-        let t = (yr - res.start).round();
-        if t >= 0.0 && (t as usize) < n && !rec.values[i].is_nan() {
-            y[t as usize] = rec.values[i];
-            kv[t as usize] = rec.known_var[i];
-        }
-    }
-    let obs = Observations::new(n, 1, y, 1, u)?;
-    Ok(EbmData::new(obs, kv, 1.0)?)
-}
-
-fn last_observed_year(res: &Resolved) -> f64 {
-    let rec = &res.temperature;
-    rec.years
-        .iter()
-        .zip(&rec.values)
-        .rev()
-        .find(|(_, v)| !v.is_nan())
-        .map(|(y, _)| *y)
-        .unwrap_or(res.start)
-}
-
-fn prior(res: &Resolved) -> EbmPrior {
-    if res.config.model.prior == "at_rest" {
-        EbmPrior::AtRest
-    } else {
-        EbmPrior::Stationary
-    }
-}
-
-fn params_for(res: &Resolved, ebm: &KBoxEbm) -> CliResult<ParamLayout> {
-    let m = &res.config.model;
-    let no_known = res.temperature.known_var.iter().all(|&v| v == 0.0);
-    let defaults = default_params(
-        ebm,
-        m.sigma_obs,
-        if m.estimate_efficacy {
-            None
-        } else {
-            Some(m.fixed_efficacy)
-        },
-    )?;
-    let mut params = defaults.params().to_vec();
-    for s in params.iter_mut() {
-        if s.name == "T0" {
-            // Start the offset at the early-record mean (anomaly of the pre-industrial state).
-            let early: Vec<f64> = res
-                .temperature
-                .values
-                .iter()
-                .filter(|v| !v.is_nan())
-                .take(30)
-                .copied()
-                .collect();
-            if !early.is_empty() {
-                s.value = early.iter().sum::<f64>() / early.len() as f64;
-            }
-        }
-        if s.name == "sigma_T" && no_known && m.sigma_obs == 0.0 {
-            // No known observation noise: estimate it.
-            *s = Param::positive("sigma_T", 0.1);
-        }
-    }
-    Ok(ParamLayout::new(params)?)
 }
 
 impl From<TemperatureBand> for Band {
@@ -171,21 +60,10 @@ fn fit_model(
     let family = EbmFamily {
         ebm,
         data: data.clone(),
-        prior: prior(res),
+        prior: res.prior(),
     };
-    let params = params_for(res, &ebm)?;
-    let opts = FitOptions {
-        n_starts: res.config.fit.starts,
-        start_spread: res.config.fit.spread,
-        seed: seed.wrapping_add(boxes as u64),
-        lbfgs: mechml_engine::optim::LbfgsOptions {
-            max_iters: res.config.fit.max_iters,
-            max_evals: res.config.fit.max_iters * 4,
-            grad_tol: 1e-7,
-            ..Default::default()
-        },
-        ..default_fit_options()
-    };
+    let params = res.params(&ebm)?;
+    let opts = res.fit_options(seed.wrapping_add(boxes as u64));
     let bar = progress.bar(
         opts.n_starts as u64 + 1,
         &format!("fitting {boxes}-box model"),
@@ -292,16 +170,8 @@ fn project(
     progress: &Progress,
 ) -> CliResult<Vec<ScenarioProjection>> {
     let pc = &res.config.projection;
-    let scenarios: Vec<String> = match &pc.scenarios {
-        Some(s) => s.clone(),
-        None => res
-            .forcing
-            .keys()
-            .filter(|k| *k != "historical" || res.forcing.len() == 1)
-            .cloned()
-            .collect(),
-    };
-    let last_obs = last_observed_year(res);
+    let scenarios = res.projection_scenarios();
+    let last_obs = res.last_observed_year();
     let mut out = Vec::new();
     let draws = parameter_draws(&best.fit, pc.ensemble, seed ^ 0x5eed)?;
     let bar = progress.bar(
@@ -312,17 +182,17 @@ fn project(
         let series = &res.forcing[&sc];
         let end_default = series.years.last().copied().unwrap_or(last_obs).min(2100.0);
         let end = pc.end.unwrap_or(end_default).max(last_obs);
-        if value_at(series, end).is_none() {
+        if series.value_at(end).is_none() {
             return Err(CliError::usage(format!(
                 "scenario {sc} has no forcing for {end} (projection.end)"
             )));
         }
-        let data = build_data(res, &sc, end)?;
+        let data = res.ebm_data(&sc, end)?;
         let first_obs = data.obs.y.iter().position(|v| !v.is_nan()).unwrap_or(0);
         let family = EbmFamily {
             ebm: best.ebm,
             data,
-            prior: prior(res),
+            prior: res.prior(),
         };
         let settings = ProjectionSettings {
             start_year: res.start,
@@ -359,7 +229,7 @@ fn synthetic(
         data: data.clone(),
         truth: truth_fit.fit.estimate.clone(),
         params: truth_fit.params.clone(),
-        prior: prior(res),
+        prior: res.prior(),
         fit: FitOptions {
             n_starts: 2,
             seed,
@@ -368,7 +238,8 @@ fn synthetic(
         f2x: res.config.model.f2x,
     };
     let bar = progress.bar(reps as u64, "synthetic replicates");
-    let report = recovery_study_with_progress(&study, reps, seed.wrapping_add(1000), &|| bar.inc(1))?;
+    let report =
+        recovery_study_with_progress(&study, reps, seed.wrapping_add(1000), &|| bar.inc(1))?;
     bar.finish_and_clear();
     let first = report
         .fits
@@ -423,8 +294,8 @@ fn cmip5_summary(text: &str) -> Option<Cmip5Summary> {
 /// Runs everything.
 pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliResult<Results> {
     let t0 = Instant::now();
-    let last_obs = last_observed_year(res);
-    let data = build_data(res, &res.historical, last_obs)?;
+    let last_obs = res.last_observed_year();
+    let data = res.ebm_data(&res.historical, last_obs)?;
     let mut fitted = Vec::new();
     for &k in &res.config.model.boxes {
         fitted.push(fit_model(res, &data, k, settings.seed, progress)?);

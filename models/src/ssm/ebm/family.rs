@@ -87,7 +87,11 @@ impl Derived for Tcr {
 /// assert_eq!(params.free_names(), ["C1", "C2", "kappa1", "kappa2", "sigma_xi", "T0"]);
 /// # Ok::<(), mechml_engine::Error>(())
 /// ```
-pub fn default_params(ebm: &KBoxEbm, sigma_t: f64, fix_epsilon: Option<f64>) -> Result<ParamLayout> {
+pub fn default_params(
+    ebm: &KBoxEbm,
+    sigma_t: f64,
+    fix_epsilon: Option<f64>,
+) -> Result<ParamLayout> {
     let params = ebm
         .param_names()
         .iter()

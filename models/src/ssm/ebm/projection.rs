@@ -172,7 +172,12 @@ pub fn project_ensemble(
     on_draw: &(dyn Fn() + Sync),
 ) -> Result<EnsembleProjection> {
     if draws.is_empty() {
-        return Err(Error::invalid_option(OP, "draws", "none", "at least one parameter vector"));
+        return Err(Error::invalid_option(
+            OP,
+            "draws",
+            "none",
+            "at least one parameter vector",
+        ));
     }
     for (key, r) in [("baseline", settings.baseline), ("period", settings.period)] {
         if !(r[0].is_finite() && r[1].is_finite() && r[0] <= r[1]) {

@@ -30,10 +30,20 @@ pub fn mixture_quantiles(means: &[f64], sds: &[f64], probs: &[f64]) -> Result<Ve
     }
     for (i, (&m, &s)) in means.iter().zip(sds).enumerate() {
         if !m.is_finite() {
-            return Err(Error::invalid_option(OP, format!("means[{i}]"), m, "finite"));
+            return Err(Error::invalid_option(
+                OP,
+                format!("means[{i}]"),
+                m,
+                "finite",
+            ));
         }
         if !(s >= 0.0 && s.is_finite()) {
-            return Err(Error::invalid_option(OP, format!("sds[{i}]"), s, "finite and ≥ 0"));
+            return Err(Error::invalid_option(
+                OP,
+                format!("sds[{i}]"),
+                s,
+                "finite and ≥ 0",
+            ));
         }
     }
     if let Some(p) = probs.iter().find(|p| !(**p > 0.0 && **p < 1.0)) {

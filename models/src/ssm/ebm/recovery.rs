@@ -398,7 +398,12 @@ pub fn chi2_quantile(p: f64, k: usize) -> Result<f64> {
         } else {
             ("p", p.to_string(), "inside (0, 1)")
         };
-        return Err(Error::invalid_option("chi2_quantile", name, value, expected));
+        return Err(Error::invalid_option(
+            "chi2_quantile",
+            name,
+            value,
+            expected,
+        ));
     }
     let a = 0.5 * k as f64;
     let (mut lo, mut hi) = (0.0, k as f64 + 20.0 * (k as f64).sqrt() + 40.0);
