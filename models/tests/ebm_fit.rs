@@ -10,8 +10,8 @@ use mechml_models::ssm::ebm::recovery::{
 };
 use mechml_models::ssm::ebm::{EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, sensitivity};
 use mechml_models::ssm::fit::{
-    Derived, FitOptions, Param, ParamLayout, ParametricSsm, Z95, default_fit_options,
-    delta_method, fit_mle, loglik_at, observed_information, unconstrained,
+    Derived, FitOptions, Param, ParamLayout, ParametricSsm, Z95, default_fit_options, delta_method,
+    fit_mle, loglik_at, observed_information, unconstrained,
 };
 use mechml_models::ssm::loglik_op::KalmanGradient;
 use mechml_models::ssm::simulate::simulate;
