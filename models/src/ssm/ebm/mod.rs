@@ -15,12 +15,16 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+#[cfg(test)]
+mod check;
 pub mod family;
 pub mod model;
 pub mod projection;
 pub mod quantiles;
 pub mod recovery;
+pub mod response;
 pub mod sensitivity;
+mod state_space;
 pub mod workload;
 
 pub use family::{EbmFamily, Ecs, Tcr};
