@@ -7,7 +7,7 @@
 //! ```
 //! (Kloeden & Platen 1992, eq. (4.9.10)). [`StratonovichForm`] presents an Itô SDE in
 //! Stratonovich form (so Heun or reversible Heun can solve it), [`ItoForm`] the reverse.
-//! The correction `c` is computed with [`Tangent`] numbers, one directional derivative of
+//! The correction `c` is computed with [`Tangent`](crate::ad::Tangent) numbers, one directional derivative of
 //! `g` per noise column (one in total for scalar and diagonal noise), so it is exact and
 //! differentiable; for additive noise it vanishes.
 //!
@@ -21,10 +21,9 @@
 //! assert!((f[0] - (0.05 - 0.02) * 2.0).abs() < 1e-15);
 //! ```
 
-use super::directional::Tangent;
 use super::noise::{Calculus, NoiseType};
 use super::problem::Sde;
-use crate::ad::Real;
+use crate::ad::{Real, Tangent};
 
 /// Runs `f` on a scratch slice of `n` copies of `init`: on the stack up to 16 entries (the
 /// common case; no allocation per call), on the heap beyond.

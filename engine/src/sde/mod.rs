@@ -9,14 +9,14 @@
 //! Stratonovich sense (`∫ g ∘ dW`, midpoint; ordinary chain rule). An [`Sde`] declares its
 //! dimensions, [`NoiseType`] (scalar, diagonal, additive, general `d × m`), [`Calculus`],
 //! and `drift`/`diffusion` written once generic over [`Real`](crate::ad::Real), so the same
-//! code runs on `f64`, dual numbers, [`Tangent`]s and the tape.
+//! code runs on `f64`, dual numbers, [`Tangent`](crate::ad::Tangent)s and the tape.
 //!
 //! The two calculi describe the same process when the drifts differ by the Itô correction
 //! ```text
 //! f_Strat,i = f_Itô,i − ½ Σⱼ Σₖ gₖⱼ ∂ₖ gᵢⱼ            (Kloeden & Platen 1992, eq. (4.9.10));
 //! ```
 //! [`StratonovichForm`] and [`ItoForm`] apply it exactly (one directional derivative of `g`
-//! per noise column, by [`Tangent`] numbers). For additive noise the correction vanishes.
+//! per noise column, by [`Tangent`](crate::ad::Tangent) numbers). For additive noise the correction vanishes.
 //!
 //! # Brownian motion
 //! [`VirtualBrownianTree`] ([`brownian`]) gives `W(t) − W(s)` (and the space-time Lévy area)
@@ -115,7 +115,6 @@ pub mod adjoint;
 pub mod brownian;
 pub mod controller;
 pub mod convert;
-pub mod directional;
 pub mod ensemble;
 pub mod methods;
 pub mod noise;
@@ -135,7 +134,6 @@ pub use brownian::{
 };
 pub use controller::{AdaptiveOptions, DyadicController};
 pub use convert::{ItoForm, StratonovichForm, ito_correction};
-pub use directional::Tangent;
 pub use ensemble::{Ensemble, EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
 pub use methods::{
     BatchWorkspace, EulerMaruyama, Heun, Increment, Milstein, ReversibleHeun, SdeMethod, Sra1,

@@ -5,7 +5,7 @@
 //! ```
 //! with `x ∈ ℝᵈ`, parameters `p ∈ ℝᴾ` and an `m`-dimensional Brownian motion `W`. Writing
 //! `f` and `g` against [`Real`] lets the same code run at full speed on `f64`, on
-//! [`Tangent`](super::Tangent) numbers (Milstein's derivative term, calculus conversion),
+//! [`Tangent`](crate::ad::Tangent) numbers (Milstein's derivative term, calculus conversion),
 //! on dual numbers (forward sensitivities) and on the tape (adjoints).
 //!
 //! ```

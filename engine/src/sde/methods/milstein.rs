@@ -10,12 +10,11 @@
 //! directional derivative of `g` for scalar and diagonal noise, `m` for general commutative
 //! noise, none for additive noise (where the method is Euler–Maruyama).
 //!
-//! [`Tangent`]: crate::sde::Tangent
+//! [`Tangent`]: crate::ad::Tangent
 
 use super::{Increment, SdeMethod, Workspace};
-use crate::ad::Real;
+use crate::ad::{Real, Tangent};
 use crate::error::{Error, Result};
-use crate::sde::directional::Tangent;
 use crate::sde::noise::{Calculus, NoiseType};
 use crate::sde::problem::Sde;
 

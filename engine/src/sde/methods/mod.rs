@@ -26,10 +26,9 @@ pub use milstein::Milstein;
 pub use reversible_heun::ReversibleHeun;
 pub use sra1::Sra1;
 
-use super::directional::Tangent;
 use super::noise::{Calculus, NoiseType};
 use super::problem::Sde;
-use crate::ad::Real;
+use crate::ad::{Real, Tangent};
 use crate::error::{Error, Result};
 
 /// The Brownian input of one step over `[t, t + h]`.
