@@ -19,9 +19,10 @@ use mechml_engine::ad::{Tape, Var};
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
-    EnsembleOptions, EulerMaruyama, Heun, Milstein, QuantileMethod, SaveAt, Sensitivity, Steps,
-    ensemble, ensemble_on_tape, path_seed,
+    EnsembleOptions, EulerMaruyama, Heun, Milstein, QuantileMethod, Sensitivity, Steps, ensemble,
+    ensemble_on_tape, path_seed,
 };
+use mechml_engine::solver::SaveAt;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;

@@ -8,9 +8,10 @@ use mechml_engine::ad::api::{jvp_tape, vjp_tape};
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
 use mechml_engine::ad::{Real, Tape, Var};
 use mechml_engine::sde::{
-    Calculus, EulerMaruyama, Milstein, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod,
-    Sensitivity, SolveOptions, Steps, VirtualBrownianTree, solve_on_tape,
+    Calculus, EulerMaruyama, Milstein, NoiseType, ReversibleHeun, Sde, SdeMethod, Sensitivity,
+    SolveOptions, Steps, VirtualBrownianTree, solve_on_tape,
 };
+use mechml_engine::solver::SaveAt;
 use proptest::prelude::*;
 
 /// dx₁ = (p₀ x₂ − p₁ x₁) dt + p₂ x₁ dW₁, dx₂ = −p₀ sin x₁ dt + p₂ cos x₂ dW₂.

@@ -11,9 +11,9 @@ use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
 use mechml_engine::sde::{
     Ensemble, EnsembleOptions, EulerMaruyama, Heun, Milstein, NoiseSource, NoiseType,
-    ReversibleHeun, SaveAt, Sde, SolveOptions, Steps, VirtualBrownianTree, ensemble, path_seed,
-    solve,
+    ReversibleHeun, Sde, SolveOptions, Steps, VirtualBrownianTree, ensemble, path_seed, solve,
 };
+use mechml_engine::solver::SaveAt;
 
 const Z: f64 = 4.5;
 

@@ -8,9 +8,10 @@ use mechml_engine::Error;
 use mechml_engine::ad::Real;
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama, Heun, Milstein,
-    NoiseSource, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod, Sensitivity, SolveOptions,
-    Sra1, Steps, VirtualBrownianTree, ensemble, solve, solve_vjp,
+    NoiseSource, NoiseType, ReversibleHeun, Sde, SdeMethod, Sensitivity, SolveOptions, Sra1, Steps,
+    VirtualBrownianTree, ensemble, solve, solve_vjp,
 };
+use mechml_engine::solver::SaveAt;
 
 /// Additive noise, two components: component 0 is deterministic and smooth, component 1
 /// is `dx = −2 sin x dt + 2 dW` (hard to resolve to a tight tolerance), and its drift is NaN
@@ -57,12 +58,7 @@ fn tree(depth: u32, seed: u64) -> VirtualBrownianTree {
 }
 
 fn adaptive(tol: f64, max_steps: usize) -> AdaptiveOptions {
-    AdaptiveOptions {
-        rtol: tol,
-        atol: tol,
-        max_steps,
-        ..Default::default()
-    }
+    AdaptiveOptions::with_tol(tol, tol).with_max_steps(max_steps)
 }
 
 #[test]

@@ -16,10 +16,11 @@ use mechml_engine::ad::{Real, Tape, Var};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianPath, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama,
-    Heun, Increment, Milstein, NoiseSource, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod,
-    Sensitivity, SolveOptions, Sra1, Steps, VirtualBrownianTree, Workspace, ensemble,
-    ensemble_on_tape, solve, solve_on_tape,
+    Heun, Increment, Milstein, NoiseSource, NoiseType, ReversibleHeun, Sde, SdeMethod, Sensitivity,
+    SolveOptions, Sra1, Steps, VirtualBrownianTree, Workspace, ensemble, ensemble_on_tape, solve,
+    solve_on_tape,
 };
+use mechml_engine::solver::{Checkpointing, SaveAt};
 
 /// A nonlinear two-state SDE with diagonal noise and four parameters:
 /// dx₁ = (p₀ x₂ − p₁ x₁³) dt + p₂ x₁ dW₁, dx₂ = (−p₀ x₁ + p₁ sin x₂) dt + p₃ √(1 + x₂²) dW₂.
@@ -269,7 +270,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 5,
+                        checkpointing: Checkpointing::Every(5),
                     },
                 );
                 let fwd = block_grad(
@@ -294,7 +295,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 0,
+                        checkpointing: Checkpointing::Auto,
                     },
                 );
                 let fwd = block_grad(&ito, &Milstein, &X0, &P4, &w, &opts(), Sensitivity::Forward);
@@ -311,7 +312,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 1,
+                        checkpointing: Checkpointing::Every(1),
                     },
                 );
                 let fwd = block_grad(&strat, &Heun, &X0, &P4, &w, &opts(), Sensitivity::Forward);
@@ -335,7 +336,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 7,
+                        checkpointing: Checkpointing::Every(7),
                     },
                 );
                 let rev = block_grad(
@@ -574,11 +575,7 @@ fn adaptive_gradient_is_exact_for_its_steps() {
         },
     )
     .unwrap();
-    let aopts = AdaptiveOptions {
-        rtol: 1e-3,
-        atol: 1e-4,
-        ..Default::default()
-    };
+    let aopts = AdaptiveOptions::with_tol(1e-3, 1e-4);
     let every = SolveOptions {
         steps: Steps::Adaptive(aopts.clone()),
         save: SaveAt::Every(1),
@@ -1030,7 +1027,7 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     };
     let rev = grad(Sensitivity::Reversible);
     let disc = grad(Sensitivity::DiscreteAdjoint {
-        checkpoint_every: 0,
+        checkpointing: Checkpointing::Auto,
     });
     println!("reversible {rev:?}\ndiscrete   {disc:?}");
     // The reconstruction error enters the gradient through the step Jacobians; allow a

@@ -24,9 +24,9 @@ use mechml_engine::ad::Real;
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck};
 use mechml_engine::sde::{
     Calculus, EnsembleOptions, EulerMaruyama, Heun, ItoForm, Milstein, NoiseType, ReversibleHeun,
-    SaveAt, Sde, SdeMethod, SolveOptions, Steps, StratonovichForm, VirtualBrownianTree, ensemble,
-    solve,
+    Sde, SdeMethod, SolveOptions, Steps, StratonovichForm, VirtualBrownianTree, ensemble, solve,
 };
+use mechml_engine::solver::SaveAt;
 use sde_common::{SlopeFit, assert_order, log2_slope};
 
 const LEVELS: std::ops::RangeInclusive<u32> = 4..=9;

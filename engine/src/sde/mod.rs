@@ -61,8 +61,9 @@
 //! # Example
 //! ```
 //! use mechml_engine::ad::Tape;
+//! use mechml_engine::solver::SaveAt;
 //! use mechml_engine::sde::{reference::OrnsteinUhlenbeck, ensemble, solve_on_tape,
-//!     EnsembleOptions, EulerMaruyama, SaveAt, Sensitivity, SolveOptions, Steps,
+//!     EnsembleOptions, EulerMaruyama, Sensitivity, SolveOptions, Steps,
 //!     VirtualBrownianTree};
 //!
 //! // An Ornstein–Uhlenbeck ensemble: dX = θ(μ − X) dt + σ dW, p = [θ, μ, σ].
@@ -132,7 +133,7 @@ pub use adjoint::{
 pub use brownian::{
     BrownianPath, BrownianTreeOptions, DyadicGrid, MAX_TREE_DEPTH, VirtualBrownianTree,
 };
-pub use controller::{AdaptiveOptions, DyadicController};
+pub use controller::{AdaptiveOptions, AnyController, DyadicController};
 pub use convert::{ItoForm, StratonovichForm, ito_correction};
 pub use ensemble::{Ensemble, EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
 pub use methods::{
@@ -142,4 +143,4 @@ pub use methods::{
 pub use noise::{Calculus, NoiseType};
 pub use problem::{Sde, check_problem};
 pub use quantile::{P2Quantile, QuantileMethod};
-pub use solve::{SaveAt, SdeSolution, SolveInfo, SolveOptions, Steps, solve};
+pub use solve::{SdeSolution, SolveInfo, SolveOptions, Steps, solve};

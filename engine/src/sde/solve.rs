@@ -1,7 +1,8 @@
 //! The solve driver: one path of an SDE with a method, a Brownian path and options.
 //!
 //! ```
-//! use mechml_engine::sde::{reference::Gbm, solve, Milstein, SaveAt, SolveOptions, Steps,
+//! use mechml_engine::solver::SaveAt;
+//! use mechml_engine::sde::{reference::Gbm, solve, Milstein, SolveOptions, Steps,
 //!     BrownianPath, VirtualBrownianTree};
 //! let (t0, t1, n) = (0.0, 1.0, 256);
 //! let mut w = VirtualBrownianTree::for_fixed_steps(t0, t1, n, 1, 7, 0, false)?;
@@ -16,14 +17,15 @@
 //! ```
 
 use super::brownian::BrownianPath;
-use super::controller::{AdaptiveOptions, DyadicController, error_norm, worst_component};
+use super::controller::{AdaptiveOptions, DyadicLevels};
 use super::methods::{Increment, SdeMethod, Workspace};
 use super::problem::{Sde, check_problem};
 use crate::ad::Real;
 use crate::error::{Error, Result};
+use crate::solver::SaveAt;
 
 /// How to choose the steps.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Steps {
     /// `n_steps` equal steps of `h = (t1 − t0) / n_steps`.
     Fixed {
@@ -35,25 +37,15 @@ pub enum Steps {
     Adaptive(AdaptiveOptions),
 }
 
-/// Which states to keep.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub enum SaveAt {
-    /// Only the state at `t1`.
-    #[default]
-    Final,
-    /// `t0`, every `k`-th (accepted) step, and `t1`.
-    Every(usize),
-    /// The given times (sorted, within `[t0, t1]`; on the step grid for fixed steps;
-    /// adaptive steps stop at each).
-    Times(Vec<f64>),
-}
-
 /// Options of [`solve`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct SolveOptions {
     /// Step selection.
     pub steps: Steps,
-    /// Saved states.
+    /// Saved states ([`SaveAt::Final`]: the state at `t1`; [`SaveAt::Every`]`(k)`: `t0`,
+    /// every `k`-th accepted step and `t1`; [`SaveAt::Times`]: these times, strictly
+    /// increasing in `[t0, t1]`, on the step grid for fixed steps, where adaptive steps
+    /// stop).
     pub save: SaveAt,
     /// Check every step's state for NaN/∞ and stop with an error naming time and component
     /// (default `true`).
@@ -141,15 +133,10 @@ impl FixedGrid {
     }
     /// Step indices at which to save (sorted, unique), for `save`.
     pub fn save_indices(&self, save: &SaveAt) -> Result<Vec<usize>> {
+        save.validate(OP, self.t0, self.t1)?;
         match save {
             SaveAt::Final => Ok(vec![self.n]),
             SaveAt::Every(k) => {
-                if *k == 0 {
-                    return Err(Error::InvalidArgument {
-                        op: "sde::solve",
-                        message: "SaveAt::Every(0): the stride must be at least 1".into(),
-                    });
-                }
                 let mut v: Vec<usize> = (0..=self.n).step_by(*k).collect();
                 if v.last() != Some(&self.n) {
                     v.push(self.n);
@@ -159,7 +146,7 @@ impl FixedGrid {
             SaveAt::Times(ts) => {
                 let h = self.h();
                 let mut v = Vec::with_capacity(ts.len());
-                for &ts in ts {
+                for (i, &ts) in ts.iter().enumerate() {
                     let k = ((ts - self.t0) / h).round();
                     let ok = ts.is_finite()
                         && k >= 0.0
@@ -167,20 +154,18 @@ impl FixedGrid {
                         && (self.t(k as usize) - ts).abs()
                             <= 1e-9 * h + 4.0 * f64::EPSILON * ts.abs();
                     if !ok {
-                        return Err(Error::InvalidArgument {
-                            op: "sde::solve",
-                            message: format!(
-                                "save time {ts} is not a step time t0 + k h of the fixed grid \
-                                 (t0 = {}, h = {h})",
+                        return Err(Error::invalid_option(
+                            OP,
+                            format!("save_at[{i}]"),
+                            ts,
+                            format!(
+                                "a step time t0 + k h of the fixed grid (t0 = {}, h = {h})",
                                 self.t0
                             ),
-                        });
+                        ));
                     }
                     if v.last().is_some_and(|&l| l >= k as usize) {
-                        return Err(Error::InvalidArgument {
-                            op: "sde::solve",
-                            message: format!("save times must be strictly increasing (at {ts})"),
-                        });
+                        return Err(strictly_increasing(i, ts));
                     }
                     v.push(k as usize);
                 }
@@ -188,6 +173,19 @@ impl FixedGrid {
             }
         }
     }
+}
+
+/// The name of solve errors.
+const OP: &str = "sde::solve";
+
+/// The error for save time `i` (`t`) not after its predecessor.
+fn strictly_increasing(i: usize, t: f64) -> Error {
+    Error::invalid_option(
+        OP,
+        format!("save_at[{i}]"),
+        t,
+        "save times strictly increasing",
+    )
 }
 
 /// Checks the Brownian path against the problem and the interval.
@@ -428,29 +426,15 @@ where
 
 /// The times an adaptive solve must land on: the save times (for `SaveAt::Times`) and `t1`.
 pub(crate) fn adaptive_stops(t0: f64, t1: f64, save: &SaveAt) -> Result<Vec<f64>> {
-    let mut stops = Vec::new();
-    match save {
-        SaveAt::Every(0) => {
-            return Err(Error::InvalidArgument {
-                op: "sde::solve",
-                message: "SaveAt::Every(0): the stride must be at least 1".into(),
-            });
-        }
-        SaveAt::Times(ts) => {
-            for (k, &ts) in ts.iter().enumerate() {
-                if !(ts >= t0 && ts <= t1) || (k > 0 && ts <= stops[stops.len() - 1]) {
-                    return Err(Error::InvalidArgument {
-                        op: "sde::solve",
-                        message: format!(
-                            "save time {ts} must lie in [{t0}, {t1}] and the save times must \
-                             be strictly increasing"
-                        ),
-                    });
-                }
-                stops.push(ts);
+    save.validate(OP, t0, t1)?;
+    let mut stops: Vec<f64> = Vec::new();
+    if let SaveAt::Times(ts) = save {
+        for (k, &ts) in ts.iter().enumerate() {
+            if k > 0 && ts <= stops[k - 1] {
+                return Err(strictly_increasing(k, ts));
             }
+            stops.push(ts);
         }
-        _ => {}
     }
     if stops.last() != Some(&t1) {
         stops.push(t1);
@@ -480,7 +464,8 @@ where
     M: SdeMethod,
     B: BrownianPath + ?Sized,
 {
-    aopts.check()?;
+    let d = sde.n_states();
+    aopts.validate(OP, d)?;
     if !(t0.is_finite() && t1.is_finite() && t1 > t0) {
         return Err(Error::InvalidArgument {
             op: "sde::solve",
@@ -501,7 +486,6 @@ where
                 .into(),
         });
     };
-    let d = sde.n_states();
     let gl = sde.noise().diffusion_len(d, sde.n_noise());
     let sl = method.state_len(d, gl);
     let mut ws = Workspace::<f64>::new(sde);
@@ -509,7 +493,9 @@ where
     let mut next = vec![0.0; sl];
     let mut err = vec![0.0; d];
     method.init(sde, t0, x0, p, &mut y);
-    let mut ctrl = DyadicController::new(aopts, order, grid.span, grid.depth, t0, t1);
+    let mut ctrl = aopts.controller.fresh();
+    let (levels, mut level) = DyadicLevels::new(grid.span, grid.depth, aopts, t0, t1);
+    let tol = &aopts.tol;
     let mut inc = IncrementBuf::new(sde.n_noise(), method.needs_levy_area());
     let mut info = SolveInfo::default();
     let mut t = t0;
@@ -519,7 +505,7 @@ where
             return Err(Error::TooManySteps {
                 op: "sde::solve (adaptive)",
                 t,
-                h: grid.step(ctrl.level).min(t1 - t),
+                h: grid.step(level).min(t1 - t),
                 max_steps: aopts.max_steps,
                 path: None,
             });
@@ -528,7 +514,7 @@ where
             stop += 1;
         }
         let t_stop = stops[stop];
-        let grid_next = grid.next_point(t, ctrl.level);
+        let grid_next = grid.next_point(t, level);
         let t_next = if grid_next >= t_stop {
             t_stop
         } else {
@@ -539,9 +525,15 @@ where
         method.step_with_error(sde, t, h, &inc.get(), p, &y, &mut next, &mut err, &mut ws)?;
         // A non-finite proposal is rejected like a failed error test (a smaller step may
         // avoid an overflow); if refining cannot cure it, the error names the component.
+        // The controller sees the grid step of its level (`h` may be shorter, to land on a
+        // save time).
+        let h_level = levels.step(level);
         if let Some((i, value, what)) = first_non_finite_proposal(&next[..d], &err) {
             info.n_rejected += 1;
-            if ctrl.reject(f64::NAN, t, grid.span, Some(i)).is_err() {
+            let decision = ctrl.adapt(h_level, f64::INFINITY, order);
+            if let Ok(l) = levels.after_reject(level, decision.h_next) {
+                level = l;
+            } else {
                 return Err(Error::NonFinite {
                     op: method.name(),
                     index: i,
@@ -556,8 +548,9 @@ where
             }
             continue;
         }
-        let e = error_norm(&err, &y[..d], &next[..d], aopts.rtol, aopts.atol);
-        if e <= 1.0 {
+        let e = tol.error_norm(&err, &y[..d], &next[..d]);
+        let decision = ctrl.adapt(h_level, e, order);
+        if decision.accept {
             std::mem::swap(&mut y, &mut next);
             t = t_next;
             info.n_steps += 1;
@@ -567,11 +560,18 @@ where
                 return Err(e);
             }
             on_accept(info.n_steps, t, &y, t == t_stop)?;
-            ctrl.accept(e);
+            level = levels.after_accept(decision.h_next);
         } else {
             info.n_rejected += 1;
-            let worst = worst_component(&err, &y[..d], &next[..d], aopts.rtol, aopts.atol);
-            ctrl.reject(e, t, grid.span, Some(worst))?;
+            level = levels.after_reject(level, decision.h_next).map_err(|h| {
+                Error::StepSizeUnderflow {
+                    op: "sde::solve (adaptive)",
+                    t,
+                    h,
+                    component: Some(tol.worst_component(&err, &y[..d], &next[..d])),
+                    path: None,
+                }
+            })?;
         }
     }
     Ok(info)

@@ -100,16 +100,7 @@ where
     M: SdeMethod,
 {
     let (plan, saved) = plan_and_solve(sde, method, t0, t1, x0.values(), p.values(), bm, opts)?;
-    if sens == Sensitivity::Reversible && !method.is_reversible() {
-        return Err(crate::Error::InvalidArgument {
-            op: "sde::solve_on_tape",
-            message: format!(
-                "Sensitivity::Reversible needs an algebraically reversible method \
-                 (ReversibleHeun), not {}",
-                method.name()
-            ),
-        });
-    }
+    sens.check_method("sde::solve_on_tape", method)?;
     let d = sde.n_states();
     let n_save = plan.save_idx.len();
     let op = SdeSolveOp {

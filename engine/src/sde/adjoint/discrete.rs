@@ -7,7 +7,7 @@
 //! steps. Memory: `n/C + C` states; cost: two forward passes plus one local-tape VJP per step.
 
 use super::vjp::LocalVjp;
-use super::{NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, check_adjoints};
+use super::{NoiseReplay, SdeGradients, StepPlan, check_adjoints};
 use crate::error::Result;
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
@@ -24,13 +24,13 @@ pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     p: &[f64],
     noise: &mut N,
     out_adj: &[f64],
-    checkpoint_every: usize,
+    interval: usize,
 ) -> Result<SdeGradients> {
     let d = sde.n_states();
     let gl = sde.noise().diffusion_len(d, sde.n_noise());
     let sl = method.state_len(d, gl);
     let n = plan.n_steps();
-    let c = auto_checkpoints(n, checkpoint_every);
+    let c = interval.max(1);
     let t = &plan.times;
     let save_at = plan.save_at();
     let mut ws = Workspace::<f64>::new(sde);

@@ -53,7 +53,7 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
     let per_path = match &fixed {
         Some(plan) => plan.save_idx.len() * d,
         None => match &opts.save {
-            crate::sde::SaveAt::Times(ts) => ts.len() * d,
+            crate::solver::SaveAt::Times(ts) => ts.len() * d,
             _ => d,
         },
     };

@@ -6,9 +6,10 @@
 //! whose pullback is one of these methods ([`Sensitivity`]):
 //!
 //! * [`Sensitivity::DiscreteAdjoint`]: the exact derivative of the computed path. The
-//!   pullback replays the forward pass from checkpoints (every `checkpoint_every` steps;
-//!   `0` picks `⌈√n⌉`, memory `O(√n)` states) and takes each step's vector–Jacobian
-//!   product on a small local tape, re-using the same Brownian increments.
+//!   pullback replays the forward pass from checkpoints (by
+//!   [`Checkpointing`](crate::solver::Checkpointing): `Auto` keeps every `⌈√n⌉`-th state,
+//!   memory `O(√n)` states) and takes each step's vector–Jacobian product on a small
+//!   local tape, re-using the same Brownian increments.
 //! * [`Sensitivity::Forward`]: the same derivative by forward pathwise sensitivities with
 //!   dual numbers (8 input directions per pass over the path); the fastest choice when
 //!   `d + P` is small.
@@ -34,7 +35,8 @@
 //!
 //! ```
 //! use mechml_engine::ad::Tape;
-//! use mechml_engine::sde::{reference::Gbm, solve_on_tape, EulerMaruyama, SaveAt, Sensitivity,
+//! use mechml_engine::solver::Checkpointing;
+//! use mechml_engine::sde::{reference::Gbm, solve_on_tape, EulerMaruyama, Sensitivity,
 //!     SolveOptions, Steps, VirtualBrownianTree};
 //! let n = 64;
 //! let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, n, 1, 3, 0, false)?;
@@ -42,7 +44,7 @@
 //! let tape = Tape::new();
 //! let x0 = tape.var_vec(&[1.0]);
 //! let p = tape.var_vec(&[0.05, 0.2]);
-//! let sens = Sensitivity::DiscreteAdjoint { checkpoint_every: 0 };
+//! let sens = Sensitivity::DiscreteAdjoint { checkpointing: Checkpointing::Auto };
 //! let x = solve_on_tape(&tape, &Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &x0, &p, &w, &opts, sens)?;
 //! let xt = x.get(0, 0).unwrap();
 //! let g = tape.gradient(&xt)?;
@@ -66,21 +68,22 @@ pub use ensemble::{EnsembleSolveOp, ensemble_on_tape, ensemble_vjp};
 use super::brownian::VirtualBrownianTree;
 use super::methods::SdeMethod;
 use super::problem::{Sde, check_problem};
-use super::solve::{
-    FixedGrid, SaveAt, SolveOptions, Steps, adaptive_stops, check_brownian, run_adaptive,
-};
+use super::solve::{FixedGrid, SolveOptions, Steps, adaptive_stops, check_brownian, run_adaptive};
 use crate::error::{Error, Result};
+use crate::solver::{Checkpointing, SaveAt};
+use serde::{Deserialize, Serialize};
 
 pub(crate) use noise::{NoiseReplay, StreamNoise, TreeNoise};
 
 /// How a solve's pullback computes its vector–Jacobian product (see the
 /// [module docs](self)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sensitivity {
-    /// Exact discrete adjoint with checkpoints every `checkpoint_every` steps (`0`: `⌈√n⌉`).
+    /// Exact discrete adjoint, replaying the steps from the states kept by `checkpointing`
+    /// ([`Checkpointing::Auto`]: every `⌈√n⌉` steps).
     DiscreteAdjoint {
-        /// Steps between checkpoints (`0` = automatic).
-        checkpoint_every: usize,
+        /// Which forward states the backward pass keeps.
+        checkpointing: Checkpointing,
     },
     /// Forward pathwise sensitivities (dual numbers).
     Forward,
@@ -96,8 +99,40 @@ pub enum Sensitivity {
 impl Default for Sensitivity {
     fn default() -> Self {
         Sensitivity::DiscreteAdjoint {
-            checkpoint_every: 0,
+            checkpointing: Checkpointing::Auto,
         }
+    }
+}
+
+impl Sensitivity {
+    /// Checks the settings: `Checkpointing::Every(k)` and `Budget(b)` need `k, b ≥ 1`.
+    pub fn validate(&self, op: &'static str) -> Result<()> {
+        match self {
+            Sensitivity::DiscreteAdjoint {
+                checkpointing: c @ (Checkpointing::Every(0) | Checkpointing::Budget(0)),
+            } => Err(Error::invalid_option(
+                op,
+                "checkpointing",
+                format!("{c:?}"),
+                "Every(k) or Budget(b) with k, b ≥ 1 (or Auto, All)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that `method` supports this sensitivity (the reversible adjoint needs an
+    /// algebraically reversible method).
+    pub(crate) fn check_method<M: SdeMethod>(&self, op: &'static str, method: &M) -> Result<()> {
+        self.validate(op)?;
+        if *self == Sensitivity::Reversible && !method.is_reversible() {
+            return Err(Error::invalid_option(
+                op,
+                "sensitivity",
+                format!("Reversible with {}", method.name()),
+                "an algebraically reversible method (ReversibleHeun) for Sensitivity::Reversible",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -261,36 +296,25 @@ pub(crate) fn plan_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
     sens: Sensitivity,
     out_adj: &[f64],
 ) -> Result<SdeGradients> {
+    sens.check_method("sde::solve_vjp", method)?;
     match sens {
-        Sensitivity::DiscreteAdjoint { checkpoint_every } => {
-            discrete::discrete_adjoint(sde, method, plan, x0, p, noise, out_adj, checkpoint_every)
-        }
+        Sensitivity::DiscreteAdjoint { checkpointing } => discrete::discrete_adjoint(
+            sde,
+            method,
+            plan,
+            x0,
+            p,
+            noise,
+            out_adj,
+            checkpointing.interval(plan.n_steps()),
+        ),
         Sensitivity::Forward => forward::forward_vjp(sde, method, plan, x0, p, noise, out_adj),
         Sensitivity::Reversible => {
-            if !method.is_reversible() {
-                return Err(Error::InvalidArgument {
-                    op: "sde::solve_vjp",
-                    message: format!(
-                        "Sensitivity::Reversible needs an algebraically reversible method \
-                         (ReversibleHeun), not {}",
-                        method.name()
-                    ),
-                });
-            }
             reversible::reversible_adjoint(sde, method, plan, x0, p, noise, out_adj)
         }
         Sensitivity::StochasticAdjoint { backsolve } => {
             stochastic::stochastic_adjoint(sde, method, plan, x0, p, noise, out_adj, backsolve)
         }
-    }
-}
-
-/// `⌈√n⌉`, the default checkpoint spacing.
-pub(crate) fn auto_checkpoints(n: usize, every: usize) -> usize {
-    if every > 0 {
-        every
-    } else {
-        ((n as f64).sqrt().ceil() as usize).max(1)
     }
 }
 

@@ -17,9 +17,7 @@
 //! checkpoints.
 
 use super::vjp::LocalVjp;
-use super::{
-    NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, check_adjoints, require_random_access,
-};
+use super::{NoiseReplay, SdeGradients, StepPlan, check_adjoints, require_random_access};
 use crate::error::Result;
 use crate::sde::convert::StratonovichForm;
 use crate::sde::methods::{SdeMethod, Workspace};
@@ -50,7 +48,7 @@ pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let mut inc = IncrementBuf::new(noise.dim(), noise.with_area());
 
     // Forward: the final state, and checkpoints unless backsolving.
-    let c = auto_checkpoints(n, 0);
+    let c = crate::solver::Checkpointing::Auto.interval(n);
     let mut checkpoints: Vec<(Vec<f64>, N::Pos)> = Vec::new();
     let mut y = vec![0.0; sl];
     let mut next = vec![0.0; sl];

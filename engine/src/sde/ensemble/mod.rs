@@ -33,7 +33,8 @@
 //!
 //! ```
 //! use mechml_engine::sde::{ensemble, reference::OrnsteinUhlenbeck, EnsembleOptions,
-//!     EulerMaruyama, SaveAt, Steps};
+//!     EulerMaruyama, Steps};
+//! use mechml_engine::solver::SaveAt;
 //! let p = [1.0, 0.0, 0.5];
 //! let opts = EnsembleOptions {
 //!     n_paths: 2000,
@@ -67,8 +68,9 @@ use super::normal::Ziggurat;
 use super::problem::{Sde, check_problem};
 use super::quantile::{P2Quantile, QuantileMethod, cross_section_quantiles};
 use super::seed::{derive_seed, tag};
-use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops};
+use super::solve::{FixedGrid, Steps, adaptive_stops};
 use crate::error::{Error, Result};
+use crate::solver::SaveAt;
 
 /// Paths per block.
 pub const LANES: usize = 64;
@@ -87,7 +89,7 @@ pub enum NoiseSource {
 }
 
 /// Options of [`ensemble`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct EnsembleOptions {
     /// Number of paths.
     pub n_paths: usize,
