@@ -11,7 +11,8 @@ use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
 use mechml_engine::sde::{
     Ensemble, EnsembleOptions, EulerMaruyama, Heun, Milstein, NoiseSource, NoiseType,
-    ReversibleHeun, Sde, SolveOptions, Steps, VirtualBrownianTree, ensemble, path_seed, solve,
+    ReversibleHeun, Sde, SdeOptions, SdeProblem, Steps, VirtualBrownianTree, ensemble, path_seed,
+    solve,
 };
 use mechml_engine::solver::SaveAt;
 
@@ -47,12 +48,15 @@ fn ebm2box_workload_moments() {
         ..Default::default()
     };
     let ens = ensemble(
-        &TwoBoxEbm,
+        &SdeProblem::new(
+            &TwoBoxEbm,
+            0.0,
+            200.0,
+            vec![0.0, 0.0],
+            TwoBoxEbm::PARAMS.to_vec(),
+        )
+        .unwrap(),
         &EulerMaruyama,
-        0.0,
-        200.0,
-        &[0.0, 0.0],
-        &TwoBoxEbm::PARAMS,
         &opts,
     )
     .unwrap();
@@ -66,12 +70,15 @@ fn ebm2box_workload_moments() {
         ..opts
     };
     let ens = ensemble(
-        &TwoBoxEbm,
+        &SdeProblem::new(
+            &TwoBoxEbm,
+            0.0,
+            200.0,
+            vec![0.0, 0.0],
+            TwoBoxEbm::PARAMS.to_vec(),
+        )
+        .unwrap(),
         &Heun,
-        0.0,
-        200.0,
-        &[0.0, 0.0],
-        &TwoBoxEbm::PARAMS,
         &opts,
     )
     .unwrap();
@@ -103,7 +110,12 @@ fn gbm_workload_moments() {
             noise,
             ..Default::default()
         };
-        let ens = ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+        let ens = ensemble(
+            &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+            &EulerMaruyama,
+            &opts,
+        )
+        .unwrap();
         check_mean(&format!("GBM EM {name}"), &ens, 0, 0, mean);
         let sd = ((mu4 - var * var) / opts.n_paths as f64).sqrt();
         let got = ens.variance(0)[0];
@@ -118,12 +130,27 @@ fn gbm_workload_moments() {
         steps: Steps::Fixed { n_steps: 1000 },
         ..Default::default()
     };
-    let ens = ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &Milstein,
+        &opts,
+    )
+    .unwrap();
     check_mean("GBM Milstein", &ens, 0, 0, mean);
     let strat = mechml_engine::sde::StratonovichForm::new(Gbm::ito());
-    let ens = ensemble(&strat, &Heun, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&strat, 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &Heun,
+        &opts,
+    )
+    .unwrap();
     check_mean("GBM Heun", &ens, 0, 0, mean);
-    let ens = ensemble(&strat, &ReversibleHeun, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&strat, 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &ReversibleHeun,
+        &opts,
+    )
+    .unwrap();
     check_mean("GBM reversible Heun", &ens, 0, 0, mean);
 }
 
@@ -135,11 +162,16 @@ fn ou_quantiles_over_time() {
         n_paths: n,
         seed: 11,
         steps: Steps::Fixed { n_steps: 400 },
-        save: SaveAt::Every(100),
+        save_at: SaveAt::Every(100),
         quantiles: vec![0.1, 0.5, 0.9],
         ..Default::default()
     };
-    let ens = ensemble(&OrnsteinUhlenbeck, &Heun, 0.0, 2.0, &[2.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 2.0, vec![2.0], p.to_vec()).unwrap(),
+        &Heun,
+        &opts,
+    )
+    .unwrap();
     assert_eq!(ens.t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
     // At t = 0 every path is at x0.
     assert_eq!(ens.mean(0), &[2.0]);
@@ -172,12 +204,15 @@ fn run_in_pool(threads: usize, opts: &EnsembleOptions) -> Ensemble {
         .unwrap();
     pool.install(|| {
         ensemble(
-            &TwoBoxEbm,
+            &SdeProblem::new(
+                &TwoBoxEbm,
+                0.0,
+                10.0,
+                vec![0.0, 0.0],
+                TwoBoxEbm::PARAMS.to_vec(),
+            )
+            .unwrap(),
             &EulerMaruyama,
-            0.0,
-            10.0,
-            &[0.0, 0.0],
-            &TwoBoxEbm::PARAMS,
             opts,
         )
         .unwrap()
@@ -191,7 +226,7 @@ fn same_seed_same_statistics_on_one_and_two_threads() {
             n_paths: 300, // not a multiple of the block size
             seed: 42,
             steps: Steps::Fixed { n_steps: 200 },
-            save: SaveAt::Every(50),
+            save_at: SaveAt::Every(50),
             quantiles: vec![0.05, 0.5, 0.95],
             keep_paths: true,
             noise,
@@ -229,28 +264,31 @@ fn tree_ensemble_path_is_the_single_path_solve() {
         n_paths: 70,
         seed: 5,
         steps: Steps::Fixed { n_steps: 64 },
-        save: SaveAt::Every(16),
+        save_at: SaveAt::Every(16),
         keep_paths: true,
         noise: NoiseSource::Tree,
         ..Default::default()
     };
     let p = [0.3, 0.6];
-    let ens = ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &Milstein,
+        &opts,
+    )
+    .unwrap();
     for k in [0usize, 1, 63, 64, 69] {
-        let mut w =
-            VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 64, 1, path_seed(5, k as u64), 0, false)
-                .unwrap();
+        let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+            .seed(path_seed(5, k as u64))
+            .fixed_steps(64)
+            .build()
+            .unwrap();
         let sol = solve(
-            &Gbm::ito(),
+            &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
             &Milstein,
-            0.0,
-            1.0,
-            &[1.0],
-            &p,
             &mut w,
-            &SolveOptions {
+            &SdeOptions {
                 steps: Steps::Fixed { n_steps: 64 },
-                save: SaveAt::Every(16),
+                save_at: SaveAt::Every(16),
                 ..Default::default()
             },
         )
@@ -277,10 +315,10 @@ fn non_finite_paths_are_reported() {
         fn noise(&self) -> NoiseType {
             NoiseType::Diagonal
         }
-        fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+        fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = x[0] * x[0] * x[0];
         }
-        fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+        fn diffusion<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = x[0];
         }
     }
@@ -291,7 +329,12 @@ fn non_finite_paths_are_reported() {
             noise,
             ..Default::default()
         };
-        let err = ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[30.0], &[], &opts).unwrap_err();
+        let err = ensemble(
+            &SdeProblem::new(&Explode, 0.0, 1.0, vec![30.0], vec![]).unwrap(),
+            &EulerMaruyama,
+            &opts,
+        )
+        .unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("path ") && msg.contains("t = ") && msg.contains("component 0"),
@@ -302,7 +345,14 @@ fn non_finite_paths_are_reported() {
         quantiles: vec![1.5],
         ..Default::default()
     };
-    assert!(ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[1.0], &[], &bad).is_err());
+    assert!(
+        ensemble(
+            &SdeProblem::new(&Explode, 0.0, 1.0, vec![1.0], vec![]).unwrap(),
+            &EulerMaruyama,
+            &bad
+        )
+        .is_err()
+    );
 }
 
 /// The ziggurat streams: moments, Kolmogorov–Smirnov distance to Φ, and the frequency of
@@ -375,29 +425,22 @@ fn streaming_quantiles_track_the_exact_sample_quantiles() {
             n_paths: n,
             seed: 21,
             steps: Steps::Fixed { n_steps: 200 },
-            save: SaveAt::Every(100),
+            save_at: SaveAt::Every(100),
             quantiles: levels.to_vec(),
             quantile_method: method,
             ..Default::default()
         };
         if gbm {
             ensemble(
-                &Gbm::ito(),
+                &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], vec![0.05, 0.4]).unwrap(),
                 &EulerMaruyama,
-                0.0,
-                1.0,
-                &[1.0],
-                &[0.05, 0.4],
                 &opts,
             )
         } else {
             ensemble(
-                &OrnsteinUhlenbeck,
+                &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 2.0, vec![2.0], vec![1.5, 0.5, 0.8])
+                    .unwrap(),
                 &Heun,
-                0.0,
-                2.0,
-                &[2.0],
-                &[1.5, 0.5, 0.8],
                 &opts,
             )
         }
@@ -453,12 +496,17 @@ fn stream_ensemble_paths_are_the_scalar_euler_maruyama_recursion() {
         n_paths,
         seed,
         steps: Steps::Fixed { n_steps },
-        save: SaveAt::Every(150),
+        save_at: SaveAt::Every(150),
         keep_paths: true,
         noise: NoiseSource::Streams,
         ..Default::default()
     };
-    let ens = ensemble(&TwoBoxEbm, &EulerMaruyama, 0.0, t1, &x0, &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&TwoBoxEbm, 0.0, t1, x0.to_vec(), p.to_vec()).unwrap(),
+        &EulerMaruyama,
+        &opts,
+    )
+    .unwrap();
     let zig = Ziggurat::new();
     let h = t1 / n_steps as f64;
     let (mut f, mut g) = ([0.0; 2], [0.0; 2]);

@@ -6,8 +6,8 @@ use crate::ad::{BlockArg, BlockOp, InputAdjoints, InputTangents, Tape, VarMat, V
 use crate::error::Result;
 use crate::sde::brownian::VirtualBrownianTree;
 use crate::sde::methods::SdeMethod;
-use crate::sde::problem::Sde;
-use crate::sde::solve::SolveOptions;
+use crate::sde::problem::{Sde, SdeProblem};
+use crate::sde::solve::SdeOptions;
 
 /// The record of one solve on a tape: inputs `x₀` (argument 0) and `p` (argument 1),
 /// outputs the saved states (`d × n_save`, column `k` = save `k`). Its pullback runs the
@@ -78,41 +78,53 @@ where
     }
 }
 
-/// Solves `sde` on the Brownian tree `bm` and records the solve as one block on `tape`.
-/// Returns the saved states as a `d × n_save` matrix (column `k` = save `k`); a loss built
-/// from them is differentiated with respect to `x0` and `p` by the pullback chosen with
-/// `sens` (see the [module docs](super)). Errors as for [`solve`](crate::sde::solve()).
-#[allow(clippy::too_many_arguments)]
+/// Solves `problem` (whose `x0` and `p` are variables on `tape`) on the Brownian tree `bm`
+/// and records the solve as one block on `tape`. Returns the saved states as a
+/// `d × n_save` matrix (column `k` = save `k`); a loss built from them is differentiated
+/// with respect to `x0` and `p` by the pullback chosen with `sens` (see the
+/// [module docs](super)). Errors as for [`solve`](crate::sde::solve()), and
+/// [`Error::MixedTapes`](crate::Error::MixedTapes) for inputs on another tape.
 pub fn solve_on_tape<'t, S, M>(
     tape: &'t Tape,
-    sde: &S,
+    problem: &SdeProblem<S, VarVec<'t>>,
     method: &M,
-    t0: f64,
-    t1: f64,
-    x0: &VarVec<'t>,
-    p: &VarVec<'t>,
     bm: &VirtualBrownianTree,
-    opts: &SolveOptions,
+    opts: &SdeOptions,
     sens: Sensitivity,
 ) -> Result<VarMat<'t>>
 where
     S: Sde + Clone + 'static,
     M: SdeMethod,
 {
-    let (plan, saved) = plan_and_solve(sde, method, t0, t1, x0.values(), p.values(), bm, opts)?;
+    check_tape(tape, problem, "sde_solve")?;
     sens.check_method("sde::solve_on_tape", method)?;
-    let d = sde.n_states();
+    let (plan, saved) = plan_and_solve(problem, method, bm, opts)?;
+    let d = problem.sde.n_states();
     let n_save = plan.save_idx.len();
     let op = SdeSolveOp {
-        sde: sde.clone(),
+        sde: problem.sde.clone(),
         method: method.clone(),
         tree: bm.fresh(),
         plan,
-        x0: x0.values().to_vec(),
-        p: p.values().to_vec(),
+        x0: problem.x0_values().to_vec(),
+        p: problem.p_values().to_vec(),
         sens,
     };
-    let args: [BlockArg<'_>; 2] = [x0.arg(), p.arg()];
+    let args: [BlockArg<'_>; 2] = [problem.x0.arg(), problem.p.arg()];
     let start = tape.push_block(op, &args, saved.len())?;
     Ok(VarMat::from_block(tape, start, d, n_save, saved))
+}
+
+/// Checks that the variables of a tape problem live on `tape`.
+pub(crate) fn check_tape<S>(
+    tape: &Tape,
+    problem: &SdeProblem<S, VarVec<'_>>,
+    op: &'static str,
+) -> Result<()> {
+    for t in [problem.x0.tape(), problem.p.tape()].into_iter().flatten() {
+        if !std::ptr::eq(t, tape) {
+            return Err(crate::Error::MixedTapes { op });
+        }
+    }
+    Ok(())
 }

@@ -110,8 +110,8 @@ impl LocalVjp {
         let gl = sde.noise().diffusion_len(d, m);
         let mut f = vec![Var::constant(0.0); d];
         let mut g = vec![Var::constant(0.0); gl];
-        sde.drift(t, &xs, &ps, &mut f);
-        sde.diffusion(t, &xs, &ps, &mut g);
+        sde.drift(Var::constant(t), &xs, &ps, &mut f);
+        sde.diffusion(Var::constant(t), &xs, &ps, &mut g);
         for fi in f.iter_mut() {
             *fi *= h;
         }

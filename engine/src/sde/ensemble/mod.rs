@@ -33,17 +33,18 @@
 //!
 //! ```
 //! use mechml_engine::sde::{ensemble, reference::OrnsteinUhlenbeck, EnsembleOptions,
-//!     EulerMaruyama, Steps};
+//!     EulerMaruyama, SdeProblem, Steps};
 //! use mechml_engine::solver::SaveAt;
-//! let p = [1.0, 0.0, 0.5];
+//! let p = vec![1.0, 0.0, 0.5];
+//! let problem = SdeProblem::new(OrnsteinUhlenbeck, 0.0, 2.0, vec![1.0], p.clone())?;
 //! let opts = EnsembleOptions {
 //!     n_paths: 2000,
 //!     steps: Steps::Fixed { n_steps: 200 },
-//!     save: SaveAt::Every(100),
+//!     save_at: SaveAt::Every(100),
 //!     quantiles: vec![0.5],
 //!     ..Default::default()
 //! };
-//! let ens = ensemble(&OrnsteinUhlenbeck, &EulerMaruyama, 0.0, 2.0, &[1.0], &p, &opts)?;
+//! let ens = ensemble(&problem, &EulerMaruyama, &opts)?;
 //! let (mean, _var) = OrnsteinUhlenbeck::moments(1.0, &p, 2.0);
 //! // Four standard errors, plus 0.01 for Euler–Maruyama's O(h) bias of the mean
 //! // ((1 − h)^200 against e^{−2}: 0.0013 here).
@@ -59,17 +60,17 @@ use block::{BlockOut, Merge};
 use streams::block_streams;
 use tree::block_tree;
 
-use faer::Par;
 use rayon::prelude::*;
 
 use super::controller::AdaptiveOptions;
 use super::methods::SdeMethod;
 use super::normal::Ziggurat;
-use super::problem::{Sde, check_problem};
+use super::problem::{Sde, SdeProblem};
 use super::quantile::{P2Quantile, QuantileMethod, cross_section_quantiles};
 use super::seed::{derive_seed, tag};
 use super::solve::{FixedGrid, Steps, adaptive_stops};
 use crate::error::{Error, Result};
+use crate::linalg::Par;
 use crate::solver::SaveAt;
 
 /// Paths per block.
@@ -98,7 +99,7 @@ pub struct EnsembleOptions {
     /// Step selection.
     pub steps: Steps,
     /// Save times (the statistics are computed at these).
-    pub save: SaveAt,
+    pub save_at: SaveAt,
     /// Quantile levels in `[0, 1]` to report at each save time (empty: none).
     pub quantiles: Vec<f64>,
     /// How quantiles are computed: streaming P² estimates (default; no path is stored) or
@@ -108,7 +109,8 @@ pub struct EnsembleOptions {
     pub keep_paths: bool,
     /// Source of the Brownian increments.
     pub noise: NoiseSource,
-    /// `Par::Seq`, or `Par::Rayon(_)` to run blocks on the current rayon pool.
+    /// [`Par::Seq`], or [`Par::rayon`]`(0)` to run blocks on the current rayon pool (the
+    /// engine's re-export of faer's parallelism setting, [`linalg::Par`](crate::linalg::Par)).
     pub par: Par,
     /// Stop with an error naming the path, time and component at the first non-finite
     /// state (default `true`).
@@ -124,7 +126,7 @@ impl Default for EnsembleOptions {
             n_paths: 1000,
             seed: 0,
             steps: Steps::Fixed { n_steps: 100 },
-            save: SaveAt::Final,
+            save_at: SaveAt::Final,
             quantiles: Vec::new(),
             quantile_method: QuantileMethod::Streaming,
             keep_paths: false,
@@ -197,22 +199,21 @@ impl Ensemble {
     }
 }
 
-/// Simulates `opts.n_paths` paths of `sde` with `method` and summarises them.
+/// Simulates `opts.n_paths` paths of `problem` with `method` and summarises them.
 ///
 /// Errors as for [`solve`](super::solve()), with the path index in non-finite errors;
 /// also: zero paths, quantile levels outside `[0, 1]`, and
 /// [`NoiseSource::Streams`] with a method whose steps need a tree.
-#[allow(clippy::too_many_arguments)]
 pub fn ensemble<S: Sde, M: SdeMethod>(
-    sde: &S,
+    problem: &SdeProblem<S>,
     method: &M,
-    t0: f64,
-    t1: f64,
-    x0: &[f64],
-    p: &[f64],
     opts: &EnsembleOptions,
 ) -> Result<Ensemble> {
-    check_problem(sde, x0, p)?;
+    problem.validate()?;
+    let SdeProblem {
+        sde, t0, t1, x0, p, ..
+    } = problem;
+    let (t0, t1, x0, p) = (*t0, *t1, &x0[..], &p[..]);
     method.check(sde)?;
     if opts.n_paths == 0 {
         return Err(Error::InvalidArgument {
@@ -230,7 +231,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     let plan = match &opts.steps {
         Steps::Fixed { n_steps } => {
             let grid = FixedGrid::new(t0, t1, *n_steps)?;
-            let save = grid.save_indices(&opts.save)?;
+            let save = grid.save_indices(&opts.save_at)?;
             Plan::Fixed { grid, save }
         }
         Steps::Adaptive(aopts) => {
@@ -242,7 +243,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
                         .into(),
                 });
             }
-            if matches!(opts.save, SaveAt::Every(_)) {
+            if matches!(opts.save_at, SaveAt::Every(_)) {
                 return Err(Error::InvalidArgument {
                     op: "sde::ensemble",
                     message: "adaptive paths take different steps: save at SaveAt::Times \
@@ -250,8 +251,8 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
                         .into(),
                 });
             }
-            let stops = adaptive_stops(t0, t1, &opts.save)?;
-            let times = match &opts.save {
+            let stops = adaptive_stops(t0, t1, &opts.save_at)?;
+            let times = match &opts.save_at {
                 SaveAt::Times(ts) => ts.clone(),
                 _ => vec![t1],
             };

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::sde::brownian::{BrownianTreeOptions, VirtualBrownianTree};
 use crate::sde::methods::SdeMethod;
 use crate::sde::problem::Sde;
-use crate::sde::solve::{run_adaptive, run_fixed};
+use crate::sde::solve::{AdaptiveRun, run_adaptive, run_fixed};
 
 /// A block whose paths are each driven by their own Brownian tree.
 #[allow(clippy::too_many_arguments)]
@@ -41,9 +41,12 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
         };
         match plan {
             Plan::Fixed { grid, save: idx } => {
-                let mut w = VirtualBrownianTree::for_fixed_steps(
-                    grid.t0, grid.t1, grid.n, m, seed, 0, area,
-                )?;
+                let mut w = VirtualBrownianTree::builder(grid.t0, grid.t1)
+                    .dim(m)
+                    .seed(seed)
+                    .levy_area(area)
+                    .fixed_steps(grid.n)
+                    .build()?;
                 run_fixed(
                     sde,
                     method,
@@ -77,24 +80,19 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
                 if times.first() == Some(t0) {
                     save(x0, &mut next_save);
                 }
-                let info = run_adaptive(
-                    sde,
-                    method,
-                    *t0,
-                    *t1,
-                    x0,
-                    p,
-                    &mut w,
-                    aopts,
+                let run = AdaptiveRun {
+                    opts: aopts,
+                    t0: *t0,
+                    t1: *t1,
                     stops,
-                    opts.check_finite,
-                    |_, t, y, at_stop| {
-                        if at_stop && times.get(next_save) == Some(&t) {
-                            save(y, &mut next_save);
-                        }
-                        Ok(())
-                    },
-                )
+                    check_finite: opts.check_finite,
+                };
+                let info = run_adaptive(sde, method, &run, x0, p, &mut w, |_, t, y, at_stop| {
+                    if at_stop && times.get(next_save) == Some(&t) {
+                        save(y, &mut next_save);
+                    }
+                    Ok(())
+                })
                 .map_err(|e| with_path(e, path))?;
                 out.n_steps += info.n_steps;
                 out.n_rejected += info.n_rejected;

@@ -36,8 +36,9 @@ impl SdeMethod for EulerMaruyama {
         ws: &mut Workspace<R>,
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
-        sde.drift(t, y, p, &mut ws.f0);
-        sde.diffusion(t, y, p, &mut ws.g0);
+        let tr = R::from_f64(t);
+        sde.drift(tr, y, p, &mut ws.f0);
+        sde.diffusion(tr, y, p, &mut ws.g0);
         for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
             *o = yi + fi * h;
         }

@@ -61,8 +61,9 @@ impl SdeMethod for Milstein {
             0.0
         };
         let dw = inc.dw;
-        sde.drift(t, y, p, &mut ws.f0);
-        sde.diffusion(t, y, p, &mut ws.g0);
+        let tr = R::from_f64(t);
+        sde.drift(tr, y, p, &mut ws.f0);
+        sde.diffusion(tr, y, p, &mut ws.g0);
         for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
             *o = yi + fi * h;
         }
@@ -85,7 +86,7 @@ impl SdeMethod for Milstein {
             for ((tx, &yi), &vi) in ws.tx.iter_mut().zip(y).zip(dir) {
                 *tx = Tangent::new(yi, vi);
             }
-            sde.diffusion(t, &ws.tx, &ws.tp, &mut ws.tg);
+            sde.diffusion(Tangent::constant(tr), &ws.tx, &ws.tp, &mut ws.tg);
             match noise {
                 NoiseType::Scalar => {
                     let c = (dw[0] * dw[0] - ito) * 0.5;

@@ -55,8 +55,8 @@ impl ReversibleHeun {
             z[i] = y1[i] * 2.0 - z1[i] - f1[i] * h;
         }
         noise.apply(d, m, g1, &neg, z);
-        sde.drift(t, z, p, fz);
-        sde.diffusion(t, z, p, &mut gz[..gl]);
+        sde.drift(R::from_f64(t), z, p, fz);
+        sde.diffusion(R::from_f64(t), z, p, &mut gz[..gl]);
         for i in 0..d {
             y[i] = y1[i] - (fz[i] + f1[i]) * (0.5 * h);
         }
@@ -103,8 +103,8 @@ impl SdeMethod for ReversibleHeun {
         state[..d].copy_from_slice(x0);
         state[d..2 * d].copy_from_slice(x0);
         let (fz, gz) = state[2 * d..].split_at_mut(d);
-        sde.drift(t0, x0, p, fz);
-        sde.diffusion(t0, x0, p, gz);
+        sde.drift(R::from_f64(t0), x0, p, fz);
+        sde.diffusion(R::from_f64(t0), x0, p, gz);
     }
     fn step<S: Sde, R: Real>(
         &self,
@@ -130,8 +130,8 @@ impl SdeMethod for ReversibleHeun {
             z1[i] = y[i] * 2.0 - z[i] + fz[i] * h;
         }
         noise.apply(d, m, gz, inc.dw, z1);
-        sde.drift(t + h, z1, p, f1);
-        sde.diffusion(t + h, z1, p, &mut g1[..gl]);
+        sde.drift(R::from_f64(t + h), z1, p, f1);
+        sde.diffusion(R::from_f64(t + h), z1, p, &mut g1[..gl]);
         for i in 0..d {
             y1[i] = y[i] + (fz[i] + f1[i]) * (0.5 * h);
         }

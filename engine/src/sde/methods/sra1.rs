@@ -108,14 +108,14 @@ fn sra1<S: Sde, R: Real>(
         ws.wa[k] = 0.5 * dw[k] + area[k];
         ws.wb[k] = 1.5 * ws.wa[k];
     }
-    sde.drift(t, y, p, &mut ws.f0);
-    sde.diffusion(t, y, p, &mut ws.g0); // g(t)
-    sde.diffusion(t + h, y, p, &mut ws.g1); // g(t + h)
+    sde.drift(R::from_f64(t), y, p, &mut ws.f0);
+    sde.diffusion(R::from_f64(t), y, p, &mut ws.g0); // g(t)
+    sde.diffusion(R::from_f64(t + h), y, p, &mut ws.g1); // g(t + h)
     for i in 0..d {
         ws.x1[i] = y[i] + ws.f0[i] * (0.75 * h);
     }
     noise.apply(d, m, &ws.g1, &ws.wb, &mut ws.x1);
-    sde.drift(t + 0.75 * h, &ws.x1, p, &mut ws.f1);
+    sde.drift(R::from_f64(t + 0.75 * h), &ws.x1, p, &mut ws.f1);
     for i in 0..d {
         out[i] = y[i] + (ws.f0[i] * (1.0 / 3.0) + ws.f1[i] * (2.0 / 3.0)) * h;
     }
