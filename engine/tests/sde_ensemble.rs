@@ -5,7 +5,7 @@
 //! mean, `var·√(2/(n−1))` for a Gaussian sample variance, `√(q(1−q)/n)/φ(z_q)·sd` for a
 //! sample quantile.
 
-use faer::Par;
+use mechml_engine::linalg::Par;
 use mechml_engine::ad::Real;
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
@@ -532,4 +532,154 @@ fn stream_ensemble_paths_are_the_scalar_euler_maruyama_recursion() {
     }
     // Only the rounding of fused multiply-adds may differ, on a contractive recursion.
     assert!(worst < 1e-12, "largest relative difference {worst:e}");
+}
+
+/// `dX = A X dt + B dW` with `A = diag(−a₀, −a₁)` and correlated additive noise
+/// `B = [[s₀, 0], [ρ s₁, √(1 − ρ²) s₁]]` (so `Q = B Bᵀ` has `Q₀₁ = ρ s₀ s₁`);
+/// `p = [a₀, a₁, s₀, s₁, ρ]`.
+struct CorrelatedLinear;
+impl Sde for CorrelatedLinear {
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn n_noise(&self) -> usize {
+        2
+    }
+    fn n_params(&self) -> usize {
+        5
+    }
+    fn noise(&self) -> NoiseType {
+        NoiseType::Additive
+    }
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
+        out[0] = -(p[0] * x[0]);
+        out[1] = -(p[1] * x[1]);
+    }
+    fn diffusion<R: Real>(&self, _t: R, _x: &[R], p: &[R], out: &mut [R]) {
+        // Column-major d × m.
+        out[0] = p[2];
+        out[1] = p[4] * p[3];
+        out[2] = R::zero();
+        out[3] = (R::one() - p[4] * p[4]).sqrt() * p[3];
+    }
+}
+
+#[test]
+fn covariance_of_a_linear_sde_matches_its_closed_form() {
+    // Euler–Maruyama on the linear SDE is the linear recursion X_{n+1} = (I + hA) X_n + B ΔW,
+    // whose covariance from a fixed X₀ is exactly
+    //   C_ij(n) = h Q_ij (1 − rⁿ) / (1 − r),  r = (1 − h aᵢ)(1 − h aⱼ),
+    // (a geometric sum of (I + hA)^k h Q (I + hA)^k). The sample covariance of N paths has
+    // standard deviation √((C_ii C_jj + C_ij²) / (N − 1)) (Gaussian fourth moments).
+    let p = [1.5, 0.4, 0.8, 1.2, 0.6];
+    let (n_steps, t1) = (200usize, 2.0);
+    let h = t1 / n_steps as f64;
+    let q = [
+        [p[2] * p[2], p[4] * p[2] * p[3]],
+        [p[4] * p[2] * p[3], p[3] * p[3]],
+    ];
+    let problem = SdeProblem::new(CorrelatedLinear, 0.0, t1, vec![1.0, -0.5], p.to_vec()).unwrap();
+    let opts = EnsembleOptions {
+        n_paths: 20_000,
+        seed: 8,
+        steps: Steps::Fixed { n_steps },
+        save_at: SaveAt::Every(50),
+        covariance: true,
+        ..Default::default()
+    };
+    let ens = ensemble(&problem, &EulerMaruyama, &opts).unwrap();
+    let n = ens.n_paths as f64;
+    assert_eq!(ens.n_save(), 5);
+    for k in 1..ens.n_save() {
+        let steps = (k * 50) as i32;
+        let c = ens.covariance(k).unwrap();
+        let exact = |i: usize, j: usize| {
+            let r = (1.0 - h * p[i]) * (1.0 - h * p[j]);
+            h * q[i][j] * (1.0 - r.powi(steps)) / (1.0 - r)
+        };
+        for i in 0..2 {
+            // The diagonal is the variance (the same arithmetic).
+            assert_eq!(c[i * 2 + i].to_bits(), ens.variance(k)[i].to_bits());
+            for j in 0..2 {
+                let sd = ((exact(i, i) * exact(j, j) + exact(i, j).powi(2)) / (n - 1.0)).sqrt();
+                assert!(
+                    (c[i * 2 + j] - exact(i, j)).abs() < Z * sd,
+                    "save {k}, C[{i}{j}] = {} vs exact {} (sd {sd})",
+                    c[i * 2 + j],
+                    exact(i, j)
+                );
+            }
+        }
+        assert_eq!(c[1].to_bits(), c[2].to_bits(), "symmetric");
+    }
+    // At t = 0 the state is deterministic.
+    assert!(ens.covariance(0).unwrap().iter().all(|&v| v == 0.0));
+    assert!(ens.covariance(5).is_none());
+    // Without the option there is no covariance.
+    let plain = ensemble(
+        &problem,
+        &EulerMaruyama,
+        &EnsembleOptions {
+            covariance: false,
+            n_paths: 10,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(plain.covariance(1).is_none());
+}
+
+#[test]
+fn per_path_accessors_read_the_kept_paths() {
+    // The accessors against the documented layout `[(path · n_save + k) · d + i]`, and the
+    // streamed covariance against the two-pass covariance of the kept cross-sections.
+    let p = [1.5, 0.4, 0.8, 1.2, 0.6];
+    let problem = SdeProblem::new(CorrelatedLinear, 0.0, 1.0, vec![1.0, -0.5], p.to_vec()).unwrap();
+    let opts = EnsembleOptions {
+        n_paths: 150, // not a multiple of the block size
+        seed: 3,
+        steps: Steps::Fixed { n_steps: 20 },
+        save_at: SaveAt::Every(10),
+        keep_paths: true,
+        covariance: true,
+        ..Default::default()
+    };
+    let ens = ensemble(&problem, &EulerMaruyama, &opts).unwrap();
+    let (d, ns) = (2, ens.n_save());
+    let all = ens.paths.as_ref().unwrap();
+    for path in [0, 63, 64, 149] {
+        let block = ens.path(path).unwrap();
+        assert_eq!(block.len(), ns * d);
+        for k in 0..ns {
+            for i in 0..d {
+                let v = all[(path * ns + k) * d + i];
+                assert_eq!(block[k * d + i], v);
+                assert_eq!(ens.path_state(path, k).unwrap()[i], v);
+                assert_eq!(ens.component(path, i).unwrap()[k], v);
+                assert_eq!(ens.cross_section(k, i).unwrap()[path], v);
+            }
+        }
+    }
+    assert!(ens.path(150).is_none() && ens.component(0, 2).is_none());
+    assert!(ens.cross_section(ns, 0).is_none());
+    for k in 0..ns {
+        let xs: Vec<Vec<f64>> = (0..d).map(|i| ens.cross_section(k, i).unwrap()).collect();
+        let n = xs[0].len() as f64;
+        let m: Vec<f64> = xs.iter().map(|x| x.iter().sum::<f64>() / n).collect();
+        for i in 0..d {
+            for j in 0..d {
+                let c = xs[i]
+                    .iter()
+                    .zip(&xs[j])
+                    .map(|(a, b)| (a - m[i]) * (b - m[j]))
+                    .sum::<f64>()
+                    / (n - 1.0);
+                let got = ens.covariance(k).unwrap()[i * d + j];
+                assert!(
+                    (got - c).abs() <= 1e-12 * (1.0 + c.abs()),
+                    "save {k}: {got} vs {c}"
+                );
+            }
+        }
+    }
 }

@@ -105,8 +105,12 @@ pub struct EnsembleOptions {
     /// How quantiles are computed: streaming P² estimates (default; no path is stored) or
     /// exact sample quantiles (stores every path's saved states).
     pub quantile_method: QuantileMethod,
-    /// Keep every path's saved states.
+    /// Keep every path's saved states ([`Ensemble::path`], [`Ensemble::component`],
+    /// [`Ensemble::cross_section`]).
     pub keep_paths: bool,
+    /// Accumulate the covariance matrix of the components at each save time
+    /// ([`Ensemble::covariance`]; `d²` numbers per save time, no path stored).
+    pub covariance: bool,
     /// Source of the Brownian increments.
     pub noise: NoiseSource,
     /// [`Par::Seq`], or [`Par::rayon`]`(0)` to run blocks on the current rayon pool (the
@@ -130,6 +134,7 @@ impl Default for EnsembleOptions {
             quantiles: Vec::new(),
             quantile_method: QuantileMethod::Streaming,
             keep_paths: false,
+            covariance: false,
             noise: NoiseSource::Streams,
             par: Par::Seq,
             check_finite: true,
@@ -157,6 +162,9 @@ pub struct Ensemble {
     pub mean: Vec<f64>,
     /// Unbiased sample variances (divisor `n − 1`), same layout.
     pub variance: Vec<f64>,
+    /// Unbiased sample covariances of the components, `[(k * d + i) * d + j]`, if asked
+    /// ([`EnsembleOptions::covariance`]); the diagonal equals `variance`.
+    pub covariances: Option<Vec<f64>>,
     /// The quantile levels.
     pub quantile_levels: Vec<f64>,
     /// Quantiles, `[(k * n_levels + q) * d + i]` (P² estimates or exact, as asked by
@@ -190,12 +198,58 @@ impl Ensemble {
         let nq = self.quantile_levels.len();
         &self.quantiles[(k * nq + q) * d..(k * nq + q + 1) * d]
     }
-    /// The saved states of path `path` at save time `k`, if paths were kept.
-    pub fn path_state(&self, path: usize, k: usize) -> Option<&[f64]> {
-        let (d, ns) = (self.n_states, self.t.len());
+    /// Number of save times.
+    pub fn n_save(&self) -> usize {
+        self.t.len()
+    }
+    /// The saved states of path `path`: an `n_save × d` row-major block (row `k` = the
+    /// state at save time `k`); `None` if paths were not kept or `path ≥ n_paths`.
+    pub fn path(&self, path: usize) -> Option<&[f64]> {
+        if path >= self.n_paths {
+            return None;
+        }
+        let per = self.t.len() * self.n_states;
         self.paths
             .as_ref()
-            .map(|p| &p[(path * ns + k) * d..(path * ns + k + 1) * d])
+            .map(|p| &p[path * per..(path + 1) * per])
+    }
+    /// The saved state of path `path` at save time `k` (`d` values), if paths were kept.
+    pub fn path_state(&self, path: usize, k: usize) -> Option<&[f64]> {
+        let d = self.n_states;
+        if k >= self.t.len() {
+            return None;
+        }
+        self.path(path).map(|p| &p[k * d..(k + 1) * d])
+    }
+    /// Component `i` of path `path` at every save time (`n_save` values), if paths were
+    /// kept.
+    pub fn component(&self, path: usize, i: usize) -> Option<Vec<f64>> {
+        let d = self.n_states;
+        if i >= d {
+            return None;
+        }
+        self.path(path)
+            .map(|p| p.chunks_exact(d).map(|x| x[i]).collect())
+    }
+    /// Component `i` of every path at save time `k` (`n_paths` values, in path order), if
+    /// paths were kept.
+    pub fn cross_section(&self, k: usize, i: usize) -> Option<Vec<f64>> {
+        let (d, ns) = (self.n_states, self.t.len());
+        if k >= ns || i >= d {
+            return None;
+        }
+        self.paths
+            .as_ref()
+            .map(|p| p.chunks_exact(ns * d).map(|path| path[k * d + i]).collect())
+    }
+    /// The `d × d` covariance matrix (row-major) of the components at save time `k`, if
+    /// asked for ([`EnsembleOptions::covariance`]).
+    pub fn covariance(&self, k: usize) -> Option<&[f64]> {
+        let dd = self.n_states * self.n_states;
+        if k >= self.t.len() {
+            return None;
+        }
+        self.covariances.as_ref().map(|c| &c[k * dd..(k + 1) * dd])
     }
 }
 
@@ -306,6 +360,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     let Merge {
         mean,
         m2,
+        cross,
         count,
         mut paths,
         estimators,
@@ -323,6 +378,17 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
             }
         })
         .collect();
+    let covariances = cross.map(|c| {
+        c.iter()
+            .map(|v| {
+                if count > 1.0 {
+                    v / (count - 1.0)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    });
     let quantiles = match (&paths, opts.quantile_method) {
         _ if opts.quantiles.is_empty() => Vec::new(),
         (Some(all), QuantileMethod::Exact) => {
@@ -339,6 +405,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
         n_paths: opts.n_paths,
         mean,
         variance,
+        covariances,
         quantile_levels: opts.quantiles.clone(),
         quantiles,
         paths,

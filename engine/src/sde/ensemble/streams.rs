@@ -29,7 +29,7 @@ pub(super) fn block_streams<S: Sde, M: SdeMethod>(
     // Pad the block to a multiple of 4 lanes is unnecessary: `lanes` = n.
     let lanes = n;
     let n_save = save.len();
-    let mut out = BlockOut::new(n, n_save, d, keep);
+    let mut out = BlockOut::new(n, n_save, d, keep, opts.covariance);
     let mut streams =
         NormalLanes::from_seeds((first..first + n).map(|k| path_seed(opts.seed, k as u64)));
     let mut bw = BatchWorkspace::new(sde, method, lanes);

@@ -25,7 +25,7 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
     let m = sde.n_noise();
     let times = plan.times();
     let n_save = times.len();
-    let mut out = BlockOut::new(n, n_save, d, keep);
+    let mut out = BlockOut::new(n, n_save, d, keep, opts.covariance);
     // Saved states in SoA per save time: [k][i * n + l].
     let mut soa = vec![0.0; n_save * d * n];
     let area = method.needs_levy_area();
