@@ -5,8 +5,8 @@
 //! mean, `var·√(2/(n−1))` for a Gaussian sample variance, `√(q(1−q)/n)/φ(z_q)·sd` for a
 //! sample quantile.
 
-use mechml_engine::linalg::Par;
 use mechml_engine::ad::Real;
+use mechml_engine::linalg::Par;
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
 use mechml_engine::sde::{

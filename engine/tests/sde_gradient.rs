@@ -186,10 +186,12 @@ fn tape_through<S: Sde, M: SdeMethod>(
             w.increment(t, tn, &mut dw).unwrap();
         }
         let inc = Increment {
+            t,
+            h: tn - t,
             dw: &dw,
             area: method.needs_levy_area().then_some(&area[..]),
         };
-        method.step(sde, t, tn - t, &inc, &ps, &y, &mut next, &mut ws);
+        method.step(sde, &inc, &ps, &y, &mut next, &mut ws);
         std::mem::swap(&mut y, &mut next);
         if save_steps.contains(&(k + 1)) {
             saved.extend_from_slice(&y[..d]);
@@ -988,20 +990,13 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     for k in 0..n {
         tree.increment(time(k), time(k + 1), &mut dw).unwrap();
         let inc = Increment {
+            t: time(k),
+            h: time(k + 1) - time(k),
             dw: &dw,
             area: None,
         };
         let (cur, next) = states[k * sl..(k + 2) * sl].split_at_mut(sl);
-        method.step(
-            &sde,
-            time(k),
-            time(k + 1) - time(k),
-            &inc,
-            &p,
-            cur,
-            next,
-            &mut ws,
-        );
+        method.step(&sde, &inc, &p, cur, next, &mut ws);
     }
     assert!(states.iter().all(|v| v.is_finite()));
     let scale = states.iter().fold(0.0f64, |s, v| s.max(v.abs()));
@@ -1011,20 +1006,13 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     for k in (0..n).rev() {
         tree.increment(time(k), time(k + 1), &mut dw).unwrap();
         let inc = Increment {
+            t: time(k),
+            h: time(k + 1) - time(k),
             dw: &dw,
             area: None,
         };
         method
-            .reverse(
-                &sde,
-                time(k),
-                time(k + 1) - time(k),
-                &inc,
-                &p,
-                &y,
-                &mut prev,
-                &mut ws,
-            )
+            .reverse(&sde, &inc, &p, &y, &mut prev, &mut ws)
             .unwrap();
         std::mem::swap(&mut y, &mut prev);
         for (a, b) in y.iter().zip(&states[k * sl..(k + 1) * sl]) {

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::sde::brownian::VirtualBrownianTree;
 use crate::sde::methods::SdeMethod;
 use crate::sde::problem::{Sde, SdeProblem};
-use crate::sde::solve::SdeOptions;
+use crate::sde::solve::{PathInputs, SdeOptions};
 
 /// The record of one solve on a tape: inputs `x₀` (argument 0) and `p` (argument 1),
 /// outputs the saved states (`d × n_save`, column `k` = save `k`). Its pullback runs the
@@ -23,6 +23,17 @@ pub struct SdeSolveOp<S, M> {
     sens: Sensitivity,
 }
 
+impl<S, M> SdeSolveOp<S, M> {
+    fn path(&self) -> PathInputs<'_, S, M, f64> {
+        PathInputs {
+            sde: &self.sde,
+            method: &self.method,
+            x0: &self.x0,
+            p: &self.p,
+        }
+    }
+}
+
 impl<S, M> BlockOp for SdeSolveOp<S, M>
 where
     S: Sde,
@@ -34,16 +45,7 @@ where
 
     fn pullback(&self, out_adj: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> Result<()> {
         let mut noise = TreeNoise::new(self.tree.fresh(), self.method.needs_levy_area());
-        let g = plan_vjp(
-            &self.sde,
-            &self.method,
-            &self.plan,
-            &self.x0,
-            &self.p,
-            &mut noise,
-            self.sens,
-            out_adj,
-        )?;
+        let g = plan_vjp(self.path(), &self.plan, &mut noise, self.sens, out_adj)?;
         if let Some(mut a) = inputs.arg(0) {
             for (a, g) in a.iter_mut().zip(&g.x0) {
                 *a += g;
@@ -64,11 +66,8 @@ where
         let vp = inputs.arg(1);
         let mut noise = TreeNoise::new(self.tree.fresh(), self.method.needs_levy_area());
         let jv = forward_jvp(
-            &self.sde,
-            &self.method,
+            self.path(),
             &self.plan,
-            &self.x0,
-            &self.p,
             &mut noise,
             vx.as_deref().unwrap_or(&zx),
             vp.as_deref().unwrap_or(&zp),

@@ -8,14 +8,16 @@ use super::{
     SdeGradients, Sensitivity, StepPlan, StreamNoise, TreeNoise, plan_and_solve, plan_vjp,
 };
 use crate::ad::{BlockArg, BlockOp, InputAdjoints, Tape, VarMat, VarVec};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::linalg::Par;
 use crate::sde::brownian::{BrownianTreeOptions, VirtualBrownianTree};
-use crate::sde::ensemble::{EnsembleOptions, LANES, NoiseSource, ensemble, path_seed, with_path};
+use crate::sde::ensemble::{
+    EnsembleOptions, LANES, NoiseSource, adaptive_needs_tree, ensemble, path_seed, with_path,
+};
 use crate::sde::methods::SdeMethod;
 use crate::sde::normal::Ziggurat;
 use crate::sde::problem::{Sde, SdeProblem};
-use crate::sde::solve::{FixedGrid, SdeOptions, Steps};
+use crate::sde::solve::{FixedGrid, PathInputs, SdeOptions, Steps};
 
 /// The vector–Jacobian product of `(x₀, p) ↦` the saved states of every path of
 /// [`ensemble`] (with the same options), `out_adj[(path · n_save + k) · d + i]` being the
@@ -33,6 +35,7 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
     out_adj: &[f64],
 ) -> Result<SdeGradients> {
     problem.validate()?;
+    opts.validate()?;
     sens.check_method("sde::ensemble_vjp", method)?;
     let (sde, t0, t1) = (&problem.sde, problem.t0, problem.t1);
     let (x0, p) = (&problem.x0[..], &problem.p[..]);
@@ -63,6 +66,7 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
         opts.n_paths * per_path,
     )?;
     let zig = Ziggurat::new();
+    let inputs = PathInputs { sde, method, x0, p };
     let one_path = |path: usize, acc: &mut SdeGradients| -> Result<()> {
         let seed = path_seed(opts.seed, path as u64);
         let adj = &out_adj[path * per_path..(path + 1) * per_path];
@@ -70,7 +74,7 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
             (NoiseSource::Streams, Some(plan)) => {
                 let h = FixedGrid::new(t0, t1, plan.n_steps())?.h();
                 let mut noise = StreamNoise::new(seed, &zig, m, h, area);
-                plan_vjp(sde, method, plan, x0, p, &mut noise, sens, adj)
+                plan_vjp(inputs, plan, &mut noise, sens, adj)
             }
             (NoiseSource::Tree, Some(plan)) => {
                 let tree = VirtualBrownianTree::builder(t0, t1)
@@ -80,7 +84,7 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
                     .fixed_steps(plan.n_steps())
                     .build()?;
                 let mut noise = TreeNoise::new(tree, area);
-                plan_vjp(sde, method, plan, x0, p, &mut noise, sens, adj)
+                plan_vjp(inputs, plan, &mut noise, sens, adj)
             }
             (NoiseSource::Tree, None) => {
                 let tree_opts = BrownianTreeOptions {
@@ -90,12 +94,9 @@ pub fn ensemble_vjp<S: Sde, M: SdeMethod>(
                 let tree = VirtualBrownianTree::new(t0, t1, m, seed, tree_opts)?;
                 let (plan, _) = plan_and_solve(problem, method, &tree, &solve_opts)?;
                 let mut noise = TreeNoise::new(tree, area);
-                plan_vjp(sde, method, &plan, x0, p, &mut noise, sens, adj)
+                plan_vjp(inputs, &plan, &mut noise, sens, adj)
             }
-            (NoiseSource::Streams, None) => Err(Error::InvalidArgument {
-                op: "sde::ensemble_vjp",
-                message: "adaptive steps need NoiseSource::Tree".into(),
-            }),
+            (NoiseSource::Streams, None) => Err(adaptive_needs_tree("sde::ensemble_vjp")),
         }
         .map_err(|e| with_path(e, path))?;
         for (a, b) in acc.x0.iter_mut().zip(&g.x0) {

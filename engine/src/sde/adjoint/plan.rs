@@ -8,8 +8,8 @@ use crate::sde::brownian::VirtualBrownianTree;
 use crate::sde::methods::SdeMethod;
 use crate::sde::problem::{Sde, SdeInputs, SdeProblem};
 use crate::sde::solve::{
-    AdaptiveRun, FixedGrid, SdeOptions, Steps, adaptive_stops, check_brownian, keep_adaptive,
-    run_adaptive, saves_t0,
+    AdaptiveRun, FixedGrid, PathInputs, SdeOptions, Steps, adaptive_stops, check_brownian,
+    keep_adaptive, run_adaptive, saves_t0,
 };
 use crate::solver::SaveAt;
 
@@ -60,26 +60,18 @@ pub(crate) fn plan_and_solve<S: Sde, M: SdeMethod, V: SdeInputs>(
     method.check(sde)?;
     check_brownian(sde, method, bm, t0, t1)?;
     let d = sde.n_states();
+    let path = PathInputs { sde, method, x0, p };
     match &opts.steps {
         Steps::Fixed { n_steps } => {
             let plan = StepPlan::fixed(t0, t1, *n_steps, &opts.save_at)?;
             let mut noise = TreeNoise::new(bm.fresh(), method.needs_levy_area());
             let mut saved = Vec::with_capacity(plan.save_idx.len() * d);
             let save_at = plan.save_at();
-            forward::run_plan::<_, _, _, f64>(
-                sde,
-                method,
-                &plan,
-                x0,
-                p,
-                &mut noise,
-                opts.check_finite,
-                |k, y| {
-                    if save_at[k].is_some() {
-                        saved.extend_from_slice(&y[..d]);
-                    }
-                },
-            )?;
+            forward::run_plan(path, &plan, &mut noise, opts.check_finite, |k, y| {
+                if save_at[k].is_some() {
+                    saved.extend_from_slice(&y[..d]);
+                }
+            })?;
             Ok((plan, saved))
         }
         Steps::Adaptive(aopts) => {
@@ -99,7 +91,7 @@ pub(crate) fn plan_and_solve<S: Sde, M: SdeMethod, V: SdeInputs>(
                 stops: &stops,
                 check_finite: opts.check_finite,
             };
-            run_adaptive(sde, method, &run, x0, p, &mut w, |k, t, y, at_stop| {
+            run_adaptive(path, &run, &mut w, |k, t, y, at_stop| {
                 times.push(t);
                 if keep_adaptive(&opts.save_at, k, t, t1, at_stop) {
                     save_idx.push(k);
@@ -127,41 +119,37 @@ pub fn solve_vjp<S: Sde, M: SdeMethod>(
     let (plan, saved) = plan_and_solve(problem, method, bm, opts)?;
     crate::error::check_len("sde::solve_vjp", "out_adj", out_adj.len(), saved.len())?;
     let mut noise = TreeNoise::new(bm.fresh(), method.needs_levy_area());
-    let (sde, x0, p) = (&problem.sde, &problem.x0, &problem.p);
-    let g = plan_vjp(sde, method, &plan, x0, p, &mut noise, sens, out_adj)?;
+    let path = PathInputs {
+        sde: &problem.sde,
+        method,
+        x0: &problem.x0,
+        p: &problem.p,
+    };
+    let g = plan_vjp(path, &plan, &mut noise, sens, out_adj)?;
     Ok((saved, g))
 }
 
 /// Dispatches a VJP over a known step plan.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn plan_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     plan: &StepPlan,
-    x0: &[f64],
-    p: &[f64],
     noise: &mut N,
     sens: Sensitivity,
     out_adj: &[f64],
 ) -> Result<SdeGradients> {
-    sens.check_method("sde::solve_vjp", method)?;
+    sens.check_method("sde::solve_vjp", path.method)?;
     match sens {
         Sensitivity::DiscreteAdjoint { checkpointing } => discrete::discrete_adjoint(
-            sde,
-            method,
+            path,
             plan,
-            x0,
-            p,
             noise,
             out_adj,
             checkpointing.interval(plan.n_steps()),
         ),
-        Sensitivity::Forward => forward::forward_vjp(sde, method, plan, x0, p, noise, out_adj),
-        Sensitivity::Reversible => {
-            reversible::reversible_adjoint(sde, method, plan, x0, p, noise, out_adj)
-        }
+        Sensitivity::Forward => forward::forward_vjp(path, plan, noise, out_adj),
+        Sensitivity::Reversible => reversible::reversible_adjoint(path, plan, noise, out_adj),
         Sensitivity::StochasticAdjoint { backsolve } => {
-            stochastic::stochastic_adjoint(sde, method, plan, x0, p, noise, out_adj, backsolve)
+            stochastic::stochastic_adjoint(path, plan, noise, out_adj, backsolve)
         }
     }
 }

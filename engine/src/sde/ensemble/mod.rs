@@ -57,8 +57,6 @@ mod streams;
 mod tree;
 
 use block::{BlockOut, Merge};
-use streams::block_streams;
-use tree::block_tree;
 
 use rayon::prelude::*;
 
@@ -68,7 +66,7 @@ use super::normal::Ziggurat;
 use super::problem::{Sde, SdeProblem};
 use super::quantile::{P2Quantile, QuantileMethod, cross_section_quantiles};
 use super::seed::{derive_seed, tag};
-use super::solve::{FixedGrid, Steps, adaptive_stops};
+use super::solve::{FixedGrid, PathInputs, Steps, adaptive_stops};
 use crate::error::{Error, Result};
 use crate::linalg::Par;
 use crate::solver::SaveAt;
@@ -141,6 +139,44 @@ impl Default for EnsembleOptions {
             tree_depth: 20,
         }
     }
+}
+
+impl EnsembleOptions {
+    /// Checks the options that do not depend on the problem: at least one path, quantile
+    /// levels in `[0, 1]`.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_paths == 0 {
+            return Err(Error::invalid_option(OP, "n_paths", 0, "≥ 1"));
+        }
+        if let Some((i, q)) = self
+            .quantiles
+            .iter()
+            .enumerate()
+            .find(|(_, q)| !(0.0..=1.0).contains(*q))
+        {
+            return Err(Error::invalid_option(
+                OP,
+                format!("quantiles[{i}]"),
+                q,
+                "a quantile level in [0, 1]",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The name of ensemble errors.
+const OP: &str = "sde::ensemble";
+
+/// The error for adaptive steps driven by normal streams.
+pub(crate) fn adaptive_needs_tree(op: &'static str) -> Error {
+    Error::invalid_option(
+        op,
+        "noise",
+        "NoiseSource::Streams",
+        "NoiseSource::Tree with adaptive steps (rejected steps must re-use the same Brownian \
+         path)",
+    )
 }
 
 /// The seed of path `k` of an ensemble with seed `seed` (the tree seed for
@@ -269,18 +305,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     } = problem;
     let (t0, t1, x0, p) = (*t0, *t1, &x0[..], &p[..]);
     method.check(sde)?;
-    if opts.n_paths == 0 {
-        return Err(Error::InvalidArgument {
-            op: "sde::ensemble",
-            message: "n_paths must be at least 1".into(),
-        });
-    }
-    if let Some(q) = opts.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-        return Err(Error::InvalidArgument {
-            op: "sde::ensemble",
-            message: format!("quantile level {q} is outside [0, 1]"),
-        });
-    }
+    opts.validate()?;
     let d = sde.n_states();
     let plan = match &opts.steps {
         Steps::Fixed { n_steps } => {
@@ -290,20 +315,16 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
         }
         Steps::Adaptive(aopts) => {
             if opts.noise != NoiseSource::Tree {
-                return Err(Error::InvalidArgument {
-                    op: "sde::ensemble",
-                    message: "adaptive steps need NoiseSource::Tree (rejected steps must \
-                              re-use the same Brownian path)"
-                        .into(),
-                });
+                return Err(adaptive_needs_tree(OP));
             }
-            if matches!(opts.save_at, SaveAt::Every(_)) {
-                return Err(Error::InvalidArgument {
-                    op: "sde::ensemble",
-                    message: "adaptive paths take different steps: save at SaveAt::Times \
-                              or SaveAt::Final"
-                        .into(),
-                });
+            if let SaveAt::Every(k) = opts.save_at {
+                return Err(Error::invalid_option(
+                    OP,
+                    "save_at",
+                    format!("Every({k})"),
+                    "SaveAt::Times or SaveAt::Final with adaptive steps (paths take \
+                     different steps)",
+                ));
             }
             let stops = adaptive_stops(t0, t1, &opts.save_at)?;
             let times = match &opts.save_at {
@@ -329,14 +350,21 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     let keep = keep_all || !opts.quantiles.is_empty();
     let zig = Ziggurat::new();
     let n_blocks = opts.n_paths.div_ceil(LANES);
+    let job = BlockJob {
+        path: PathInputs { sde, method, x0, p },
+        opts,
+        plan: &plan,
+        keep,
+        zig: &zig,
+    };
     let run = |b: usize| -> Result<BlockOut> {
         let first = b * LANES;
         let n = LANES.min(opts.n_paths - first);
         match (opts.noise, &plan) {
             (NoiseSource::Streams, Plan::Fixed { grid, save }) => {
-                block_streams(sde, method, *grid, x0, p, opts, first, n, save, keep, &zig)
+                job.streams(*grid, save, first, n)
             }
-            _ => block_tree(sde, method, &plan, x0, p, opts, first, n, keep),
+            _ => job.tree(first, n),
         }
     };
     let mut acc = Merge::new(n_save, d, opts, keep_all)?;
@@ -412,6 +440,16 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
         n_steps: n_total_steps,
         n_rejected,
     })
+}
+
+/// What every block of an ensemble shares: the path inputs, the options, the step plan,
+/// whether blocks keep their saved states, and the normal generator.
+pub(super) struct BlockJob<'a, S, M> {
+    pub path: PathInputs<'a, S, M, f64>,
+    pub opts: &'a EnsembleOptions,
+    pub plan: &'a Plan,
+    pub keep: bool,
+    pub zig: &'a Ziggurat,
 }
 
 /// How the paths of an ensemble step.

@@ -1,26 +1,36 @@
 //! Blocks whose paths are each driven by their own virtual Brownian tree.
 
 use super::block::BlockOut;
-use super::{EnsembleOptions, Plan, path_seed, with_path};
+use super::{BlockJob, Plan, path_seed, with_path};
 use crate::error::Result;
 use crate::sde::brownian::{BrownianTreeOptions, VirtualBrownianTree};
 use crate::sde::methods::SdeMethod;
 use crate::sde::problem::Sde;
-use crate::sde::solve::{AdaptiveRun, run_adaptive, run_fixed};
+use crate::sde::solve::{AdaptiveRun, PathInputs, run_adaptive, run_fixed};
+
+impl<S: Sde, M: SdeMethod> BlockJob<'_, S, M> {
+    /// Paths `first..first + n`, each driven by its own Brownian tree.
+    pub(super) fn tree(&self, first: usize, n: usize) -> Result<BlockOut> {
+        block_tree(self, first, n)
+    }
+}
 
 /// A block whose paths are each driven by their own Brownian tree.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn block_tree<S: Sde, M: SdeMethod>(
-    sde: &S,
-    method: &M,
-    plan: &Plan,
-    x0: &[f64],
-    p: &[f64],
-    opts: &EnsembleOptions,
+fn block_tree<S: Sde, M: SdeMethod>(
+    job: &BlockJob<'_, S, M>,
     first: usize,
     n: usize,
-    keep: bool,
 ) -> Result<BlockOut> {
+    let BlockJob {
+        path: inputs,
+        opts,
+        plan,
+        keep,
+        ..
+    } = *job;
+    let PathInputs {
+        sde, method, x0, ..
+    } = inputs;
     let d = sde.n_states();
     let m = sde.n_noise();
     let times = plan.times();
@@ -47,21 +57,12 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
                     .levy_area(area)
                     .fixed_steps(grid.n)
                     .build()?;
-                run_fixed(
-                    sde,
-                    method,
-                    *grid,
-                    x0,
-                    p,
-                    &mut w,
-                    opts.check_finite,
-                    |k, _, y| {
-                        if idx.get(next_save) == Some(&k) {
-                            save(y, &mut next_save);
-                        }
-                        Ok(())
-                    },
-                )
+                run_fixed(inputs, *grid, &mut w, opts.check_finite, |k, _, y| {
+                    if idx.get(next_save) == Some(&k) {
+                        save(y, &mut next_save);
+                    }
+                    Ok(())
+                })
                 .map_err(|e| with_path(e, path))?;
                 out.n_steps += grid.n;
             }
@@ -87,7 +88,7 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
                     stops,
                     check_finite: opts.check_finite,
                 };
-                let info = run_adaptive(sde, method, &run, x0, p, &mut w, |_, t, y, at_stop| {
+                let info = run_adaptive(inputs, &run, &mut w, |_, t, y, at_stop| {
                     if at_stop && times.get(next_save) == Some(&t) {
                         save(y, &mut next_save);
                     }

@@ -27,16 +27,14 @@ impl SdeMethod for EulerMaruyama {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
         out: &mut [R],
         ws: &mut Workspace<R>,
     ) {
-        let (d, m) = (sde.n_states(), sde.n_noise());
-        let tr = R::from_f64(t);
+        let (d, m, h) = (sde.n_states(), sde.n_noise(), inc.h);
+        let tr = R::from_f64(inc.t);
         sde.drift(tr, y, p, &mut ws.f0);
         sde.diffusion(tr, y, p, &mut ws.g0);
         for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
@@ -48,14 +46,12 @@ impl SdeMethod for EulerMaruyama {
     fn step_batch<S: Sde>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
-        dw: &[f64],
-        _area: Option<&[f64]>,
+        inc: &Increment<'_>,
         p: &[f64],
         y: &mut [f64],
         bw: &mut BatchWorkspace,
     ) {
+        let Increment { t, h, dw, .. } = *inc;
         let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
         let x = &mut y[..d * lanes];
         sde.drift_batch(t, x, lanes, p, &mut bw.f0);

@@ -31,8 +31,6 @@ impl SdeMethod for Heun {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
@@ -41,6 +39,7 @@ impl SdeMethod for Heun {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
+        let (t, h) = (inc.t, inc.h);
         let (t0, t1) = (R::from_f64(t), R::from_f64(t + h));
         sde.drift(t0, y, p, &mut ws.f0);
         sde.diffusion(t0, y, p, &mut ws.g0);
@@ -62,14 +61,12 @@ impl SdeMethod for Heun {
     fn step_batch<S: Sde>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
-        dw: &[f64],
-        _area: Option<&[f64]>,
+        inc: &Increment<'_>,
         p: &[f64],
         y: &mut [f64],
         bw: &mut BatchWorkspace,
     ) {
+        let Increment { t, h, dw, .. } = *inc;
         let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
         let noise = sde.noise();
         let x = &mut y[..d * lanes];

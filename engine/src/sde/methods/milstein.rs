@@ -45,8 +45,6 @@ impl SdeMethod for Milstein {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
@@ -55,6 +53,7 @@ impl SdeMethod for Milstein {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
+        let (t, h) = (inc.t, inc.h);
         let ito = if sde.calculus() == Calculus::Ito {
             h
         } else {

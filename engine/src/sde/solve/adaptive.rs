@@ -5,7 +5,7 @@
 use super::OP;
 use super::grid::strictly_increasing;
 use super::options::SolveInfo;
-use super::path::{IncrementBuf, non_finite_error};
+use super::path::{IncrementBuf, PathInputs, non_finite_error};
 use crate::error::{Error, Result};
 use crate::sde::brownian::BrownianPath;
 use crate::sde::controller::{AdaptiveOptions, DyadicLevels};
@@ -75,11 +75,8 @@ pub(crate) fn adaptive_stops(t0: f64, t1: f64, save: &SaveAt) -> Result<Vec<f64>
 /// time in `run.stops`. Calls `on_accept(k, t, state, at_stop)` after accepted step `k`
 /// (from 1).
 pub(crate) fn run_adaptive<S, M, B>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     run: &AdaptiveRun<'_>,
-    x0: &[f64],
-    p: &[f64],
     bm: &mut B,
     mut on_accept: impl FnMut(usize, f64, &[f64], bool) -> Result<()>,
 ) -> Result<SolveInfo>
@@ -88,6 +85,7 @@ where
     M: SdeMethod,
     B: BrownianPath + ?Sized,
 {
+    let PathInputs { sde, method, x0, p } = path;
     let AdaptiveRun {
         opts: aopts,
         t0,
@@ -148,7 +146,7 @@ where
         };
         let h = t_next - t;
         inc.fill(bm, t, t_next)?;
-        method.step_with_error(sde, t, h, &inc.get(), p, &y, &mut next, &mut err, &mut ws)?;
+        method.step_with_error(sde, &inc.get(), p, &y, &mut next, &mut err, &mut ws)?;
         // A non-finite proposal is rejected like a failed error test (a smaller step may
         // avoid an overflow); if refining cannot cure it, the error names the component.
         // The controller sees the grid step of its level (`h` may be shorter, to land on a

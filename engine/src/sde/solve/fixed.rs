@@ -1,7 +1,7 @@
 //! The fixed-step loop, over any scalar type.
 
 use super::grid::FixedGrid;
-use super::path::{IncrementBuf, non_finite_error};
+use super::path::{IncrementBuf, PathInputs, non_finite_error};
 use crate::ad::Real;
 use crate::error::Result;
 use crate::sde::brownian::BrownianPath;
@@ -10,13 +10,9 @@ use crate::sde::problem::Sde;
 
 /// Runs the fixed-step loop over any scalar type, calling `on_state(k, t_k, state)` after
 /// the initial state (`k = 0`) and after every step.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_fixed<S, M, B, R>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, R>,
     grid: FixedGrid,
-    x0: &[R],
-    p: &[R],
     bm: &mut B,
     check_finite: bool,
     mut on_state: impl FnMut(usize, f64, &[R]) -> Result<()>,
@@ -27,6 +23,7 @@ where
     B: BrownianPath + ?Sized,
     R: Real,
 {
+    let PathInputs { sde, method, x0, p } = path;
     let d = sde.n_states();
     let gl = sde.noise().diffusion_len(d, sde.n_noise());
     let sl = method.state_len(d, gl);
@@ -39,7 +36,7 @@ where
     for k in 0..grid.n {
         let (t, t_next) = (grid.t(k), grid.t(k + 1));
         inc.fill(bm, t, t_next)?;
-        method.step(sde, t, t_next - t, &inc.get(), p, &y, &mut next, &mut ws);
+        method.step(sde, &inc.get(), p, &y, &mut next, &mut ws);
         std::mem::swap(&mut y, &mut next);
         if check_finite && let Some(e) = non_finite_error(method.name(), &y[..d], t_next, k + 1) {
             return Err(e);

@@ -28,7 +28,7 @@ pub use path::solve;
 pub(crate) use adaptive::{AdaptiveRun, adaptive_stops, keep_adaptive, run_adaptive, saves_t0};
 pub(crate) use fixed::run_fixed;
 pub(crate) use grid::FixedGrid;
-pub(crate) use path::{IncrementBuf, check_brownian, non_finite_error};
+pub(crate) use path::{IncrementBuf, PathInputs, check_brownian, non_finite_error};
 
 /// The name of solve errors.
 pub(crate) const OP: &str = "sde::solve";

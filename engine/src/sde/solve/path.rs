@@ -51,23 +51,15 @@ where
                 },
             };
             let mut next_save = 0;
-            run_fixed(
-                sde,
-                method,
-                grid,
-                x0,
-                p,
-                bm,
-                opts.check_finite,
-                |k, t, y| {
-                    if save.get(next_save) == Some(&k) {
-                        sol.t.push(t);
-                        sol.x.extend_from_slice(&y[..d]);
-                        next_save += 1;
-                    }
-                    Ok(())
-                },
-            )?;
+            let path = PathInputs { sde, method, x0, p };
+            run_fixed(path, grid, bm, opts.check_finite, |k, t, y| {
+                if save.get(next_save) == Some(&k) {
+                    sol.t.push(t);
+                    sol.x.extend_from_slice(&y[..d]);
+                    next_save += 1;
+                }
+                Ok(())
+            })?;
             Ok(sol)
         }
         Steps::Adaptive(aopts) => {
@@ -89,7 +81,8 @@ where
                 stops: &stops,
                 check_finite: opts.check_finite,
             };
-            sol.info = run_adaptive(sde, method, &run, x0, p, bm, |k, t, y, at_stop| {
+            let path = PathInputs { sde, method, x0, p };
+            sol.info = run_adaptive(path, &run, bm, |k, t, y, at_stop| {
                 if keep_adaptive(&opts.save_at, k, t, t1, at_stop) {
                     sol.t.push(t);
                     sol.x.extend_from_slice(&y[..d]);
@@ -100,6 +93,23 @@ where
         }
     }
 }
+
+/// One path to integrate: the SDE, the method, the initial state and the parameters, over
+/// the scalar type `R` of the pass (`f64`, dual numbers, tape variables).
+pub(crate) struct PathInputs<'a, S, M, R> {
+    pub sde: &'a S,
+    pub method: &'a M,
+    pub x0: &'a [R],
+    pub p: &'a [R],
+}
+
+impl<S, M, R> Clone for PathInputs<'_, S, M, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, M, R> Copy for PathInputs<'_, S, M, R> {}
 
 /// Checks the Brownian path against the problem and the interval.
 pub(crate) fn check_brownian<S: Sde, M: SdeMethod, B: BrownianPath + ?Sized>(
@@ -150,8 +160,10 @@ pub(crate) fn non_finite_error<R: Real>(
         })
 }
 
-/// Buffers for the Brownian input of a step.
+/// Buffers for one step's interval and Brownian input.
 pub(crate) struct IncrementBuf {
+    pub t: f64,
+    pub h: f64,
     pub dw: Vec<f64>,
     pub area: Vec<f64>,
     pub with_area: bool,
@@ -160,12 +172,21 @@ pub(crate) struct IncrementBuf {
 impl IncrementBuf {
     pub fn new(m: usize, with_area: bool) -> Self {
         Self {
+            t: 0.0,
+            h: 0.0,
             dw: vec![0.0; m],
             area: vec![0.0; m],
             with_area,
         }
     }
+    /// Sets the step `[s, t]` (`h = t − s`) without touching the increments.
+    pub fn set_interval(&mut self, s: f64, t: f64) {
+        self.t = s;
+        self.h = t - s;
+    }
+    /// The step `[s, t]` with its increments from `bm`.
     pub fn fill<B: BrownianPath + ?Sized>(&mut self, bm: &mut B, s: f64, t: f64) -> Result<()> {
+        self.set_interval(s, t);
         if self.with_area {
             bm.increment_with_area(s, t, &mut self.dw, &mut self.area)
         } else {
@@ -174,6 +195,8 @@ impl IncrementBuf {
     }
     pub fn get(&self) -> Increment<'_> {
         Increment {
+            t: self.t,
+            h: self.h,
             dw: &self.dw,
             area: self.with_area.then_some(&self.area[..]),
         }
