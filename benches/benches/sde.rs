@@ -14,8 +14,8 @@
 //!   sort every cross-section).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mechml_engine::linalg::Par;
 use mechml_engine::ad::{Tape, Var};
+use mechml_engine::linalg::Par;
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
