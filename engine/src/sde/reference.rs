@@ -55,9 +55,11 @@ impl Sde for Gbm {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
+    #[inline]
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[0];
     }
+    #[inline]
     fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[1] * x[0];
     }
@@ -105,9 +107,11 @@ impl Sde for OrnsteinUhlenbeck {
     fn noise(&self) -> NoiseType {
         NoiseType::Additive
     }
+    #[inline]
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * (p[1] - x[0]);
     }
+    #[inline]
     fn diffusion<R: Real>(&self, _t: R, _x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[2];
     }
@@ -148,12 +152,14 @@ impl Sde for TwoBoxEbm {
     fn noise(&self) -> NoiseType {
         NoiseType::Additive
     }
+    #[inline]
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         let (c, cd, lam, gam, f) = (p[0], p[1], p[2], p[3], p[4]);
         let flux = gam * (x[0] - x[1]);
         out[0] = (f - lam * x[0] - flux) / c;
         out[1] = flux / cd;
     }
+    #[inline]
     fn diffusion<R: Real>(&self, _t: R, _x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[5] / p[0];
         out[1] = R::zero();

@@ -100,6 +100,7 @@ impl NoiseReplay for StreamNoise<'_> {
     fn seek(&mut self, pos: &NormalLanes) {
         self.lane = pos.clone();
     }
+    #[inline]
     fn next(&mut self, t: f64, t_next: f64, inc: &mut IncrementBuf) -> Result<()> {
         inc.set_interval(t, t_next);
         let per = self.scale.len();

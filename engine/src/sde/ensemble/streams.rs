@@ -3,7 +3,7 @@
 use super::block::BlockOut;
 use super::{BlockJob, CHUNK, path_seed};
 use crate::error::{Error, Result, all_finite};
-use crate::sde::methods::{BatchWorkspace, Increment, SdeMethod};
+use crate::sde::methods::{BatchWorkspace, SdeMethod};
 use crate::sde::normal::NormalLanes;
 use crate::sde::problem::Sde;
 use crate::sde::solve::{FixedGrid, PathInputs};
@@ -88,13 +88,7 @@ fn block_streams<S: Sde, M: SdeMethod>(
                 let dw = &buf[base..base + m * lanes];
                 let ar = area.then(|| &buf[base + m * lanes..base + 2 * m * lanes]);
                 let (t, t_next) = (grid.t(k), grid.t(k + 1));
-                let inc = Increment {
-                    t,
-                    h: t_next - t,
-                    dw,
-                    area: ar,
-                };
-                method.step_batch(sde, &inc, p, y, &mut bw);
+                method.step_batch(sde, t, t_next - t, dw, ar, p, y, &mut bw);
                 if check_each && !all_finite(&y[..sd]) {
                     return Err(lane_error(method.name(), y, d, lanes, first, t_next, k + 1));
                 }

@@ -46,12 +46,14 @@ impl SdeMethod for EulerMaruyama {
     fn step_batch<S: Sde>(
         &self,
         sde: &S,
-        inc: &Increment<'_>,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        _area: Option<&[f64]>,
         p: &[f64],
         y: &mut [f64],
         bw: &mut BatchWorkspace,
     ) {
-        let Increment { t, h, dw, .. } = *inc;
         let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
         let x = &mut y[..d * lanes];
         sde.drift_batch(t, x, lanes, p, &mut bw.f0);

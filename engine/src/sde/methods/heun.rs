@@ -61,12 +61,14 @@ impl SdeMethod for Heun {
     fn step_batch<S: Sde>(
         &self,
         sde: &S,
-        inc: &Increment<'_>,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        _area: Option<&[f64]>,
         p: &[f64],
         y: &mut [f64],
         bw: &mut BatchWorkspace,
     ) {
-        let Increment { t, h, dw, .. } = *inc;
         let (d, m, lanes) = (sde.n_states(), sde.n_noise(), bw.lanes);
         let noise = sde.noise();
         let x = &mut y[..d * lanes];

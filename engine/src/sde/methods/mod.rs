@@ -31,20 +31,16 @@ use super::problem::Sde;
 use crate::ad::{Real, Tangent};
 use crate::error::{Error, Result};
 
-/// One step: the interval `[t, t + h]` and the Brownian input over it.
-///
-/// For one path, `dw` and `area` have `m` entries; for a block of paths
-/// ([`SdeMethod::step_batch`]) they are `m × lanes`, noise `j` of lane `l` at
-/// `dw[j * lanes + l]`.
+/// One step: the interval `[t, t + h]` and the Brownian input over it (`m` entries each).
 #[derive(Clone, Copy, Debug)]
 pub struct Increment<'a> {
     /// Start of the step.
     pub t: f64,
     /// Size of the step.
     pub h: f64,
-    /// `W(t + h) − W(t)`.
+    /// `W(t + h) − W(t)` (`m` entries).
     pub dw: &'a [f64],
-    /// The space-time Lévy area `H_{t,t+h}`, for methods that need it.
+    /// The space-time Lévy area `H_{t,t+h}` (`m` entries), for methods that need it.
     pub area: Option<&'a [f64]>,
 }
 
@@ -184,20 +180,26 @@ pub trait SdeMethod: Clone + Send + Sync + 'static {
         })
     }
 
-    /// One step of a block of `lanes` paths in structure-of-arrays layout, in place: entry
-    /// `e` of lane `l`'s state at `y[e * lanes + l]`, noise `j` of lane `l` at
-    /// `inc.dw[j * lanes + l]` (and `inc.area` likewise). The default gathers each lane and
-    /// calls [`step`](SdeMethod::step); methods override it with loops over lanes that
+    /// One step over `[t, t + h]` of a block of `lanes` paths in structure-of-arrays
+    /// layout, in place: entry `e` of lane `l`'s state at `y[e * lanes + l]`, noise `j` of
+    /// lane `l` at `dw[j * lanes + l]` (and `area` likewise). The default gathers each lane
+    /// and calls [`step`](SdeMethod::step); methods override it with loops over lanes that
     /// vectorise.
+    // The ensembles' hot loop calls this once per step and block: the step's scalars and
+    // slices are passed as plain arguments (an `Increment` here measured +0.4 % instructions
+    // on the ebm2box ensemble, in the release profile).
+    #[allow(clippy::too_many_arguments)]
     fn step_batch<S: Sde>(
         &self,
         sde: &S,
-        inc: &Increment<'_>,
+        t: f64,
+        h: f64,
+        dw: &[f64],
+        area: Option<&[f64]>,
         p: &[f64],
         y: &mut [f64],
         bw: &mut BatchWorkspace,
     ) {
-        let Increment { t, h, dw, area } = *inc;
         let lanes = bw.lanes;
         let (sl, m) = (bw.ys.len(), bw.dw.len());
         for l in 0..lanes {

@@ -180,6 +180,7 @@ impl IncrementBuf {
         }
     }
     /// Sets the step `[s, t]` (`h = t − s`) without touching the increments.
+    #[inline]
     pub fn set_interval(&mut self, s: f64, t: f64) {
         self.t = s;
         self.h = t - s;
@@ -193,6 +194,7 @@ impl IncrementBuf {
             bm.increment(s, t, &mut self.dw)
         }
     }
+    #[inline]
     pub fn get(&self) -> Increment<'_> {
         Increment {
             t: self.t,
