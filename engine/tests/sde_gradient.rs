@@ -495,7 +495,7 @@ fn gbm_gradients_converge_to_the_closed_form() {
                 let g = match (name, calculus) {
                     (n, _) if n.starts_with("EM") => solve_on_tape(
                         &tape,
-                        &SdeProblem::new(sde.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &EulerMaruyama,
                         &w,
                         &opts,
@@ -503,7 +503,7 @@ fn gbm_gradients_converge_to_the_closed_form() {
                     ),
                     (n, _) if n.starts_with("Milstein") => solve_on_tape(
                         &tape,
-                        &SdeProblem::new(sde.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &Milstein,
                         &w,
                         &opts,
@@ -511,7 +511,7 @@ fn gbm_gradients_converge_to_the_closed_form() {
                     ),
                     (n, _) if n.starts_with("reversible") => solve_on_tape(
                         &tape,
-                        &SdeProblem::new(sde.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &ReversibleHeun,
                         &w,
                         &opts,
@@ -519,7 +519,7 @@ fn gbm_gradients_converge_to_the_closed_form() {
                     ),
                     (_, Calculus::Ito) => solve_on_tape(
                         &tape,
-                        &SdeProblem::new(sde.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &Milstein,
                         &w,
                         &opts,
@@ -527,7 +527,7 @@ fn gbm_gradients_converge_to_the_closed_form() {
                     ),
                     _ => solve_on_tape(
                         &tape,
-                        &SdeProblem::new(sde.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &Heun,
                         &w,
                         &opts,
@@ -734,7 +734,7 @@ fn sensitivity_errors() {
     let pv = tape.var_vec(&P4);
     let r = solve_on_tape(
         &tape,
-        &SdeProblem::new(ito.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+        &SdeProblem::new(ito, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
         &EulerMaruyama,
         &w,
         &opts(),

@@ -480,6 +480,35 @@ mod tests {
         }
     }
 
+    /// A composition of many rules (from the former `sde::directional` tests).
+    fn f<R: Real>(x: R) -> R {
+        (x.sin() * x.exp() + x.powi(3)).tanh() + x.sqrt().atan2(x + 2.0) + x.erf() * x.lgamma()
+    }
+
+    #[test]
+    fn tangent_over_f64_matches_finite_differences() {
+        let x = 0.7;
+        let t = f(Tangent::new(x, 1.0));
+        let h = 1e-6;
+        let fd = (f(x + h) - f(x - h)) / (2.0 * h);
+        assert!((t.v - f(x)).abs() < 1e-15);
+        assert!((t.d - fd).abs() < 1e-8, "{} vs {fd}", t.d);
+    }
+
+    #[test]
+    fn tangent_over_tape_gives_second_derivative() {
+        // d/dx [f'(x)] by reverse mode over the tangent, against differences of f'.
+        let x0 = 0.9;
+        let tape = Tape::new();
+        let x = tape.var(x0);
+        let t = f(Tangent::new(x, Var::constant(1.0)));
+        let second = tape.gradient(&t.d).unwrap().wrt(&x);
+        let d1 = |x: f64| f(Tangent::new(x, 1.0)).d;
+        let h = 1e-5;
+        let fd = (d1(x0 + h) - d1(x0 - h)) / (2.0 * h);
+        assert!((second - fd).abs() < 1e-6, "{second} vs {fd}");
+    }
+
     #[test]
     fn exact_zero_includes_the_tangent() {
         assert!(Tangent::new(0.0, 0.0).is_exact_zero());

@@ -103,7 +103,7 @@ impl AdaptiveOptions {
             return Err(Error::invalid_option(op, "h0", h0, "finite and > 0"));
         }
         if let Some(h) = self.h_max
-            && !(h > 0.0)
+            && (h.is_nan() || h <= 0.0)
         {
             return Err(Error::invalid_option(
                 op,
@@ -219,7 +219,7 @@ impl DyadicController {
         if !(safety > 0.0 && safety <= 1.0) {
             return Err(Error::invalid_option(OP, "safety", safety, "in (0, 1]"));
         }
-        if !(max_growth >= 1.0) {
+        if max_growth.is_nan() || max_growth < 1.0 {
             return Err(Error::invalid_option(
                 OP,
                 "max_growth",
@@ -383,9 +383,35 @@ mod tests {
         assert_eq!(q.after_accept(f64::INFINITY), 0);
         // A rejection refines by at least one level, even if the controller asks for more.
         assert_eq!(q.after_reject(1, 10.0), Ok(2));
-        match q.after_reject(3, 0.01) {
+        // The default controller's retry after e = 10 at the finest level is finer than the
+        // tree: the driver reports a step-size underflow with this step (its time and
+        // component are the driver's, tested in `tests/sde_errors.rs`).
+        let d = DyadicController::default().adapt(q.step(3), 10.0, 1.5);
+        match q.after_reject(3, d.h_next) {
             Err(h) => assert!(h < 1.0 / 8.0),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn worst_component_is_the_largest_scaled_error() {
+        // The driver names the component by `Tolerance::worst_component`.
+        // Scaled errors 0.5, 2, 1 (atol 1, rtol 0): component 1.
+        let tol = Tolerance::new(0.0, 1.0);
+        assert_eq!(
+            tol.worst_component(&[0.5, -2.0, 1.0], &[0.0; 3], &[0.0; 3]),
+            1
+        );
+        // With rtol, a large state shrinks its scaled error: 3 / (1 + 10) < 1 / 1.
+        let tol = Tolerance::new(1.0, 1.0);
+        assert_eq!(
+            tol.worst_component(&[3.0, 1.0], &[10.0, 0.0], &[0.0, 0.0]),
+            1
+        );
+        let tol = Tolerance::new(0.0, 1.0);
+        assert_eq!(
+            tol.worst_component(&[1.0, f64::NAN], &[0.0; 2], &[0.0; 2]),
+            1
+        );
     }
 }

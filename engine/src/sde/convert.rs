@@ -7,7 +7,7 @@
 //! ```
 //! (Kloeden & Platen 1992, eq. (4.9.10)). [`StratonovichForm`] presents an Itô SDE in
 //! Stratonovich form (so Heun or reversible Heun can solve it), [`ItoForm`] the reverse.
-//! The correction `c` is computed with [`Tangent`](crate::ad::Tangent) numbers, one directional derivative of
+//! The correction `c` is computed with [`Tangent`] numbers, one directional derivative of
 //! `g` per noise column (one in total for scalar and diagonal noise), so it is exact and
 //! differentiable; for additive noise it vanishes.
 //!

@@ -8,7 +8,7 @@ use crate::sde::methods::SdeMethod;
 use crate::solver::Checkpointing;
 
 /// How a solve's pullback computes its vector–Jacobian product (see the
-/// [module docs](self)).
+/// [module docs](super)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sensitivity {
     /// Exact discrete adjoint, replaying the steps from the states kept by `checkpointing`

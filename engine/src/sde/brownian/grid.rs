@@ -1,7 +1,7 @@
 //! The dyadic grids on which a Brownian tree is exact.
 
 /// The grids `t0 + span · j / 2^level`, `level = 0..=depth`, on which a
-/// [`VirtualBrownianTree`] is exact.
+/// [`VirtualBrownianTree`](super::VirtualBrownianTree) is exact.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DyadicGrid {
     /// Start of the root interval.

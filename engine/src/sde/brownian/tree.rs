@@ -34,7 +34,7 @@ impl Default for BrownianTreeOptions {
     }
 }
 
-/// A virtual Brownian tree over `[t0, t0 + span]` (see the [module docs](self)).
+/// A virtual Brownian tree over `[t0, t0 + span]` (see the [module docs](super)).
 #[derive(Clone, Debug)]
 pub struct VirtualBrownianTree {
     t0: f64,

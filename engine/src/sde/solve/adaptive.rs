@@ -37,7 +37,7 @@ pub(crate) fn saves_t0(save: &SaveAt, t0: f64) -> bool {
 pub(crate) fn keep_adaptive(save: &SaveAt, k: usize, t: f64, t1: f64, at_stop: bool) -> bool {
     match save {
         SaveAt::Final => t == t1,
-        SaveAt::Every(e) => k % e == 0 || t == t1,
+        SaveAt::Every(e) => k.is_multiple_of(*e) || t == t1,
         SaveAt::Times(ts) => at_stop && ts.contains(&t),
     }
 }
