@@ -48,8 +48,11 @@ fn dense(
     let x = Inputs::from_1d(t).unwrap();
     macro_rules! go {
         ($k:expr) => {{
-            let gp = ExactGp::new($k, x.clone(), y, noise).unwrap();
+            let gp = ExactGp::new($k, x.clone(), y, &[s2, ell, noise]).unwrap();
             let r = gp.lml_and_grad(&gp.params()).unwrap();
+            // (log ℓ, log σ², log σ_n²), the temporal GP's order.
+            let g = &r.grad_unconstrained;
+            let grad = vec![g[1], g[0], g[2]];
             let post = gp.posterior().unwrap();
             let pred = move |ts: &[f64]| {
                 let p = post.predict(&Inputs::from_1d(ts).unwrap(), false).unwrap();
@@ -60,15 +63,15 @@ fn dense(
             };
             (
                 r.value,
-                r.grad,
+                grad,
                 Box::new(pred) as Box<dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>)>,
             )
         }};
     }
     match order {
-        MaternOrder::Half => go!(Matern12::new(ell, s2).unwrap()),
-        MaternOrder::ThreeHalves => go!(Matern32::new(ell, s2).unwrap()),
-        MaternOrder::FiveHalves => go!(Matern52::new(ell, s2).unwrap()),
+        MaternOrder::Half => go!(Matern12::isotropic()),
+        MaternOrder::ThreeHalves => go!(Matern32::isotropic()),
+        MaternOrder::FiveHalves => go!(Matern52::isotropic()),
     }
 }
 
@@ -131,13 +134,16 @@ fn sde_covariance_is_the_matern_kernel() {
             let xs = Inputs::from_1d(&[dt]).unwrap();
             let want = match order {
                 MaternOrder::Half => {
-                    kernel_matrix(&Matern12::new(ell, s2).unwrap(), &x, Some(&xs)).unwrap()[(0, 0)]
+                    kernel_matrix(&Matern12::isotropic(), &[s2, ell], &x, Some(&xs)).unwrap()
+                        [(0, 0)]
                 }
                 MaternOrder::ThreeHalves => {
-                    kernel_matrix(&Matern32::new(ell, s2).unwrap(), &x, Some(&xs)).unwrap()[(0, 0)]
+                    kernel_matrix(&Matern32::isotropic(), &[s2, ell], &x, Some(&xs)).unwrap()
+                        [(0, 0)]
                 }
                 MaternOrder::FiveHalves => {
-                    kernel_matrix(&Matern52::new(ell, s2).unwrap(), &x, Some(&xs)).unwrap()[(0, 0)]
+                    kernel_matrix(&Matern52::isotropic(), &[s2, ell], &x, Some(&xs)).unwrap()
+                        [(0, 0)]
                 }
             };
             assert!(
@@ -228,7 +234,7 @@ fn fit_recovers_hyperparameters_within_posterior_uncertainty() {
     let t: Vec<f64> = (0..n).map(|_| u.sample(&mut rng)).collect();
     let (ell, s2, noise) = (1.5f64, 0.8f64, 0.05f64);
     let x = Inputs::from_1d(&t).unwrap();
-    let mut c = kernel_matrix(&Matern32::new(ell, s2).unwrap(), &x, None).unwrap();
+    let mut c = kernel_matrix(&Matern32::isotropic(), &[s2, ell], &x, None).unwrap();
     for i in 0..n {
         c[(i, i)] += noise;
     }
