@@ -278,6 +278,27 @@ pub enum MethodKind {
     Var4d,
 }
 
+impl MethodKind {
+    /// The method's name as written in a configuration file (snake case).
+    pub fn name(self) -> &'static str {
+        use MethodKind::*;
+        match self {
+            Climatology => "climatology",
+            OptimalInterpolation => "optimal_interpolation",
+            Var3d => "var3d",
+            Ekf => "ekf",
+            Enkf => "enkf",
+            Denkf => "denkf",
+            Etkf => "etkf",
+            SerialEnkf => "serial_enkf",
+            EnkfN => "enkf_n",
+            Letkf => "letkf",
+            Enks => "enks",
+            Var4d => "var4d",
+        }
+    }
+}
+
 /// One method and its settings. Fields that a method does not use must be left out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -381,7 +402,7 @@ impl MethodConfig {
     /// Checks that the settings fit the method and have valid values.
     pub fn validate(&self) -> Result<()> {
         let op = "MethodConfig";
-        let kind = serde_json::to_string(&self.method).unwrap_or_default();
+        let kind = self.method.name();
         for name in self.present() {
             if !self.allowed().contains(&name) {
                 return Err(Error::invalid_option(
@@ -460,10 +481,7 @@ impl MethodConfig {
         if let Some(l) = &self.label {
             return l.clone();
         }
-        let mut s = serde_json::to_string(&self.method)
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_string();
+        let mut s = self.method.name().to_string();
         if let Some(n) = self.members {
             s += &format!(" N={n}");
         }
