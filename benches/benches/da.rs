@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use faer::Par;
-use mechml_models::da::analysis::{AnalysisScheme, EnsembleFilter, FilterOptions, LetkfOptions, Localization};
+use mechml_models::da::analysis::{
+    AnalysisScheme, EnsembleFilter, FilterOptions, LetkfOptions, Localization,
+};
 use mechml_models::da::{Ensemble, Lorenz96, Model, ObsModel, ObsOperator, Rk4};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;

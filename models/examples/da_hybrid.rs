@@ -22,11 +22,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let res = run_hybrid(&cfg)?;
     eprintln!("{:.1} s", t.elapsed().as_secs_f64());
     for (i, it) in res.iterations.iter().enumerate() {
-        println!("iteration {i}: analysis RMSE {:.4}, θ = {:.4?}", it.analysis_rmse, it.coef);
+        println!(
+            "iteration {i}: analysis RMSE {:.4}, θ = {:.4?}",
+            it.analysis_rmse, it.coef
+        );
     }
     println!("trained on the truth: θ = {:.4?}", res.truth_coef);
     println!("climatological std {:.3}", res.climate_std);
-    println!("{:>6} {:>9} {:>9} {:>9}", "lead", "coarse", "hybrid", "truth-fit");
+    println!(
+        "{:>6} {:>9} {:>9} {:>9}",
+        "lead", "coarse", "hybrid", "truth-fit"
+    );
     for (k, lt) in res.lead_times.iter().enumerate() {
         println!(
             "{lt:>6.2} {:>9.4} {:>9.4} {:>9.4}",

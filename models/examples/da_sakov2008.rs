@@ -2,7 +2,7 @@
 //! published time-mean analysis RMSEs beside ours.
 //!
 //! ```sh
-//! cargo run --release -p mechml-models --example da_sakov2008 -- [CONFIG] [CYCLES] [SEEDS]
+//! cargo run --profile bench -p mechml-models --example da_sakov2008 -- [CONFIG] [CYCLES] [SEEDS]
 //! ```
 //!
 //! CONFIG defaults to `models/data/l96_sakov2008.toml`; CYCLES overrides its cycle count
@@ -48,16 +48,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("seed {}: {:.1} s", cfg.seed, t.elapsed().as_secs_f64());
         for (k, m) in res.methods.iter().enumerate() {
             if table.len() <= k {
-                let kind = serde_json::to_string(&m.config.method)?.trim_matches('"').to_string();
+                let kind = m.config.method.name().to_string();
                 table.push((m.label.clone(), kind, Vec::new(), Vec::new()));
             }
             table[k].2.push(m.summary.rmse_analysis);
-            table[k].3.push(m.summary.spread_analysis.unwrap_or(f64::NAN));
+            table[k]
+                .3
+                .push(m.summary.spread_analysis.unwrap_or(f64::NAN));
         }
     }
     println!(
         "{} cycles (burn-in {}), {} seed(s)\n{:<36} {:>9} {:>9} {:>9} {:>9}",
-        cfg.experiment.cycles, cfg.experiment.burn_in, seeds, "method", "rmse.a", "± s.e.", "spread", "published"
+        cfg.experiment.cycles,
+        cfg.experiment.burn_in,
+        seeds,
+        "method",
+        "rmse.a",
+        "± s.e.",
+        "spread",
+        "published"
     );
     for (label, kind, rmse, spread) in &table {
         let n = rmse.len() as f64;

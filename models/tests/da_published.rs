@@ -53,12 +53,24 @@ fn check(setting: &Setting, kinds: &[MethodKind]) -> Vec<f64> {
     kinds
         .iter()
         .map(|&kind| {
-            let i = setting.config.methods.iter().position(|m| m.method == kind).unwrap();
+            let i = setting
+                .config
+                .methods
+                .iter()
+                .position(|m| m.method == kind)
+                .unwrap();
             let r = run_method(setting, i, Par::Seq).unwrap();
             let (p, tol) = published(kind);
             let got = r.summary.rmse_analysis;
-            println!("{:<36} rmse.a {got:.4} (published {p}, tolerance {tol:.3})", r.label);
-            assert!((got - p).abs() <= tol, "{}: {got} vs published {p} ± {tol}", r.label);
+            println!(
+                "{:<36} rmse.a {got:.4} (published {p}, tolerance {tol:.3})",
+                r.label
+            );
+            assert!(
+                (got - p).abs() <= tol,
+                "{}: {got} vs published {p} ± {tol}",
+                r.label
+            );
             got
         })
         .collect()

@@ -2,7 +2,9 @@
 //! threads the LETKF's local analyses run on.
 
 use faer::Par;
-use mechml_models::da::analysis::{AnalysisScheme, EnsembleFilter, FilterOptions, LetkfOptions, Localization};
+use mechml_models::da::analysis::{
+    AnalysisScheme, EnsembleFilter, FilterOptions, LetkfOptions, Localization,
+};
 use mechml_models::da::twin::{
     ExperimentConfig, MethodConfig, MethodKind, ModelConfig, ObsConfig, OperatorConfig, TwinConfig,
     run_twin,
@@ -72,9 +74,17 @@ fn small_config(seed: u64) -> TwinConfig {
     TwinConfig {
         name: "repro".into(),
         seed,
-        model: ModelConfig::Lorenz96 { n: 40, forcing: 8.0, dt: 0.05, substeps: 1 },
+        model: ModelConfig::Lorenz96 {
+            n: 40,
+            forcing: 8.0,
+            dt: 0.05,
+            substeps: 1,
+        },
         assimilation_model: None,
-        observations: ObsConfig { operator: OperatorConfig::Every { k: 1, offset: 0 }, noise_std: 1.0 },
+        observations: ObsConfig {
+            operator: OperatorConfig::Every { k: 1, offset: 0 },
+            noise_std: 1.0,
+        },
         experiment: ExperimentConfig {
             cycles: 60,
             burn_in: 10,

@@ -13,10 +13,10 @@ use std::collections::VecDeque;
 
 use mechml_engine::{Error, Result};
 
+use super::Ensemble;
 use super::analysis::{AnalysisScheme, EnsembleFilter};
 use super::dynamics::Model;
 use super::obs::ObsModel;
-use super::Ensemble;
 
 /// A fixed-lag EnKS on top of an [`EnsembleFilter`] with a global scheme.
 #[derive(Clone, Debug)]

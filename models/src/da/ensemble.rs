@@ -34,7 +34,12 @@ impl Ensemble {
                 "at least one member and one state variable",
             ));
         }
-        check_len("Ensemble::from_data", "data", data.len(), n_members * n_state)?;
+        check_len(
+            "Ensemble::from_data",
+            "data",
+            data.len(),
+            n_members * n_state,
+        )?;
         Ok(Self {
             n_members,
             n_state,

@@ -23,11 +23,11 @@ use mechml_engine::linalg::{Llt, Par};
 use mechml_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+use super::Ensemble;
 use super::analysis::{AnalysisScheme, EnsembleFilter, FilterOptions};
 use super::dynamics::{Lorenz96, Lorenz96TwoScale, Model, Rk4};
 use super::obs::{ObsModel, ObsOperator};
 use super::twin::{rmse, stream};
-use super::Ensemble;
 
 /// A local polynomial correction `c_θ(x)_i = θᵀφ(x_{i−1}, x_i, x_{i+1})` on a ring, with
 /// features `1, x_i, …, x_i^degree` and, if `neighbours`, `x_{i−1}, x_{i+1}, x_{i−1}x_{i+1}`.
@@ -108,7 +108,12 @@ impl PolynomialCorrection {
             }
         }
         if rows == 0 {
-            return Err(Error::invalid_option("PolynomialCorrection::fit", "states", "[]", "at least one pair"));
+            return Err(Error::invalid_option(
+                "PolynomialCorrection::fit",
+                "states",
+                "[]",
+                "at least one pair",
+            ));
         }
         for a in 0..nf {
             for b in 0..a {
@@ -152,11 +157,19 @@ impl<M: Model> Model for Corrected<M> {
         let (nm, n) = (e.n_members(), e.n_state());
         let mut phi = vec![0.0; self.correction.n_features()];
         for i in 0..n {
-            let (xm, x, xp) = (before.var((i + n - 1) % n), before.var(i), before.var((i + 1) % n));
+            let (xm, x, xp) = (
+                before.var((i + n - 1) % n),
+                before.var(i),
+                before.var((i + 1) % n),
+            );
             let out = e.var_mut(i);
             for m in 0..nm {
                 self.correction.features(xm[m], x[m], xp[m], &mut phi);
-                out[m] += phi.iter().zip(&self.correction.coef).map(|(f, c)| f * c).sum::<f64>();
+                out[m] += phi
+                    .iter()
+                    .zip(&self.correction.coef)
+                    .map(|(f, c)| f * c)
+                    .sum::<f64>();
             }
         }
     }
@@ -280,7 +293,12 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
     let sub = |dt: f64, what: &str| -> Result<usize> {
         let s = (cfg.dt_obs / dt).round();
         if !(s >= 1.0 && (s * dt - cfg.dt_obs).abs() < 1e-9 * cfg.dt_obs.max(1.0)) {
-            return Err(Error::invalid_option("HybridConfig", what.to_string(), dt, "dividing dt_obs"));
+            return Err(Error::invalid_option(
+                "HybridConfig",
+                what.to_string(),
+                dt,
+                "dividing dt_obs",
+            ));
         }
         Ok(s as usize)
     };
@@ -289,10 +307,22 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
         cfg.dt_truth,
         sub(cfg.dt_truth, "dt_truth")?,
     )?;
-    let coarse = Rk4::new(Lorenz96::new(cfg.k, cfg.forcing)?, cfg.dt_model, sub(cfg.dt_model, "dt_model")?)?;
-    let obs = ObsModel::new(ObsOperator::every_kth(cfg.k, cfg.obs_every, 0)?, cfg.obs_std)?;
+    let coarse = Rk4::new(
+        Lorenz96::new(cfg.k, cfg.forcing)?,
+        cfg.dt_model,
+        sub(cfg.dt_model, "dt_model")?,
+    )?;
+    let obs = ObsModel::new(
+        ObsOperator::every_kth(cfg.k, cfg.obs_every, 0)?,
+        cfg.obs_std,
+    )?;
     if cfg.burn_in + 2 >= cfg.train_cycles {
-        return Err(Error::invalid_option("HybridConfig", "burn_in", cfg.burn_in, "< train_cycles − 2"));
+        return Err(Error::invalid_option(
+            "HybridConfig",
+            "burn_in",
+            cfg.burn_in,
+            "< train_cycles − 2",
+        ));
     }
     // Truth: spin-up, training period, test period.
     let mut g = stream(cfg.seed, 0);
@@ -336,7 +366,9 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
         };
         let mut g0 = stream(cfg.seed, 2 + it as u64);
         let ens = Ensemble::gaussian(cfg.members, &truth[0], 1.0, &mut g0)?;
-        let opts = FilterOptions::new(AnalysisScheme::Etkf).inflation(cfg.inflation).rotate(true);
+        let opts = FilterOptions::new(AnalysisScheme::Etkf)
+            .inflation(cfg.inflation)
+            .rotate(true);
         let mut filter = EnsembleFilter::new(ens, opts, cfg.seed ^ (it as u64 + 1))?;
         let mut analyses = Vec::with_capacity(cfg.train_cycles + 1);
         analyses.push(filter.ensemble().mean());
@@ -358,7 +390,8 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
         });
     }
     let (states, targets) = resolvent_pairs(&coarse, &truth[cfg.burn_in..=cfg.train_cycles]);
-    let truth_corr = PolynomialCorrection::zero(cfg.degree, cfg.neighbours).fit(&states, &targets, cfg.ridge)?;
+    let truth_corr =
+        PolynomialCorrection::zero(cfg.degree, cfg.neighbours).fit(&states, &targets, cfg.ridge)?;
     // Forecast skill on the test period, from the true initial states.
     let test = &truth[cfg.train_cycles..];
     let skill = |m: &dyn Fn(&mut [f64])| -> Vec<f64> {
@@ -386,7 +419,8 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
     let rmse_truth_trained = skill(&|x| truth_trained.step(x));
     let all: Vec<f64> = truth.iter().flatten().copied().collect();
     let mu = all.iter().sum::<f64>() / all.len() as f64;
-    let climate_std = (all.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / all.len() as f64).sqrt();
+    let climate_std =
+        (all.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / all.len() as f64).sqrt();
     Ok(HybridResults {
         iterations,
         truth_coef: truth_corr.coef,
@@ -399,7 +433,10 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
 }
 
 /// The pairs `(x_k, x_{k+1} − M_c(x_k))` of a sequence of states.
-fn resolvent_pairs<'a, M: Model>(coarse: &M, seq: &'a [Vec<f64>]) -> (Vec<&'a [f64]>, Vec<Vec<f64>>) {
+fn resolvent_pairs<'a, M: Model>(
+    coarse: &M,
+    seq: &'a [Vec<f64>],
+) -> (Vec<&'a [f64]>, Vec<Vec<f64>>) {
     let mut states = Vec::with_capacity(seq.len());
     let mut targets = Vec::with_capacity(seq.len());
     for w in seq.windows(2) {

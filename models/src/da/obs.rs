@@ -91,7 +91,12 @@ impl ObsOperator {
     /// Every `k`-th variable starting at `offset`: `offset, offset + k, …`.
     pub fn every_kth(n_state: usize, k: usize, offset: usize) -> Result<Self> {
         if k == 0 {
-            return Err(Error::invalid_option("ObsOperator::every_kth", "k", 0, ">= 1"));
+            return Err(Error::invalid_option(
+                "ObsOperator::every_kth",
+                "k",
+                0,
+                ">= 1",
+            ));
         }
         if offset >= k.min(n_state) {
             return Err(Error::invalid_option(
@@ -152,7 +157,12 @@ impl ObsOperator {
 
     /// The observed ensemble `h(E)` (`N × p`, column-major like the ensemble).
     pub fn apply_ensemble(&self, e: &Ensemble) -> Result<Ensemble> {
-        check_len("ObsOperator::apply_ensemble", "ensemble state", e.n_state(), self.n_state)?;
+        check_len(
+            "ObsOperator::apply_ensemble",
+            "ensemble state",
+            e.n_state(),
+            self.n_state,
+        )?;
         let nm = e.n_members();
         let mut data = Vec::with_capacity(nm * self.n_obs());
         for &i in &self.indices {

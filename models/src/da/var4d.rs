@@ -29,8 +29,8 @@
 use faer::Mat;
 use mechml_engine::ad::Tape;
 use mechml_engine::linalg::Llt;
-use mechml_engine::optim::{LbfgsOptions, lbfgs};
 use mechml_engine::linalg::Par;
+use mechml_engine::optim::{LbfgsOptions, Termination, lbfgs};
 use mechml_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -65,8 +65,12 @@ fn default_outer() -> usize {
 }
 
 fn default_lbfgs() -> LbfgsOptions {
+    // The inner problem is quadratic: stop on the gradient, or when the cost decrease
+    // reaches rounding (a relative 1e-14; the engine's default 1e-12 stops the outer
+    // Gauss–Newton iteration with ‖∇J‖ ~ 1e-6 ‖∇J(x_b)‖).
     LbfgsOptions {
         grad_tol: 1e-8,
+        f_tol: 1e-14,
         max_iters: 200,
         record_params: false,
         ..LbfgsOptions::default()
@@ -117,7 +121,12 @@ impl<'a, M: Model + ?Sized> Var4dProblem<'a, M> {
                 op: "Var4dProblem",
                 arg: "xb / b_chol",
                 expected: format!("state dimension {n}"),
-                found: format!("{} / {}x{}", self.xb.len(), self.b_chol.nrows(), self.b_chol.ncols()),
+                found: format!(
+                    "{} / {}x{}",
+                    self.xb.len(),
+                    self.b_chol.nrows(),
+                    self.b_chol.ncols()
+                ),
             });
         }
         for (k, o) in self.obs.iter().enumerate() {
@@ -207,7 +216,12 @@ impl<'a, M: Model + ?Sized> Var4dProblem<'a, M> {
     pub fn solve(&self, opts: &Var4dOptions) -> Result<WindowAnalysis> {
         self.check()?;
         if opts.outer_loops == 0 {
-            return Err(Error::invalid_option("Var4dOptions", "outer_loops", 0, ">= 1"));
+            return Err(Error::invalid_option(
+                "Var4dOptions",
+                "outer_loops",
+                0,
+                ">= 1",
+            ));
         }
         let n = self.xb.len();
         let l = self.b_chol;
@@ -218,7 +232,8 @@ impl<'a, M: Model + ?Sized> Var4dProblem<'a, M> {
         };
         let mut v = vec![0.0; n];
         let mut inner = 0;
-        for _outer in 0..opts.outer_loops {
+        let mut scale = 1.0;
+        for outer in 0..opts.outer_loops {
             let x0j = to_x(&v);
             let tape = Tape::new();
             let xs = tape.vars(&x0j);
@@ -260,7 +275,11 @@ impl<'a, M: Model + ?Sized> Var4dProblem<'a, M> {
                 let mut dx = vec![0.0; n];
                 for ((slots, vals, d), o) in at_obs.iter().zip(&obs_list) {
                     for (i, &s) in slots.iter().enumerate() {
-                        dx[i] = if s == u32::MAX { 0.0 } else { tan.slots_ref(s, 1)[0] };
+                        dx[i] = if s == u32::MAX {
+                            0.0
+                        } else {
+                            tan.slots_ref(s, 1)[0]
+                        };
                     }
                     let mut hdx = vec![0.0; d.len()];
                     o.obs.operator.tangent(vals, &dx, &mut hdx);
@@ -285,9 +304,17 @@ impl<'a, M: Model + ?Sized> Var4dProblem<'a, M> {
                     .collect();
                 Ok((j, g))
             };
+            if outer == 0 {
+                scale = inf_norm(&inner_cost(&v)?.1).max(1.0);
+            }
             let res = lbfgs(inner_cost, &v, &opts.lbfgs)?;
             inner += res.iterations;
-            if !res.converged() {
+            // Once the outer loops have converged the inner problem starts at its minimum
+            // and its line search can only fail at rounding: accept a failed line search at
+            // a gradient below 1e-6 of the first inner loop's initial one.
+            let at_resolution = matches!(res.termination, Termination::LineSearchFailed { .. })
+                && inf_norm(&res.gradient) <= 1e-6 * scale;
+            if !(res.converged() || at_resolution) {
                 return Err(Error::NoConvergence {
                     op: "Var4dProblem::solve",
                     iterations: res.iterations,
@@ -308,6 +335,10 @@ impl<'a, M: Model + ?Sized> Var4dProblem<'a, M> {
             cost,
         })
     }
+}
+
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
 /// Cycled 4D-Var with a static `B` (see the [module docs](self)).
@@ -337,7 +368,9 @@ impl Var4d {
         if lag == 0 {
             return Err(Error::invalid_option("Var4d", "lag", 0, ">= 1"));
         }
-        let b_chol = Llt::factor_named("Var4d", b.as_ref(), Par::Seq)?.l().to_owned();
+        let b_chol = Llt::factor_named("Var4d", b.as_ref(), Par::Seq)?
+            .l()
+            .to_owned();
         Ok(Self {
             lag,
             b_chol,
@@ -349,7 +382,12 @@ impl Var4d {
 
     /// One cycle: the model advances one step, `y` (of `obs`) arrives and is assimilated
     /// over the window ending at it.
-    pub fn cycle<M: Model + ?Sized>(&mut self, model: &M, obs: &ObsModel, y: &[f64]) -> Result<Var4dCycle> {
+    pub fn cycle<M: Model + ?Sized>(
+        &mut self,
+        model: &M,
+        obs: &ObsModel,
+        y: &[f64],
+    ) -> Result<Var4dCycle> {
         self.len += 1;
         let wobs = [WindowObs {
             step: self.len,

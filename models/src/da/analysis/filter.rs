@@ -7,12 +7,12 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
+use super::AnalysisScheme;
 use super::letkf::Letkf;
 use super::transform::{self, AnalysisInput};
-use super::AnalysisScheme;
+use crate::da::Ensemble;
 use crate::da::dynamics::Model;
 use crate::da::obs::ObsModel;
-use crate::da::Ensemble;
 
 /// The analysis scheme and the treatments applied after it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,7 +166,11 @@ impl EnsembleFilter {
         }
         model.step_ensemble(&mut self.ensemble, &mut self.work);
         self.ensemble.add_noise(noise_std, &mut self.rng);
-        check_finite(&self.ensemble, "EnsembleFilter::forecast", "forecast ensemble")
+        check_finite(
+            &self.ensemble,
+            "EnsembleFilter::forecast",
+            "forecast ensemble",
+        )
     }
 
     /// Assimilates the observation `y` of the model `obs`.
@@ -214,11 +218,16 @@ impl EnsembleFilter {
             }
         }
         self.ensemble.inflate(self.options.inflation);
-        self.ensemble.add_noise(self.options.additive_std, &mut self.rng);
+        self.ensemble
+            .add_noise(self.options.additive_std, &mut self.rng);
         if self.options.rotate {
             self.ensemble.rotate(&mut self.rng)?;
         }
-        check_finite(&self.ensemble, "EnsembleFilter::analyse", "analysis ensemble")?;
+        check_finite(
+            &self.ensemble,
+            "EnsembleFilter::analyse",
+            "analysis ensemble",
+        )?;
         Ok(info)
     }
 }

@@ -227,7 +227,11 @@ fn local_update(
         let mut incr = 0.0;
         let sn1 = n1.sqrt();
         for q in 0..pl {
-            let uq = eig.vecs.col(q).try_as_col_major().expect("faer Mat columns are contiguous");
+            let uq = eig
+                .vecs
+                .col(q)
+                .try_as_col_major()
+                .expect("faer Mat columns are contiguous");
             let uq = uq.as_slice();
             let cq = dot(uq, b);
             let eq = dot(uq, dl);
@@ -238,7 +242,11 @@ fn local_update(
         // a^a = a + Ỹ_L U (h ∘ c).
         u.iter_mut().for_each(|v| *v = 0.0);
         for q in 0..pl {
-            let uq = eig.vecs.col(q).try_as_col_major().expect("faer Mat columns are contiguous");
+            let uq = eig
+                .vecs
+                .col(q)
+                .try_as_col_major()
+                .expect("faer Mat columns are contiguous");
             crate::da::linalg::axpy(c[q], uq.as_slice(), u);
         }
         out.copy_from_slice(a);
@@ -252,7 +260,14 @@ fn local_update(
         if gram.nrows() != nm {
             *gram = Mat::zeros(nm, nm);
         }
-        matmul(gram.as_mut(), Accum::Replace, ylm, ylm.transpose(), 1.0, Par::Seq);
+        matmul(
+            gram.as_mut(),
+            Accum::Replace,
+            ylm,
+            ylm.transpose(),
+            1.0,
+            Par::Seq,
+        );
         for k in 0..nm {
             gram[(k, k)] += n1;
         }
@@ -266,7 +281,11 @@ fn local_update(
         let mut incr = 0.0;
         out.iter_mut().for_each(|o| *o = 0.0);
         for q in 0..nm {
-            let v = eig.vecs.col(q).try_as_col_major().expect("faer Mat columns are contiguous");
+            let v = eig
+                .vecs
+                .col(q)
+                .try_as_col_major()
+                .expect("faer Mat columns are contiguous");
             let v = v.as_slice();
             let (vy, va) = (dot(v, yd), dot(v, a));
             let mu = eig.vals[q];

@@ -205,7 +205,9 @@ mod tests {
         // Support 2c ≈ 3.65: distances 0..=3 on both sides: points 7, 8, 9, 0, 1, 2, 3.
         assert_eq!(obs, &[0, 1, 2, 3, 7, 8, 9]);
         assert!((w[1] - w[6]).abs() < 1e-15 && w[0] == 1.0);
-        let all = Localization::new(f64::INFINITY).local_sets(10, &locs).unwrap();
+        let all = Localization::new(f64::INFINITY)
+            .local_sets(10, &locs)
+            .unwrap();
         assert_eq!(all.of(3).0.len(), 10);
         assert!(Localization::new(-1.0).validate().is_err());
     }

@@ -95,8 +95,12 @@ pub(crate) fn compose(w: &[f64], t: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.len();
     let inv = 1.0 / n as f64;
     let wbar = w.iter().sum::<f64>() * inv;
-    let rowsum: Vec<f64> = (0..n).map(|r| (0..n).map(|c| t[(r, c)]).sum::<f64>()).collect();
-    Mat::from_fn(n, n, |r, c| inv + (w[c] - wbar) + t[(r, c)] - rowsum[r] * inv)
+    let rowsum: Vec<f64> = (0..n)
+        .map(|r| (0..n).map(|c| t[(r, c)]).sum::<f64>())
+        .collect();
+    Mat::from_fn(n, n, |r, c| {
+        inv + (w[c] - wbar) + t[(r, c)] - rowsum[r] * inv
+    })
 }
 
 /// `ỸỸᵀ + shift I` (`N × N`).
@@ -128,7 +132,14 @@ fn obs_space(s: &Scaled, op: &'static str) -> Result<(Vec<f64>, Mat<f64>, Vec<f6
     let mut eig = SymEig::new(s.p);
     eig.compute(g.as_ref(), op)?;
     let mut z = Mat::<f64>::zeros(s.n, s.p);
-    matmul(z.as_mut(), Accum::Replace, s.ytil(), eig.vecs.as_ref(), 1.0, Par::Seq);
+    matmul(
+        z.as_mut(),
+        Accum::Replace,
+        s.ytil(),
+        eig.vecs.as_ref(),
+        1.0,
+        Par::Seq,
+    );
     let ud = vt_times(&eig, &s.dtil);
     let lam = eig.vals.iter().map(|v| v.max(0.0)).collect();
     Ok((lam, z, ud))
@@ -142,7 +153,14 @@ fn identity_plus_zhz(z: &Mat<f64>, h: &[f64], scale: f64) -> Mat<f64> {
     for i in 0..n {
         t[(i, i)] = scale;
     }
-    matmul(t.as_mut(), Accum::Add, zh.as_ref(), z.transpose(), 1.0, Par::Seq);
+    matmul(
+        t.as_mut(),
+        Accum::Add,
+        zh.as_ref(),
+        z.transpose(),
+        1.0,
+        Par::Seq,
+    );
     t
 }
 
@@ -150,7 +168,9 @@ fn identity_plus_zhz(z: &Mat<f64>, h: &[f64], scale: f64) -> Mat<f64> {
 fn z_diag_e(z: &Mat<f64>, c: impl Fn(usize) -> f64, e: &[f64]) -> Vec<f64> {
     let (n, p) = (z.nrows(), z.ncols());
     let ce: Vec<f64> = (0..p).map(|k| c(k) * e[k]).collect();
-    (0..n).map(|i| (0..p).map(|k| z[(i, k)] * ce[k]).sum()).collect()
+    (0..n)
+        .map(|i| (0..p).map(|k| z[(i, k)] * ce[k]).sum())
+        .collect()
 }
 
 /// `V diag(f(λ)) Vᵀ`.
@@ -164,20 +184,31 @@ fn eig_fn(e: &SymEig, f: impl Fn(f64) -> f64) -> Mat<f64> {
         }
     }
     let mut out = Mat::zeros(n, n);
-    matmul(out.as_mut(), Accum::Replace, vf.as_ref(), e.vecs.transpose(), 1.0, Par::Seq);
+    matmul(
+        out.as_mut(),
+        Accum::Replace,
+        vf.as_ref(),
+        e.vecs.transpose(),
+        1.0,
+        Par::Seq,
+    );
     out
 }
 
 /// `Vᵀ x`.
 fn vt_times(e: &SymEig, x: &[f64]) -> Vec<f64> {
     let n = e.dim();
-    (0..n).map(|k| (0..n).map(|i| e.vecs[(i, k)] * x[i]).sum()).collect()
+    (0..n)
+        .map(|k| (0..n).map(|i| e.vecs[(i, k)] * x[i]).sum())
+        .collect()
 }
 
 /// `V x`.
 fn v_times(e: &SymEig, x: &[f64]) -> Vec<f64> {
     let n = e.dim();
-    (0..n).map(|i| (0..n).map(|k| e.vecs[(i, k)] * x[k]).sum()).collect()
+    (0..n)
+        .map(|i| (0..n).map(|k| e.vecs[(i, k)] * x[k]).sum())
+        .collect()
 }
 
 /// `Ỹ d̃` (length N).
@@ -206,7 +237,10 @@ pub fn etkf_transform(input: &AnalysisInput<'_>) -> Result<Mat<f64>> {
     if s.p < s.n {
         let (lam, z, ud) = obs_space(&s, "etkf")?;
         let w = z_diag_e(&z, |k| 1.0 / (n1 + lam[k]), &ud);
-        let h: Vec<f64> = lam.iter().map(|&l| sqrt_ratio_minus_one_over(n1, l)).collect();
+        let h: Vec<f64> = lam
+            .iter()
+            .map(|&l| sqrt_ratio_minus_one_over(n1, l))
+            .collect();
         let t = identity_plus_zhz(&z, &h, 1.0);
         return Ok(compose(&w, t.as_ref()));
     }
@@ -269,7 +303,14 @@ pub fn stochastic_transform<G: Rng + ?Sized>(
     let sol = gain_weights(&s, "stochastic_enkf")?;
     // T = I + D̃ Sᵀ.
     let mut t = Mat::<f64>::identity(n, n);
-    matmul(t.as_mut(), Accum::Add, dt.as_ref(), sol.transpose(), 1.0, Par::Seq);
+    matmul(
+        t.as_mut(),
+        Accum::Add,
+        dt.as_ref(),
+        sol.transpose(),
+        1.0,
+        Par::Seq,
+    );
     Ok(compose(&vec![0.0; n], t.as_ref()))
 }
 
@@ -282,7 +323,14 @@ pub fn denkf_transform(input: &AnalysisInput<'_>) -> Result<Mat<f64>> {
         .map(|m| (0..s.p).map(|j| sol[(m, j)] * s.dtil[j]).sum())
         .collect();
     let mut t = Mat::<f64>::identity(n, n);
-    matmul(t.as_mut(), Accum::Add, s.ytil(), sol.transpose(), -0.5, Par::Seq);
+    matmul(
+        t.as_mut(),
+        Accum::Add,
+        s.ytil(),
+        sol.transpose(),
+        -0.5,
+        Par::Seq,
+    );
     Ok(compose(&w, t.as_ref()))
 }
 
@@ -354,7 +402,10 @@ pub fn enkf_n_transform(input: &AnalysisInput<'_>, opts: &EnkfNOptions) -> Resul
             .collect();
         let zeta = enkf_n_zeta(&g, &lam, nf)?;
         let w = z_diag_e(&z, |k| 1.0 / (zeta + lam[k]), &ud);
-        let h: Vec<f64> = lam.iter().map(|&l| sqrt_ratio_minus_one_over(zeta, l)).collect();
+        let h: Vec<f64> = lam
+            .iter()
+            .map(|&l| sqrt_ratio_minus_one_over(zeta, l))
+            .collect();
         let t = identity_plus_zhz(&z, &h, (n1 / zeta).sqrt());
         return Ok((compose(&w, t.as_ref()), (n1 / zeta).sqrt()));
     }
@@ -407,7 +458,11 @@ pub(crate) fn enkf_n_zeta(g: &[f64], sig2: &[f64], nf: f64) -> Result<f64> {
         -0.5 * q + 0.5 * eps * z - 0.5 * nf * z.ln()
     };
     let dp = |z: f64| {
-        let q: f64 = g.iter().zip(sig2).map(|(g, s)| g * g / ((z + s) * (z + s))).sum();
+        let q: f64 = g
+            .iter()
+            .zip(sig2)
+            .map(|(g, s)| g * g / ((z + s) * (z + s)))
+            .sum();
         0.5 * q + 0.5 * eps - 0.5 * nf / z
     };
     const GRID: usize = 64;
@@ -472,10 +527,15 @@ mod tests {
         for j in 0..p {
             s[(j, j)] += r[j];
         }
-        let k = &pf * mechml_engine::linalg::Lu::factor(s.as_ref(), Par::Seq).unwrap().inverse(Par::Seq);
+        let k = &pf
+            * mechml_engine::linalg::Lu::factor(s.as_ref(), Par::Seq)
+                .unwrap()
+                .inverse(Par::Seq);
         let xb = e.mean();
         let d: Vec<f64> = (0..p).map(|j| y[j] - xb[j]).collect();
-        let xa: Vec<f64> = (0..p).map(|i| xb[i] + (0..p).map(|j| k[(i, j)] * d[j]).sum::<f64>()).collect();
+        let xa: Vec<f64> = (0..p)
+            .map(|i| xb[i] + (0..p).map(|j| k[(i, j)] * d[j]).sum::<f64>())
+            .collect();
         let pa = &pf - &k * &pf;
         (xa, pa)
     }
@@ -489,7 +549,11 @@ mod tests {
     #[test]
     fn square_root_filters_match_the_kalman_analysis_exactly() {
         let (e, y, r) = setup(8, 5, 7);
-        let input = AnalysisInput { observed: &e, y: &y, noise_var: &r };
+        let input = AnalysisInput {
+            observed: &e,
+            y: &y,
+            noise_var: &r,
+        };
         let (xa, pa) = kalman(&e, &y, &r);
         for (name, g) in [
             ("etkf", etkf_transform(&input).unwrap()),
@@ -516,7 +580,11 @@ mod tests {
         // p < N takes the observation-space path; appending the same observations with
         // infinite-ish variance (no information) to reach p >= N takes the ensemble path.
         let (e, y, r) = setup(4, 3, 11);
-        let input = AnalysisInput { observed: &e, y: &y, noise_var: &r };
+        let input = AnalysisInput {
+            observed: &e,
+            y: &y,
+            noise_var: &r,
+        };
         let mut data = e.data().to_vec();
         let mut y2 = y.clone();
         let mut r2 = r.clone();
@@ -526,12 +594,22 @@ mod tests {
             r2.push(1e300);
         }
         let e2 = Ensemble::from_data(4, 5, data).unwrap();
-        let input2 = AnalysisInput { observed: &e2, y: &y2, noise_var: &r2 };
+        let input2 = AnalysisInput {
+            observed: &e2,
+            y: &y2,
+            noise_var: &r2,
+        };
         let close = |a: &Mat<f64>, b: &Mat<f64>| {
             (0..4).all(|i| (0..4).all(|j| (a[(i, j)] - b[(i, j)]).abs() < 1e-12))
         };
-        assert!(close(&etkf_transform(&input).unwrap(), &etkf_transform(&input2).unwrap()));
-        assert!(close(&denkf_transform(&input).unwrap(), &denkf_transform(&input2).unwrap()));
+        assert!(close(
+            &etkf_transform(&input).unwrap(),
+            &etkf_transform(&input2).unwrap()
+        ));
+        assert!(close(
+            &denkf_transform(&input).unwrap(),
+            &denkf_transform(&input2).unwrap()
+        ));
         let o = EnkfNOptions::default();
         let (a, la) = enkf_n_transform(&input, &o).unwrap();
         let (b, lb) = enkf_n_transform(&input2, &o).unwrap();
@@ -545,7 +623,11 @@ mod tests {
         let nf = 4.0;
         let z = enkf_n_zeta(&g, &s2, nf).unwrap();
         let eps = 1.0 + 1.0 / nf;
-        let dp: f64 = 0.5 * g.iter().zip(&s2).map(|(g, s)| g * g / ((z + s) * (z + s))).sum::<f64>()
+        let dp: f64 = 0.5
+            * g.iter()
+                .zip(&s2)
+                .map(|(g, s)| g * g / ((z + s) * (z + s)))
+                .sum::<f64>()
             + 0.5 * eps
             - 0.5 * nf / z;
         assert!(dp.abs() < 1e-10 || (z - nf / eps).abs() < 1e-12, "{z} {dp}");
@@ -556,7 +638,11 @@ mod tests {
         // With centred perturbations the mean update equals the Kalman (ensemble gain) mean
         // update exactly: the perturbations average to zero.
         let (e, y, r) = setup(10, 4, 9);
-        let input = AnalysisInput { observed: &e, y: &y, noise_var: &r };
+        let input = AnalysisInput {
+            observed: &e,
+            y: &y,
+            noise_var: &r,
+        };
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         let ea = apply(&e, &stochastic_transform(&input, true, &mut rng).unwrap());
         let (xa, _) = kalman(&e, &y, &r);

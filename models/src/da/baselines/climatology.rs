@@ -27,7 +27,12 @@ impl Climatology {
         n_keep: usize,
     ) -> Result<Self> {
         if n_steps < 2 {
-            return Err(Error::invalid_option("Climatology", "n_steps", n_steps, ">= 2"));
+            return Err(Error::invalid_option(
+                "Climatology",
+                "n_steps",
+                n_steps,
+                ">= 2",
+            ));
         }
         if n_keep == 0 || n_keep > x0.len() {
             return Err(Error::invalid_option(

@@ -22,10 +22,20 @@ impl ExtendedKf {
     /// Starts at `N(x0, p0)`; `inflation ≥ 1` multiplies `M P Mᵀ` each step.
     pub fn new(x0: Vec<f64>, p0: Mat<f64>, inflation: f64, q: f64) -> Result<Self> {
         if !(inflation.is_finite() && inflation > 0.0) {
-            return Err(Error::invalid_option("ExtendedKf", "inflation", inflation, "finite and > 0"));
+            return Err(Error::invalid_option(
+                "ExtendedKf",
+                "inflation",
+                inflation,
+                "finite and > 0",
+            ));
         }
         if !(q.is_finite() && q >= 0.0) {
-            return Err(Error::invalid_option("ExtendedKf", "q", q, "finite and >= 0"));
+            return Err(Error::invalid_option(
+                "ExtendedKf",
+                "q",
+                q,
+                "finite and >= 0",
+            ));
         }
         Ok(Self {
             mean: x0,
@@ -77,7 +87,9 @@ impl ExtendedKf {
         let k = kt.transpose().to_owned();
         let hx = obs.operator.eval(&self.mean)?;
         for i in 0..n {
-            self.mean[i] += (0..y.len()).map(|j| k[(i, j)] * (y[j] - hx[j])).sum::<f64>();
+            self.mean[i] += (0..y.len())
+                .map(|j| k[(i, j)] * (y[j] - hx[j]))
+                .sum::<f64>();
         }
         // Joseph form (I − KH) P (I − KH)ᵀ + K R Kᵀ.
         let mut ikh = Mat::<f64>::identity(n, n);

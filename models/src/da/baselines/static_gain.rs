@@ -2,8 +2,8 @@
 //! variant (the closed form of 3D-Var for a linear observation operator).
 
 use faer::Mat;
-use mechml_engine::linalg::Llt;
 use mechml_engine::Result;
+use mechml_engine::linalg::Llt;
 use mechml_engine::linalg::Par;
 
 use crate::da::dynamics::Model;

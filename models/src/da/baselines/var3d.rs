@@ -2,8 +2,8 @@
 
 use faer::Mat;
 use mechml_engine::linalg::Llt;
-use mechml_engine::optim::{LbfgsOptions, lbfgs};
 use mechml_engine::linalg::Par;
+use mechml_engine::optim::{LbfgsOptions, lbfgs};
 use mechml_engine::{Error, Result};
 
 use super::static_gain::gain;

@@ -27,7 +27,12 @@ impl LinearModel {
         if m.as_ref().is_all_finite() {
             Ok(Self { m })
         } else {
-            Err(Error::invalid_option("LinearModel", "m", "non-finite entries", "finite"))
+            Err(Error::invalid_option(
+                "LinearModel",
+                "m",
+                "non-finite entries",
+                "finite",
+            ))
         }
     }
 

@@ -23,7 +23,9 @@ impl Lorenz96 {
             return Err(Error::invalid_option("Lorenz96", "n", n, ">= 4"));
         }
         if !forcing.is_finite() {
-            return Err(Error::invalid_option("Lorenz96", "forcing", forcing, "finite"));
+            return Err(Error::invalid_option(
+                "Lorenz96", "forcing", forcing, "finite",
+            ));
         }
         Ok(Self { n, forcing })
     }

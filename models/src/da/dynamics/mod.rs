@@ -85,7 +85,10 @@ pub trait Model: Sync {
 pub fn tangent_linear<M: Model + ?Sized>(model: &M, x: &[f64], v: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let mut xd: Vec<Dual> = x.iter().zip(v).map(|(&a, &b)| Dual::dual(a, b)).collect();
     model.step(&mut xd);
-    (xd.iter().map(|d| d.v).collect(), xd.iter().map(|d| d.d[0]).collect())
+    (
+        xd.iter().map(|d| d.v).collect(),
+        xd.iter().map(|d| d.d[0]).collect(),
+    )
 }
 
 /// The adjoint model: `(M(x), M'(x)ᵀ w)` by one reverse sweep over a tape recording of
@@ -159,8 +162,12 @@ mod tests {
             model.step(&mut x);
             assert_eq!(x, e.member(m));
         }
-        let two = Rk4::new(Lorenz96TwoScale::new(4, 3, 10.0, 1.0, 10.0, 10.0).unwrap(), 0.005, 2)
-            .unwrap();
+        let two = Rk4::new(
+            Lorenz96TwoScale::new(4, 3, 10.0, 1.0, 10.0, 10.0).unwrap(),
+            0.005,
+            2,
+        )
+        .unwrap();
         let mut e = Ensemble::gaussian(3, &[1.0; 16], 1.0, &mut rng).unwrap();
         let x0 = e.member(1);
         two.step_ensemble(&mut e, &mut work);
@@ -185,7 +192,11 @@ mod tests {
         let (yp, ym) = (step(eps), step(-eps));
         for i in 0..12 {
             let fd = (yp[i] - ym[i]) / (2.0 * eps);
-            assert!((fd - mv[i]).abs() < 1e-7 * (1.0 + fd.abs()), "{i}: {fd} vs {}", mv[i]);
+            assert!(
+                (fd - mv[i]).abs() < 1e-7 * (1.0 + fd.abs()),
+                "{i}: {fd} vs {}",
+                mv[i]
+            );
         }
         // Adjoint identity <w, M'v> = <M'ᵀw, v>.
         let (_, mtw) = adjoint(&model, &x, &w).unwrap();

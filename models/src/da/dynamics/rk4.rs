@@ -81,17 +81,32 @@ impl<F: Rhs> Model for Rk4<F> {
         let x = e.data_mut();
         for _ in 0..self.substeps {
             self.rhs.rhs_ensemble(nm, x, k);
-            for (((a, t), &ki), &xi) in acc.iter_mut().zip(xt.iter_mut()).zip(k.iter()).zip(x.iter()) {
+            for (((a, t), &ki), &xi) in acc
+                .iter_mut()
+                .zip(xt.iter_mut())
+                .zip(k.iter())
+                .zip(x.iter())
+            {
                 *a = ki;
                 *t = xi + ki * h2;
             }
             self.rhs.rhs_ensemble(nm, xt, k);
-            for (((a, t), &ki), &xi) in acc.iter_mut().zip(xt.iter_mut()).zip(k.iter()).zip(x.iter()) {
+            for (((a, t), &ki), &xi) in acc
+                .iter_mut()
+                .zip(xt.iter_mut())
+                .zip(k.iter())
+                .zip(x.iter())
+            {
                 *a += ki * 2.0;
                 *t = xi + ki * h2;
             }
             self.rhs.rhs_ensemble(nm, xt, k);
-            for (((a, t), &ki), &xi) in acc.iter_mut().zip(xt.iter_mut()).zip(k.iter()).zip(x.iter()) {
+            for (((a, t), &ki), &xi) in acc
+                .iter_mut()
+                .zip(xt.iter_mut())
+                .zip(k.iter())
+                .zip(x.iter())
+            {
                 *a += ki * 2.0;
                 *t = xi + ki * h;
             }

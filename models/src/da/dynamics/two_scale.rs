@@ -47,7 +47,14 @@ impl Lorenz96TwoScale {
         if b == 0.0 {
             return Err(Error::invalid_option("Lorenz96TwoScale", "b", b, "nonzero"));
         }
-        Ok(Self { k, j, forcing, h, b, c })
+        Ok(Self {
+            k,
+            j,
+            forcing,
+            h,
+            b,
+            c,
+        })
     }
 
     /// The coupling term `−(hc/b) Σ_j Y_{j,k}` of every slow variable at a full state.

@@ -4,7 +4,9 @@
 use mechml_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::da::analysis::{AnalysisScheme, EnkfNOptions, FilterOptions, LetkfOptions, Localization};
+use crate::da::analysis::{
+    AnalysisScheme, EnkfNOptions, FilterOptions, LetkfOptions, Localization,
+};
 use crate::da::dynamics::{AnyModel, Lorenz63, Lorenz96, Lorenz96TwoScale, Rk4};
 use crate::da::obs::{Nonlinearity, ObsModel, ObsOperator};
 
@@ -438,7 +440,12 @@ impl MethodConfig {
         if let Some(v) = self.additive_std
             && !(v.is_finite() && v >= 0.0)
         {
-            return Err(Error::invalid_option(op, "additive_std", v, "finite and >= 0"));
+            return Err(Error::invalid_option(
+                op,
+                "additive_std",
+                v,
+                "finite and >= 0",
+            ));
         }
         if let Some(r) = self.radius
             && !(r > 0.0)
@@ -532,7 +539,12 @@ impl TwinConfig {
             ));
         }
         if !(e.init_std.is_finite() && e.init_std >= 0.0) {
-            return Err(Error::invalid_option("ExperimentConfig", "init_std", e.init_std, "finite and >= 0"));
+            return Err(Error::invalid_option(
+                "ExperimentConfig",
+                "init_std",
+                e.init_std,
+                "finite and >= 0",
+            ));
         }
         if !(e.model_noise_std.is_finite() && e.model_noise_std >= 0.0) {
             return Err(Error::invalid_option(
@@ -551,7 +563,12 @@ impl TwinConfig {
             ));
         }
         if self.methods.is_empty() {
-            return Err(Error::invalid_option("TwinConfig", "methods", "[]", "at least one method"));
+            return Err(Error::invalid_option(
+                "TwinConfig",
+                "methods",
+                "[]",
+                "at least one method",
+            ));
         }
         for m in &self.methods {
             m.validate()?;

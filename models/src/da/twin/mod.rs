@@ -40,8 +40,7 @@ mod results;
 mod run;
 
 pub use config::{
-    ExperimentConfig, MethodConfig, MethodKind, ModelConfig, ObsConfig, OperatorConfig,
-    TwinConfig,
+    ExperimentConfig, MethodConfig, MethodKind, ModelConfig, ObsConfig, OperatorConfig, TwinConfig,
 };
 pub use results::{
     Diagnostics, Field, MethodResult, Series, Summary, TwinResults, mean_after, rank_of, rmse,

@@ -64,7 +64,12 @@ impl Setting {
         let rest = config.model.rest_state();
         let perturbed = |g: &mut Xoshiro256PlusPlus| -> Vec<f64> {
             rest.iter()
-                .map(|v| v + { let z: f64 = StandardNormal.sample(g); z })
+                .map(|v| {
+                    v + {
+                        let z: f64 = StandardNormal.sample(g);
+                        z
+                    }
+                })
                 .collect()
         };
         // Truth.
@@ -75,7 +80,10 @@ impl Setting {
             truth_model.step(x.as_mut_slice());
             if q > 0.0 {
                 for v in x.iter_mut() {
-                    *v += q * { let z: f64 = StandardNormal.sample(g); z };
+                    *v += q * {
+                        let z: f64 = StandardNormal.sample(g);
+                        z
+                    };
                 }
             }
             match x.iter().position(|v| !v.is_finite()) {
@@ -126,7 +134,11 @@ impl Setting {
 
     /// The truth fields for the first `record_fields` cycles.
     pub fn truth_fields(&self) -> Option<Field> {
-        let k = self.config.experiment.record_fields.min(self.config.experiment.cycles);
+        let k = self
+            .config
+            .experiment
+            .record_fields
+            .min(self.config.experiment.cycles);
         (k > 0).then(|| Field {
             n_cycles: k,
             n_state: self.n_state(),
@@ -209,7 +221,12 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
     let method_seed = stream(setting.config.seed, 4 + 2 * index as u64).next_u64();
     let x0: Vec<f64> = setting.truth[0]
         .iter()
-        .map(|v| v + e.init_std * { let z: f64 = StandardNormal.sample(&mut g_init); z })
+        .map(|v| {
+            v + e.init_std * {
+                let z: f64 = StandardNormal.sample(&mut g_init);
+                z
+            }
+        })
         .collect();
     let b_scaled = |s: f64| Mat::from_fn(n, n, |i, j| s * clim.cov[(i, j)]);
     use MethodKind::*;
@@ -225,7 +242,11 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
         )?)),
         Ekf => State::Ekf(Box::new(ExtendedKf::new(
             x0,
-            Mat::from_fn(n, n, |i, j| if i == j { e.init_std * e.init_std } else { 0.0 }),
+            Mat::from_fn(
+                n,
+                n,
+                |i, j| if i == j { e.init_std * e.init_std } else { 0.0 },
+            ),
             cfg.inflation.unwrap_or(1.0),
             q * q,
         )?)),
@@ -234,7 +255,9 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
             &b_scaled(cfg.b_scale.unwrap_or(1.0)),
             cfg.lag.unwrap_or(1),
             Var4dOptions {
-                outer_loops: cfg.outer_loops.unwrap_or(Var4dOptions::default().outer_loops),
+                outer_loops: cfg
+                    .outer_loops
+                    .unwrap_or(Var4dOptions::default().outer_loops),
                 ..Var4dOptions::default()
             },
         )?)),
@@ -244,7 +267,10 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
             let opts = cfg.filter_options().expect("ensemble method");
             let filter = EnsembleFilter::new(ens, opts, method_seed)?.with_par(par);
             if cfg.method == Enks {
-                State::Smoother(Box::new(EnsembleSmoother::new(filter, cfg.lag.unwrap_or(0))?))
+                State::Smoother(Box::new(EnsembleSmoother::new(
+                    filter,
+                    cfg.lag.unwrap_or(0),
+                )?))
             } else {
                 State::Filter(Box::new(filter))
             }
@@ -274,7 +300,11 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
             }
             State::Static(f) => {
                 f.forecast(model);
-                Recorder::push(&mut rec.forecast, rmse(f.mean(), truth), Some(f.background_spread()));
+                Recorder::push(
+                    &mut rec.forecast,
+                    rmse(f.mean(), truth),
+                    Some(f.background_spread()),
+                );
                 f.analyse(obs, y)?;
                 Recorder::push(&mut rec.analysis, rmse(f.mean(), truth), Some(f.spread()));
                 f.mean().to_vec()
@@ -370,7 +400,13 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
 
 /// Records the RMSE and spread of an ensemble (forecast or analysis) and, for a forecast
 /// after the burn-in, its ranks.
-fn record_ensemble(rec: &mut Recorder<'_>, e: &Ensemble, truth: &[f64], ranks: bool, forecast: bool) {
+fn record_ensemble(
+    rec: &mut Recorder<'_>,
+    e: &Ensemble,
+    truth: &[f64],
+    ranks: bool,
+    forecast: bool,
+) {
     let err = rmse(&e.mean(), truth);
     let s = Some(e.spread());
     if forecast {
@@ -379,9 +415,7 @@ fn record_ensemble(rec: &mut Recorder<'_>, e: &Ensemble, truth: &[f64], ranks: b
         Recorder::push(&mut rec.analysis, err, s);
     }
     if ranks {
-        let hist = rec
-            .ranks
-            .get_or_insert_with(|| vec![0; e.n_members() + 1]);
+        let hist = rec.ranks.get_or_insert_with(|| vec![0; e.n_members() + 1]);
         for (i, &x) in truth.iter().enumerate() {
             hist[rank_of(x, e.var(i))] += 1;
         }
