@@ -1,8 +1,9 @@
 //! Data assimilation on Lorenz-96 (WORKLOADS.md §8.6): time per assimilation cycle
 //! (forecast + analysis) of the ETKF and the LETKF.
 //!
-//! * `da/l96_etkf_n40`: Nx = 40, N = 40, inflation 1.02;
-//! * `da/l96_letkf_nx1000`: Nx = 1,000, N = 40, Gaspari–Cohn radius 4, inflation 1.02;
+//! * `da/l96_etkf_n40`, `da/l96_etkf_nx1000`: Nx = 40 and 1,000, N = 40, inflation 1.02;
+//! * `da/l96_letkf_nx40`, `da/l96_letkf_nx1000`: Nx = 40 and 1,000, N = 40, Gaspari–Cohn
+//!   radius 4, inflation 1.02;
 //! * `da/l96_letkf_nx10000`, `da/l96_letkf_nx100000`: the same at 10⁴ and 10⁵ variables
 //!   (linear cost in Nx);
 //! * `da/l96_letkf_nx1000_par`: the local analyses on all rayon threads.
@@ -95,11 +96,13 @@ fn run_cycles(w: &Workload, iters: u64) -> Duration {
 
 fn bench_da(c: &mut Criterion) {
     let mut group = c.benchmark_group("da");
+    // Warm-up and measurement times come from the command line
+    // (`-- --warm-up-time 1 --measurement-time 3`).
     group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(2));
-    group.measurement_time(Duration::from_secs(8));
-    let cases: [(&str, usize, bool, usize, Par); 5] = [
+    let cases: [(&str, usize, bool, usize, Par); 7] = [
         ("l96_etkf_n40", 40, false, 1000, Par::Seq),
+        ("l96_letkf_nx40", 40, true, 1000, Par::Seq),
+        ("l96_etkf_nx1000", 1000, false, 1000, Par::Seq),
         ("l96_letkf_nx1000", 1000, true, 1000, Par::Seq),
         ("l96_letkf_nx1000_par", 1000, true, 1000, Par::rayon(0)),
         ("l96_letkf_nx10000", 10_000, true, 100, Par::Seq),
@@ -119,8 +122,10 @@ fn thread_cpu_ns() -> Option<u64> {
 }
 
 fn cpu_time_report(reps: usize) {
-    let cases: [(&str, usize, bool, usize); 4] = [
+    let cases: [(&str, usize, bool, usize); 6] = [
         ("etkf40", 40, false, 1000),
+        ("letkf40", 40, true, 1000),
+        ("etkf1000", 1000, false, 1000),
         ("letkf1000", 1000, true, 1000),
         ("letkf10000", 10_000, true, 100),
         ("letkf100000", 100_000, true, 10),

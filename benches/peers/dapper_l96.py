@@ -3,7 +3,8 @@
 Lorenz-96, F = 8, RK4 with dt = 0.05, one step between analyses, every variable observed
 with unit noise.
 
-* etkf40:      Nx = 40, EnKF('Sqrt', N=40, infl=1.02)             (da/l96_etkf_n40)
+* etkfNX:      Nx = NX, EnKF('Sqrt', N=40, infl=1.02)             (da/l96_etkf_n40 for
+               NX = 40, da/l96_etkf_nxNX otherwise)
 * letkfNX:     Nx = NX, LETKF(N=40, loc_rad=4, infl=1.02), GC taper  (da/l96_letkf_nxNX)
 
 DAPPER's `loc_rad` is the radius convention of mechml's `Localization::radius`
@@ -85,8 +86,8 @@ def main():
     args = ap.parse_args()
     set_seed(3000)
     for w in args.workloads.split(","):
-        if w == "etkf40":
-            nx, method = 40, "etkf"
+        if w.startswith("etkf"):
+            nx, method = int(w.removeprefix("etkf")), "etkf"
         else:
             nx, method = int(w.removeprefix("letkf")), "letkf"
         cycles = args.cycles

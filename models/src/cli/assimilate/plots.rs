@@ -73,6 +73,7 @@ pub fn rmse(path: &Path, r: &TwinResults) -> CliResult<()> {
         .configure_mesh()
         .x_desc("model time")
         .y_desc("RMSE / spread")
+        .y_label_formatter(&|v| format!("{v:.2}"))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err(what))?;
@@ -257,6 +258,8 @@ pub fn hovmoller(path: &Path, r: &TwinResults, k: usize) -> CliResult<()> {
             .disable_mesh()
             .x_desc("variable")
             .y_desc("cycle")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .label_style(("sans-serif", 10))
             .draw()
             .map_err(err(what))?;
