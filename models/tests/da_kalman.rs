@@ -1,6 +1,9 @@
 //! The ensemble filters, the baselines, the EnKS and 4D-Var against the Kalman filter and
 //! the Rauch–Tung–Striebel smoother (`mechml_models::ssm`) on a linear-Gaussian model.
 
+// Index loops mirror the matrix formulas they check (entry (i, j)).
+#![allow(clippy::needless_range_loop)]
+
 use faer::Mat;
 use mechml_models::da::analysis::{
     AnalysisScheme, EnkfNOptions, EnsembleFilter, FilterOptions, LetkfOptions, Localization,

@@ -12,19 +12,21 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 const N: usize = 10;
 
+/// The model, truth, background, `chol(B)`, the two observation models and the
+/// observations of a window.
+struct Window {
+    model: Rk4<Lorenz96>,
+    truth: Vec<f64>,
+    xb: Vec<f64>,
+    l: Mat<f64>,
+    direct: ObsModel,
+    squared: ObsModel,
+    ys: Vec<Vec<f64>>,
+}
+
 /// A truth, a background drawn from `N(truth, B)` and observations over a window of 5 steps
 /// (every other variable directly at even steps, the square of three at odd steps).
-fn setup(
-    seed: u64,
-) -> (
-    Rk4<Lorenz96>,
-    Vec<f64>,
-    Vec<f64>,
-    Mat<f64>,
-    ObsModel,
-    ObsModel,
-    Vec<Vec<f64>>,
-) {
+fn setup(seed: u64) -> Window {
     let model = Rk4::new(Lorenz96::new(N, 8.0).unwrap(), 0.05, 1).unwrap();
     let mut g = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut truth: Vec<f64> = (0..N).map(|i| 8.0 + (i as f64).sin()).collect();
@@ -58,12 +60,28 @@ fn setup(
         let o = if k % 2 == 0 { &direct } else { &squared };
         ys.push(o.sample(&x, &mut g).unwrap());
     }
-    (model, truth, xb, l, direct, squared, ys)
+    Window {
+        model,
+        truth,
+        xb,
+        l,
+        direct,
+        squared,
+        ys,
+    }
 }
 
 #[test]
 fn var4d_gradient_matches_finite_differences() {
-    let (model, _truth, xb, l, direct, squared, ys) = setup(1);
+    let Window {
+        model,
+        xb,
+        l,
+        direct,
+        squared,
+        ys,
+        ..
+    } = setup(1);
     let wobs: Vec<WindowObs<'_>> = ys
         .iter()
         .enumerate()
@@ -110,7 +128,15 @@ fn incremental_var4d_reaches_a_stationary_point_and_improves_on_the_background()
     let norm = |g: &[f64]| g.iter().map(|v| v * v).sum::<f64>().sqrt();
     let (mut mse_a, mut mse_b) = (0.0, 0.0);
     for seed in 1..=8 {
-        let (model, truth, xb, l, direct, squared, ys) = setup(seed);
+        let Window {
+            model,
+            truth,
+            xb,
+            l,
+            direct,
+            squared,
+            ys,
+        } = setup(seed);
         let wobs: Vec<WindowObs<'_>> = ys
             .iter()
             .enumerate()

@@ -45,7 +45,7 @@ impl Localization {
 
     /// Checks `radius > 0` (∞ allowed: no localisation) and `0 ≤ cutoff < 1`.
     pub fn validate(&self) -> Result<()> {
-        if !(self.radius > 0.0) {
+        if self.radius.is_nan() || self.radius <= 0.0 {
             return Err(Error::invalid_option(
                 "Localization",
                 "radius",

@@ -448,7 +448,7 @@ impl MethodConfig {
             ));
         }
         if let Some(r) = self.radius
-            && !(r > 0.0)
+            && (r.is_nan() || r <= 0.0)
         {
             return Err(Error::invalid_option(op, "radius", r, "> 0"));
         }

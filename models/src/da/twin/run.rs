@@ -385,7 +385,7 @@ pub fn run_method(setting: &Setting, index: usize, par: Par) -> Result<MethodRes
         smoothed_rmse: smoothed,
         summary,
         rank_histogram: rec.ranks,
-        analysis_fields: (record > 0).then(|| Field {
+        analysis_fields: (record > 0).then_some(Field {
             n_cycles: record,
             n_state: n,
             values: rec.fields,
