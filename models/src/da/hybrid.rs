@@ -3,7 +3,7 @@
 //! Carrassi & Bertino 2020, Found. Data Sci. 2): learn the error of a coarse model from the
 //! analyses of an ensemble filter that uses that same model, and iterate.
 //!
-//! Truth: two-scale Lorenz-96 ([`Lorenz96TwoScale`](super::Lorenz96TwoScale)); observed:
+//! Truth: two-scale Lorenz-96 ([`Lorenz96TwoScale`]); observed:
 //! some of the slow variables `X`, with noise. The coarse model is one-scale Lorenz-96 in
 //! `X` alone, and the hybrid model corrects its resolvent over one cycle Δt:
 //!

@@ -14,7 +14,7 @@
 //! $$ J^j(v) = ½ vᵀv + ½ \sum_k ‖H_k M'_k δ_0 − d_k‖²_{R_k^{-1}},\quad
 //!    δ_0 = x_b + Lv − x_0^j,\ d_k = y_k − h_k(x_k^j), $$
 //!
-//! by L-BFGS ([`lbfgs`]), each gradient `v + Lᵀ Σ_k M'_kᵀ H_kᵀ R_k^{-1}(H_k M'_k δ_0 − d_k)`
+//! by L-BFGS ([`lbfgs`](mechml_engine::optim::lbfgs())), each gradient `v + Lᵀ Σ_k M'_kᵀ H_kᵀ R_k^{-1}(H_k M'_k δ_0 − d_k)`
 //! costing one forward sweep (the tangent-linear model) and one reverse sweep (the adjoint)
 //! over the recorded trajectory. For a linear model and observation operator one outer
 //! loop gives the exact minimiser, which is the Kalman smoother's mean at the window

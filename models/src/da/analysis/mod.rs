@@ -34,7 +34,7 @@
 //!
 //! After the update, multiplicative inflation multiplies the anomalies (covariance by
 //! `λ²`), additive inflation adds `N(0, σ²)` noise, and an optional random
-//! mean-preserving rotation mixes the members ([`EnsembleFilter`](filter::EnsembleFilter)).
+//! mean-preserving rotation mixes the members ([`EnsembleFilter`]).
 
 pub mod filter;
 pub mod letkf;

@@ -5,7 +5,7 @@
 //! * [`Model::step`] on one state, generic over [`Real`]: on `f64` for the truth and the
 //!   variational methods, on dual numbers for the tangent-linear model and on a tape for
 //!   the adjoint (see [`tangent_linear`] and [`adjoint`]);
-//! * [`Model::step_ensemble`] on a whole [`Ensemble`](super::Ensemble) stored members ×
+//! * [`Model::step_ensemble`] on a whole [`Ensemble`] stored members ×
 //!   state, where the right-hand side of each state variable runs over the contiguous
 //!   values of all members and vectorises.
 //!

@@ -13,7 +13,7 @@ use mechml_engine::{Error, Result};
 
 use super::Rhs;
 
-/// Two-scale Lorenz-96 (see the [module docs](self)).
+/// Two-scale Lorenz-96 (equations in the [`dynamics`](super) module docs).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lorenz96TwoScale {
     /// Number of slow variables K (≥ 4).
