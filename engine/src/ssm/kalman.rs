@@ -15,7 +15,7 @@
 //! dimensions (n ≤ 4), where the loops unroll.
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, kalman::kalman_filter};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, kalman::kalman_filter};
 //! // Local level model: x' = x + w, y = x + v, x₁ ~ N(0, 1).
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
 //!                                               vec![0.5], vec![0.0], vec![1.0])?;
@@ -28,14 +28,14 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::dense::{chol_inverse_into, cholesky_in_place, symmetrize_in_place};
 use super::model::{LinearGaussianSsm, Observations};
 
 /// ln(2π).
-pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// The filter's moments at every step: predicted (before y_t) and filtered (after).
 #[derive(Clone, Debug, PartialEq)]

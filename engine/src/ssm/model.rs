@@ -10,7 +10,7 @@
 //! missing component is NaN and contributes nothing.
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, Seq};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, Seq};
 //! // A local-level model whose observation noise changes half-way.
 //! let mut model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
 //!                                                   vec![0.5], vec![0.0], vec![1.0])?;
@@ -21,8 +21,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 /// A matrix that is either the same at every time step or given for each step, stored
 /// flat (column-major, step after step).

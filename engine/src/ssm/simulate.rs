@@ -4,7 +4,7 @@
 //! eigen-decomposition, so deterministic components stay deterministic).
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, simulate::simulate};
+//! use mechml_engine::ssm::{LinearGaussianSsm, simulate::simulate};
 //! use rand::SeedableRng;
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![0.9], vec![0.1], vec![1.0],
 //!                                               vec![0.2], vec![0.0], vec![1.0])?;
@@ -15,8 +15,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+use crate::error::{Error, Result};
 use faer::{Mat, Side};
-use mechml_engine::{Error, Result};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 

@@ -17,7 +17,7 @@
 //! exponential ([`expm`](super::expm)).
 //!
 //! ```
-//! use mechml_models::ssm::discretize::{ContinuousLinearSde, discretize};
+//! use mechml_engine::ssm::discretize::{ContinuousLinearSde, discretize};
 //! // Ornstein–Uhlenbeck: dx = −θ x dt + σ dW  ⇒  Φ = e^{−θΔt}, Q = σ²(1 − e^{−2θΔt})/(2θ).
 //! let (theta, sigma, dt) = (0.5_f64, 0.3_f64, 2.0_f64);
 //! let sde = ContinuousLinearSde::new(1, 0, vec![-theta], vec![], vec![sigma * sigma])?;
@@ -28,8 +28,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::dense::{lu_solve_in_place, symmetrize_in_place};
 use super::expm::expm;

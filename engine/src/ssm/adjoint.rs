@@ -20,7 +20,7 @@
 //! products (forward over this reverse pass).
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, adjoint::kalman_loglik_grad, kalman::kalman_loglik};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, adjoint::kalman_loglik_grad, kalman::kalman_loglik};
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![0.8], vec![0.3], vec![1.0],
 //!                                               vec![0.5], vec![0.0], vec![1.0])?;
 //! let data = Observations::univariate(vec![0.3, -0.2, 0.4])?;
@@ -34,8 +34,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::Result;
-use mechml_engine::ad::Real;
+use crate::ad::Real;
+use crate::error::Result;
 
 use super::kalman::{FilterOutput, UpdateWork, dispatch_forward};
 use super::model::{LinearGaussianSsm, Observations};

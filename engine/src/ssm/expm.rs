@@ -13,7 +13,7 @@
 //! s depend on the values only and are constants for the derivative.
 //!
 //! ```
-//! use mechml_models::ssm::expm::expm;
+//! use mechml_engine::ssm::expm::expm;
 //! // e^{[[0, t], [-t, 0]]} is the rotation by t.
 //! let t = 0.7_f64;
 //! let e = expm(&[0.0, -t, t, 0.0], 2)?;
@@ -21,8 +21,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::dense::{lu_solve_in_place, matmul, norm1};
 

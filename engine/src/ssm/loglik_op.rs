@@ -16,8 +16,8 @@
 //!
 //! ```
 //! use mechml_engine::ad::Tape;
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations};
-//! use mechml_models::ssm::loglik_op::{kalman_loglik_tape, KalmanGradient};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations};
+//! use mechml_engine::ssm::loglik_op::{kalman_loglik_tape, KalmanGradient};
 //!
 //! let tape = Tape::new();
 //! let phi = tape.var(0.8);
@@ -35,8 +35,8 @@
 
 use std::borrow::Cow;
 
-use mechml_engine::Result;
-use mechml_engine::ad::{BlockArg, BlockOp, InputAdjoints, Real, Tape, Var, VarVec};
+use crate::ad::{BlockArg, BlockOp, InputAdjoints, Real, Tape, Var, VarVec};
+use crate::error::Result;
 
 use super::adjoint::{SsmGradient, Trace, adjoint_from_trace, forward_for_adjoint};
 use super::kalman::dispatch_forward;

@@ -3,8 +3,8 @@
 //! dimension a compile-time constant and every vector and matrix on the stack, so the
 //! loops unroll completely. Selected automatically by the filter.
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::kalman::{FilterOutput, LN_2PI};
 use super::model::{LinearGaussianSsm, Observations};
