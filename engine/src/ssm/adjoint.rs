@@ -72,10 +72,10 @@ pub(crate) fn forward_for_adjoint<R: Real>(
     use super::kalman_scalar::forward_scalar;
     let mut c = Vec::new();
     let ll = match (model.n_state(), model.n_obs()) {
-        (1, 1) => forward_scalar::<R, 1>(model, data, None, Some(&mut c))?,
-        (2, 1) => forward_scalar::<R, 2>(model, data, None, Some(&mut c))?,
-        (3, 1) => forward_scalar::<R, 3>(model, data, None, Some(&mut c))?,
-        (4, 1) => forward_scalar::<R, 4>(model, data, None, Some(&mut c))?,
+        (1, 1) => forward_scalar::<R, 1, _>(model, data, None, Some(&mut c))?,
+        (2, 1) => forward_scalar::<R, 2, _>(model, data, None, Some(&mut c))?,
+        (3, 1) => forward_scalar::<R, 3, _>(model, data, None, Some(&mut c))?,
+        (4, 1) => forward_scalar::<R, 4, _>(model, data, None, Some(&mut c))?,
         _ => {
             let mut out = FilterOutput {
                 n: model.n_state(),
@@ -106,10 +106,10 @@ pub(crate) fn adjoint_from_trace<R: Real>(
         Trace::Compact(c) => {
             let mut grad = zeros_like(model);
             match model.n_state() {
-                1 => adjoint_scalar::<R, 1>(model, data, c, g, &mut grad)?,
-                2 => adjoint_scalar::<R, 2>(model, data, c, g, &mut grad)?,
-                3 => adjoint_scalar::<R, 3>(model, data, c, g, &mut grad)?,
-                _ => adjoint_scalar::<R, 4>(model, data, c, g, &mut grad)?,
+                1 => adjoint_scalar::<R, 1, _>(model, data, c, g, &mut grad)?,
+                2 => adjoint_scalar::<R, 2, _>(model, data, c, g, &mut grad)?,
+                3 => adjoint_scalar::<R, 3, _>(model, data, c, g, &mut grad)?,
+                _ => adjoint_scalar::<R, 4, _>(model, data, c, g, &mut grad)?,
             }
             Ok(grad)
         }

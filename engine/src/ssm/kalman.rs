@@ -113,10 +113,10 @@ pub(crate) fn dispatch_forward<R: Real>(
 ) -> Result<R> {
     use super::kalman_scalar::forward_scalar;
     match (model.n_state(), model.n_obs()) {
-        (1, 1) => forward_scalar::<R, 1>(model, data, store, None),
-        (2, 1) => forward_scalar::<R, 2>(model, data, store, None),
-        (3, 1) => forward_scalar::<R, 3>(model, data, store, None),
-        (4, 1) => forward_scalar::<R, 4>(model, data, store, None),
+        (1, 1) => forward_scalar::<R, 1, _>(model, data, store, None),
+        (2, 1) => forward_scalar::<R, 2, _>(model, data, store, None),
+        (3, 1) => forward_scalar::<R, 3, _>(model, data, store, None),
+        (4, 1) => forward_scalar::<R, 4, _>(model, data, store, None),
         (1, _) => forward::<R, 1>(model, data, store),
         (2, _) => forward::<R, 2>(model, data, store),
         (3, _) => forward::<R, 3>(model, data, store),

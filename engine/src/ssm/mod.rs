@@ -64,6 +64,7 @@ pub mod loglik_op;
 pub mod model;
 pub mod simulate;
 pub mod smoother;
+mod steps;
 
 pub use adjoint::{SsmGradient, kalman_loglik_grad};
 pub use discretize::{ContinuousLinearSde, DiscreteLinear, discretize, van_loan_q};
