@@ -58,11 +58,11 @@ fn loglik<'t, S: Real + Send + 'static>(
     let zero = Var::constant(S::zero());
     let one = Var::constant(S::one());
     let mut a = vec![zero; 4];
-    a[0] = a[0] - lam / c;
-    a[0] = a[0] - gam * one / c;
-    a[2] = a[2] + gam * one / c;
-    a[3] = a[3] - gam / cd;
-    a[1] = a[1] + gam / cd;
+    a[0] -= lam / c;
+    a[0] -= gam * one / c;
+    a[2] += gam * one / c;
+    a[3] -= gam / cd;
+    a[1] += gam / cd;
     let b = vec![f / c, zero];
     let s = sig / c;
     let w = vec![s * s, zero, zero, zero];

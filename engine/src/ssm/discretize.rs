@@ -14,7 +14,7 @@
 //! where W = G Gᵀ.
 //!
 //! Everything is generic over [`Real`], hence differentiable through the matrix
-//! exponential ([`expm`](super::expm)).
+//! exponential ([`expm`](mod@super::expm)).
 //!
 //! ```
 //! use mechml_engine::ssm::discretize::{ContinuousLinearSde, discretize};

@@ -95,8 +95,7 @@ pub(crate) fn forward_scalar<R: Real, const N: usize, M: ScalarSteps<R, N>>(
     // recursion does not depend on the data; once the predicted covariance repeats to
     // within 4 ulp it is held fixed and only the mean is propagated (exact up to rounding).
     // Plain f64 values only: dual tangents of P may still be converging.
-    let allow_steady =
-        !keep_steps && std::any::type_name::<R>() == "f64" && model.time_invariant();
+    let allow_steady = !keep_steps && std::any::type_name::<R>() == "f64" && model.time_invariant();
     let mut frozen: Option<([R; N], R, R)> = None; // (k, 1/s, s)
     for t in 0..t_len {
         if t > 0 {
@@ -415,6 +414,7 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize, M: ScalarSteps<R, N>>(
                 data,
                 t,
                 &TransitionAdjoint {
+                    f: &f,
                     mbar: &mbar,
                     pbar: &pbar,
                     pbar_f: &tmp,

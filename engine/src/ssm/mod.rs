@@ -2,19 +2,19 @@
 //! observations ([`model`]), the Kalman filter and its log-likelihood ([`kalman`]), its
 //! hand-written adjoint ([`adjoint`]) and the log-likelihood as one differentiable tape
 //! block ([`loglik_op`]), the Rauch–Tung–Striebel smoother ([`smoother`]), simulation
-//! ([`simulate`]), and exact discretisation of continuous-time linear SDEs ([`expm`],
-//! [`discretize`]), all over the small dense kernels of [`dense`].
+//! ([`simulate`](mod@simulate)), and exact discretisation of continuous-time linear SDEs ([`expm`](mod@expm),
+//! [`discretize`](mod@discretize)), all over the small dense kernels of [`dense`].
 //!
 //! | capability | module | entry points |
 //! |---|---|---|
 //! | model and data | [`model`] | [`LinearGaussianSsm`], [`Seq`], [`Observations`] |
-//! | filter, log-likelihood | [`kalman`] | [`kalman_filter`](kalman::kalman_filter), [`kalman_loglik`](kalman::kalman_loglik) |
-//! | gradient (hand-written adjoint) | [`adjoint`] | [`kalman_loglik_grad`](adjoint::kalman_loglik_grad) |
-//! | log-likelihood as one tape block | [`loglik_op`] | [`kalman_loglik_tape`](loglik_op::kalman_loglik_tape) |
-//! | smoother | [`smoother`] | [`rts_smoother`](smoother::rts_smoother) |
-//! | simulation | [`simulate`] | [`simulate`](simulate::simulate) |
-//! | matrix exponential | [`expm`] | [`expm`](expm::expm) |
-//! | exact discretisation | [`discretize`] | [`discretize`](discretize::discretize), [`van_loan_q`](discretize::van_loan_q) |
+//! | filter, log-likelihood | [`kalman`] | [`kalman_filter`], [`kalman_loglik`] |
+//! | gradient (hand-written adjoint) | [`adjoint`] | [`kalman_loglik_grad`] |
+//! | log-likelihood as one tape block | [`loglik_op`] | [`kalman_loglik_tape`] |
+//! | smoother | [`smoother`] | [`rts_smoother`] |
+//! | simulation | [`simulate`](mod@simulate) | [`simulate`](simulate()) |
+//! | matrix exponential | [`expm`](mod@expm) | [`expm`](expm()) |
+//! | exact discretisation | [`discretize`](mod@discretize) | [`discretize`](discretize()), [`van_loan_q`] |
 //! | small dense algebra over [`Real`](crate::ad::Real) | [`dense`] | [`cholesky_in_place`](dense::cholesky_in_place), [`matmul`](dense::matmul) |
 //!
 //! The one Kalman filter of the engine: the temporal Gaussian processes of
@@ -54,17 +54,20 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+// Index loops mirror the equations (entries (i, j) of several matrices at once).
+#![allow(clippy::needless_range_loop)]
+
 pub mod adjoint;
 pub mod dense;
 pub mod discretize;
 pub mod expm;
 pub mod kalman;
-mod kalman_scalar;
+pub(crate) mod kalman_scalar;
 pub mod loglik_op;
 pub mod model;
 pub mod simulate;
 pub mod smoother;
-mod steps;
+pub(crate) mod steps;
 
 pub use adjoint::{SsmGradient, kalman_loglik_grad};
 pub use discretize::{ContinuousLinearSde, DiscreteLinear, discretize, van_loan_q};

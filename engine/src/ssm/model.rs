@@ -165,7 +165,7 @@ impl<R: Real> Seq<R> {
 
 /// Observations y_t (`T x m`, NaN = missing) and known inputs u_t (`T x k`), stored time
 /// after time (`y[t * m + i]`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Observations {
     /// Number of time steps T.
     pub n_steps: usize,

@@ -66,6 +66,8 @@ pub(crate) struct StepMats<R, const N: usize> {
 /// `P' = F P_f Fᵀ + Q`: with (m̄, P̄) the adjoints of (m', P'),
 /// F̄ = m̄ m_fᵀ + 2 P̄ F P_f, c̄ = m̄, B̄ = m̄ uᵀ, Q̄ = P̄.
 pub(crate) struct TransitionAdjoint<'a, R, const N: usize> {
+    /// F.
+    pub f: &'a [[R; N]; N],
     /// m̄.
     pub mbar: &'a [R; N],
     /// P̄ (symmetric).
@@ -135,7 +137,12 @@ pub(crate) trait ScalarSteps<R: Real, const N: usize> {
         adj: &TransitionAdjoint<'_, R, N>,
     );
     /// Accumulates the adjoints of the update on observation `t`.
-    fn observation_adjoint(&self, grad: &mut Self::Grad, t: usize, adj: &ObservationAdjoint<'_, R, N>);
+    fn observation_adjoint(
+        &self,
+        grad: &mut Self::Grad,
+        t: usize,
+        adj: &ObservationAdjoint<'_, R, N>,
+    );
     /// Sets the adjoints of m₁ and P₁.
     fn initial_adjoint(&self, grad: &mut Self::Grad, mbar: &[R; N], pbar: &[[R; N]; N]);
 }
@@ -255,7 +262,12 @@ impl<R: Real, const N: usize> ScalarSteps<R, N> for LinearGaussianSsm<R> {
     }
 
     #[inline(always)]
-    fn observation_adjoint(&self, grad: &mut Self::Grad, t: usize, adj: &ObservationAdjoint<'_, R, N>) {
+    fn observation_adjoint(
+        &self,
+        grad: &mut Self::Grad,
+        t: usize,
+        adj: &ObservationAdjoint<'_, R, N>,
+    ) {
         let ho = self.h.offset(t);
         let hbar = &mut grad.h.data_mut()[ho..ho + N];
         for j in 0..N {
