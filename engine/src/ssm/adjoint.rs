@@ -123,7 +123,8 @@ pub(crate) fn adjoint_from_trace<R: Real>(
     }
 }
 
-fn zeros_like<R: Real>(model: &LinearGaussianSsm<R>) -> SsmGradient<R> {
+/// Zeros in the layout of `model`.
+pub(crate) fn zeros_like<R: Real>(model: &LinearGaussianSsm<R>) -> SsmGradient<R> {
     LinearGaussianSsm {
         f: model.f.zeros_like(),
         b: model.b.zeros_like(),

@@ -62,7 +62,7 @@ struct KalmanLoglikOp<S> {
 }
 
 /// The nine model parts in block-argument order.
-fn parts<R: Real>(m: &LinearGaussianSsm<R>) -> [&[R]; 9] {
+pub(crate) fn parts<R: Real>(m: &LinearGaussianSsm<R>) -> [&[R]; 9] {
     [
         m.f.data(),
         m.b.data(),
@@ -146,7 +146,7 @@ fn recorded_gradient<S: Real>(
 
 /// The argument of one model part: scattered slots, or a constant when no entry is on
 /// the tape.
-fn block_arg<S: Real>(xs: &[Var<'_, S>]) -> BlockArg<'static> {
+pub(crate) fn block_arg<S: Real>(xs: &[Var<'_, S>]) -> BlockArg<'static> {
     if xs.iter().all(|x| x.is_constant()) {
         BlockArg::Constant { len: xs.len() }
     } else {

@@ -15,6 +15,7 @@
 //! | simulation | [`simulate`](mod@simulate) | [`simulate`](simulate()) |
 //! | matrix exponential | [`expm`](mod@expm) | [`expm`](expm()) |
 //! | exact discretisation | [`discretize`](mod@discretize) | [`discretize`](discretize()), [`van_loan_q`] |
+//! | exact diffuse initialisation (Durbin & Koopman 2012) | [`diffuse`] | [`DiffuseInit`], [`diffuse_kalman_loglik`], [`diffuse_kalman_loglik_grad`], [`diffuse_kalman_loglik_tape`] |
 //! | small dense algebra over [`Real`](crate::ad::Real) | [`dense`] | [`cholesky_in_place`](dense::cholesky_in_place), [`matmul`](dense::matmul) |
 //!
 //! The one Kalman filter of the engine: the temporal Gaussian processes of
@@ -59,6 +60,7 @@
 
 pub mod adjoint;
 pub mod dense;
+pub mod diffuse;
 pub mod discretize;
 pub mod expm;
 pub mod kalman;
@@ -70,6 +72,10 @@ pub mod smoother;
 pub(crate) mod steps;
 
 pub use adjoint::{SsmGradient, kalman_loglik_grad};
+pub use diffuse::{
+    DiffuseHead, DiffuseInit, diffuse_head, diffuse_kalman_loglik, diffuse_kalman_loglik_grad,
+    diffuse_kalman_loglik_tape,
+};
 pub use discretize::{ContinuousLinearSde, DiscreteLinear, discretize, van_loan_q};
 pub use expm::expm;
 pub use kalman::{FilterOutput, kalman_filter, kalman_loglik};
