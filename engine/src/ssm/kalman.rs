@@ -281,14 +281,15 @@ impl<R: Real> UpdateWork<R> {
     }
 }
 
-fn innovation_error(t: usize, value: f64) -> Error {
-    Error::InvalidArgument {
-        op: "kalman_filter",
-        message: format!(
-            "innovation covariance H P Hᵀ + R at step {t} is not positive definite \
-             (pivot {value:e}); give the observations a positive noise variance R"
-        ),
-    }
+/// The innovation covariance at step `t` is not positive definite (`value`: the pivot
+/// where its Cholesky factorisation failed, or the variance itself).
+pub(crate) fn innovation_error(t: usize, value: f64) -> Error {
+    Error::invalid_option(
+        "kalman_filter",
+        format!("innovation covariance H P Hᵀ + R at step {t}"),
+        format!("a pivot of {value:e}"),
+        "positive definite: give the observations a positive noise variance R",
+    )
 }
 
 /// The forward pass: `N` is the state dimension (0 = read it at run time).

@@ -6,7 +6,7 @@
 use crate::ad::Real;
 use crate::error::{Error, Result};
 
-use super::kalman::{FilterOutput, LN_2PI};
+use super::kalman::{FilterOutput, LN_2PI, innovation_error};
 use super::model::Observations;
 use super::steps::{ObservationAdjoint, ScalarSteps, StepMats, TransitionAdjoint, symmetrize};
 
@@ -95,7 +95,8 @@ pub(crate) fn forward_scalar<R: Real, const N: usize, M: ScalarSteps<R, N>>(
     // recursion does not depend on the data; once the predicted covariance repeats to
     // within 4 ulp it is held fixed and only the mean is propagated (exact up to rounding).
     // Plain f64 values only: dual tangents of P may still be converging.
-    let allow_steady = !keep_steps && std::any::type_name::<R>() == "f64" && model.time_invariant();
+    let allow_steady =
+        !keep_steps && std::any::type_name::<R>() == "f64" && model.is_time_invariant();
     let mut frozen: Option<([R; N], R, R)> = None; // (k, 1/s, s)
     for t in 0..t_len {
         if t > 0 {
@@ -166,14 +167,7 @@ pub(crate) fn forward_scalar<R: Real, const N: usize, M: ScalarSteps<R, N>>(
                 e -= h[i] * m[i];
             }
             if s.value() <= 0.0 || !s.value().is_finite() {
-                return Err(Error::InvalidArgument {
-                    op: "kalman_filter",
-                    message: format!(
-                        "innovation variance H P Hᵀ + R at step {t} is {:e}, not positive; \
-                         give the observations a positive noise variance R",
-                        s.value()
-                    ),
-                });
+                return Err(innovation_error(t, s.value()));
             }
             let sinv = s.recip();
             gain = Some((

@@ -7,7 +7,7 @@
 //!
 //! | capability | module | entry points |
 //! |---|---|---|
-//! | model and data | [`model`] | [`LinearGaussianSsm`], [`Seq`], [`Observations`] |
+//! | model and data | [`model`] | [`LinearGaussianSsm`], [`TimeInvariant`], [`Seq`], [`Observations`] |
 //! | filter, log-likelihood | [`kalman`] | [`kalman_filter`], [`kalman_loglik`] |
 //! | gradient (hand-written adjoint) | [`adjoint`] | [`kalman_loglik_grad`] |
 //! | log-likelihood as one tape block | [`loglik_op`] | [`kalman_loglik_tape`] |
@@ -25,16 +25,23 @@
 //! # Example
 //! A local-level model `x_{t+1} = x_t + w_t`, `y_t = x_t + v_t`: its log-likelihood, the
 //! gradient with respect to every matrix by the hand-written adjoint, the same as one block
-//! on a tape, and the smoothed states.
+//! on a tape, the smoothed states, and the diffuse log-likelihood.
 //!
 //! ```
 //! use mechml_engine::ad::{Tape, Var};
-//! use mechml_engine::ssm::{LinearGaussianSsm, Observations};
+//! use mechml_engine::ssm::{DiffuseInit, Observations, TimeInvariant, diffuse_kalman_loglik};
 //! use mechml_engine::ssm::{kalman_filter, kalman_loglik, kalman_loglik_grad, kalman_loglik_tape};
 //! use mechml_engine::ssm::{KalmanGradient, rts_smoother};
 //!
-//! let model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
-//!                                               vec![0.5], vec![0.0], vec![1.0])?;
+//! let model = TimeInvariant {
+//!     f: vec![1.0],
+//!     q: vec![0.1],
+//!     h: vec![1.0],
+//!     r: vec![0.5],
+//!     m1: vec![0.0],
+//!     p1: vec![1.0],
+//! }
+//! .build()?;
 //! let data = Observations::univariate(vec![0.3, f64::NAN, 0.1, 0.4])?;
 //! let ll = kalman_loglik(&model, &data)?;
 //! let (ll2, grad) = kalman_loglik_grad(&model, &data, 1.0)?;
@@ -44,14 +51,25 @@
 //! let tape = Tape::new();
 //! let q = tape.var(0.1);
 //! let c = Var::constant;
-//! let on_tape = LinearGaussianSsm::time_invariant(1, 1, vec![c(1.0)], vec![q], vec![c(1.0)],
-//!                                                 vec![c(0.5)], vec![c(0.0)], vec![c(1.0)])?;
+//! let on_tape = TimeInvariant {
+//!     f: vec![c(1.0)],
+//!     q: vec![q],
+//!     h: vec![c(1.0)],
+//!     r: vec![c(0.5)],
+//!     m1: vec![c(0.0)],
+//!     p1: vec![c(1.0)],
+//! }
+//! .build()?;
 //! let ll3 = kalman_loglik_tape(&tape, &on_tape, &data, KalmanGradient::Adjoint)?;
 //! let dq = tape.gradient(&ll3)?.wrt(&q);
 //! assert!((dq - grad.q.data()[0]).abs() < 1e-12);
 //!
 //! let smoothed = rts_smoother(&model, &kalman_filter(&model, &data)?)?;
 //! assert_eq!(smoothed.mean.len(), 4);
+//!
+//! // With the initial level unknown (exact diffuse initialisation) instead of N(0, 1).
+//! let ll_d = diffuse_kalman_loglik(&model, &DiffuseInit::all(1), &data)?;
+//! assert!(ll_d.is_finite());
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
@@ -80,6 +98,6 @@ pub use discretize::{ContinuousLinearSde, DiscreteLinear, discretize, van_loan_q
 pub use expm::expm;
 pub use kalman::{FilterOutput, kalman_filter, kalman_loglik};
 pub use loglik_op::{KalmanGradient, kalman_loglik_tape};
-pub use model::{LinearGaussianSsm, Observations, Seq};
+pub use model::{LinearGaussianSsm, Observations, Seq, TimeInvariant};
 pub use simulate::{Simulation, simulate};
 pub use smoother::{SmootherOutput, rts_smoother};

@@ -54,13 +54,12 @@ pub fn psd_sqrt(a: &[f64], n: usize, what: &str) -> Result<Vec<f64>> {
     let mut out = vec![0.0; n * n];
     for k in 0..n {
         if s[k] < -1e-8 * smax.max(f64::MIN_POSITIVE) {
-            return Err(Error::InvalidArgument {
-                op: "psd_sqrt",
-                message: format!(
-                    "{what} is not positive semi-definite (eigenvalue {:e})",
-                    s[k]
-                ),
-            });
+            return Err(Error::invalid_option(
+                "psd_sqrt",
+                what,
+                format!("a matrix with eigenvalue {:e}", s[k]),
+                "positive semi-definite (eigenvalues ≥ −1e-8 × the largest)",
+            ));
         }
         let r = s[k].max(0.0).sqrt();
         for i in 0..n {

@@ -123,7 +123,7 @@ pub(crate) trait ScalarSteps<R: Real, const N: usize> {
     fn refresh(&self, mats: &mut StepMats<R, N>, t: usize, from: usize);
     /// Whether F, Q, h and r are the same at every step (allows the steady-state
     /// shortcut of the forward pass).
-    fn time_invariant(&self) -> bool;
+    fn is_time_invariant(&self) -> bool;
     /// Whether h and r are the same at every step.
     fn observation_invariant(&self) -> bool;
     /// `m += B_t u_t`.
@@ -194,7 +194,7 @@ impl<R: Real, const N: usize> ScalarSteps<R, N> for LinearGaussianSsm<R> {
     }
 
     #[inline(always)]
-    fn time_invariant(&self) -> bool {
+    fn is_time_invariant(&self) -> bool {
         !(self.f.is_varying() || self.q.is_varying() || self.h.is_varying() || self.r.is_varying())
     }
 

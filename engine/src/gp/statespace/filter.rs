@@ -155,7 +155,7 @@ impl<K: StateSpaceKernel, const N: usize> ScalarSteps<f64, N> for GpSteps<'_, K,
         }
     }
 
-    fn time_invariant(&self) -> bool {
+    fn is_time_invariant(&self) -> bool {
         self.regular
     }
 
