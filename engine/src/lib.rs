@@ -15,6 +15,7 @@ pub mod optim;
 pub mod param;
 pub mod sde;
 pub mod solver;
+pub mod ssm;
 
 pub use error::{Error, Result};
 

@@ -10,7 +10,7 @@
 //! missing component is NaN and contributes nothing.
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, Seq};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, Seq};
 //! // A local-level model whose observation noise changes half-way.
 //! let mut model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
 //!                                                   vec![0.5], vec![0.0], vec![1.0])?;
@@ -21,8 +21,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 /// A matrix that is either the same at every time step or given for each step, stored
 /// flat (column-major, step after step).
@@ -165,7 +165,7 @@ impl<R: Real> Seq<R> {
 
 /// Observations y_t (`T x m`, NaN = missing) and known inputs u_t (`T x k`), stored time
 /// after time (`y[t * m + i]`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Observations {
     /// Number of time steps T.
     pub n_steps: usize,
@@ -259,6 +259,62 @@ impl Observations {
     }
 }
 
+/// The matrices of a time-invariant model without inputs or offsets, by name
+/// (column-major): the state dimension `n` is that of `m1`, the observation dimension `m`
+/// that of `r`.
+///
+/// ```
+/// use mechml_engine::ssm::TimeInvariant;
+/// // Local level: x' = x + w, y = x + v.
+/// let model = TimeInvariant {
+///     f: vec![1.0],
+///     q: vec![0.1],
+///     h: vec![1.0],
+///     r: vec![0.5],
+///     m1: vec![0.0],
+///     p1: vec![1.0],
+/// }
+/// .build()?;
+/// assert_eq!((model.n_state(), model.n_obs()), (1, 1));
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeInvariant<R> {
+    /// Transition F (`n x n`).
+    pub f: Vec<R>,
+    /// Process-noise covariance Q (`n x n`).
+    pub q: Vec<R>,
+    /// Observation matrix H (`m x n`).
+    pub h: Vec<R>,
+    /// Observation-noise covariance R (`m x m`).
+    pub r: Vec<R>,
+    /// Prior mean m₁ (`n`).
+    pub m1: Vec<R>,
+    /// Prior covariance P₁ (`n x n`).
+    pub p1: Vec<R>,
+}
+
+impl<R: Real> TimeInvariant<R> {
+    /// The model, with every shape checked.
+    ///
+    /// # Errors
+    /// A matrix whose length does not fit `n = m1.len()` and `m` with `m² = r.len()`, or
+    /// non-finite entries.
+    pub fn build(self) -> Result<LinearGaussianSsm<R>> {
+        let n = self.m1.len();
+        let m = (self.r.len() as f64).sqrt().round() as usize;
+        if m * m != self.r.len() {
+            return Err(Error::ShapeMismatch {
+                op: "TimeInvariant",
+                arg: "r",
+                expected: "m x m".into(),
+                found: format!("len {}", self.r.len()),
+            });
+        }
+        LinearGaussianSsm::time_invariant(n, m, self.f, self.q, self.h, self.r, self.m1, self.p1)
+    }
+}
+
 /// A linear-Gaussian state-space model (see the [module docs](self)), with values of any
 /// [`Real`] type.
 #[derive(Clone, Debug, PartialEq)]
@@ -284,7 +340,11 @@ pub struct LinearGaussianSsm<R> {
 }
 
 impl<R: Real> LinearGaussianSsm<R> {
-    /// A time-invariant model without inputs or offsets.
+    /// A time-invariant model without inputs or offsets: the positional shorthand of
+    /// [`TimeInvariant::build`] (`n` states, `m` observations; `f`, `q`, `h`, `r`, `m1`,
+    /// `p1` as there).
+    // Kept positional for the models crate, its guides and tests; new code can name the
+    // matrices with `TimeInvariant`.
     #[allow(clippy::too_many_arguments)]
     pub fn time_invariant(
         n: usize,

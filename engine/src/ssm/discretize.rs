@@ -14,10 +14,10 @@
 //! where W = G Gᵀ.
 //!
 //! Everything is generic over [`Real`], hence differentiable through the matrix
-//! exponential ([`expm`](super::expm)).
+//! exponential ([`expm`](mod@super::expm)).
 //!
 //! ```
-//! use mechml_models::ssm::discretize::{ContinuousLinearSde, discretize};
+//! use mechml_engine::ssm::discretize::{ContinuousLinearSde, discretize};
 //! // Ornstein–Uhlenbeck: dx = −θ x dt + σ dW  ⇒  Φ = e^{−θΔt}, Q = σ²(1 − e^{−2θΔt})/(2θ).
 //! let (theta, sigma, dt) = (0.5_f64, 0.3_f64, 2.0_f64);
 //! let sde = ContinuousLinearSde::new(1, 0, vec![-theta], vec![], vec![sigma * sigma])?;
@@ -28,8 +28,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::dense::{lu_solve_in_place, symmetrize_in_place};
 use super::expm::expm;
@@ -111,14 +111,18 @@ pub struct DiscreteLinear<R> {
     pub q: Vec<R>,
 }
 
+/// Checks a time step: finite and positive.
+fn check_step(op: &'static str, dt: f64) -> Result<()> {
+    if dt > 0.0 && dt.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(op, "dt", dt, "finite and > 0"))
+    }
+}
+
 /// Discretises `sde` exactly over a step `dt > 0`.
 pub fn discretize<R: Real>(sde: &ContinuousLinearSde<R>, dt: f64) -> Result<DiscreteLinear<R>> {
-    if dt <= 0.0 || !dt.is_finite() {
-        return Err(Error::InvalidArgument {
-            op: "discretize",
-            message: format!("time step must be positive and finite, got {dt}"),
-        });
-    }
+    check_step("discretize", dt)?;
     let (n, k) = (sde.n, sde.k);
     // Φ and Γ from e^{[[A, B], [0, 0]]Δt}.
     let na = n + k;
@@ -166,6 +170,7 @@ const VAN_LOAN_MAX_NORM: f64 = 0.5;
 /// over h = Δt / 2ˢ with ‖A‖₁ h ≤ ½, and the step is doubled s times with
 /// Q(2h) = Φ(h) Q(h) Φ(h)ᵀ + Q(h), Φ(2h) = Φ(h)², a sum of positive semi-definite terms.
 pub fn van_loan_q<R: Real>(a: &[R], w: &[R], n: usize, dt: f64) -> Result<Vec<R>> {
+    check_step("van_loan_q", dt)?;
     let norm = super::dense::norm1(a, n) * dt;
     let s = if norm > VAN_LOAN_MAX_NORM {
         (norm / VAN_LOAN_MAX_NORM).log2().ceil() as u32
@@ -173,10 +178,12 @@ pub fn van_loan_q<R: Real>(a: &[R], w: &[R], n: usize, dt: f64) -> Result<Vec<R>
         0
     };
     if s > 60 {
-        return Err(Error::InvalidArgument {
-            op: "van_loan_q",
-            message: format!("‖A‖₁ Δt = {norm:e} is too large; rescale time or check the rates"),
-        });
+        return Err(Error::invalid_option(
+            "van_loan_q",
+            "‖A‖₁ Δt",
+            format!("{norm:e}"),
+            format!("at most {VAN_LOAN_MAX_NORM} · 2⁶⁰: rescale time or check the rates"),
+        ));
     }
     let h = dt
         / f64::from(1u32 << s.min(31))
@@ -250,19 +257,19 @@ pub fn stationary_covariance<R: Real>(phi: &[R], q: &[R], n: usize) -> Result<Ve
         }
     }
     let mut p = q.to_vec();
-    lu_solve_in_place(&sys, nn, &mut p, 1, "stationary_covariance").map_err(|_| {
-        Error::InvalidArgument {
-            op: "stationary_covariance",
-            message: "Φ has an eigenvalue of modulus 1: the process has no stationary law".into(),
-        }
-    })?;
+    let unstable = |found: &str| {
+        Error::invalid_option(
+            "stationary_covariance",
+            "phi",
+            found,
+            "every eigenvalue inside the unit circle (a stationary process)",
+        )
+    };
+    lu_solve_in_place(&sys, nn, &mut p, 1, "stationary_covariance")
+        .map_err(|_| unstable("an eigenvalue of modulus 1 (no stationary law)"))?;
     symmetrize_in_place(&mut p, n);
     if (0..n).any(|i| p[i + i * n].value() < 0.0) {
-        return Err(Error::InvalidArgument {
-            op: "stationary_covariance",
-            message: "Φ has an eigenvalue outside the unit circle: the process is not stationary"
-                .into(),
-        });
+        return Err(unstable("an eigenvalue outside the unit circle"));
     }
     Ok(p)
 }

@@ -5,9 +5,9 @@
 
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
 use mechml_engine::ad::{Dual, Real};
+use mechml_engine::ssm::discretize::van_loan_q;
+use mechml_engine::ssm::expm::expm;
 use mechml_engine::testing::{col_major, matrix};
-use mechml_models::ssm::discretize::van_loan_q;
-use mechml_models::ssm::expm::expm;
 use proptest::prelude::*;
 
 /// e^A by its Taylor series with 80 terms (exact to rounding for ‖A‖ ≲ 8).

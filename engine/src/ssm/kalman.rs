@@ -15,7 +15,7 @@
 //! dimensions (n ≤ 4), where the loops unroll.
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, kalman::kalman_filter};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, kalman::kalman_filter};
 //! // Local level model: x' = x + w, y = x + v, x₁ ~ N(0, 1).
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
 //!                                               vec![0.5], vec![0.0], vec![1.0])?;
@@ -28,14 +28,14 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::dense::{chol_inverse_into, cholesky_in_place, symmetrize_in_place};
 use super::model::{LinearGaussianSsm, Observations};
 
 /// ln(2π).
-pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// The filter's moments at every step: predicted (before y_t) and filtered (after).
 #[derive(Clone, Debug, PartialEq)]
@@ -113,10 +113,10 @@ pub(crate) fn dispatch_forward<R: Real>(
 ) -> Result<R> {
     use super::kalman_scalar::forward_scalar;
     match (model.n_state(), model.n_obs()) {
-        (1, 1) => forward_scalar::<R, 1>(model, data, store, None),
-        (2, 1) => forward_scalar::<R, 2>(model, data, store, None),
-        (3, 1) => forward_scalar::<R, 3>(model, data, store, None),
-        (4, 1) => forward_scalar::<R, 4>(model, data, store, None),
+        (1, 1) => forward_scalar::<R, 1, _>(model, data, store, None),
+        (2, 1) => forward_scalar::<R, 2, _>(model, data, store, None),
+        (3, 1) => forward_scalar::<R, 3, _>(model, data, store, None),
+        (4, 1) => forward_scalar::<R, 4, _>(model, data, store, None),
         (1, _) => forward::<R, 1>(model, data, store),
         (2, _) => forward::<R, 2>(model, data, store),
         (3, _) => forward::<R, 3>(model, data, store),
@@ -281,14 +281,15 @@ impl<R: Real> UpdateWork<R> {
     }
 }
 
-fn innovation_error(t: usize, value: f64) -> Error {
-    Error::InvalidArgument {
-        op: "kalman_filter",
-        message: format!(
-            "innovation covariance H P Hᵀ + R at step {t} is not positive definite \
-             (pivot {value:e}); give the observations a positive noise variance R"
-        ),
-    }
+/// The innovation covariance at step `t` is not positive definite (`value`: the pivot
+/// where its Cholesky factorisation failed, or the variance itself).
+pub(crate) fn innovation_error(t: usize, value: f64) -> Error {
+    Error::invalid_option(
+        "kalman_filter",
+        format!("innovation covariance H P Hᵀ + R at step {t}"),
+        format!("a pivot of {value:e}"),
+        "positive definite: give the observations a positive noise variance R",
+    )
 }
 
 /// The forward pass: `N` is the state dimension (0 = read it at run time).

@@ -16,8 +16,8 @@
 //!
 //! ```
 //! use mechml_engine::ad::Tape;
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations};
-//! use mechml_models::ssm::loglik_op::{kalman_loglik_tape, KalmanGradient};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations};
+//! use mechml_engine::ssm::loglik_op::{kalman_loglik_tape, KalmanGradient};
 //!
 //! let tape = Tape::new();
 //! let phi = tape.var(0.8);
@@ -35,8 +35,8 @@
 
 use std::borrow::Cow;
 
-use mechml_engine::Result;
-use mechml_engine::ad::{BlockArg, BlockOp, InputAdjoints, Real, Tape, Var, VarVec};
+use crate::ad::{BlockArg, BlockOp, InputAdjoints, Real, Tape, Var, VarVec};
+use crate::error::Result;
 
 use super::adjoint::{SsmGradient, Trace, adjoint_from_trace, forward_for_adjoint};
 use super::kalman::dispatch_forward;
@@ -62,7 +62,7 @@ struct KalmanLoglikOp<S> {
 }
 
 /// The nine model parts in block-argument order.
-fn parts<R: Real>(m: &LinearGaussianSsm<R>) -> [&[R]; 9] {
+pub(crate) fn parts<R: Real>(m: &LinearGaussianSsm<R>) -> [&[R]; 9] {
     [
         m.f.data(),
         m.b.data(),
@@ -146,7 +146,7 @@ fn recorded_gradient<S: Real>(
 
 /// The argument of one model part: scattered slots, or a constant when no entry is on
 /// the tape.
-fn block_arg<S: Real>(xs: &[Var<'_, S>]) -> BlockArg<'static> {
+pub(crate) fn block_arg<S: Real>(xs: &[Var<'_, S>]) -> BlockArg<'static> {
     if xs.iter().all(|x| x.is_constant()) {
         BlockArg::Constant { len: xs.len() }
     } else {

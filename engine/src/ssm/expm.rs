@@ -13,7 +13,7 @@
 //! s depend on the values only and are constants for the derivative.
 //!
 //! ```
-//! use mechml_models::ssm::expm::expm;
+//! use mechml_engine::ssm::expm::expm;
 //! // e^{[[0, t], [-t, 0]]} is the rotation by t.
 //! let t = 0.7_f64;
 //! let e = expm(&[0.0, -t, t, 0.0], 2)?;
@@ -21,8 +21,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 use super::dense::{lu_solve_in_place, matmul, norm1};
 
@@ -149,12 +149,15 @@ pub fn expm_with_info<R: Real>(a: &[R], n: usize) -> Result<(Vec<R>, ExpmInfo)> 
         0
     };
     if s > MAX_SQUARINGS {
-        return Err(Error::InvalidArgument {
-            op: "expm",
-            message: format!(
-                "‖A‖₁ = {norm:e} needs {s} squarings (at most {MAX_SQUARINGS}): rescale time or check the rates"
+        return Err(Error::invalid_option(
+            "expm",
+            "‖A‖₁",
+            format!("{norm:e} ({s} squarings)"),
+            format!(
+                "at most θ₁₃ · 2^{MAX_SQUARINGS} = {:e}: rescale time or check the rates",
+                theta13 * 2f64.powi(MAX_SQUARINGS as i32)
             ),
-        });
+        ));
     }
     let scale = 0.5_f64.powi(s as i32);
     let scaled: Vec<R> = a.iter().map(|&x| x * scale).collect();

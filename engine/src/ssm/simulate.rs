@@ -4,7 +4,7 @@
 //! eigen-decomposition, so deterministic components stay deterministic).
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, simulate::simulate};
+//! use mechml_engine::ssm::{LinearGaussianSsm, simulate::simulate};
 //! use rand::SeedableRng;
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![0.9], vec![0.1], vec![1.0],
 //!                                               vec![0.2], vec![0.0], vec![1.0])?;
@@ -15,8 +15,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+use crate::error::{Error, Result};
 use faer::{Mat, Side};
-use mechml_engine::{Error, Result};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
@@ -54,13 +54,12 @@ pub fn psd_sqrt(a: &[f64], n: usize, what: &str) -> Result<Vec<f64>> {
     let mut out = vec![0.0; n * n];
     for k in 0..n {
         if s[k] < -1e-8 * smax.max(f64::MIN_POSITIVE) {
-            return Err(Error::InvalidArgument {
-                op: "psd_sqrt",
-                message: format!(
-                    "{what} is not positive semi-definite (eigenvalue {:e})",
-                    s[k]
-                ),
-            });
+            return Err(Error::invalid_option(
+                "psd_sqrt",
+                what,
+                format!("a matrix with eigenvalue {:e}", s[k]),
+                "positive semi-definite (eigenvalues ≥ −1e-8 × the largest)",
+            ));
         }
         let r = s[k].max(0.0).sqrt();
         for i in 0..n {

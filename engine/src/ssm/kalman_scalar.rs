@@ -3,30 +3,12 @@
 //! dimension a compile-time constant and every vector and matrix on the stack, so the
 //! loops unroll completely. Selected automatically by the filter.
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
-use super::kalman::{FilterOutput, LN_2PI};
-use super::model::{LinearGaussianSsm, Observations};
-
-/// A column-major `N x N` matrix from a slice: `out[j][i] = a[i + j N]`.
-#[inline(always)]
-pub(crate) fn load_mat<R: Real, const N: usize>(a: &[R]) -> [[R; N]; N] {
-    let mut out = [[R::zero(); N]; N];
-    for j in 0..N {
-        for i in 0..N {
-            out[j][i] = a[i + j * N];
-        }
-    }
-    out
-}
-
-#[inline(always)]
-pub(crate) fn load_vec<R: Real, const N: usize>(a: &[R]) -> [R; N] {
-    let mut out = [R::zero(); N];
-    out.copy_from_slice(&a[..N]);
-    out
-}
+use super::kalman::{FilterOutput, LN_2PI, innovation_error};
+use super::model::Observations;
+use super::steps::{ObservationAdjoint, ScalarSteps, StepMats, TransitionAdjoint, symmetrize};
 
 #[inline(always)]
 fn write_mat<R: Real, const N: usize>(dst: &mut [R], t: usize, a: &[[R; N]; N]) {
@@ -79,71 +61,9 @@ fn write_vec<R: Real, const N: usize>(dst: &mut [R], t: usize, a: &[R; N]) {
     dst[t * N..(t + 1) * N].copy_from_slice(a);
 }
 
-/// Matrices of one step, reloaded only when they vary with time.
-pub(crate) struct StepMats<R, const N: usize> {
-    pub f: [[R; N]; N],
-    pub q: [[R; N]; N],
-    pub h: [R; N],
-    pub c: [R; N],
-    pub r: R,
-    pub d: R,
-}
-
-impl<R: Real, const N: usize> StepMats<R, N> {
-    #[inline(always)]
-    pub(crate) fn load(model: &LinearGaussianSsm<R>, t: usize) -> Self {
-        let mut q = load_mat::<R, N>(model.q.at(t));
-        for j in 0..N {
-            for i in 0..j {
-                let s = (q[j][i] + q[i][j]) * 0.5;
-                q[j][i] = s;
-                q[i][j] = s;
-            }
-        }
-        Self {
-            f: load_mat(model.f.at(t)),
-            q,
-            h: load_vec(model.h.at(t)),
-            c: load_vec(model.c.at(t)),
-            r: model.r.at(t)[0],
-            d: model.d.at(t)[0],
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn refresh(&mut self, model: &LinearGaussianSsm<R>, t: usize) {
-        if model.f.is_varying() {
-            self.f = load_mat(model.f.at(t));
-        }
-        if model.q.is_varying() {
-            let mut q = load_mat::<R, N>(model.q.at(t));
-            for j in 0..N {
-                for i in 0..j {
-                    let s = (q[j][i] + q[i][j]) * 0.5;
-                    q[j][i] = s;
-                    q[i][j] = s;
-                }
-            }
-            self.q = q;
-        }
-        if model.h.is_varying() {
-            self.h = load_vec(model.h.at(t));
-        }
-        if model.c.is_varying() {
-            self.c = load_vec(model.c.at(t));
-        }
-        if model.r.is_varying() {
-            self.r = model.r.at(t)[0];
-        }
-        if model.d.is_varying() {
-            self.d = model.d.at(t)[0];
-        }
-    }
-}
-
 /// The forward pass for m = 1 and n = N.
-pub(crate) fn forward_scalar<R: Real, const N: usize>(
-    model: &LinearGaussianSsm<R>,
+pub(crate) fn forward_scalar<R: Real, const N: usize, M: ScalarSteps<R, N>>(
+    model: &M,
     data: &Observations,
     mut store: Option<&mut FilterOutput<R>>,
     mut compact: Option<&mut Vec<R>>,
@@ -154,16 +74,8 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
         c.clear();
         c.resize(t_len * stride, R::zero());
     }
-    let k_in = data.n_inputs;
-    let mut m = load_vec::<R, N>(&model.m1);
-    let mut p = load_mat::<R, N>(&model.p1);
-    for j in 0..N {
-        for i in 0..j {
-            let s = (p[j][i] + p[i][j]) * 0.5;
-            p[j][i] = s;
-            p[i][j] = s;
-        }
-    }
+    let (mut m, mut p) = model.initial();
+    symmetrize(&mut p);
     if let Some(s) = store.as_deref_mut() {
         s.loglik_steps = vec![R::zero(); t_len];
         s.pred_mean = vec![R::zero(); (t_len + 1) * N];
@@ -171,7 +83,7 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
         s.filt_mean = vec![R::zero(); t_len * N];
         s.filt_cov = vec![R::zero(); t_len * N * N];
     }
-    let mut mats = StepMats::<R, N>::load(model, 0);
+    let mut mats: StepMats<R, N> = model.load(0);
     let mut total = R::zero();
     // Without storage, Σ ln sₜ is accumulated as ln Π sₜ over blocks of steps (one
     // logarithm per block instead of per step; the product is renormalised long before it
@@ -183,16 +95,12 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
     // recursion does not depend on the data; once the predicted covariance repeats to
     // within 4 ulp it is held fixed and only the mean is propagated (exact up to rounding).
     // Plain f64 values only: dual tangents of P may still be converging.
-    let allow_steady = !keep_steps
-        && std::any::type_name::<R>() == "f64"
-        && !(model.f.is_varying()
-            || model.q.is_varying()
-            || model.h.is_varying()
-            || model.r.is_varying());
+    let allow_steady =
+        !keep_steps && std::any::type_name::<R>() == "f64" && model.is_time_invariant();
     let mut frozen: Option<([R; N], R, R)> = None; // (k, 1/s, s)
     for t in 0..t_len {
         if t > 0 {
-            mats.refresh(model, t);
+            model.refresh(&mut mats, t, t - 1);
         }
         if let Some((k, sinv, s)) = frozen {
             let y = data.y[t];
@@ -226,20 +134,7 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
                     }
                     m[i] = v;
                 }
-                if k_in == 1 {
-                    let b = model.b.at(t);
-                    let ul = data.u[t];
-                    for i in 0..N {
-                        m[i] += b[i] * ul;
-                    }
-                } else if k_in > 1 {
-                    let b = model.b.at(t);
-                    for (l, &ul) in data.u_at(t).iter().enumerate() {
-                        for i in 0..N {
-                            m[i] += b[i + l * N] * ul;
-                        }
-                    }
-                }
+                model.add_input(data, t, &mut m);
                 continue;
             }
         }
@@ -272,14 +167,7 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
                 e -= h[i] * m[i];
             }
             if s.value() <= 0.0 || !s.value().is_finite() {
-                return Err(Error::InvalidArgument {
-                    op: "kalman_filter",
-                    message: format!(
-                        "innovation variance H P Hᵀ + R at step {t} is {:e}, not positive; \
-                         give the observations a positive noise variance R",
-                        s.value()
-                    ),
-                });
+                return Err(innovation_error(t, s.value()));
             }
             let sinv = s.recip();
             gain = Some((
@@ -356,20 +244,7 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
             }
             m[i] = v;
         }
-        if k_in == 1 {
-            let b = model.b.at(t);
-            let ul = data.u[t];
-            for i in 0..N {
-                m[i] += b[i] * ul;
-            }
-        } else if k_in > 1 {
-            let b = model.b.at(t);
-            for (l, &ul) in data.u_at(t).iter().enumerate() {
-                for i in 0..N {
-                    m[i] += b[i + l * N] * ul;
-                }
-            }
-        }
+        model.add_input(data, t, &mut m);
         let mut fp = [[R::zero(); N]; N];
         for j in 0..N {
             for l in 0..N {
@@ -423,29 +298,27 @@ pub(crate) fn forward_scalar<R: Real, const N: usize>(
 
 /// The reverse pass for m = 1 and n = N (see [`adjoint`](super::adjoint) for the
 /// formulas), from the moments stored by the forward pass.
-pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
-    model: &LinearGaussianSsm<R>,
+pub(crate) fn adjoint_scalar<R: Real, const N: usize, M: ScalarSteps<R, N>>(
+    model: &M,
     data: &Observations,
     trace: &[R],
     g: R,
-    grad: &mut LinearGaussianSsm<R>,
+    grad: &mut M::Grad,
 ) -> Result<()> {
     let mut mbar = [R::zero(); N];
     let mut pbar = [[R::zero(); N]; N];
     let t_len = data.n_steps;
-    let k_in = data.n_inputs;
     if t_len == 0 {
         return Ok(());
     }
-    let mut mats = StepMats::<R, N>::load(model, t_len - 1);
+    let mut mats: StepMats<R, N> = model.load(t_len - 1);
     let stride = compact_stride::<N>();
-    let reuse_ok =
-        std::any::type_name::<R>() == "f64" && !model.h.is_varying() && !model.r.is_varying();
+    let reuse_ok = std::any::type_name::<R>() == "f64" && model.observation_invariant();
     #[allow(clippy::type_complexity)]
     let mut cache: Option<(usize, [R; N], R, [R; N], [[R; N]; N])> = None;
     for t in (0..t_len).rev() {
         if t + 1 < t_len {
-            mats.refresh(model, t);
+            model.refresh(&mut mats, t, t + 1);
         }
         let (mp, pp) = read_compact::<R, N>(trace, t);
         let y = data.y[t];
@@ -515,17 +388,6 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
                     }
                 }
             }
-            let fo = model.f.offset(t);
-            let fbar = &mut grad.f.data_mut()[fo..fo + N * N];
-            for j in 0..N {
-                for i in 0..N {
-                    let mut v = R::zero();
-                    for l in 0..N {
-                        v += tmp[l][i] * pf[j][l];
-                    }
-                    fbar[i + j * N] += mbar[i] * mf[j] + v * 2.0;
-                }
-            }
             for j in 0..N {
                 for i in 0..N {
                     mfbar[j] += f[j][i] * mbar[i];
@@ -541,27 +403,19 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
                     pfbar[i][j] = v;
                 }
             }
-            let co = model.c.offset(t);
-            let cbar = &mut grad.c.data_mut()[co..co + N];
-            for i in 0..N {
-                cbar[i] += mbar[i];
-            }
-            let qo = model.q.offset(t);
-            let qbar = &mut grad.q.data_mut()[qo..qo + N * N];
-            for j in 0..N {
-                for i in 0..N {
-                    qbar[i + j * N] += pbar[j][i];
-                }
-            }
-            if k_in > 0 {
-                let bo = model.b.offset(t);
-                let bbar = &mut grad.b.data_mut()[bo..bo + N * k_in];
-                for (l, &ul) in data.u_at(t).iter().enumerate() {
-                    for i in 0..N {
-                        bbar[i + l * N] += mbar[i] * ul;
-                    }
-                }
-            }
+            model.transition_adjoint(
+                grad,
+                data,
+                t,
+                &TransitionAdjoint {
+                    f: &f,
+                    mbar: &mbar,
+                    pbar: &pbar,
+                    pbar_f: &tmp,
+                    mf: &mf,
+                    pf: &pf,
+                },
+            );
         }
         if !observed {
             mbar = mfbar;
@@ -590,15 +444,18 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
             abar[i] = mfbar[i] * z - pk[i] * 2.0 + h[i] * sbar;
         }
         // H̄ += S̄ a − ē m + Āᵀ P ; P̄ = P̄_f + sym(Ā hᵀ) ; m̄ = m̄_f − h ē.
-        let ho = model.h.offset(t);
-        let hbar = &mut grad.h.data_mut()[ho..ho + N];
-        for j in 0..N {
-            let mut v = sbar * a[j] - ebar * mp[j];
-            for l in 0..N {
-                v += abar[l] * pp[j][l];
-            }
-            hbar[j] += v;
-        }
+        model.observation_adjoint(
+            grad,
+            t,
+            &ObservationAdjoint {
+                sbar,
+                ebar,
+                a: &a,
+                abar: &abar,
+                mp: &mp,
+                pp: &pp,
+            },
+        );
         for j in 0..N {
             for i in j..N {
                 let v = pfbar[j][i] + (abar[i] * h[j] + abar[j] * h[i]) * 0.5;
@@ -609,16 +466,7 @@ pub(crate) fn adjoint_scalar<R: Real, const N: usize>(
         for j in 0..N {
             mbar[j] = mfbar[j] - h[j] * ebar;
         }
-        let dof = model.d.offset(t);
-        grad.d.data_mut()[dof] -= ebar;
-        let ro = model.r.offset(t);
-        grad.r.data_mut()[ro] += sbar;
     }
-    grad.m1.copy_from_slice(&mbar);
-    for j in 0..N {
-        for i in 0..N {
-            grad.p1[i + j * N] = pbar[j][i];
-        }
-    }
+    model.initial_adjoint(grad, &mbar, &pbar);
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! singular directions become certain.
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, kalman::kalman_filter, smoother::rts_smoother};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, kalman::kalman_filter, smoother::rts_smoother};
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![1.0], vec![0.1], vec![1.0],
 //!                                               vec![0.5], vec![0.0], vec![1.0])?;
 //! let data = Observations::univariate(vec![0.3, f64::NAN, 0.1])?;
@@ -23,8 +23,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+use crate::error::{Error, Result};
 use faer::{Mat, Side};
-use mechml_engine::{Error, Result};
 
 use super::dense::{cholesky_in_place, solve_lower_in_place, solve_lower_t_in_place};
 use super::kalman::FilterOutput;

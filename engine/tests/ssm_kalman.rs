@@ -2,17 +2,18 @@
 //! computation of the same model (no recursion shared), and finite differences.
 #![allow(clippy::needless_range_loop)]
 
-mod common;
+mod ssm_common;
+use ssm_common as common;
 
 use common::{dense_mvn_logpdf, dense_obs_moments, dense_posterior, random_data, random_model};
 use mechml_engine::ad::Tape;
 use mechml_engine::ad::gradcheck::finite_diff_gradient;
-use mechml_models::ssm::adjoint::kalman_loglik_grad;
-use mechml_models::ssm::kalman::{kalman_filter, kalman_loglik};
-use mechml_models::ssm::loglik_op::{KalmanGradient, kalman_loglik_tape};
-use mechml_models::ssm::simulate::simulate;
-use mechml_models::ssm::smoother::rts_smoother;
-use mechml_models::ssm::{LinearGaussianSsm, Observations};
+use mechml_engine::ssm::adjoint::kalman_loglik_grad;
+use mechml_engine::ssm::kalman::{kalman_filter, kalman_loglik};
+use mechml_engine::ssm::loglik_op::{KalmanGradient, kalman_loglik_tape};
+use mechml_engine::ssm::simulate::simulate;
+use mechml_engine::ssm::smoother::rts_smoother;
+use mechml_engine::ssm::{LinearGaussianSsm, Observations};
 use rand::SeedableRng;
 
 fn dense_loglik(model: &LinearGaussianSsm<f64>, data: &Observations) -> f64 {
@@ -131,8 +132,8 @@ fn adjoint_gradient_matches_finite_differences() {
         let mut model = random_model(n, m, k, t_len, 21 + case as u64);
         if !varying {
             // Constant matrices: gradients accumulate over time.
-            let first = |s: &mechml_models::ssm::Seq<f64>| {
-                mechml_models::ssm::Seq::constant(s.rows(), s.cols(), s.at(0).to_vec()).unwrap()
+            let first = |s: &mechml_engine::ssm::Seq<f64>| {
+                mechml_engine::ssm::Seq::constant(s.rows(), s.cols(), s.at(0).to_vec()).unwrap()
             };
             model.f = first(&model.f);
             model.q = first(&model.q);
@@ -237,8 +238,8 @@ fn steady_state_shortcut_agrees_with_the_full_recursion() {
     // covariance fixed; kalman_filter (which stores every moment) never does.
     for n in 1..=4 {
         let m = random_model(n, 1, 1, 1, 70 + n as u64);
-        let first = |s: &mechml_models::ssm::Seq<f64>| {
-            mechml_models::ssm::Seq::constant(s.rows(), s.cols(), s.at(0).to_vec()).unwrap()
+        let first = |s: &mechml_engine::ssm::Seq<f64>| {
+            mechml_engine::ssm::Seq::constant(s.rows(), s.cols(), s.at(0).to_vec()).unwrap()
         };
         let model = LinearGaussianSsm {
             f: first(&m.f),

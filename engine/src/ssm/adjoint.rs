@@ -20,7 +20,7 @@
 //! products (forward over this reverse pass).
 //!
 //! ```
-//! use mechml_models::ssm::{LinearGaussianSsm, Observations, adjoint::kalman_loglik_grad, kalman::kalman_loglik};
+//! use mechml_engine::ssm::{LinearGaussianSsm, Observations, adjoint::kalman_loglik_grad, kalman::kalman_loglik};
 //! let model = LinearGaussianSsm::time_invariant(1, 1, vec![0.8], vec![0.3], vec![1.0],
 //!                                               vec![0.5], vec![0.0], vec![1.0])?;
 //! let data = Observations::univariate(vec![0.3, -0.2, 0.4])?;
@@ -34,8 +34,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::Result;
-use mechml_engine::ad::Real;
+use crate::ad::Real;
+use crate::error::Result;
 
 use super::kalman::{FilterOutput, UpdateWork, dispatch_forward};
 use super::model::{LinearGaussianSsm, Observations};
@@ -72,10 +72,10 @@ pub(crate) fn forward_for_adjoint<R: Real>(
     use super::kalman_scalar::forward_scalar;
     let mut c = Vec::new();
     let ll = match (model.n_state(), model.n_obs()) {
-        (1, 1) => forward_scalar::<R, 1>(model, data, None, Some(&mut c))?,
-        (2, 1) => forward_scalar::<R, 2>(model, data, None, Some(&mut c))?,
-        (3, 1) => forward_scalar::<R, 3>(model, data, None, Some(&mut c))?,
-        (4, 1) => forward_scalar::<R, 4>(model, data, None, Some(&mut c))?,
+        (1, 1) => forward_scalar::<R, 1, _>(model, data, None, Some(&mut c))?,
+        (2, 1) => forward_scalar::<R, 2, _>(model, data, None, Some(&mut c))?,
+        (3, 1) => forward_scalar::<R, 3, _>(model, data, None, Some(&mut c))?,
+        (4, 1) => forward_scalar::<R, 4, _>(model, data, None, Some(&mut c))?,
         _ => {
             let mut out = FilterOutput {
                 n: model.n_state(),
@@ -106,10 +106,10 @@ pub(crate) fn adjoint_from_trace<R: Real>(
         Trace::Compact(c) => {
             let mut grad = zeros_like(model);
             match model.n_state() {
-                1 => adjoint_scalar::<R, 1>(model, data, c, g, &mut grad)?,
-                2 => adjoint_scalar::<R, 2>(model, data, c, g, &mut grad)?,
-                3 => adjoint_scalar::<R, 3>(model, data, c, g, &mut grad)?,
-                _ => adjoint_scalar::<R, 4>(model, data, c, g, &mut grad)?,
+                1 => adjoint_scalar::<R, 1, _>(model, data, c, g, &mut grad)?,
+                2 => adjoint_scalar::<R, 2, _>(model, data, c, g, &mut grad)?,
+                3 => adjoint_scalar::<R, 3, _>(model, data, c, g, &mut grad)?,
+                _ => adjoint_scalar::<R, 4, _>(model, data, c, g, &mut grad)?,
             }
             Ok(grad)
         }
@@ -123,7 +123,8 @@ pub(crate) fn adjoint_from_trace<R: Real>(
     }
 }
 
-fn zeros_like<R: Real>(model: &LinearGaussianSsm<R>) -> SsmGradient<R> {
+/// Zeros in the layout of `model`.
+pub(crate) fn zeros_like<R: Real>(model: &LinearGaussianSsm<R>) -> SsmGradient<R> {
     LinearGaussianSsm {
         f: model.f.zeros_like(),
         b: model.b.zeros_like(),

@@ -3,7 +3,7 @@
 //! against an Euler–Maruyama ensemble.
 #![allow(clippy::needless_range_loop)]
 
-use mechml_models::ssm::discretize::{ContinuousLinearSde, discretize, stationary_covariance};
+use mechml_engine::ssm::discretize::{ContinuousLinearSde, discretize, stationary_covariance};
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;

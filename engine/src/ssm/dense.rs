@@ -9,7 +9,7 @@
 //! `a[i + j * r]`. Callers own the output buffers (`*_into` functions overwrite them).
 //!
 //! ```
-//! use mechml_models::ssm::dense::{cholesky_in_place, matmul};
+//! use mechml_engine::ssm::dense::{cholesky_in_place, matmul};
 //! let a = [4.0, 2.0, 2.0, 3.0]; // [[4, 2], [2, 3]]
 //! let mut l = a;
 //! cholesky_in_place(&mut l, 2, "example")?;
@@ -19,8 +19,8 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
-use mechml_engine::ad::Real;
-use mechml_engine::{Error, Result};
+use crate::ad::Real;
+use crate::error::{Error, Result};
 
 /// `out = a (r x k) * b (k x c)`.
 #[inline]

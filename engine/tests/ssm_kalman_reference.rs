@@ -2,12 +2,17 @@
 //! section 7 (dynamax and a hand-written JAX filter), value and gradient through the exact
 //! discretisation, by both pullbacks; and exact Hessian–vector products (forward over
 //! reverse) against finite differences of the gradient.
+//!
+//! The two-box energy-balance model of WORKLOADS section 3b is written out here from its
+//! equations (the same construction as `mechml_models::ssm::ebm::KBoxEbm::state_space`
+//! for two boxes, efficacy 1 and a fixed prior), so that the engine's filter is checked
+//! without the models crate.
 #![allow(clippy::needless_range_loop)]
 
 use mechml_engine::ad::{Dual, Real, Tape, Var};
-use mechml_models::ssm::Observations;
-use mechml_models::ssm::ebm::{EbmData, EbmPrior, KBoxEbm};
-use mechml_models::ssm::loglik_op::{KalmanGradient, kalman_loglik_tape};
+use mechml_engine::ssm::discretize::{ContinuousLinearSde, discretize};
+use mechml_engine::ssm::loglik_op::{KalmanGradient, kalman_loglik_tape};
+use mechml_engine::ssm::{LinearGaussianSsm, Observations, Seq};
 
 const THETA0: [f64; 7] = [8.0, 100.0, 1.3, 0.7, 3.7, 0.5, 0.1];
 const LL_REF: f64 = -2835.755477794489;
@@ -21,6 +26,11 @@ const GRAD_REF: [f64; 7] = [
     -1747.1572012301249,
 ];
 
+/// The observations (one series, unit input carrying the forcing) and the step Δt = 1.
+struct EbmData {
+    obs: Observations,
+}
+
 fn workload_data() -> EbmData {
     let text = include_str!("data/kf_ebm_T10000.csv");
     let y: Vec<f64> = text
@@ -31,7 +41,7 @@ fn workload_data() -> EbmData {
     assert_eq!(y.len(), 10_000);
     let t = y.len();
     let obs = Observations::new(t, 1, y, 1, vec![1.0; t]).unwrap();
-    EbmData::new(obs, vec![0.0; t], 1.0).unwrap()
+    EbmData { obs }
 }
 
 /// log-likelihood of WORKLOADS section 6 as a function of θ = (C, C_D, λ, γ, F, σ, R),
@@ -42,26 +52,35 @@ fn loglik<'t, S: Real + Send + 'static>(
     data: &EbmData,
     method: KalmanGradient,
 ) -> mechml_engine::Result<Var<'t, S>> {
-    let ebm = KBoxEbm::new(2, false, false)?;
-    let one = Var::constant(S::one());
+    // Cummins, Stephenson & Stott (2020) with two boxes and efficacy 1:
+    // C dT = (F − λT − γ(T − T_D)) dt + σ dW,  C_D dT_D = γ(T − T_D) dt,  y = T + v.
+    let (c, cd, lam, gam, f, sig) = (theta[0], theta[1], theta[2], theta[3], theta[4], theta[5]);
     let zero = Var::constant(S::zero());
-    // C1, C2, κ1, κ2, ε, σ_ξ, F, σ_T, T0
-    let p = ebm.params_from_slice(&[
-        theta[0],
-        theta[1],
-        theta[2],
-        theta[3],
-        one,
-        theta[5],
-        theta[4],
-        theta[6].sqrt(),
-        zero,
-    ])?;
-    let prior = EbmPrior::Fixed {
-        mean: vec![0.0, 0.0],
-        cov: vec![1.0, 0.0, 0.0, 1.0],
+    let one = Var::constant(S::one());
+    let mut a = vec![zero; 4];
+    a[0] -= lam / c;
+    a[0] -= gam * one / c;
+    a[2] += gam * one / c;
+    a[3] -= gam / cd;
+    a[1] += gam / cd;
+    let b = vec![f / c, zero];
+    let s = sig / c;
+    let w = vec![s * s, zero, zero, zero];
+    let sde = ContinuousLinearSde::new(2, 1, a, b, w)?;
+    let disc = discretize(&sde, 1.0)?;
+    // R enters as σ_T² with σ_T = √R.
+    let st = theta[6].sqrt();
+    let model = LinearGaussianSsm {
+        f: Seq::constant(2, 2, disc.phi)?,
+        b: Seq::constant(2, 1, disc.gamma)?,
+        c: Seq::zeros(2, 1),
+        q: Seq::constant(2, 2, disc.q)?,
+        h: Seq::constant(1, 2, vec![one, zero])?,
+        d: Seq::constant(1, 1, vec![zero])?,
+        r: Seq::constant(1, 1, vec![st * st])?,
+        m1: vec![zero, zero],
+        p1: vec![one, zero, zero, one],
     };
-    let model = ebm.state_space(&p, data, &prior)?;
     kalman_loglik_tape(tape, &model, &data.obs, method)
 }
 
@@ -95,7 +114,7 @@ fn hessian_vector_products_match_finite_differences_of_the_gradient() {
     let full = workload_data();
     let t = 300;
     let obs = Observations::new(t, 1, full.obs.y[..t].to_vec(), 1, vec![1.0; t]).unwrap();
-    let data = EbmData::new(obs, vec![0.0; t], 1.0).unwrap();
+    let data = EbmData { obs };
     let grad_at = |x: &[f64]| -> Vec<f64> {
         let tape = Tape::new();
         let th = tape.vars(x);
