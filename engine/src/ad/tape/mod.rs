@@ -10,7 +10,7 @@
 //!   during the sweep, and never allocates (the vectors grow geometrically and keep their
 //!   capacity across [`Tape::clear`]). Unary operations point their unused parent at their
 //!   own slot with a zero partial, and leaves both, so the sweep has no branches.
-//! * **blocks** ([`BlockOp`]): one record for a primitive with many inputs and
+//! * **blocks** ([`BlockOp`](crate::ad::BlockOp)): one record for a primitive with many inputs and
 //!   outputs, whose outputs occupy a contiguous run of slots and whose pullback adds into the
 //!   adjoints of its inputs.
 //!

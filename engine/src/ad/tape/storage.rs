@@ -162,7 +162,6 @@ impl<S: Real> TapeInner<S> {
     }
 
     /// Makes room for more entries; `false` (with an error recorded) when the tape is full.
-
     #[cold]
     #[inline(never)]
     pub(super) fn grow(&mut self, op: &'static str) -> bool {

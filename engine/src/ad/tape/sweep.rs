@@ -80,7 +80,7 @@ impl<S: Real> Tape<S> {
 
     /// Forward (tangent) sweep: given tangents of some slots (usually the independent
     /// variables), the tangent of every slot. Blocks must implement
-    /// [`BlockOp::pushforward`].
+    /// [`BlockOp::pushforward`](crate::ad::BlockOp::pushforward).
     pub fn forward(&self, seeds: &[(u32, S)]) -> Result<Adjoints<S>> {
         self.check()?;
         let inner = self.inner.borrow();
