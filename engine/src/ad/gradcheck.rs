@@ -2,8 +2,33 @@
 //! the relative error of each component.
 //!
 //! Differences use the fourth-order central stencil
-//! `f'(x) ≈ [f(x−2h) − 8 f(x−h) + 8 f(x+h) − f(x+2h)] / (12 h)` (truncation error O(h⁴)),
-//! with `h = ε^{1/5} max(|xᵢ|, 1)`, which balances truncation against rounding.
+//! $$D(h) = \frac{f(x-2h) - 8 f(x-h) + 8 f(x+h) - f(x+2h)}{12 h} = f^\prime(x) + \frac{h^4}{30} f^{(5)}(x) + O(h^6),$$
+//! with `h = ε^{1/5} max(|xᵢ|, 1)` by default, which balances truncation against rounding.
+//!
+//! Two kinds of check:
+//! * [`check_gradient`] / [`check_tape_gradient`]: `D(h)` at one step, within fixed
+//!   tolerances. The truncation error of `D(h)` is not known to the check, so a function
+//!   with large fifth derivatives fails it though its gradient is right.
+//! * [`check_gradient_estimated`] / [`check_tape_gradient_estimated`]: each component comes
+//!   with an estimate of its own error ([`FdEstimate`], [`finite_diff_estimate`]) and the
+//!   analytic gradient is compared within that estimate (times a safety factor) on top of
+//!   the fixed tolerances. This is the check for generated inputs (the fuzz checks of the
+//!   `testing` module, feature `testing`), where no fixed step suits every function.
+//!
+//! The estimate uses two steps and Richardson extrapolation (Richardson 1911, Phil. Trans.
+//! R. Soc. A 210, 307–357; see e.g.
+//! Press et al., *Numerical Recipes*, 3rd ed., §5.7): since the error of `D(h)` is
+//! `c h⁴ + O(h⁶)`,
+//! $$R = D(h) + \frac{D(h) - D(2h)}{15} = f^\prime(x) + O(h^6), \qquad
+//! e_{\mathrm{trunc}} = \frac{|D(h) - D(2h)|}{15},$$
+//! where `e_trunc` estimates the truncation error of `D(h)` and bounds that of `R` while
+//! the steps are in the asymptotic range. Rounding adds
+//! `e_round = 1.65 δ / h` with `δ = f_accuracy · max |f|` over the stencil (the stencil
+//! weights of `R` sum to 1.65/h in absolute value). A component passes when
+//! $$|a_i - R_i| \le \mathrm{atol} + \mathrm{rtol} \max(|a_i|, |R_i|) +
+//!   \mathrm{safety} \cdot (e_{\mathrm{trunc}} + e_{\mathrm{round}}).$$
+//! When the estimate dominates that tolerance, the step is divided by 4 (at most twice)
+//! while the estimate keeps falling, so a steep function is differenced on a finer scale.
 
 use crate::ad::{Tape, Var};
 use crate::error::{Error, Result};
@@ -39,6 +64,9 @@ pub struct GradCheckReport {
     pub numeric: Vec<f64>,
     /// `|aᵢ − nᵢ| / max(|aᵢ|, |nᵢ|, tiny)` per component.
     pub rel_errors: Vec<f64>,
+    /// The estimated error of each finite-difference component (from
+    /// [`check_gradient_estimated`] and its siblings; empty for the fixed-step checks).
+    pub numeric_errors: Vec<f64>,
     /// Index of the component with the largest ratio of error to tolerance.
     pub worst: usize,
     /// Whether every component passed.
@@ -50,17 +78,30 @@ impl std::fmt::Display for GradCheckReport {
         let w = self.worst;
         write!(
             f,
-            "gradient check {}: worst component {w}: analytic {:e}, finite difference {:e}, relative error {:e}",
+            "gradient check {}: worst component {w}: analytic {:e}, finite difference {:e}",
             if self.passed { "passed" } else { "FAILED" },
             self.analytic.get(w).copied().unwrap_or(f64::NAN),
             self.numeric.get(w).copied().unwrap_or(f64::NAN),
-            self.rel_errors.get(w).copied().unwrap_or(f64::NAN),
+        )?;
+        if let Some(e) = self.numeric_errors.get(w) {
+            write!(f, " (estimated error {e:e})")?;
+        }
+        write!(
+            f,
+            ", relative error {:e}",
+            self.rel_errors.get(w).copied().unwrap_or(f64::NAN)
         )
     }
 }
 
 fn step(x: f64, rel: Option<f64>) -> f64 {
     rel.unwrap_or(f64::EPSILON.powf(0.2)) * x.abs().max(1.0)
+}
+
+/// The fourth-order central stencil `D(h)` from `f(x−2h), f(x−h), f(x+h), f(x+2h)`.
+#[inline]
+fn central4(m2: f64, m1: f64, p1: f64, p2: f64, h: f64) -> f64 {
+    (m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * h)
 }
 
 /// Finite-difference gradient of `f` at `x` (fourth-order central differences).
@@ -79,7 +120,155 @@ where
             v
         };
         let (m2, m1, p1, p2) = (eval(-2.0 * h)?, eval(-h)?, eval(h)?, eval(2.0 * h)?);
-        g.push((m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * h));
+        g.push(central4(m2, m1, p1, p2, h));
+    }
+    Ok(g)
+}
+
+/// A finite-difference derivative with an estimate of its own error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FdEstimate {
+    /// The extrapolated derivative `R = D(h) + (D(h) − D(2h))/15`.
+    pub value: f64,
+    /// Estimated error: truncation `|D(h) − D(2h)|/15` plus rounding `1.65 δ/h` (see the
+    /// [module docs](self)).
+    pub error: f64,
+    /// The step `h` it was computed with.
+    pub step: f64,
+}
+
+/// The derivative of a function of one variable at 0 along the step `h` (evaluated at
+/// `±h, ±2h, ±4h`), with its error estimate; `f_accuracy` is the relative accuracy of one
+/// evaluation (for the rounding term).
+pub fn finite_diff_estimate<F>(mut eval: F, h: f64, f_accuracy: f64) -> Result<FdEstimate>
+where
+    F: FnMut(f64) -> Result<f64>,
+{
+    let (m4, m2, m1) = (eval(-4.0 * h)?, eval(-2.0 * h)?, eval(-h)?);
+    let (p1, p2, p4) = (eval(h)?, eval(2.0 * h)?, eval(4.0 * h)?);
+    let d1 = central4(m2, m1, p1, p2, h);
+    let d2 = central4(m4, m2, p2, p4, 2.0 * h);
+    let f_max = [m4, m2, m1, p1, p2, p4]
+        .iter()
+        .fold(0.0f64, |a, v| a.max(v.abs()));
+    let truncation = (d1 - d2).abs() / 15.0;
+    let rounding = 1.65 * f_accuracy * f_max / h;
+    Ok(FdEstimate {
+        value: d1 + (d1 - d2) / 15.0,
+        error: truncation + rounding,
+        step: h,
+    })
+}
+
+/// Options of the error-estimating checks ([`check_gradient_estimated`],
+/// [`check_tape_gradient_estimated`]): component `i` passes when
+/// `|aᵢ − Rᵢ| ≤ atol + rtol · max(|aᵢ|, |Rᵢ|) + safety · eᵢ`, with `eᵢ` the estimated error
+/// of the finite difference `Rᵢ`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EstimatedCheckOptions {
+    /// Relative tolerance (a floor under the estimate).
+    pub rtol: f64,
+    /// Absolute tolerance (a floor under the estimate).
+    pub atol: f64,
+    /// First step relative to `max(|xᵢ|, 1)`; `None` picks ε^{1/5} ≈ 7.4e-4.
+    pub rel_step: Option<f64>,
+    /// Factor on the estimated error.
+    pub safety: f64,
+    /// Relative accuracy of one evaluation of `f` (the rounding term of the estimate).
+    pub f_accuracy: f64,
+}
+
+impl Default for EstimatedCheckOptions {
+    /// `rtol = 1e-6`, `atol = 1e-8` (as [`GradCheckOptions::default`]), `safety = 4`,
+    /// `f_accuracy = 64 ε`.
+    fn default() -> Self {
+        Self {
+            rtol: 1e-6,
+            atol: 1e-8,
+            rel_step: None,
+            safety: 4.0,
+            f_accuracy: 64.0 * f64::EPSILON,
+        }
+    }
+}
+
+impl EstimatedCheckOptions {
+    /// The tolerances of a fixed-step check, with the default safety factor and accuracy.
+    pub fn from_fixed(opts: GradCheckOptions) -> Self {
+        Self {
+            rtol: opts.rtol,
+            atol: opts.atol,
+            rel_step: opts.rel_step,
+            ..Self::default()
+        }
+    }
+
+    /// Checks that every field is finite and non-negative and the step positive.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let op = "EstimatedCheckOptions";
+        for (name, v) in [
+            ("rtol", self.rtol),
+            ("atol", self.atol),
+            ("safety", self.safety),
+            ("f_accuracy", self.f_accuracy),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid_option(op, name, v, "finite and ≥ 0"));
+            }
+        }
+        if let Some(h) = self.rel_step
+            && !(h.is_finite() && h > 0.0)
+        {
+            return Err(Error::invalid_option(op, "rel_step", h, "finite and > 0"));
+        }
+        Ok(())
+    }
+
+    /// The fixed part of the tolerance for a component of size `scale`.
+    fn floor(&self, scale: f64) -> f64 {
+        self.atol + self.rtol * scale
+    }
+}
+
+/// Finite-difference gradient of `f` at `x`, each component with an estimate of its error
+/// ([`finite_diff_estimate`]). The first step is `rel_step · max(|xᵢ|, 1)`; while the
+/// estimate dominates the tolerance `atol + rtol |Rᵢ|` of `opts`, the step is divided by 4
+/// (at most twice) and the finer estimate kept if its error is smaller.
+pub fn finite_diff_gradient_estimated<F>(
+    f: F,
+    x: &[f64],
+    opts: &EstimatedCheckOptions,
+) -> Result<Vec<FdEstimate>>
+where
+    F: Fn(&[f64]) -> Result<f64>,
+{
+    opts.validate()?;
+    let mut xp = x.to_vec();
+    let mut g = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        let mut eval = |d: f64| -> Result<f64> {
+            xp[i] = x[i] + d;
+            let v = f(&xp);
+            xp[i] = x[i];
+            v
+        };
+        let mut h = step(x[i], opts.rel_step);
+        let mut best = finite_diff_estimate(&mut eval, h, opts.f_accuracy)?;
+        for _ in 0..2 {
+            let dominates = opts.safety * best.error > opts.floor(best.value.abs());
+            if !dominates {
+                break;
+            }
+            h /= 4.0;
+            match finite_diff_estimate(&mut eval, h, opts.f_accuracy) {
+                Ok(e) if e.error < best.error => best = e,
+                _ => break,
+            }
+        }
+        g.push(best);
     }
     Ok(g)
 }
@@ -103,7 +292,7 @@ where
         let (m2, m1, p1, p2) = (eval(-2.0 * h)?, eval(-h)?, eval(h)?, eval(2.0 * h)?);
         cols.push(
             (0..m)
-                .map(|r| (m2[r] - 8.0 * m1[r] + 8.0 * p1[r] - p2[r]) / (12.0 * h))
+                .map(|r| central4(m2[r], m1[r], p1[r], p2[r], h))
                 .collect::<Vec<_>>(),
         );
     }
@@ -127,8 +316,74 @@ where
     Ok(compare(analytic.to_vec(), numeric, opts))
 }
 
+/// Compares `analytic` with the finite-difference gradient of `f` at `x`, within the
+/// estimated error of the differences (see the [module docs](self)).
+///
+/// ```
+/// use mechml_engine::ad::gradcheck::{EstimatedCheckOptions, check_gradient_estimated};
+/// // f = sin(5x): steep enough that a fixed tolerance needs a hand-picked step.
+/// let x = [0.3];
+/// let report = check_gradient_estimated(
+///     |z| Ok((5.0 * z[0]).sin()),
+///     &x,
+///     &[5.0 * (5.0 * x[0]).cos()],
+///     EstimatedCheckOptions::default(),
+/// )?;
+/// assert!(report.passed, "{report}");
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] if `analytic` and `x` differ in length,
+/// [`Error::InvalidOption`] for invalid options, and any error of `f`.
+pub fn check_gradient_estimated<F>(
+    f: F,
+    x: &[f64],
+    analytic: &[f64],
+    opts: EstimatedCheckOptions,
+) -> Result<GradCheckReport>
+where
+    F: Fn(&[f64]) -> Result<f64>,
+{
+    crate::error::check_len(
+        "check_gradient_estimated",
+        "analytic",
+        analytic.len(),
+        x.len(),
+    )?;
+    let numeric = finite_diff_gradient_estimated(f, x, &opts)?;
+    Ok(compare_estimated(analytic.to_vec(), &numeric, &opts))
+}
+
 /// Compares two gradients component-wise.
 pub fn compare(analytic: Vec<f64>, numeric: Vec<f64>, opts: GradCheckOptions) -> GradCheckReport {
+    compare_with(analytic, numeric, Vec::new(), |_, scale| {
+        opts.atol + opts.rtol * scale
+    })
+}
+
+/// Compares an analytic gradient with finite differences that carry their own error
+/// estimates: component `i` passes within `atol + rtol · scale + safety · eᵢ`.
+pub fn compare_estimated(
+    analytic: Vec<f64>,
+    numeric: &[FdEstimate],
+    opts: &EstimatedCheckOptions,
+) -> GradCheckReport {
+    let errors: Vec<f64> = numeric.iter().map(|e| e.error).collect();
+    let values = numeric.iter().map(|e| e.value).collect();
+    let tol_errors = errors.clone();
+    compare_with(analytic, values, errors, |i, scale| {
+        opts.floor(scale) + opts.safety * tol_errors[i]
+    })
+}
+
+/// Compares component-wise, component `i` of size `scale` within `tol(i, scale)`.
+fn compare_with(
+    analytic: Vec<f64>,
+    numeric: Vec<f64>,
+    numeric_errors: Vec<f64>,
+    tol: impl Fn(usize, f64) -> f64,
+) -> GradCheckReport {
     let mut worst = 0;
     let mut worst_ratio = -1.0;
     let mut passed = true;
@@ -136,7 +391,7 @@ pub fn compare(analytic: Vec<f64>, numeric: Vec<f64>, opts: GradCheckOptions) ->
     for (i, (&a, &n)) in analytic.iter().zip(&numeric).enumerate() {
         let diff = (a - n).abs();
         let scale = a.abs().max(n.abs());
-        let tol = opts.atol + opts.rtol * scale;
+        let tol = tol(i, scale);
         let ratio = if diff.is_nan() {
             f64::INFINITY
         } else {
@@ -155,8 +410,41 @@ pub fn compare(analytic: Vec<f64>, numeric: Vec<f64>, opts: GradCheckOptions) ->
         analytic,
         numeric,
         rel_errors,
+        numeric_errors,
         worst,
         passed,
+    }
+}
+
+/// The reverse-mode gradient of a closure recorded on a fresh tape at `x`.
+fn tape_gradient<F>(x: &[f64], f: &F) -> Result<Vec<f64>>
+where
+    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
+{
+    let tape = Tape::new();
+    let xs = tape.vars(x);
+    let y = f(&tape, &xs)?;
+    Ok(tape.gradient(&y)?.wrt_slice(&xs))
+}
+
+/// The value of a tape closure on constant inputs (nothing recorded); an error if it is
+/// not finite.
+fn tape_value<F>(f: &F, p: &[f64], op: &'static str) -> Result<f64>
+where
+    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
+{
+    let t = Tape::new();
+    let v: Vec<Var<'_>> = p.iter().map(|&a| Var::constant(a)).collect();
+    let y = f(&t, &v)?;
+    if y.val().is_finite() {
+        Ok(y.val())
+    } else {
+        Err(Error::NonFinite {
+            op,
+            index: 0,
+            value: y.val(),
+            context: "function value".into(),
+        })
     }
 }
 
@@ -173,24 +461,197 @@ pub fn check_tape_gradient<F>(x: &[f64], opts: GradCheckOptions, f: F) -> Result
 where
     F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
 {
-    let tape = Tape::new();
-    let xs = tape.vars(x);
-    let y = f(&tape, &xs)?;
-    let analytic = tape.gradient(&y)?.wrt_slice(&xs);
-    let value = |p: &[f64]| -> Result<f64> {
-        let t = Tape::new();
-        let v: Vec<Var<'_>> = p.iter().map(|&a| Var::constant(a)).collect();
-        let y = f(&t, &v)?;
-        if y.val().is_finite() {
-            Ok(y.val())
-        } else {
-            Err(Error::NonFinite {
-                op: "check_tape_gradient",
-                index: 0,
-                value: y.val(),
-                context: "function value".into(),
-            })
+    let analytic = tape_gradient(x, &f)?;
+    check_gradient(
+        |p| tape_value(&f, p, "check_tape_gradient"),
+        x,
+        &analytic,
+        opts,
+    )
+}
+
+/// [`check_tape_gradient`] within the estimated error of the finite differences (see the
+/// [module docs](self)).
+///
+/// ```
+/// use mechml_engine::ad::{Real, gradcheck::{check_tape_gradient_estimated, EstimatedCheckOptions}};
+/// let report = check_tape_gradient_estimated(&[0.3, 1.2], EstimatedCheckOptions::default(), |_, x| {
+///     Ok((x[0] * x[1]).exp())
+/// })?;
+/// assert!(report.passed, "{report}");
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
+pub fn check_tape_gradient_estimated<F>(
+    x: &[f64],
+    opts: EstimatedCheckOptions,
+    f: F,
+) -> Result<GradCheckReport>
+where
+    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
+{
+    let analytic = tape_gradient(x, &f)?;
+    check_gradient_estimated(
+        |p| tape_value(&f, p, "check_tape_gradient_estimated"),
+        x,
+        &analytic,
+        opts,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ad::{BlockOp, InputAdjoints, Real, VarVec};
+
+    /// A program the fuzz target's former fixed-step check rejected though the tape is
+    /// right (found by a search over smooth programs; `testing::expr` has its bytes): a
+    /// composition of `exp_m1`, `cosh(a) − a` and `cos(a) · b` whose fifth derivative at
+    /// x = 1.407 is large enough that the fourth-order difference at relative step 1e-4 is
+    /// off by 3.4e-3 (relative).
+    fn composition<R: Real>(x: R) -> R {
+        let r1 = x.exp_m1();
+        let r2 = r1.cosh() - r1;
+        let r3 = r2.cos() * r2;
+        let r4 = r3.cos() * r3;
+        let r5 = r1.cos() * r4;
+        let r6 = r5.cos() * r5;
+        let r7 = r6.cos() * r1;
+        let r9 = r4.cos() * r7;
+        let r10 = r9.cos() * r9;
+        let r11 = r10.cos() * x;
+        r11.cos() * r11
+    }
+
+    fn composition_tape_gradient(x: f64) -> f64 {
+        let tape = Tape::new();
+        let v = tape.var(x);
+        let y = composition(v);
+        tape.gradient(&y).unwrap().wrt(&v)
+    }
+
+    /// The fuzz target's tolerances (`testing::expr::check_bytes`).
+    fn fuzz_fixed() -> GradCheckOptions {
+        GradCheckOptions {
+            rtol: 1e-5,
+            atol: 1e-6,
+            rel_step: Some(1e-4),
         }
-    };
-    check_gradient(value, x, &analytic, opts)
+    }
+
+    #[test]
+    fn false_alarm_of_the_fixed_check_passes_the_estimated_one() {
+        let x = [1.407];
+        let g = composition_tape_gradient(x[0]);
+        let f = |z: &[f64]| Ok(composition(z[0]));
+        // The tape is right: forward mode agrees to rounding, and a difference at a ten
+        // times smaller step agrees to 1e-6.
+        let d = composition(crate::ad::Dual::dual(x[0], 1.0)).d[0];
+        assert!((g - d).abs() <= 1e-12 * g.abs(), "{g} vs {d}");
+        let fine = finite_diff_gradient(f, &x, Some(1e-5)).unwrap()[0];
+        assert!((fine - g).abs() <= 1e-6 * g.abs(), "{g} vs {fine}");
+        let fixed = check_gradient(f, &x, &[g], fuzz_fixed()).unwrap();
+        assert!(!fixed.passed, "the false alarm is reproduced: {fixed}");
+        assert!(fixed.rel_errors[0] > 1e-3);
+        let est =
+            check_gradient_estimated(f, &x, &[g], EstimatedCheckOptions::from_fixed(fuzz_fixed()))
+                .unwrap();
+        assert!(est.passed, "{est}");
+        // The estimate covers the actual error of the extrapolated difference.
+        assert!((est.numeric[0] - g).abs() <= est.numeric_errors[0]);
+    }
+
+    #[test]
+    fn a_derivative_off_by_1e_3_fails() {
+        let opts = EstimatedCheckOptions::from_fixed(fuzz_fixed());
+        // On the hard composition ...
+        let x = [1.407];
+        let g = composition_tape_gradient(x[0]);
+        let f = |z: &[f64]| Ok(composition(z[0]));
+        let r = check_gradient_estimated(f, &x, &[g * (1.0 + 1e-3)], opts).unwrap();
+        assert!(!r.passed, "{r}");
+        // ... and on an easy function, where the estimate is tiny.
+        let x = [0.7, -0.4];
+        let f = |z: &[f64]| Ok(z[0].sin() * z[1].exp());
+        let good = [x[0].cos() * x[1].exp(), x[0].sin() * x[1].exp()];
+        assert!(check_gradient_estimated(f, &x, &good, opts).unwrap().passed);
+        let bad = [good[0], good[1] * (1.0 + 1e-3)];
+        let r = check_gradient_estimated(f, &x, &bad, opts).unwrap();
+        assert!(!r.passed && r.worst == 1, "{r}");
+    }
+
+    /// `y = sin(x)` as a block whose pullback is off by `1 + rel`.
+    struct OffSin {
+        x: f64,
+        rel: f64,
+    }
+
+    impl BlockOp for OffSin {
+        fn name(&self) -> &'static str {
+            "off_sin"
+        }
+        fn pullback(&self, g: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> Result<()> {
+            if let Some(mut a) = inputs.arg(0) {
+                a[0] += g[0] * self.x.cos() * (1.0 + self.rel);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_tape_op_with_a_wrong_partial_fails() {
+        let check = |rel: f64| {
+            check_tape_gradient_estimated(&[0.8, 1.3], EstimatedCheckOptions::default(), |t, v| {
+                let s = t.stack(&v[..1])?;
+                let y = s.values()[0].sin();
+                let start = t.push_block(
+                    OffSin {
+                        x: s.values()[0],
+                        rel,
+                    },
+                    &[s.arg()],
+                    1,
+                )?;
+                let y = VarVec::from_block(t, start, vec![y]).get(0).unwrap();
+                Ok(y * v[1].exp())
+            })
+            .unwrap()
+        };
+        assert!(check(0.0).passed);
+        let r = check(1e-3);
+        assert!(!r.passed && r.worst == 0, "{r}");
+        assert!(r.to_string().contains("estimated error"));
+    }
+
+    #[test]
+    fn estimate_covers_the_error_of_plain_functions() {
+        for (x, f, df) in [
+            (0.3, f64::exp as fn(f64) -> f64, f64::exp as fn(f64) -> f64),
+            (1.1, f64::sin, f64::cos),
+            (2.5, f64::ln, |x: f64| 1.0 / x),
+        ] {
+            for h in [1e-1, 1e-2, 1e-3] {
+                let e = finite_diff_estimate(|d| Ok(f(x + d)), h, 64.0 * f64::EPSILON).unwrap();
+                assert!(
+                    (e.value - df(x)).abs() <= e.error,
+                    "x = {x}, h = {h}: {e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        let opts = EstimatedCheckOptions {
+            safety: f64::NAN,
+            ..EstimatedCheckOptions::default()
+        };
+        let r = check_gradient_estimated(|z| Ok(z[0]), &[1.0], &[1.0], opts);
+        assert!(matches!(r, Err(Error::InvalidOption { ref name, .. }) if name == "safety"));
+        let opts = EstimatedCheckOptions {
+            rel_step: Some(0.0),
+            ..EstimatedCheckOptions::default()
+        };
+        let r = check_gradient_estimated(|z| Ok(z[0]), &[1.0], &[1.0], opts);
+        assert!(matches!(r, Err(Error::InvalidOption { ref name, .. }) if name == "rel_step"));
+    }
 }

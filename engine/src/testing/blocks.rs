@@ -11,7 +11,7 @@
 //!   log-determinant and the Gaussian log-density must agree with finite differences.
 
 use crate::Result;
-use crate::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
+use crate::ad::gradcheck::{EstimatedCheckOptions, check_tape_gradient_estimated};
 use crate::ad::ops::{Side, Uplo};
 use crate::ad::{Real, Tape, Var, VarMat, VarVec};
 
@@ -155,17 +155,19 @@ fn weighted<'t>(outs: &[Var<'t>], w: &[f64]) -> Var<'t> {
     s
 }
 
-/// Reverse-mode gradient against finite differences, for one operation.
+/// Reverse-mode gradient against finite differences, for one operation, within the
+/// differences' own error estimate (tolerance `1e-8 + 1e-5 |g|` plus four times the
+/// estimate).
 fn agree<F>(name: &str, x: &[f64], f: F) -> std::result::Result<(), String>
 where
     F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
 {
-    let opts = GradCheckOptions {
+    let opts = EstimatedCheckOptions {
         rtol: 1e-5,
         atol: 1e-8,
-        rel_step: None,
+        ..EstimatedCheckOptions::default()
     };
-    let report = check_tape_gradient(x, opts, f).map_err(|e| format!("{name}: {e}"))?;
+    let report = check_tape_gradient_estimated(x, opts, f).map_err(|e| format!("{name}: {e}"))?;
     if report.passed {
         Ok(())
     } else {
@@ -248,4 +250,63 @@ fn agrees_with_finite_differences(data: &[u8]) -> std::result::Result<(), String
 pub fn check_block_bytes(data: &[u8]) -> std::result::Result<(), String> {
     never_panics(data);
     agrees_with_finite_differences(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ad::{BlockOp, InputAdjoints};
+
+    /// `yᵢ = sin(xᵢ)` as a block whose pullback is off by `1 + rel` (a planted bug).
+    struct WrongSin {
+        x: Vec<f64>,
+        rel: f64,
+    }
+
+    impl BlockOp for WrongSin {
+        fn name(&self) -> &'static str {
+            "wrong_sin"
+        }
+        fn pullback(&self, g: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> Result<()> {
+            if let Some(mut a) = inputs.arg(0) {
+                for ((a, &g), &x) in a.iter_mut().zip(g).zip(&self.x) {
+                    *a += g * x.cos() * (1.0 + self.rel);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn wrong_sin_sum(rel: f64, x: &[f64]) -> std::result::Result<(), String> {
+        agree("wrong_sin", x, |t, xs| {
+            let v = t.stack(xs)?;
+            let y: Vec<f64> = v.values().iter().map(|x| x.sin()).collect();
+            let op = WrongSin {
+                x: v.values().to_vec(),
+                rel,
+            };
+            let start = t.push_block(op, &[v.arg()], y.len())?;
+            t.sum(&VarVec::from_block(t, start, y))
+        })
+    }
+
+    /// The error-estimating check still catches a pullback that is off by 1e-3
+    /// (relative), and passes the same block without the bug.
+    #[test]
+    fn a_wrong_pullback_still_fails() {
+        let x = [0.3, -1.2, 2.0];
+        assert!(wrong_sin_sum(0.0, &x).is_ok());
+        let e = wrong_sin_sum(1e-3, &x).unwrap_err();
+        assert!(e.contains("FAILED"), "{e}");
+    }
+
+    #[test]
+    fn smooth_bytes_agree() {
+        for seed in 0..20u8 {
+            let data: Vec<u8> = (0..60u8)
+                .map(|k| seed.wrapping_mul(31).wrapping_add(k.wrapping_mul(7)))
+                .collect();
+            agrees_with_finite_differences(&data).unwrap();
+        }
+    }
 }
