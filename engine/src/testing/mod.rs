@@ -152,16 +152,19 @@ pub mod gp_workloads {
     /// rows if given.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the file (and the remedy when it is missing) or
-    /// the line that does not parse.
+    /// [`Error::InvalidOption`] (argument `path`) naming the file that cannot be read, with
+    /// the remedy; [`Error::InvalidArgument`] naming the line that does not parse.
     pub fn read_csv(path: &Path, limit: Option<usize>) -> Result<(Inputs, Vec<f64>)> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument {
-            op: "read_csv",
-            message: format!(
-                "cannot read {}: {e} (the GP workload files are in ../shared/workloads; \
-                 see WORKLOADS.md section 4)",
-                path.display()
-            ),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid_option(
+                "read_csv",
+                "path",
+                path.display(),
+                format!(
+                    "a readable file (reading failed: {e}); the GP workload files are in \
+                     ../shared/workloads, see WORKLOADS.md section 4"
+                ),
+            )
         })?;
         let mut xs = Vec::new();
         let mut ys = Vec::new();

@@ -139,13 +139,15 @@ impl<S: Real> Tape<S> {
                 expected: format!("len {} (the n_out given to push_block)", rec.n_out),
                 found: format!("len {} wrapped by {what}", values.len()),
             },
-            (None, None) => Error::InvalidArgument {
-                op: "from_block",
-                message: format!(
-                    "{what}: slot {start} is not the first output of a block on this tape \
-                     (pass the slot returned by Tape::push_block)"
+            (None, None) => Error::invalid_option(
+                "from_block",
+                "start",
+                start,
+                format!(
+                    "the first output slot of a block on this tape, as returned by \
+                     Tape::push_block ({what})"
                 ),
-            },
+            ),
         };
         if inner.error.is_none() {
             inner.error = Some(error);
