@@ -8,7 +8,7 @@
 //! * a closure over a [`Tape`] (`grad`, `jacobian_reverse`…), which may also use block
 //!   operations.
 
-use faer::Mat;
+use crate::linalg::Mat;
 
 use super::{Dual, DualN, Real, Tape, Var};
 use crate::error::{Error, Result};

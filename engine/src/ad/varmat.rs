@@ -4,7 +4,7 @@
 //! Values are kept alongside (column-major for matrices) so that block operations can run
 //! on them directly.
 
-use faer::{Mat, MatRef};
+use crate::linalg::{Mat, MatRef};
 
 use super::block::BlockArg;
 use super::real::Real;
@@ -300,15 +300,18 @@ impl<'t, S: Real> VarMat<'t, S> {
 }
 
 impl<'t> VarMat<'t, f64> {
-    /// A view of the values as a faer matrix.
+    /// A view of the values as a matrix ([`MatRef`], re-exported by
+    /// [`linalg`](crate::linalg)).
     pub fn as_faer(&self) -> MatRef<'_, f64> {
         MatRef::from_column_major_slice(&self.vals, self.rows, self.cols)
     }
-    /// A copy of the values as a faer matrix.
+    /// A copy of the values as a matrix ([`Mat`], re-exported by
+    /// [`linalg`](crate::linalg)).
     pub fn to_faer(&self) -> Mat<f64> {
         self.as_faer().to_owned()
     }
-    /// A constant matrix from a faer matrix.
+    /// A constant matrix from a matrix view ([`MatRef`], re-exported by
+    /// [`linalg`](crate::linalg)).
     pub fn from_faer(m: MatRef<'_, f64>) -> Self {
         let (rows, cols) = (m.nrows(), m.ncols());
         let mut vals = Vec::with_capacity(rows * cols);

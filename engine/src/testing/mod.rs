@@ -5,12 +5,12 @@
 //! use mechml_engine::testing::spd_matrix;
 //! use proptest::prelude::*;
 //! proptest!(|(a in spd_matrix(4))| {
-//!     let llt = mechml_engine::linalg::Llt::factor(a.as_ref(), faer::Par::Seq);
+//!     let llt = mechml_engine::linalg::Llt::factor(a.as_ref(), mechml_engine::linalg::Par::Seq);
 //!     prop_assert!(llt.is_ok());
 //! });
 //! ```
 
-use faer::Mat;
+use crate::linalg::{Mat, MatRef};
 use proptest::prelude::*;
 
 pub mod blocks;
@@ -78,7 +78,7 @@ pub fn col_major(m: &Mat<f64>) -> Vec<f64> {
 /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `A` is not square,
 /// [`Error::Singular`](crate::Error::Singular) naming the column where no non-zero pivot is
 /// left.
-pub fn gauss_jordan_inverse(a: faer::MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+pub fn gauss_jordan_inverse(a: MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
     let n = a.nrows();
     crate::error::check_shape("gauss_jordan_inverse", "A", (a.nrows(), a.ncols()), (n, n))?;
     let mut m = a.to_owned();
