@@ -1,9 +1,11 @@
-//! Cholesky factorisation as a block: L = chol((A + Aᵀ)/2).
+//! Cholesky factorisation as a block:
+//! $$L = \operatorname{chol}\big(\tfrac12 (A + A^\top)\big), \qquad L L^\top = \tfrac12 (A + A^\top).$$
 //!
 //! Pullback (Murray 2016, "Differentiation of the Cholesky decomposition",
-//! arXiv:1602.07527, §3.1): with Φ taking the lower triangle and halving the diagonal,
-//! S = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹ and Ā = (S + Sᵀ)/2 (the input is symmetrised, so its gradient is
-//! symmetric). Pushforward: dL = L Φ(L⁻¹ dA L⁻ᵀ).
+//! arXiv:1602.07527, §3.1): with $\Phi$ taking the lower triangle and halving the diagonal,
+//! $$S = L^{-\top} \Phi(L^\top \bar L) L^{-1}, \qquad \bar A = \tfrac12 (S + S^\top)$$
+//! (the input is symmetrised, so its gradient is symmetric). Pushforward:
+//! $$\dot L = L \Phi(L^{-1} \dot A L^{-\top}).$$
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};

@@ -1,13 +1,15 @@
 //! Operations on a symmetric positive-definite matrix through one Cholesky factorisation:
 //! solves, the inverse quadratic form, the log-determinant, and the Gaussian log-density.
 //!
-//! Each treats its matrix argument as `(A + Aᵀ)/2`, so the gradient it returns is
-//! symmetric. Pullbacks (Giles 2008, §2.2.3 and §2.2.5; Rasmussen & Williams 2006, eq. 5.9):
+//! Each treats its matrix argument as $\operatorname{sym}(A) = \tfrac12 (A + A^\top)$, so the
+//! gradient it returns is symmetric. Pullbacks (Giles 2008, §2.2.3 and §2.2.5; Rasmussen &
+//! Williams 2006, eq. 5.9), with $\alpha = A^{-1} y$:
 //!
-//! * `X = A⁻¹ B`: B̄ = A⁻¹ X̄, Ā = −sym(B̄ Xᵀ);
-//! * `q = yᵀ A⁻¹ y`: ȳ = 2 q̄ α, Ā = −q̄ α αᵀ with α = A⁻¹ y;
-//! * `ℓ = log det A`: Ā = ℓ̄ A⁻¹;
-//! * `log N(y | 0, K)`: ȳ = −ḡ α, K̄ = ½ ḡ (α αᵀ − K⁻¹).
+//! * $X = A^{-1} B$: $\bar B = A^{-1} \bar X$, $\bar A = -\operatorname{sym}(\bar B X^\top)$;
+//! * $q = y^\top A^{-1} y$: $\bar y = 2 \bar q \alpha$, $\bar A = -\bar q \alpha \alpha^\top$;
+//! * $\ell = \log \det A$: $\bar A = \bar \ell A^{-1}$;
+//! * $g = \log \mathcal N(y \mid 0, K)$: $\bar y = -\bar g \alpha$,
+//!   $\bar K = \tfrac12 \bar g (\alpha \alpha^\top - K^{-1})$.
 //!
 //! The inverse needed by the last two is formed in the pullback only (≈ 2n³/3 flops after
 //! the n³/3 of the factorisation), so a value-and-gradient costs about three factorisations.

@@ -1,8 +1,11 @@
 //! Triangular solves on either side: `T X = B` (left) or `X T = B` (right), `T` lower or
 //! upper triangular (entries outside the triangle are ignored and get zero adjoint).
 //!
-//! Pullback (Giles 2008, §2.2.3), left side: B̄ = T⁻ᵀ X̄, T̄ = −mask(B̄ Xᵀ);
-//! right side: B̄ = X̄ T⁻ᵀ, T̄ = −mask(Xᵀ B̄).
+//! Pullback (Giles 2008, "Collected matrix derivative results", §2.2.3), left side
+//! ($X = T^{-1} B$) and right side ($X = B T^{-1}$):
+//! $$\bar B = T^{-\top} \bar X,\quad \bar T = -\operatorname{mask}(\bar B X^\top);
+//! \qquad \bar B = \bar X T^{-\top},\quad \bar T = -\operatorname{mask}(X^\top \bar B),$$
+//! where mask keeps the triangle that is used.
 //!
 //! Second order (on `Tape<Dual>`, see [`dual`](super::dual)), left side:
 //! `B̄₁ = T⁻ᵀ (X̄₁ − T₁ᵀ B̄₀)`, `T̄₁ = −mask(B̄₁ X₀ᵀ + B̄₀ X₁ᵀ)`, and the transposed forms for
