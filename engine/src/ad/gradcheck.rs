@@ -255,22 +255,35 @@ where
             xp[i] = x[i];
             v
         };
-        let mut h = step(x[i], opts.rel_step);
-        let mut best = finite_diff_estimate(&mut eval, h, opts.f_accuracy)?;
-        for _ in 0..2 {
-            let dominates = opts.safety * best.error > opts.floor(best.value.abs());
-            if !dominates {
-                break;
-            }
-            h /= 4.0;
-            match finite_diff_estimate(&mut eval, h, opts.f_accuracy) {
-                Ok(e) if e.error < best.error => best = e,
-                _ => break,
-            }
-        }
-        g.push(best);
+        g.push(refined_estimate(
+            &mut eval,
+            step(x[i], opts.rel_step),
+            opts,
+        )?);
     }
     Ok(g)
+}
+
+/// [`finite_diff_estimate`] from step `h`, the step divided by 4 (at most twice) while the
+/// estimate dominates the tolerance floor of `opts` and keeps falling.
+fn refined_estimate<F>(mut eval: F, h: f64, opts: &EstimatedCheckOptions) -> Result<FdEstimate>
+where
+    F: FnMut(f64) -> Result<f64>,
+{
+    let mut h = h;
+    let mut best = finite_diff_estimate(&mut eval, h, opts.f_accuracy)?;
+    for _ in 0..2 {
+        let dominates = opts.safety * best.error > opts.floor(best.value.abs());
+        if !dominates {
+            break;
+        }
+        h /= 4.0;
+        match finite_diff_estimate(&mut eval, h, opts.f_accuracy) {
+            Ok(e) if e.error < best.error => best = e,
+            _ => break,
+        }
+    }
+    Ok(best)
 }
 
 /// Finite-difference Jacobian (rows = outputs) of `f` at `x`.
@@ -498,6 +511,68 @@ where
     )
 }
 
+/// Checks the directional derivative `⟨∇f(x), v⟩` of a tape closure (one reverse sweep)
+/// against the finite difference of `t ↦ f(x + t v)` at 0, within its estimated error
+/// (see the [module docs](self)): one difference instead of one per component, for cheap
+/// checks of many inputs (fuzzing). The first step is `rel_step · max(‖x‖∞, 1) / ‖v‖∞`.
+///
+/// A direction with every component away from zero (say `|vᵢ| ≥ 1/2`) makes an error in
+/// any single component of the gradient show in the directional derivative; errors in
+/// several components could cancel only for special directions.
+///
+/// The report has one component (the directional derivative).
+///
+/// ```
+/// use mechml_engine::ad::{Real, gradcheck::{check_tape_directional_estimated, EstimatedCheckOptions}};
+/// let report = check_tape_directional_estimated(
+///     &[0.3, 1.2],
+///     &[0.7, -0.9],
+///     EstimatedCheckOptions::default(),
+///     |_, x| Ok((x[0] * x[1]).exp()),
+/// )?;
+/// assert!(report.passed, "{report}");
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] if `v` and `x` differ in length, [`Error::InvalidOption`] for
+/// invalid options or a direction that is zero or not finite, and any error of `f`.
+pub fn check_tape_directional_estimated<F>(
+    x: &[f64],
+    v: &[f64],
+    opts: EstimatedCheckOptions,
+    f: F,
+) -> Result<GradCheckReport>
+where
+    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
+{
+    let op = "check_tape_directional_estimated";
+    crate::error::check_len(op, "v", v.len(), x.len())?;
+    opts.validate()?;
+    let v_max = v.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    if !(v_max > 0.0 && v_max.is_finite()) {
+        return Err(Error::invalid_option(
+            op,
+            "v",
+            format!("{v:?}"),
+            "a finite, non-zero direction",
+        ));
+    }
+    let g = tape_gradient(x, &f)?;
+    let analytic: f64 = g.iter().zip(v).map(|(a, b)| a * b).sum();
+    let x_max = x.iter().fold(1.0f64, |a, b| a.max(b.abs()));
+    let h = opts.rel_step.unwrap_or(f64::EPSILON.powf(0.2)) * x_max / v_max;
+    let mut xp = x.to_vec();
+    let eval = |t: f64| -> Result<f64> {
+        for ((p, &a), &b) in xp.iter_mut().zip(x).zip(v) {
+            *p = a + t * b;
+        }
+        tape_value(&f, &xp, op)
+    };
+    let numeric = refined_estimate(eval, h, &opts)?;
+    Ok(compare_estimated(vec![analytic], &[numeric], &opts))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,6 +695,42 @@ mod tests {
         let r = check(1e-3);
         assert!(!r.passed && r.worst == 0, "{r}");
         assert!(r.to_string().contains("estimated error"));
+    }
+
+    #[test]
+    fn the_directional_check_catches_a_wrong_partial() {
+        let check = |rel: f64, v: &[f64]| {
+            check_tape_directional_estimated(
+                &[0.8, 1.3],
+                v,
+                EstimatedCheckOptions::default(),
+                |t, x| {
+                    let s = t.stack(&x[..1])?;
+                    let y = s.values()[0].sin();
+                    let start = t.push_block(
+                        OffSin {
+                            x: s.values()[0],
+                            rel,
+                        },
+                        &[s.arg()],
+                        1,
+                    )?;
+                    let y = VarVec::from_block(t, start, vec![y]).get(0).unwrap();
+                    Ok(y * x[1].exp())
+                },
+            )
+        };
+        for v in [[0.6, -0.9], [-1.0, 0.5]] {
+            assert!(check(0.0, &v).unwrap().passed);
+            let r = check(1e-3, &v).unwrap();
+            assert!(!r.passed, "{r}");
+        }
+        let zero = check(0.0, &[0.0, 0.0]);
+        assert!(matches!(zero, Err(Error::InvalidOption { ref name, .. }) if name == "v"));
+        assert!(matches!(
+            check(0.0, &[1.0]),
+            Err(Error::ShapeMismatch { .. })
+        ));
     }
 
     #[test]
