@@ -1,129 +1,11 @@
-//! A gradient checker: finite differences against an analytic gradient, with a report of
-//! the relative error of each component.
-//!
-//! Differences use the fourth-order central stencil
-//! $$D(h) = \frac{f(x-2h) - 8 f(x-h) + 8 f(x+h) - f(x+2h)}{12 h} = f^\prime(x) + \frac{h^4}{30} f^{(5)}(x) + O(h^6),$$
-//! with `h = ε^{1/5} max(|xᵢ|, 1)` by default, which balances truncation against rounding.
-//!
-//! Two kinds of check:
-//! * [`check_gradient`] / [`check_tape_gradient`]: `D(h)` at one step, within fixed
-//!   tolerances. The truncation error of `D(h)` is not known to the check, so a function
-//!   with large fifth derivatives fails it though its gradient is right.
-//! * [`check_gradient_estimated`] / [`check_tape_gradient_estimated`]: each component comes
-//!   with an estimate of its own error ([`FdEstimate`], [`finite_diff_estimate`]) and the
-//!   analytic gradient is compared within that estimate (times a safety factor) on top of
-//!   the fixed tolerances. This is the check for generated inputs (the fuzz checks of the
-//!   `testing` module, feature `testing`), where no fixed step suits every function.
-//!
-//! The estimate uses two steps and Richardson extrapolation (Richardson 1911, Phil. Trans.
-//! R. Soc. A 210, 307–357; see e.g.
-//! Press et al., *Numerical Recipes*, 3rd ed., §5.7): since the error of `D(h)` is
-//! `c h⁴ + O(h⁶)`,
-//! $$R = D(h) + \frac{D(h) - D(2h)}{15} = f^\prime(x) + O(h^6), \qquad
-//! e_{\mathrm{trunc}} = \frac{|D(h) - D(2h)|}{15},$$
-//! where `e_trunc` estimates the truncation error of `D(h)` and bounds that of `R` while
-//! the steps are in the asymptotic range. Rounding adds
-//! `e_round = 1.65 δ / h` with `δ = f_accuracy · max |f|` over the stencil (the stencil
-//! weights of `R` sum to 1.65/h in absolute value). A component passes when
-//! $$|a_i - R_i| \le \mathrm{atol} + \mathrm{rtol} \max(|a_i|, |R_i|) +
-//!   \mathrm{safety} \cdot (e_{\mathrm{trunc}} + e_{\mathrm{round}}).$$
-//! When the estimate dominates that tolerance, the step is divided by 4 (at most twice)
-//! while the estimate keeps falling, so a steep function is differenced on a finer scale.
+//! The error-estimating checks: two steps, Richardson extrapolation, and a comparison
+//! within the difference's own error estimate (see the [module docs](super)).
 
+use super::fixed::{GradCheckOptions, central4, step};
+use super::report::{GradCheckReport, compare_with};
+use super::tape_fn::{tape_gradient, tape_value};
 use crate::ad::{Tape, Var};
 use crate::error::{Error, Result};
-
-/// Tolerances of a gradient check: component `i` passes when
-/// `|aᵢ − nᵢ| ≤ atol + rtol · max(|aᵢ|, |nᵢ|)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GradCheckOptions {
-    /// Relative tolerance.
-    pub rtol: f64,
-    /// Absolute tolerance.
-    pub atol: f64,
-    /// Step relative to `max(|xᵢ|, 1)`; `None` picks ε^{1/5} ≈ 7.4e-4.
-    pub rel_step: Option<f64>,
-}
-
-impl Default for GradCheckOptions {
-    fn default() -> Self {
-        Self {
-            rtol: 1e-6,
-            atol: 1e-8,
-            rel_step: None,
-        }
-    }
-}
-
-/// The outcome of a gradient check.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GradCheckReport {
-    /// The analytic gradient that was checked.
-    pub analytic: Vec<f64>,
-    /// The finite-difference gradient.
-    pub numeric: Vec<f64>,
-    /// `|aᵢ − nᵢ| / max(|aᵢ|, |nᵢ|, tiny)` per component.
-    pub rel_errors: Vec<f64>,
-    /// The estimated error of each finite-difference component (from
-    /// [`check_gradient_estimated`] and its siblings; empty for the fixed-step checks).
-    pub numeric_errors: Vec<f64>,
-    /// Index of the component with the largest ratio of error to tolerance.
-    pub worst: usize,
-    /// Whether every component passed.
-    pub passed: bool,
-}
-
-impl std::fmt::Display for GradCheckReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let w = self.worst;
-        write!(
-            f,
-            "gradient check {}: worst component {w}: analytic {:e}, finite difference {:e}",
-            if self.passed { "passed" } else { "FAILED" },
-            self.analytic.get(w).copied().unwrap_or(f64::NAN),
-            self.numeric.get(w).copied().unwrap_or(f64::NAN),
-        )?;
-        if let Some(e) = self.numeric_errors.get(w) {
-            write!(f, " (estimated error {e:e})")?;
-        }
-        write!(
-            f,
-            ", relative error {:e}",
-            self.rel_errors.get(w).copied().unwrap_or(f64::NAN)
-        )
-    }
-}
-
-fn step(x: f64, rel: Option<f64>) -> f64 {
-    rel.unwrap_or(f64::EPSILON.powf(0.2)) * x.abs().max(1.0)
-}
-
-/// The fourth-order central stencil `D(h)` from `f(x−2h), f(x−h), f(x+h), f(x+2h)`.
-#[inline]
-fn central4(m2: f64, m1: f64, p1: f64, p2: f64, h: f64) -> f64 {
-    (m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * h)
-}
-
-/// Finite-difference gradient of `f` at `x` (fourth-order central differences).
-pub fn finite_diff_gradient<F>(f: F, x: &[f64], rel_step: Option<f64>) -> Result<Vec<f64>>
-where
-    F: Fn(&[f64]) -> Result<f64>,
-{
-    let mut xp = x.to_vec();
-    let mut g = Vec::with_capacity(x.len());
-    for i in 0..x.len() {
-        let h = step(x[i], rel_step);
-        let mut eval = |d: f64| -> Result<f64> {
-            xp[i] = x[i] + d;
-            let v = f(&xp);
-            xp[i] = x[i];
-            v
-        };
-        let (m2, m1, p1, p2) = (eval(-2.0 * h)?, eval(-h)?, eval(h)?, eval(2.0 * h)?);
-        g.push(central4(m2, m1, p1, p2, h));
-    }
-    Ok(g)
-}
 
 /// A finite-difference derivative with an estimate of its own error.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -131,7 +13,7 @@ pub struct FdEstimate {
     /// The extrapolated derivative `R = D(h) + (D(h) − D(2h))/15`.
     pub value: f64,
     /// Estimated error: truncation `|D(h) − D(2h)|/15` plus rounding `1.65 δ/h` (see the
-    /// [module docs](self)).
+    /// [module docs](crate::ad::gradcheck)).
     pub error: f64,
     /// The step `h` it was computed with.
     pub step: f64,
@@ -162,8 +44,8 @@ where
 
 /// Options of the error-estimating checks ([`check_gradient_estimated`],
 /// [`check_tape_gradient_estimated`]): component `i` passes when
-/// `|aᵢ − Rᵢ| ≤ atol + rtol · max(|aᵢ|, |Rᵢ|) + safety · eᵢ`, with `eᵢ` the estimated error
-/// of the finite difference `Rᵢ`.
+/// `|aᵢ − Rᵢ| ≤ atol + rtol · max(|aᵢ|, |Rᵢ|) + safety · eᵢ`, with `eᵢ` the estimated
+/// error of the finite difference `Rᵢ`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EstimatedCheckOptions {
     /// Relative tolerance (a floor under the estimate).
@@ -286,51 +168,8 @@ where
     Ok(best)
 }
 
-/// Finite-difference Jacobian (rows = outputs) of `f` at `x`.
-pub fn finite_diff_jacobian<F>(f: F, x: &[f64], rel_step: Option<f64>) -> Result<Vec<Vec<f64>>>
-where
-    F: Fn(&[f64]) -> Result<Vec<f64>>,
-{
-    let m = f(x)?.len();
-    let mut cols = Vec::with_capacity(x.len());
-    let mut xp = x.to_vec();
-    for i in 0..x.len() {
-        let h = step(x[i], rel_step);
-        let mut eval = |d: f64| -> Result<Vec<f64>> {
-            xp[i] = x[i] + d;
-            let v = f(&xp);
-            xp[i] = x[i];
-            v
-        };
-        let (m2, m1, p1, p2) = (eval(-2.0 * h)?, eval(-h)?, eval(h)?, eval(2.0 * h)?);
-        cols.push(
-            (0..m)
-                .map(|r| central4(m2[r], m1[r], p1[r], p2[r], h))
-                .collect::<Vec<_>>(),
-        );
-    }
-    Ok((0..m)
-        .map(|r| cols.iter().map(|c| c[r]).collect())
-        .collect())
-}
-
-/// Compares `analytic` with the finite-difference gradient of `f` at `x`.
-pub fn check_gradient<F>(
-    f: F,
-    x: &[f64],
-    analytic: &[f64],
-    opts: GradCheckOptions,
-) -> Result<GradCheckReport>
-where
-    F: Fn(&[f64]) -> Result<f64>,
-{
-    crate::error::check_len("check_gradient", "analytic", analytic.len(), x.len())?;
-    let numeric = finite_diff_gradient(f, x, opts.rel_step)?;
-    Ok(compare(analytic.to_vec(), numeric, opts))
-}
-
 /// Compares `analytic` with the finite-difference gradient of `f` at `x`, within the
-/// estimated error of the differences (see the [module docs](self)).
+/// estimated error of the differences (see the [module docs](crate::ad::gradcheck)).
 ///
 /// ```
 /// use mechml_engine::ad::gradcheck::{EstimatedCheckOptions, check_gradient_estimated};
@@ -368,13 +207,6 @@ where
     Ok(compare_estimated(analytic.to_vec(), &numeric, &opts))
 }
 
-/// Compares two gradients component-wise.
-pub fn compare(analytic: Vec<f64>, numeric: Vec<f64>, opts: GradCheckOptions) -> GradCheckReport {
-    compare_with(analytic, numeric, Vec::new(), |_, scale| {
-        opts.atol + opts.rtol * scale
-    })
-}
-
 /// Compares an analytic gradient with finite differences that carry their own error
 /// estimates: component `i` passes within `atol + rtol · scale + safety · eᵢ`.
 pub fn compare_estimated(
@@ -390,107 +222,14 @@ pub fn compare_estimated(
     })
 }
 
-/// Compares component-wise, component `i` of size `scale` within `tol(i, scale)`.
-fn compare_with(
-    analytic: Vec<f64>,
-    numeric: Vec<f64>,
-    numeric_errors: Vec<f64>,
-    tol: impl Fn(usize, f64) -> f64,
-) -> GradCheckReport {
-    let mut worst = 0;
-    let mut worst_ratio = -1.0;
-    let mut passed = true;
-    let mut rel_errors = Vec::with_capacity(analytic.len());
-    for (i, (&a, &n)) in analytic.iter().zip(&numeric).enumerate() {
-        let diff = (a - n).abs();
-        let scale = a.abs().max(n.abs());
-        let tol = tol(i, scale);
-        let ratio = if diff.is_nan() {
-            f64::INFINITY
-        } else {
-            diff / tol
-        };
-        if ratio.is_nan() || ratio > 1.0 {
-            passed = false;
-        }
-        if ratio > worst_ratio {
-            worst_ratio = ratio;
-            worst = i;
-        }
-        rel_errors.push(diff / scale.max(f64::MIN_POSITIVE));
-    }
-    GradCheckReport {
-        analytic,
-        numeric,
-        rel_errors,
-        numeric_errors,
-        worst,
-        passed,
-    }
-}
-
-/// The reverse-mode gradient of a closure recorded on a fresh tape at `x`.
-fn tape_gradient<F>(x: &[f64], f: &F) -> Result<Vec<f64>>
-where
-    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
-{
-    let tape = Tape::new();
-    let xs = tape.vars(x);
-    let y = f(&tape, &xs)?;
-    Ok(tape.gradient(&y)?.wrt_slice(&xs))
-}
-
-/// The value of a tape closure on constant inputs (nothing recorded); an error if it is
-/// not finite.
-fn tape_value<F>(f: &F, p: &[f64], op: &'static str) -> Result<f64>
-where
-    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
-{
-    let t = Tape::new();
-    let v: Vec<Var<'_>> = p.iter().map(|&a| Var::constant(a)).collect();
-    let y = f(&t, &v)?;
-    if y.val().is_finite() {
-        Ok(y.val())
-    } else {
-        Err(Error::NonFinite {
-            op,
-            index: 0,
-            value: y.val(),
-            context: "function value".into(),
-        })
-    }
-}
-
-/// Checks the reverse-mode gradient of a closure recorded on a tape against finite
-/// differences of the same closure evaluated on constant inputs.
+/// [`check_tape_gradient`](super::check_tape_gradient) within the estimated error of the
+/// finite differences (see the [module docs](crate::ad::gradcheck)).
 ///
 /// ```
-/// use mechml_engine::ad::{Real, gradcheck::{check_tape_gradient, GradCheckOptions}};
-/// let report = check_tape_gradient(&[0.3, 1.2], GradCheckOptions::default(), |_, x| Ok((x[0] * x[1]).exp()))?;
-/// assert!(report.passed, "{report}");
-/// # Ok::<(), mechml_engine::Error>(())
-/// ```
-pub fn check_tape_gradient<F>(x: &[f64], opts: GradCheckOptions, f: F) -> Result<GradCheckReport>
-where
-    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
-{
-    let analytic = tape_gradient(x, &f)?;
-    check_gradient(
-        |p| tape_value(&f, p, "check_tape_gradient"),
-        x,
-        &analytic,
-        opts,
-    )
-}
-
-/// [`check_tape_gradient`] within the estimated error of the finite differences (see the
-/// [module docs](self)).
-///
-/// ```
-/// use mechml_engine::ad::{Real, gradcheck::{check_tape_gradient_estimated, EstimatedCheckOptions}};
-/// let report = check_tape_gradient_estimated(&[0.3, 1.2], EstimatedCheckOptions::default(), |_, x| {
-///     Ok((x[0] * x[1]).exp())
-/// })?;
+/// use mechml_engine::ad::Real;
+/// use mechml_engine::ad::gradcheck::{EstimatedCheckOptions, check_tape_gradient_estimated};
+/// let opts = EstimatedCheckOptions::default();
+/// let report = check_tape_gradient_estimated(&[0.3, 1.2], opts, |_, x| Ok((x[0] * x[1]).exp()))?;
 /// assert!(report.passed, "{report}");
 /// # Ok::<(), mechml_engine::Error>(())
 /// ```
@@ -513,8 +252,9 @@ where
 
 /// Checks the directional derivative `⟨∇f(x), v⟩` of a tape closure (one reverse sweep)
 /// against the finite difference of `t ↦ f(x + t v)` at 0, within its estimated error
-/// (see the [module docs](self)): one difference instead of one per component, for cheap
-/// checks of many inputs (fuzzing). The first step is `rel_step · max(‖x‖∞, 1) / ‖v‖∞`.
+/// (see the [module docs](crate::ad::gradcheck)): one difference instead of one per
+/// component, for cheap checks of many inputs (fuzzing). The first step is
+/// `rel_step · max(‖x‖∞, 1) / ‖v‖∞`.
 ///
 /// A direction with every component away from zero (say `|vᵢ| ≥ 1/2`) makes an error in
 /// any single component of the gradient show in the directional derivative; errors in
@@ -523,7 +263,8 @@ where
 /// The report has one component (the directional derivative).
 ///
 /// ```
-/// use mechml_engine::ad::{Real, gradcheck::{check_tape_directional_estimated, EstimatedCheckOptions}};
+/// use mechml_engine::ad::Real;
+/// use mechml_engine::ad::gradcheck::{EstimatedCheckOptions, check_tape_directional_estimated};
 /// let report = check_tape_directional_estimated(
 ///     &[0.3, 1.2],
 ///     &[0.7, -0.9],
@@ -576,6 +317,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ad::gradcheck::{check_gradient, finite_diff_gradient};
     use crate::ad::{BlockOp, InputAdjoints, Real, VarVec};
 
     /// A program the fuzz target's former fixed-step check rejected though the tape is
