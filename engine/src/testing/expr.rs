@@ -5,7 +5,8 @@
 //! evaluated three ways — on `f64`, on dual numbers, and on the tape — and checked:
 //! no panic ever; the three values agree bit for bit; reverse-mode gradient equals the dual
 //! directional derivative; and, when the program uses only smooth bounded operations and
-//! every intermediate is finite, the gradient agrees with finite differences.
+//! every intermediate is finite, the gradient agrees with finite differences within their
+//! own error estimate ([`fd_options`], [`crate::ad::gradcheck`]).
 
 use crate::ad::gradcheck::{
     EstimatedCheckOptions, compare_estimated, finite_diff_gradient_estimated,
