@@ -1,12 +1,9 @@
-//! A gradient checker: finite differences against an analytic gradient, with a report of
-//! the relative error of each component.
-//!
-//! Differences use the fourth-order central stencil
-//! `f'(x) ≈ [f(x−2h) − 8 f(x−h) + 8 f(x+h) − f(x+2h)] / (12 h)` (truncation error O(h⁴)),
-//! with `h = ε^{1/5} max(|xᵢ|, 1)`, which balances truncation against rounding.
+//! The fixed-step checks: the fourth-order stencil at one step, within fixed tolerances.
 
+use super::report::{GradCheckReport, compare_with};
+use super::tape_fn::{tape_gradient, tape_value};
 use crate::ad::{Tape, Var};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Tolerances of a gradient check: component `i` passes when
 /// `|aᵢ − nᵢ| ≤ atol + rtol · max(|aᵢ|, |nᵢ|)`.
@@ -30,37 +27,15 @@ impl Default for GradCheckOptions {
     }
 }
 
-/// The outcome of a gradient check.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GradCheckReport {
-    /// The analytic gradient that was checked.
-    pub analytic: Vec<f64>,
-    /// The finite-difference gradient.
-    pub numeric: Vec<f64>,
-    /// `|aᵢ − nᵢ| / max(|aᵢ|, |nᵢ|, tiny)` per component.
-    pub rel_errors: Vec<f64>,
-    /// Index of the component with the largest ratio of error to tolerance.
-    pub worst: usize,
-    /// Whether every component passed.
-    pub passed: bool,
-}
-
-impl std::fmt::Display for GradCheckReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let w = self.worst;
-        write!(
-            f,
-            "gradient check {}: worst component {w}: analytic {:e}, finite difference {:e}, relative error {:e}",
-            if self.passed { "passed" } else { "FAILED" },
-            self.analytic.get(w).copied().unwrap_or(f64::NAN),
-            self.numeric.get(w).copied().unwrap_or(f64::NAN),
-            self.rel_errors.get(w).copied().unwrap_or(f64::NAN),
-        )
-    }
-}
-
-fn step(x: f64, rel: Option<f64>) -> f64 {
+/// The step `rel · max(|x|, 1)` (`rel` = ε^{1/5} by default).
+pub(super) fn step(x: f64, rel: Option<f64>) -> f64 {
     rel.unwrap_or(f64::EPSILON.powf(0.2)) * x.abs().max(1.0)
+}
+
+/// The fourth-order central stencil `D(h)` from `f(x−2h), f(x−h), f(x+h), f(x+2h)`.
+#[inline]
+pub(super) fn central4(m2: f64, m1: f64, p1: f64, p2: f64, h: f64) -> f64 {
+    (m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * h)
 }
 
 /// Finite-difference gradient of `f` at `x` (fourth-order central differences).
@@ -79,7 +54,7 @@ where
             v
         };
         let (m2, m1, p1, p2) = (eval(-2.0 * h)?, eval(-h)?, eval(h)?, eval(2.0 * h)?);
-        g.push((m2 - 8.0 * m1 + 8.0 * p1 - p2) / (12.0 * h));
+        g.push(central4(m2, m1, p1, p2, h));
     }
     Ok(g)
 }
@@ -103,7 +78,7 @@ where
         let (m2, m1, p1, p2) = (eval(-2.0 * h)?, eval(-h)?, eval(h)?, eval(2.0 * h)?);
         cols.push(
             (0..m)
-                .map(|r| (m2[r] - 8.0 * m1[r] + 8.0 * p1[r] - p2[r]) / (12.0 * h))
+                .map(|r| central4(m2[r], m1[r], p1[r], p2[r], h))
                 .collect::<Vec<_>>(),
         );
     }
@@ -129,35 +104,9 @@ where
 
 /// Compares two gradients component-wise.
 pub fn compare(analytic: Vec<f64>, numeric: Vec<f64>, opts: GradCheckOptions) -> GradCheckReport {
-    let mut worst = 0;
-    let mut worst_ratio = -1.0;
-    let mut passed = true;
-    let mut rel_errors = Vec::with_capacity(analytic.len());
-    for (i, (&a, &n)) in analytic.iter().zip(&numeric).enumerate() {
-        let diff = (a - n).abs();
-        let scale = a.abs().max(n.abs());
-        let tol = opts.atol + opts.rtol * scale;
-        let ratio = if diff.is_nan() {
-            f64::INFINITY
-        } else {
-            diff / tol
-        };
-        if ratio.is_nan() || ratio > 1.0 {
-            passed = false;
-        }
-        if ratio > worst_ratio {
-            worst_ratio = ratio;
-            worst = i;
-        }
-        rel_errors.push(diff / scale.max(f64::MIN_POSITIVE));
-    }
-    GradCheckReport {
-        analytic,
-        numeric,
-        rel_errors,
-        worst,
-        passed,
-    }
+    compare_with(analytic, numeric, Vec::new(), |_, scale| {
+        opts.atol + opts.rtol * scale
+    })
 }
 
 /// Checks the reverse-mode gradient of a closure recorded on a tape against finite
@@ -173,24 +122,11 @@ pub fn check_tape_gradient<F>(x: &[f64], opts: GradCheckOptions, f: F) -> Result
 where
     F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Result<Var<'t>>,
 {
-    let tape = Tape::new();
-    let xs = tape.vars(x);
-    let y = f(&tape, &xs)?;
-    let analytic = tape.gradient(&y)?.wrt_slice(&xs);
-    let value = |p: &[f64]| -> Result<f64> {
-        let t = Tape::new();
-        let v: Vec<Var<'_>> = p.iter().map(|&a| Var::constant(a)).collect();
-        let y = f(&t, &v)?;
-        if y.val().is_finite() {
-            Ok(y.val())
-        } else {
-            Err(Error::NonFinite {
-                op: "check_tape_gradient",
-                index: 0,
-                value: y.val(),
-                context: "function value".into(),
-            })
-        }
-    };
-    check_gradient(value, x, &analytic, opts)
+    let analytic = tape_gradient(x, &f)?;
+    check_gradient(
+        |p| tape_value(&f, p, "check_tape_gradient"),
+        x,
+        &analytic,
+        opts,
+    )
 }
