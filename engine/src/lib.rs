@@ -32,4 +32,12 @@ mod doc_examples {
     struct Extending;
     #[doc = include_str!("../../docs/infer.md")]
     struct Infer;
+    #[doc = include_str!("../../docs/gp.md")]
+    struct Gp;
+    #[doc = include_str!("../../docs/ode.md")]
+    struct Ode;
+    #[doc = include_str!("../../docs/sde.md")]
+    struct Sde;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
 }
