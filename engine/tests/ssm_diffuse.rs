@@ -18,6 +18,7 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 mod ssm_common;
+use ssm_common::{flatten, unflatten};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -188,35 +189,6 @@ fn diffuse_loglik_is_the_limit_of_a_large_finite_kappa() {
             "case {case}: errors {e6:e} (κ = 1e6) and {e7:e} (κ = 1e7)"
         );
     }
-}
-
-fn flatten(model: &LinearGaussianSsm<f64>) -> Vec<f64> {
-    let mut v = Vec::new();
-    for s in [
-        &model.f, &model.b, &model.c, &model.q, &model.h, &model.d, &model.r,
-    ] {
-        v.extend_from_slice(s.data());
-    }
-    v.extend_from_slice(&model.m1);
-    v.extend_from_slice(&model.p1);
-    v
-}
-
-fn unflatten(template: &LinearGaussianSsm<f64>, v: &[f64]) -> LinearGaussianSsm<f64> {
-    let mut out = template.clone();
-    let mut o = 0;
-    for s in [
-        &mut out.f, &mut out.b, &mut out.c, &mut out.q, &mut out.h, &mut out.d, &mut out.r,
-    ] {
-        let len = s.data().len();
-        s.data_mut().copy_from_slice(&v[o..o + len]);
-        o += len;
-    }
-    let n = out.m1.len();
-    out.m1.copy_from_slice(&v[o..o + n]);
-    o += n;
-    out.p1.copy_from_slice(&v[o..o + n * n]);
-    out
 }
 
 /// Indices into [`flatten`] of the off-diagonal entries of R (held at zero: the diffuse

@@ -4,6 +4,7 @@
 
 mod ssm_common;
 use ssm_common as common;
+use ssm_common::{flatten, unflatten};
 
 use common::{dense_mvn_logpdf, dense_obs_moments, dense_posterior, random_data, random_model};
 use mechml_engine::ad::Tape;
@@ -85,36 +86,6 @@ fn filtered_and_smoothed_moments_equal_dense_conditionals() {
             }
         }
     }
-}
-
-/// Every matrix of the model flattened, for finite differences.
-fn flatten(model: &LinearGaussianSsm<f64>) -> Vec<f64> {
-    let mut v = Vec::new();
-    for s in [
-        &model.f, &model.b, &model.c, &model.q, &model.h, &model.d, &model.r,
-    ] {
-        v.extend_from_slice(s.data());
-    }
-    v.extend_from_slice(&model.m1);
-    v.extend_from_slice(&model.p1);
-    v
-}
-
-fn unflatten(template: &LinearGaussianSsm<f64>, v: &[f64]) -> LinearGaussianSsm<f64> {
-    let mut out = template.clone();
-    let mut o = 0;
-    for s in [
-        &mut out.f, &mut out.b, &mut out.c, &mut out.q, &mut out.h, &mut out.d, &mut out.r,
-    ] {
-        let len = s.data().len();
-        s.data_mut().copy_from_slice(&v[o..o + len]);
-        o += len;
-    }
-    let n = out.m1.len();
-    out.m1.copy_from_slice(&v[o..o + n]);
-    o += n;
-    out.p1.copy_from_slice(&v[o..o + n * n]);
-    out
 }
 
 #[test]

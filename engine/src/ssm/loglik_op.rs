@@ -40,7 +40,7 @@ use crate::error::Result;
 
 use super::adjoint::{SsmGradient, Trace, adjoint_from_trace, forward_for_adjoint};
 use super::kalman::dispatch_forward;
-use super::model::{LinearGaussianSsm, Observations, Seq};
+use super::model::{LinearGaussianSsm, Observations};
 
 /// How the block's pullback differentiates the filter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -111,37 +111,13 @@ fn recorded_gradient<S: Real>(
     g: S,
 ) -> Result<SsmGradient<S>> {
     let tape: Tape<S> = Tape::with_capacity_generic(256 * data.n_steps.max(1));
-    let leaf = |s: &Seq<S>| -> Result<Seq<Var<'_, S>>> { s.with_data(tape.vars(s.data())) };
-    let local = LinearGaussianSsm {
-        f: leaf(&model.f)?,
-        b: leaf(&model.b)?,
-        c: leaf(&model.c)?,
-        q: leaf(&model.q)?,
-        h: leaf(&model.h)?,
-        d: leaf(&model.d)?,
-        r: leaf(&model.r)?,
-        m1: tape.vars(&model.m1),
-        p1: tape.vars(&model.p1),
-    };
+    let local = model.map(|x| tape.var(x));
     let ll = dispatch_forward(&local, data, None)?;
     let adj = match ll.slot_if_var() {
         Some(slot) => tape.reverse(&[(slot, g)])?,
         None => tape.reverse(&[])?,
     };
-    let grab = |s: &Seq<Var<'_, S>>| -> Result<Seq<S>> {
-        s.with_data(s.data().iter().map(|v| adj.wrt(v)).collect())
-    };
-    Ok(LinearGaussianSsm {
-        f: grab(&local.f)?,
-        b: grab(&local.b)?,
-        c: grab(&local.c)?,
-        q: grab(&local.q)?,
-        h: grab(&local.h)?,
-        d: grab(&local.d)?,
-        r: grab(&local.r)?,
-        m1: local.m1.iter().map(|v| adj.wrt(v)).collect(),
-        p1: local.p1.iter().map(|v| adj.wrt(v)).collect(),
-    })
+    Ok(local.map(|v| adj.wrt(&v)))
 }
 
 /// The argument of one model part: scattered slots, or a constant when no entry is on

@@ -236,3 +236,34 @@ pub fn dense_posterior(
     let post = &px - &cross * &gain_t;
     (mean, post)
 }
+
+/// Every matrix of the model flattened (F, B, C, Q, H, D, R, m₁, P₁), for finite differences.
+pub fn flatten(model: &LinearGaussianSsm<f64>) -> Vec<f64> {
+    let mut v = Vec::new();
+    for s in [
+        &model.f, &model.b, &model.c, &model.q, &model.h, &model.d, &model.r,
+    ] {
+        v.extend_from_slice(s.data());
+    }
+    v.extend_from_slice(&model.m1);
+    v.extend_from_slice(&model.p1);
+    v
+}
+
+/// The inverse of [`flatten`]: a model like `template` with the values `v`.
+pub fn unflatten(template: &LinearGaussianSsm<f64>, v: &[f64]) -> LinearGaussianSsm<f64> {
+    let mut out = template.clone();
+    let mut o = 0;
+    for s in [
+        &mut out.f, &mut out.b, &mut out.c, &mut out.q, &mut out.h, &mut out.d, &mut out.r,
+    ] {
+        let len = s.data().len();
+        s.data_mut().copy_from_slice(&v[o..o + len]);
+        o += len;
+    }
+    let n = out.m1.len();
+    out.m1.copy_from_slice(&v[o..o + n]);
+    o += n;
+    out.p1.copy_from_slice(&v[o..o + n * n]);
+    out
+}

@@ -6,7 +6,7 @@ use super::{DiffuseInit, diffuse_kalman_loglik};
 use crate::ad::{BlockArg, BlockOp, InputAdjoints, Real, Tape, Var, VarVec};
 use crate::error::Result;
 use crate::ssm::adjoint::{SsmGradient, kalman_loglik_grad};
-use crate::ssm::model::{LinearGaussianSsm, Observations, Seq};
+use crate::ssm::model::{LinearGaussianSsm, Observations};
 
 /// Value and gradient (scaled by the output adjoint `g`) of the diffuse log-likelihood
 /// with respect to every model matrix, `m₁` and `P₁ = P*` (see the [module docs](super)).
@@ -80,18 +80,7 @@ fn recorded_head_gradient<S: Real>(
     pbar: &[S],
 ) -> Result<SsmGradient<S>> {
     let tape: Tape<S> = Tape::with_capacity_generic(1024 * d.max(1));
-    let leaf = |s: &Seq<S>| -> Result<Seq<Var<'_, S>>> { s.with_data(tape.vars(s.data())) };
-    let local = LinearGaussianSsm {
-        f: leaf(&model.f)?,
-        b: leaf(&model.b)?,
-        c: leaf(&model.c)?,
-        q: leaf(&model.q)?,
-        h: leaf(&model.h)?,
-        d: leaf(&model.d)?,
-        r: leaf(&model.r)?,
-        m1: tape.vars(&model.m1),
-        p1: tape.vars(&model.p1),
-    };
+    let local = model.map(|x| tape.var(x));
     let out = head(&local, init, data, Some(d))?;
     let mut seeds = Vec::new();
     let mut seed = |v: &Var<'_, S>, s: S| {
@@ -107,20 +96,7 @@ fn recorded_head_gradient<S: Real>(
         seed(v, s);
     }
     let adj = tape.reverse(&seeds)?;
-    let grab = |s: &Seq<Var<'_, S>>| -> Result<Seq<S>> {
-        s.with_data(s.data().iter().map(|v| adj.wrt(v)).collect())
-    };
-    Ok(LinearGaussianSsm {
-        f: grab(&local.f)?,
-        b: grab(&local.b)?,
-        c: grab(&local.c)?,
-        q: grab(&local.q)?,
-        h: grab(&local.h)?,
-        d: grab(&local.d)?,
-        r: grab(&local.r)?,
-        m1: local.m1.iter().map(|v| adj.wrt(v)).collect(),
-        p1: local.p1.iter().map(|v| adj.wrt(v)).collect(),
-    })
+    Ok(local.map(|v| adj.wrt(&v)))
 }
 
 /// The diffuse filter block: saved inputs.
