@@ -646,7 +646,7 @@ fn unsupported_combinations_and_bad_cotangents_are_errors() {
         SensitivitySolve::new(
             &prob,
             Method::Tsit5,
-            &opts.clone().saving(SaveAt::Steps),
+            &opts.clone().saving(SaveAt::steps()),
             DISCRETE
         )
         .is_err()

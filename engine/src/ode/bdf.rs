@@ -16,14 +16,16 @@
 
 use faer::Mat;
 
-use super::controller::initial_step;
 use super::dense::DenseOutput;
-use super::driver::{LoopOutput, StepObserver, first_non_finite, min_step, save_times, underflow};
-use super::linsolve::LuWork;
-use super::problem::{OdeOptions, SaveAt};
+use super::driver::{
+    LoopOutput, StepObserver, first_non_finite, min_step, save_every, save_times, underflow,
+};
+use super::linsolve::{LuWork, newton_tolerance};
+use super::options::OdeOptions;
 use super::solution::OdeStats;
 use super::system::OdeSystemJacobian;
 use crate::error::{Error, Result};
+use crate::solver::{Tolerance, initial_step};
 
 /// Highest order.
 pub const MAX_ORDER: usize = 5;
@@ -210,8 +212,7 @@ impl Bdf {
             d: vec![0.0; (MAX_ORDER + 3) * n],
             jac: Mat::zeros(n, n),
             lu: LuWork::new(n),
-            newton_tol: (10.0 * f64::EPSILON / opts.rtol.max(1e-300))
-                .max(opts.rtol.sqrt().min(0.03)),
+            newton_tol: newton_tolerance(&opts.tol),
             max_iter: NEWTON_MAX_ITER,
             fixed: None,
         }
@@ -253,10 +254,10 @@ impl Bdf {
         let n = self.n;
         let fixed = self.fixed.take();
         let mut stats = OdeStats::default();
-        let atol = |i: usize| opts.atol.get(i);
-        let rtol = opts.rtol;
+        let tol = &opts.tol;
         let save_ts = save_times(&opts.save_at, t1);
-        let save_steps = matches!(opts.save_at, SaveAt::Steps);
+        let save_every = save_every(&opts.save_at);
+        let save_steps = save_every.is_some();
         let mut out_ts = Vec::new();
         let mut out_ys: Vec<Vec<f64>> = Vec::new();
         let mut dense = opts.dense.then(|| DenseOutput::new(n));
@@ -278,8 +279,7 @@ impl Bdf {
             (None, Some(h)) => h,
             (None, None) => {
                 stats.n_rhs += 1;
-                initial_step(t0, y0, &f, 2.0, rtol, atol, |t, y, out| sys.eval(t, y, out))
-                    .max(opts.h_min)
+                initial_step(t0, y0, &f, 2.0, tol, |t, y, out| sys.eval(t, y, out)).max(opts.h_min)
             }
         }
         .min(opts.h_max)
@@ -374,13 +374,13 @@ impl Bdf {
                         s += self.d[k * n + i];
                     }
                     y_predict[i] = s;
-                    scale[i] = atol(i) + rtol * s.abs();
                     let mut p = 0.0;
                     for k in 1..=order {
                         p += gamma(k) * self.d[k * n + i];
                     }
                     psi[i] = p / alpha(order);
                 }
+                tol.scales_into(&y_predict, &mut scale);
                 let c = h / alpha(order);
                 // Newton, with one retry on a fresh Jacobian.
                 let mut result;
@@ -450,11 +450,9 @@ impl Bdf {
                     Ok(n_iter) => {
                         let safety = 0.9 * (2 * NEWTON_MAX_ITER + 1) as f64
                             / (2 * NEWTON_MAX_ITER + n_iter) as f64;
-                        for i in 0..n {
-                            scale[i] = atol(i) + rtol * y_new[i].abs();
-                        }
+                        tol.scales_into(&y_new, &mut scale);
                         let ec = error_const(order);
-                        let (err_norm, worst) = rms_scaled(&dvec, &scale, ec);
+                        let (err_norm, worst) = Tolerance::rms_scaled(&dvec, &scale, ec);
                         if fixed.is_none() && (err_norm > 1.0 || !err_norm.is_finite()) {
                             stats.n_rejected += 1;
                             last_fail = Some(if err_norm.is_finite() {
@@ -534,7 +532,9 @@ impl Bdf {
                 dn.push(t, h, &coeffs);
             }
             t = t_new;
-            if save_steps {
+            if let Some(k) = save_every
+                && (n_accepted.is_multiple_of(k) || t >= t1)
+            {
                 out_ts.push(t);
                 out_ys.push(self.d[..n].to_vec());
             }
@@ -544,7 +544,7 @@ impl Bdf {
             }
             // Order and step-size selection.
             let em = if order > 1 {
-                let (e, _) = rms_scaled(
+                let (e, _) = Tolerance::rms_scaled(
                     &self.d[order * n..(order + 1) * n],
                     &scale,
                     error_const(order - 1),
@@ -554,7 +554,7 @@ impl Bdf {
                 f64::INFINITY
             };
             let ep = if order < MAX_ORDER {
-                let (e, _) = rms_scaled(
+                let (e, _) = Tolerance::rms_scaled(
                     &self.d[(order + 2) * n..(order + 3) * n],
                     &scale,
                     error_const(order + 1),
@@ -657,7 +657,7 @@ impl Bdf {
                 dy[i] = c * f[i] - psi[i] - d[i];
             }
             self.lu.solve(dy);
-            let (norm, worst) = rms_scaled(dy, scale, 1.0);
+            let (norm, worst) = Tolerance::rms_scaled(dy, scale, 1.0);
             let rate = norm_old.map(|o| norm / o);
             if let Some(r) = rate
                 && (r >= 1.0 || r.powi((max_iter - k) as i32) / (1.0 - r) * norm > self.newton_tol)
@@ -673,7 +673,7 @@ impl Bdf {
             }
             norm_old = Some(norm);
         }
-        let (norm, worst) = rms_scaled(dy, scale, 1.0);
+        let (norm, worst) = Tolerance::rms_scaled(dy, scale, 1.0);
         Err((max_iter, worst, norm))
     }
 }
@@ -744,21 +744,6 @@ pub fn solve_fixed_order<F: super::problem::OdeRhs>(
         &mut super::driver::NoObserver,
     )?;
     Ok(out.y_final)
-}
-
-/// RMS of `c xᵢ / sᵢ` and the worst component.
-fn rms_scaled(x: &[f64], s: &[f64], c: f64) -> (f64, usize) {
-    let mut sum = 0.0;
-    let mut worst = (0.0, 0);
-    for (i, (xi, si)) in x.iter().zip(s).enumerate() {
-        let v = c * xi / si;
-        if v.abs() > worst.0 || v.is_nan() {
-            worst = (v.abs(), i);
-        }
-        sum += v * v;
-    }
-    let r = (sum / x.len().max(1) as f64).sqrt();
-    (if r.is_finite() { r } else { f64::INFINITY }, worst.1)
 }
 
 /// Power-basis coefficients in θ of `Σₘ pₘ(θ) Dₘ` (see [`interp_weights`]).

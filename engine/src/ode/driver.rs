@@ -7,13 +7,13 @@
 //! decide, and on acceptance saves what was asked and hands the step to an
 //! [`StepObserver`] (the adjoints record their checkpoints there).
 
-use super::controller::{StepController, initial_step, scaled_error_norm, worst_component};
 use super::dense::DenseOutput;
-use super::problem::{OdeOptions, SaveAt};
+use super::options::OdeOptions;
 use super::solution::OdeStats;
 use super::system::OdeSystem;
 use crate::ad::Real;
 use crate::error::{Error, Result};
+use crate::solver::{SaveAt, StepController, StepDecision, initial_step};
 
 /// The outcome of one step attempt.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,12 +115,21 @@ pub(crate) struct LoopOutput<T> {
     pub stats: OdeStats,
 }
 
-/// The save times of a solve on `[t0, t1]` (`Steps` saves at every step instead).
+/// The save times of a solve on `[t0, t1]` (`Every(k)` saves by step count instead).
 pub(crate) fn save_times(save_at: &SaveAt, t1: f64) -> Vec<f64> {
     match save_at {
         SaveAt::Final => vec![t1],
         SaveAt::Times(ts) => ts.clone(),
-        SaveAt::Steps => Vec::new(),
+        SaveAt::Every(_) => Vec::new(),
+    }
+}
+
+/// For `SaveAt::Every(k)`, `k`.
+#[inline]
+pub(crate) fn save_every(save_at: &SaveAt) -> Option<usize> {
+    match save_at {
+        SaveAt::Every(k) => Some((*k).max(1)),
+        _ => None,
     }
 }
 
@@ -184,7 +193,7 @@ where
     let n = y0.len();
     let mut stats = OdeStats::default();
     let save_ts = save_times(&opts.save_at, t1);
-    let save_steps = matches!(opts.save_at, SaveAt::Steps);
+    let save_every = save_every(&opts.save_at);
     let mut out_ts = Vec::with_capacity(save_ts.len());
     let mut out_ys: Vec<Vec<T>> = Vec::with_capacity(save_ts.len());
     let mut dense = opts.dense.then(|| DenseOutput::new(n));
@@ -214,13 +223,12 @@ where
         out_ys.push(y.clone());
         next_save += 1;
     }
-    if save_steps {
+    if save_every.is_some() {
         out_ts.push(t0);
         out_ys.push(y.clone());
     }
 
     controller.reset();
-    let atol = |i: usize| opts.atol.get(i);
     let mut h = match (fixed_dt, opts.h0) {
         (Some(dt), _) => dt,
         (None, Some(h0)) => h0,
@@ -232,7 +240,7 @@ where
             let mut ytmp = vec![T::zero(); n];
             let mut ftmp = vec![T::zero(); n];
             stats.n_rhs += 1;
-            initial_step(t0, &yv, &f0, q, opts.rtol, atol, |t, yy, ff| {
+            initial_step(t0, &yv, &f0, q, &opts.tol, |t, yy, ff| {
                 for (a, &b) in ytmp.iter_mut().zip(yy) {
                     *a = T::from_f64(b);
                 }
@@ -322,12 +330,12 @@ where
                 } else if fixed_dt.is_some() {
                     (0.0, 0)
                 } else {
-                    let e = scaled_error_norm(&err, &y, &y_new, &opts.atol, opts.rtol);
+                    let e = opts.tol.error_norm(&err, &y, &y_new);
                     // The worst component is only needed for messages (rejected steps).
                     let w = if e < 1.0 {
                         0
                     } else {
-                        worst_component(&err, &y, &y_new, &opts.atol, opts.rtol)
+                        opts.tol.worst_component(&err, &y, &y_new)
                     };
                     if !e.is_finite() {
                         last_fail = Some(Error::NonFiniteState {
@@ -344,7 +352,7 @@ where
         };
         let decision = if fixed_dt.is_some() {
             if err_norm.is_finite() {
-                super::controller::StepDecision {
+                StepDecision {
                     accept: true,
                     h_next: h,
                 }
@@ -399,7 +407,9 @@ where
         method.accept(sys, t, h_step, &y, &y_new, &mut stats);
         std::mem::swap(&mut y, &mut y_new);
         t = t_new;
-        if save_steps {
+        if let Some(k) = save_every
+            && (n_accepted.is_multiple_of(k) || t >= t1)
+        {
             out_ts.push(t);
             out_ys.push(y.clone());
         }

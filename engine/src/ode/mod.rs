@@ -20,9 +20,9 @@
 //!   Reichelt 1997) ([`bdf`]); Jacobians from dual numbers (or [`OdeRhs::jacobian`]), dense
 //!   LU from faer, Newton with Jacobian reuse and step reduction on failure.
 //!
-//! # Step-size control ([`controller`])
-//! The error of a step is `‖err / (atol + rtol · max(|y|, |y_new|))‖_RMS`; the
-//! [`PiController`] (an I-controller with safety 0.9 and factor limits 0.2/10 by default)
+//! # Step-size control ([`crate::solver`])
+//! The error of a step is `‖err / (atol + rtol · max(|y|, |y_new|))‖_RMS`
+//! ([`Tolerance::error_norm`]); the [`PiController`] (an I-controller with safety 0.9 and factor limits 0.2/10 by default)
 //! picks the next step (Hairer, Nørsett & Wanner 1993, II.4; Söderlind 2002). The first
 //! step comes from Hairer's algorithm.
 //!
@@ -84,11 +84,11 @@
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
 pub mod bdf;
-pub mod controller;
 pub mod dense;
 mod driver;
 pub mod explicit;
 mod linsolve;
+pub mod options;
 pub mod problem;
 pub mod problems;
 pub mod rosenbrock;
@@ -99,12 +99,15 @@ pub mod solve;
 pub mod system;
 pub mod tableau;
 
-pub use controller::{PiController, StepController, StepDecision};
+pub use crate::solver::{
+    Checkpointing, ComponentTol, PiController, SaveAt, StepController, StepDecision, Tolerance,
+};
 pub use dense::DenseOutput;
-pub use problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt, Tolerance};
+pub use options::OdeOptions;
+pub use problem::{OdeProblem, OdeRhs};
 pub use sensitivity::{
-    AdjointInfo, Checkpointing, OdeGradient, Sensitivity, SensitivitySolve, TapeSolve,
-    forward_sensitivities, gradient, solve_on_tape,
+    AdjointInfo, OdeGradient, Sensitivity, SensitivitySolve, TapeSolve, forward_sensitivities,
+    gradient, solve_on_tape,
 };
 pub use solution::{OdeSolution, OdeStats};
 pub use solve::{Method, solve, solve_with_controller};

@@ -13,11 +13,12 @@
 use faer::Mat;
 
 use super::driver::{Attempt, OneStep};
-use super::linsolve::LuWork;
-use super::problem::OdeOptions;
+use super::linsolve::{LuWork, newton_tolerance};
+use super::options::OdeOptions;
 use super::solution::OdeStats;
 use super::system::OdeSystemJacobian;
 use crate::error::{Error, Result};
+use crate::solver::Tolerance;
 
 /// An ESDIRK tableau: `A` strictly below the diagonal, the diagonal `γ` (stage 0 is
 /// explicit), weights, error weights, nodes, and optional stage predictors.
@@ -266,8 +267,7 @@ pub struct Esdirk<H = ()> {
     delta: Vec<f64>,
     w: Vec<f64>,
     newton_tol: f64,
-    rtol: f64,
-    atol: Vec<f64>,
+    tol: Tolerance,
     pub(crate) hook: H,
 }
 
@@ -302,10 +302,8 @@ impl<H> Esdirk<H> {
             fz: vec![0.0; n],
             delta: vec![0.0; n],
             w: vec![0.0; n],
-            newton_tol: (10.0 * f64::EPSILON / opts.rtol.max(1e-300))
-                .max(opts.rtol.sqrt().min(0.03)),
-            rtol: opts.rtol,
-            atol: (0..n).map(|i| opts.atol.get(i)).collect(),
+            newton_tol: newton_tolerance(&opts.tol),
+            tol: opts.tol.clone(),
             hook,
         }
     }
@@ -315,17 +313,10 @@ impl<H> Esdirk<H> {
         (&self.z, &self.k)
     }
 
+    /// The scaled RMS norm of a Newton update against the step's scales `w`.
+    #[inline]
     fn norm(&self, x: &[f64]) -> (f64, usize) {
-        let mut s = 0.0;
-        let mut worst = (0.0, 0);
-        for (i, (xi, wi)) in x.iter().zip(&self.w).enumerate() {
-            let v = (xi / wi).abs();
-            if v > worst.0 {
-                worst = (v, i);
-            }
-            s += v * v;
-        }
-        ((s / self.n.max(1) as f64).sqrt(), worst.1)
+        Tolerance::rms_scaled(x, &self.w, 1.0)
     }
 
     /// Solves stage `i` by simplified Newton; `Err((iterations, component, size))` on
@@ -466,9 +457,7 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     ) -> Attempt {
         let n = self.n;
         let tab = self.tab;
-        for (m, wm) in self.w.iter_mut().enumerate() {
-            *wm = self.atol[m] + self.rtol * y[m].abs();
-        }
+        self.tol.scales_into(y, &mut self.w);
         self.z[..n].copy_from_slice(y);
         loop {
             if !self.have_jac || (self.jac_refresh && !self.jac_current) {

@@ -1,16 +1,17 @@
 //! The entry point: [`solve`] a problem with a [`Method`] and [`OdeOptions`].
 
 use super::bdf::Bdf;
-use super::controller::StepController;
 use super::driver::{LoopOutput, NoObserver, StepObserver, integrate};
 use super::explicit::ExplicitRk;
-use super::problem::{OdeOptions, OdeProblem, OdeRhs};
+use super::options::OdeOptions;
+use super::problem::{OdeProblem, OdeRhs};
 use super::rosenbrock::{RODAS5P, Rosenbrock, RosenbrockTableau};
 use super::sdirk::{Esdirk, EsdirkTableau, KVAERNO5};
 use super::solution::OdeSolution;
 use super::system::{OdeSystemJacobian, RhsSystem};
 use super::tableau::{BOSH3, ButcherTableau, DOPRI5, EULER, RK4, TSIT5, VERN7};
 use crate::error::{Error, Result};
+use crate::solver::StepController;
 
 /// An integration method.
 ///

@@ -16,14 +16,16 @@
 use faer::{Mat, MatMut};
 
 use super::checkpoint::Checkpoints;
-use super::{AdjointInfo, Checkpointing, OdeGradient};
+use super::{AdjointInfo, OdeGradient};
 use crate::error::{Error, Result};
 use crate::ode::dense::DenseOutput;
 use crate::ode::driver::NoObserver;
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt};
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::solution::{OdeSolution, OdeStats};
 use crate::ode::solve::{Method, integrate_system};
 use crate::ode::system::{OdeSystem, OdeSystemJacobian, RhsSystem, RhsVjp};
+use crate::solver::{Checkpointing, SaveAt};
 
 /// 4-point Gauss–Legendre nodes and weights on [0, 1] (exact for degree 7).
 const GL4: [(f64, f64); 4] = [

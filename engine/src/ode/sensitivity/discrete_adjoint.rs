@@ -23,17 +23,19 @@
 use faer::Mat;
 
 use super::checkpoint::Checkpoints;
-use super::{AdjointInfo, Checkpointing, OdeGradient, SaveLoc, locate_saves};
+use super::{AdjointInfo, OdeGradient, SaveLoc, locate_saves};
 use crate::error::{Error, Result};
 use crate::ode::driver::{Attempt, OneStep};
 use crate::ode::explicit::ExplicitRk;
 use crate::ode::linsolve::LuWork;
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::sdirk::{Esdirk, EsdirkTableau};
 use crate::ode::solution::{OdeSolution, OdeStats};
 use crate::ode::solve::{Family, Method, integrate_system};
 use crate::ode::system::{RhsSystem, RhsVjp, jacobian_yp_by_duals};
 use crate::ode::tableau::ButcherTableau;
+use crate::solver::Checkpointing;
 
 /// The forward solve, recording checkpoints.
 pub(crate) fn forward_pass<F: OdeRhs>(

@@ -40,10 +40,12 @@ use serde::{Deserialize, Serialize};
 
 pub use tape::{TapeSolve, TimeArg, solve_on_tape};
 
-use super::problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt};
+use super::options::OdeOptions;
+use super::problem::{OdeProblem, OdeRhs};
 use super::solution::{OdeSolution, OdeStats};
 use super::solve::{Family, Method};
 use crate::error::{Error, Result};
+use crate::solver::{Checkpointing, SaveAt};
 
 /// How gradients through a solve are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,18 +74,6 @@ impl Default for Sensitivity {
             checkpointing: Checkpointing::Auto,
         }
     }
-}
-
-/// Which forward states an adjoint keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Checkpointing {
-    /// Every step's state (memory `O(N)` states). The backward pass still evaluates
-    /// each step's stages once (the Jacobians are not stored), in runs of a few steps.
-    All,
-    /// At most this many states (segments of about `2N/B` steps are replayed).
-    Budget(usize),
-    /// About `2√N` states: memory `O(√N)`, one extra forward pass.
-    Auto,
 }
 
 /// What an adjoint used.
@@ -213,7 +203,7 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
     ///
     /// # Errors
     /// Those of [`solve`](fn@super::solve); [`Error::Unsupported`] for a method that does not
-    /// support the sensitivity (naming alternatives) or for `SaveAt::Steps`.
+    /// support the sensitivity (naming alternatives) or for `SaveAt::Every`.
     pub fn new(
         problem: &OdeProblem<F>,
         method: Method,
@@ -222,12 +212,20 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
     ) -> Result<Self> {
         problem.validate()?;
         options.validate(problem.y0.len(), problem.t0, problem.t1)?;
-        if matches!(options.save_at, SaveAt::Steps) {
+        if let SaveAt::Every(k) = options.save_at {
             return Err(Error::Unsupported {
                 op: "ode sensitivity",
-                reason: "SaveAt::Steps: save at fixed times (SaveAt::Times) to differentiate"
-                    .into(),
+                reason: format!(
+                    "SaveAt::Every({k}): save at fixed times (SaveAt::Times) to differentiate"
+                ),
             });
+        }
+        match sensitivity {
+            Sensitivity::DiscreteAdjoint { checkpointing }
+            | Sensitivity::ContinuousAdjoint { checkpointing } => {
+                checkpointing.validate("ode sensitivity")?
+            }
+            Sensitivity::Forward | Sensitivity::Backsolve => {}
         }
         let fam = check_support(method, sensitivity)?;
         let (solution, stored) = match sensitivity {

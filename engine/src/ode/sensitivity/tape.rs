@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use super::{Sensitivity, SensitivitySolve};
 use crate::ad::{BlockArg, BlockOp, InputAdjoints, InputTangents, Tape, Var, VarMat, VarVec};
 use crate::error::{Error, Result};
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::solution::{OdeSolution, OdeStats};
 use crate::ode::solve::Method;
 
