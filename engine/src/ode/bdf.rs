@@ -452,7 +452,8 @@ impl Bdf {
                             / (2 * NEWTON_MAX_ITER + n_iter) as f64;
                         tol.scales_into(&y_new, &mut scale);
                         let ec = error_const(order);
-                        let (err_norm, worst) = Tolerance::rms_scaled(&dvec, &scale, ec);
+                        let err_norm = Tolerance::rms_scaled(&dvec, &scale, ec);
+                        let worst = Tolerance::worst_scaled(&dvec, &scale, ec);
                         if fixed.is_none() && (err_norm > 1.0 || !err_norm.is_finite()) {
                             stats.n_rejected += 1;
                             last_fail = Some(if err_norm.is_finite() {
@@ -544,7 +545,7 @@ impl Bdf {
             }
             // Order and step-size selection.
             let em = if order > 1 {
-                let (e, _) = Tolerance::rms_scaled(
+                let e = Tolerance::rms_scaled(
                     &self.d[order * n..(order + 1) * n],
                     &scale,
                     error_const(order - 1),
@@ -554,7 +555,7 @@ impl Bdf {
                 f64::INFINITY
             };
             let ep = if order < MAX_ORDER {
-                let (e, _) = Tolerance::rms_scaled(
+                let e = Tolerance::rms_scaled(
                     &self.d[(order + 2) * n..(order + 3) * n],
                     &scale,
                     error_const(order + 1),
@@ -657,7 +658,8 @@ impl Bdf {
                 dy[i] = c * f[i] - psi[i] - d[i];
             }
             self.lu.solve(dy);
-            let (norm, worst) = Tolerance::rms_scaled(dy, scale, 1.0);
+            let norm = Tolerance::rms_scaled(dy, scale, 1.0);
+            let worst = Tolerance::worst_scaled(dy, scale, 1.0);
             let rate = norm_old.map(|o| norm / o);
             if let Some(r) = rate
                 && (r >= 1.0 || r.powi((max_iter - k) as i32) / (1.0 - r) * norm > self.newton_tol)
@@ -673,8 +675,8 @@ impl Bdf {
             }
             norm_old = Some(norm);
         }
-        let (norm, worst) = Tolerance::rms_scaled(dy, scale, 1.0);
-        Err((max_iter, worst, norm))
+        let norm = Tolerance::rms_scaled(dy, scale, 1.0);
+        Err((max_iter, Tolerance::worst_scaled(dy, scale, 1.0), norm))
     }
 }
 

@@ -110,6 +110,6 @@ pub use sensitivity::{
     gradient, solve_on_tape,
 };
 pub use solution::{OdeSolution, OdeStats};
-pub use solve::{Method, solve, solve_with_controller};
+pub use solve::{Method, solve};
 pub use system::{OdeSystem, OdeSystemJacobian, RhsSystem};
 pub use tableau::ButcherTableau;

@@ -1,10 +1,12 @@
 //! The options of a solve: tolerances, step-size limits, what to save, the step-size
 //! controller, fixed steps.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::solver::{ComponentTol, PiController, SaveAt, Tolerance};
+use crate::solver::{AnyController, ComponentTol, SaveAt, StepController, Tolerance};
 
 /// Options of a solve: tolerances, step-size limits, what to save, the step-size
 /// controller.
@@ -12,6 +14,26 @@ use crate::solver::{ComponentTol, PiController, SaveAt, Tolerance};
 /// The error of a step is the RMS norm of
 /// `errᵢ / (atolᵢ + rtolᵢ · max(|y_oldᵢ|, |y_newᵢ|))`, accepted when below 1 (Hairer,
 /// Nørsett & Wanner 1993, II.4, eq. (4.11); [`Tolerance::error_norm`]).
+///
+/// Built from the defaults by chained setters:
+///
+/// ```
+/// use mechml_engine::ode::{OdeOptions, PiController, SaveAt};
+///
+/// let opts = OdeOptions::with_tol(1e-8, vec![1e-10, 1e-12]) // per-component atol
+///     .saving(SaveAt::Times(vec![0.5, 1.0]))
+///     .h0(1e-4)
+///     .h_max(0.1)
+///     .max_steps(10_000)
+///     .dense(true)
+///     .controller(PiController::pi(0.3, 0.3));
+/// opts.validate(2, 0.0, 1.0)?;
+/// assert_eq!(opts.tol.atol(1), 1e-12);
+/// // A negative first step is rejected before any work, naming the option.
+/// let e = OdeOptions::default().h0(-1.0).validate(2, 0.0, 1.0).unwrap_err();
+/// assert!(e.to_string().contains("h0"));
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OdeOptions {
     /// Relative and absolute tolerances, scalar or per component; checked by
@@ -31,9 +53,11 @@ pub struct OdeOptions {
     pub save_at: SaveAt,
     /// Whether to keep the dense output of every step ([`OdeSolution::evaluate`](super::OdeSolution::evaluate)).
     pub dense: bool,
-    /// The step-size controller of one-step methods (BDF has its own order and step
-    /// selection).
-    pub controller: PiController,
+    /// The step-size controller of one-step methods, used by every solve of an operation
+    /// (the primal, each pass of forward sensitivities, the forward and backward solves of
+    /// the adjoints). BDF selects its own steps and orders and takes none (a controller
+    /// other than the default is [`Error::Unsupported`] with BDF).
+    pub controller: AnyController,
     /// Take fixed steps of this size without error control (one-step methods only; the
     /// last step is clipped to end at `t1`). `Method::Rk4 { dt }` and `Method::Euler { dt }`
     /// set it themselves.
@@ -50,7 +74,7 @@ impl Default for OdeOptions {
             max_steps: 100_000,
             save_at: SaveAt::Final,
             dense: false,
-            controller: PiController::default(),
+            controller: AnyController::default(),
             fixed_step: None,
         }
     }
@@ -69,6 +93,58 @@ impl OdeOptions {
     /// The same options, saving at `save_at`.
     pub fn saving(mut self, save_at: SaveAt) -> Self {
         self.save_at = save_at;
+        self
+    }
+
+    /// The same options with tolerances `tol`.
+    pub fn tol(mut self, tol: Tolerance) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// The same options with the first step `h0` (instead of Hairer's starting step).
+    pub fn h0(mut self, h0: f64) -> Self {
+        self.h0 = Some(h0);
+        self
+    }
+
+    /// The same options with the largest step `h_max`.
+    pub fn h_max(mut self, h_max: f64) -> Self {
+        self.h_max = h_max;
+        self
+    }
+
+    /// The same options with the smallest step `h_min`.
+    pub fn h_min(mut self, h_min: f64) -> Self {
+        self.h_min = h_min;
+        self
+    }
+
+    /// The same options with at most `max_steps` steps.
+    pub fn max_steps(mut self, max_steps: usize) -> Self {
+        self.max_steps = max_steps;
+        self
+    }
+
+    /// The same options, keeping the dense output of every step (or not).
+    pub fn dense(mut self, dense: bool) -> Self {
+        self.dense = dense;
+        self
+    }
+
+    /// The same options with the step-size controller `c`: a [`PiController`](crate::solver::PiController),
+    /// an [`AnyController`] or any type implementing [`StepController`].
+    pub fn controller<C>(mut self, c: C) -> Self
+    where
+        C: StepController + Clone + Send + Sync + fmt::Debug + 'static,
+    {
+        self.controller = AnyController::custom(c);
+        self
+    }
+
+    /// The same options with fixed steps of size `dt` and no error control.
+    pub fn fixed_step(mut self, dt: f64) -> Self {
+        self.fixed_step = Some(dt);
         self
     }
 

@@ -315,8 +315,13 @@ impl<H> Esdirk<H> {
 
     /// The scaled RMS norm of a Newton update against the step's scales `w`.
     #[inline]
-    fn norm(&self, x: &[f64]) -> (f64, usize) {
+    fn norm(&self, x: &[f64]) -> f64 {
         Tolerance::rms_scaled(x, &self.w, 1.0)
+    }
+
+    /// The component of a Newton update with the largest scaled size.
+    fn worst(&self, x: &[f64]) -> usize {
+        Tolerance::worst_scaled(x, &self.w, 1.0)
     }
 
     /// Solves stage `i` by simplified Newton; `Err((iterations, component, size))` on
@@ -381,7 +386,7 @@ impl<H> Esdirk<H> {
                 self.delta[m] = self.psi[m] + hg * self.fz[m] - zi[m];
             }
             self.lu.solve(&mut self.delta);
-            let (eta, worst) = self.norm(&self.delta);
+            let eta = self.norm(&self.delta);
             for (z, d) in self.z[i * n..(i + 1) * n].iter_mut().zip(&self.delta) {
                 *z += d;
             }
@@ -392,7 +397,7 @@ impl<H> Esdirk<H> {
             if let Some(r) = rate {
                 let remaining = (NEWTON_MAX_ITER - iter) as i32;
                 if r >= 1.0 || r.powi(remaining) / (1.0 - r) * eta > self.newton_tol {
-                    return Err(StageFailure::Newton(iter + 1, worst, eta));
+                    return Err(StageFailure::Newton(iter + 1, self.worst(&self.delta), eta));
                 }
             }
             if eta == 0.0 || rate.is_some_and(|r| r / (1.0 - r) * eta < self.newton_tol) {
@@ -410,8 +415,12 @@ impl<H> Esdirk<H> {
             }
             eta_prev = Some(eta);
         }
-        let (eta, worst) = self.norm(&self.delta);
-        Err(StageFailure::Newton(NEWTON_MAX_ITER, worst, eta))
+        let eta = self.norm(&self.delta);
+        Err(StageFailure::Newton(
+            NEWTON_MAX_ITER,
+            self.worst(&self.delta),
+            eta,
+        ))
     }
 
     fn refresh_jacobian<S: OdeSystemJacobian + ?Sized>(

@@ -181,25 +181,14 @@ pub fn solve<F: OdeRhs>(
     method: Method,
     options: &OdeOptions,
 ) -> Result<OdeSolution> {
-    let mut controller = options.controller.clone();
-    solve_with_controller(problem, method, options, &mut controller)
-}
-
-/// [`solve`] with a caller-supplied step-size controller (one-step methods; BDF selects
-/// its steps and orders itself).
-pub fn solve_with_controller<F: OdeRhs, C: StepController + ?Sized>(
-    problem: &OdeProblem<F>,
-    method: Method,
-    options: &OdeOptions,
-    controller: &mut C,
-) -> Result<OdeSolution> {
     problem.validate()?;
     options.validate(problem.y0.len(), problem.t0, problem.t1)?;
+    let mut controller = options.controller.clone();
     let mut sys = RhsSystem::new(&problem.rhs, &problem.p);
     let out = integrate_system(
         &mut sys,
         method,
-        controller,
+        &mut controller,
         problem.t0,
         problem.t1,
         &problem.y0,
@@ -267,6 +256,17 @@ where
             )
         }
         Family::Bdf => {
+            if options.controller.is_custom() {
+                return Err(Error::Unsupported {
+                    op: "ode",
+                    reason: format!(
+                        "Bdf selects its own step sizes and orders and takes no step-size \
+                         controller, but the options hold {:?}: use a one-step method \
+                         (Rodas5P, Kvaerno5, an explicit method) with a custom controller",
+                        options.controller
+                    ),
+                });
+            }
             if options.fixed_step.is_some() {
                 return Err(Error::Unsupported {
                     op: "ode",
