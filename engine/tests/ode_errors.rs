@@ -100,7 +100,7 @@ fn invalid_input_is_an_error_before_any_work() {
     for m in [Method::Rk4 { dt: 0.0 }, Method::Euler { dt: f64::NAN }] {
         assert!(matches!(
             solve(&prob, m, &OdeOptions::default()),
-            Err(Error::InvalidArgument { .. })
+            Err(Error::InvalidOption { .. })
         ));
     }
 }

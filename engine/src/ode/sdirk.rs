@@ -12,8 +12,8 @@
 
 use faer::Mat;
 
-use super::driver::{Attempt, OneStep};
 use super::linsolve::{LuWork, newton_tolerance};
+use super::one_step::{Attempt, OneStep, Step, StepAttempt};
 use super::options::OdeOptions;
 use super::solution::OdeStats;
 use super::system::OdeSystemJacobian;
@@ -202,20 +202,16 @@ pub const KVAERNO5: EsdirkTableau = EsdirkTableau {
 
 /// Hooks into an ESDIRK step (forward sensitivities propagate tangents here).
 pub(crate) trait EsdirkHook<S: ?Sized> {
-    /// Called when a step is accepted, with the stage values `z` and derivatives `k`
+    /// Called when `step` is accepted, with the stage values `z` and derivatives `k`
     /// (stage `i` at `[i·n..]`).
-    #[allow(clippy::too_many_arguments)]
     fn on_accept(
         &mut self,
         sys: &mut S,
         tab: &EsdirkTableau,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         z: &[f64],
         k: &[f64],
-    );
+    ) -> Result<()>;
 }
 
 impl<S: ?Sized> EsdirkHook<S> for () {
@@ -224,13 +220,11 @@ impl<S: ?Sized> EsdirkHook<S> for () {
         &mut self,
         _: &mut S,
         _: &EsdirkTableau,
-        _: f64,
-        _: f64,
+        _: Step<'_, f64>,
         _: &[f64],
         _: &[f64],
-        _: &[f64],
-        _: &[f64],
-    ) {
+    ) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -457,13 +451,17 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     fn attempt(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &mut [f64],
-        err: &mut [f64],
+        step: StepAttempt<'_, f64>,
         stats: &mut OdeStats,
     ) -> Attempt {
+        let StepAttempt {
+            t,
+            h,
+            y,
+            y_new,
+            err,
+            ..
+        } = step;
         let n = self.n;
         let tab = self.tab;
         self.tol.scales_into(y, &mut self.w);
@@ -531,14 +529,12 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     fn dense_at(
         &mut self,
         _sys: &mut S,
-        _t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         theta: f64,
         out: &mut [f64],
         _stats: &mut OdeStats,
     ) {
+        let Step { h, y, y_new, .. } = step;
         let n = self.n;
         let s = self.tab.stages();
         let [a, b, w0, w1] = super::dense::hermite_weights(theta);
@@ -550,36 +546,24 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     fn dense_coeffs(
         &mut self,
         _sys: &mut S,
-        _t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         out: &mut Vec<f64>,
         _stats: &mut OdeStats,
     ) {
+        let Step { h, y, y_new, .. } = step;
         let n = self.n;
         let s = self.tab.stages();
         super::dense::hermite_coeffs(y, y_new, &self.k[..n], &self.k[(s - 1) * n..], h, out);
     }
 
-    fn accept(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
-        _stats: &mut OdeStats,
-    ) {
+    fn accept(&mut self, sys: &mut S, step: Step<'_, f64>, _stats: &mut OdeStats) -> Result<()> {
         let n = self.n;
         let s = self.tab.stages();
-        self.hook
-            .on_accept(sys, self.tab, t, h, y, y_new, &self.z, &self.k);
+        self.hook.on_accept(sys, self.tab, step, &self.z, &self.k)?;
         // First same as last: k₀ of the next step is f(t + h, y_new) = k_last.
         let (first, rest) = self.k.split_at_mut(n);
         first.copy_from_slice(&rest[(s - 2) * n..(s - 1) * n]);
         self.jac_current = false;
+        Ok(())
     }
-
-    fn reject(&mut self) {}
 }
