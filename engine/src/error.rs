@@ -154,6 +154,17 @@ pub enum Error {
         /// What was being iterated, and the residual reached.
         detail: String,
     },
+    /// A Markov chain sampler stopped: which chain, at which iteration, and why.
+    Sampling {
+        /// Chain index (0-based).
+        chain: usize,
+        /// Iteration (0-based, warm-up included).
+        iteration: usize,
+        /// Whether the iteration was in the warm-up.
+        warmup: bool,
+        /// The underlying error.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -321,6 +332,16 @@ impl fmt::Display for Error {
                     "{op}: no convergence after {iterations} iterations: {detail}"
                 )
             }
+            Error::Sampling {
+                chain,
+                iteration,
+                warmup,
+                source,
+            } => write!(
+                f,
+                "sampler: chain {chain}, iteration {iteration}{}: {source}",
+                if *warmup { " (warm-up)" } else { "" }
+            ),
         }
     }
 }

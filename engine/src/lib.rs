@@ -8,12 +8,14 @@
 pub mod ad;
 pub mod error;
 pub mod gp;
+pub mod infer;
 pub mod linalg;
 pub mod ode;
 pub mod optim;
 pub mod param;
 pub mod sde;
 pub mod solver;
+pub mod ssm;
 
 pub use error::{Error, Result};
 
@@ -28,4 +30,6 @@ mod doc_examples {
     struct Readme;
     #[doc = include_str!("../../docs/extending.md")]
     struct Extending;
+    #[doc = include_str!("../../docs/infer.md")]
+    struct Infer;
 }

@@ -19,15 +19,21 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Uniform};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-fn workload_kernel() -> SquaredExponential {
+/// θ₀ of WORKLOADS.md (log ℓ₁, log ℓ₂, log ℓ₃, log σ², log σ_n²) in the model's order
+/// (σ², ℓ₁, ℓ₂, ℓ₃, σ_n²) and scale.
+fn workload_theta() -> Vec<f64> {
     let t = theta0();
-    SquaredExponential::ard(&[t[0].exp(), t[1].exp(), t[2].exp()], t[3].exp()).unwrap()
+    [t[3], t[0], t[1], t[2], t[4]]
+        .iter()
+        .map(|v| v.exp())
+        .collect()
 }
 
 fn check_state(x: &Inputs, n_data: usize) -> Svgp<SquaredExponential, Gaussian> {
     // WORKLOADS.md §5a: m_j = 0.5 sin(j), L = 0.5 I, θ₀, Z = X[:256], jitter 1e-6.
     let z = x.select(&(0..256).collect::<Vec<_>>()).unwrap();
-    let mut gp = Svgp::new(workload_kernel(), Gaussian::new(0.01).unwrap(), z, n_data).unwrap();
+    let k = SquaredExponential::ard(3).unwrap();
+    let mut gp = Svgp::new(k, Gaussian::new(), z, n_data, &workload_theta()).unwrap();
     let m: Vec<f64> = (0..256).map(|j| 0.5 * (j as f64).sin()).collect();
     let s = Mat::<f64>::from_fn(256, 256, |i, j| if i == j { 0.5 } else { 0.0 });
     gp.set_q(&m, s.as_ref()).unwrap();
@@ -73,9 +79,12 @@ fn random_q<K: Kernel, L: Likelihood>(gp: &mut Svgp<K, L>, seed: u64) {
     gp.set_q(&mu, s.as_ref()).unwrap();
 }
 
-fn gradcheck<L: Likelihood>(lik: L, y: &[f64], x: &Inputs, label: &str) {
+/// `lik` with the likelihood parameters `phi` (natural scale).
+fn gradcheck<L: Likelihood>(lik: L, phi: &[f64], y: &[f64], x: &Inputs, label: &str) {
     let z = Inputs::from_rows(&[[0.1, 0.2], [0.6, 0.4], [0.3, 0.9], [0.9, 0.7]]).unwrap();
-    let mut gp = Svgp::new(Matern52::ard(&[0.4, 0.6], 1.3).unwrap(), lik, z, 57).unwrap();
+    let mut theta = vec![1.3, 0.4, 0.6];
+    theta.extend_from_slice(phi);
+    let mut gp = Svgp::new(Matern52::ard(2).unwrap(), lik, z, 57, &theta).unwrap();
     random_q(&mut gp, 3);
     let v0 = gp.pack();
     let g = gp.elbo_and_grad(x, y).unwrap();
@@ -104,13 +113,19 @@ fn gradcheck<L: Likelihood>(lik: L, y: &[f64], x: &Inputs, label: &str) {
 fn elbo_gradients_match_finite_differences_for_every_likelihood() {
     let (x, f) = problem(12, 8);
     let yg: Vec<f64> = f.iter().map(|v| v + 0.05).collect();
-    gradcheck(Gaussian::new(0.2).unwrap(), &yg, &x, "gaussian");
+    gradcheck(Gaussian::new(), &[0.2], &yg, &x, "gaussian");
     let yb: Vec<f64> = f.iter().map(|v| if *v > 0.8 { 1.0 } else { 0.0 }).collect();
-    gradcheck(Bernoulli::new(Link::Logit), &yb, &x, "bernoulli logit");
-    gradcheck(Bernoulli::new(Link::Probit), &yb, &x, "bernoulli probit");
+    gradcheck(Bernoulli::new(Link::Logit), &[], &yb, &x, "bernoulli logit");
+    gradcheck(
+        Bernoulli::new(Link::Probit),
+        &[],
+        &yb,
+        &x,
+        "bernoulli probit",
+    );
     let yp: Vec<f64> = f.iter().map(|v| (2.0 * v).exp().round()).collect();
-    gradcheck(Poisson, &yp, &x, "poisson");
-    gradcheck(StudentT::new(4.0, 0.3).unwrap(), &yg, &x, "student-t");
+    gradcheck(Poisson, &[], &yp, &x, "poisson");
+    gradcheck(StudentT::new(4.0).unwrap(), &[0.3], &yg, &x, "student-t");
 }
 
 #[test]
@@ -119,13 +134,15 @@ fn optimal_q_gives_the_titsias_bound_and_one_natural_gradient_step_reaches_it() 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
     let e = Normal::new(0.0, 0.1).unwrap();
     let y: Vec<f64> = f.iter().map(|v| v + e.sample(&mut rng)).collect();
-    let k = SquaredExponential::ard(&[0.3, 0.5], 1.1).unwrap();
+    let k = SquaredExponential::ard(2).unwrap();
+    let tk = [1.1, 0.3, 0.5];
     let s2 = 0.02;
+    let th = [1.1, 0.3, 0.5, s2];
     let jitter = 1e-6;
     let z = x.select(&[0, 7, 14, 21, 28, 35, 42, 49]).unwrap();
     let z_vfe = z.clone();
     let m = z.n();
-    let vfe = SparseGp::new(k.clone(), x.clone(), &y, z.clone(), s2, SparseMethod::Vfe)
+    let vfe = SparseGp::new(k.clone(), x.clone(), &y, z.clone(), &th, SparseMethod::Vfe)
         .unwrap()
         .with_options(SparseGpOptions {
             jitter,
@@ -134,12 +151,12 @@ fn optimal_q_gives_the_titsias_bound_and_one_natural_gradient_step_reaches_it() 
         .objective()
         .unwrap();
     // Closed form q*(v) = N(Σ A y / σ², Σ), Σ = (I + A Aᵀ/σ²)⁻¹, computed here with faer.
-    let mut kuu = kernel_matrix(&k, &z, None).unwrap();
+    let mut kuu = kernel_matrix(&k, &tk, &z, None).unwrap();
     for i in 0..m {
         kuu[(i, i)] += jitter;
     }
     let lz = kuu.llt(faer::Side::Lower).unwrap();
-    let kuf = kernel_matrix(&k, &z, Some(&x)).unwrap();
+    let kuf = kernel_matrix(&k, &tk, &z, Some(&x)).unwrap();
     let mut a = kuf.clone();
     lz.L().solve_lower_triangular_in_place(a.as_mut());
     let mut prec = &a * a.transpose() * (1.0 / s2);
@@ -152,7 +169,7 @@ fn optimal_q_gives_the_titsias_bound_and_one_natural_gradient_step_reaches_it() 
     let ym = Mat::from_fn(y.len(), 1, |i, _| y[i]);
     let mstar = &sigma * &a * &ym * (1.0 / s2);
     let sstar = sigma.llt(faer::Side::Lower).unwrap().L().to_owned();
-    let mut gp = Svgp::new(k.clone(), Gaussian::new(s2).unwrap(), z, x.n())
+    let mut gp = Svgp::new(k.clone(), Gaussian::new(), z, x.n(), &th)
         .unwrap()
         .with_options(SvgpOptions {
             jitter,
@@ -179,7 +196,7 @@ fn optimal_q_gives_the_titsias_bound_and_one_natural_gradient_step_reaches_it() 
         x.clone(),
         &y,
         z_vfe.clone(),
-        s2,
+        &th,
         SparseMethod::Vfe,
     )
     .unwrap()
@@ -230,10 +247,11 @@ fn natural_gradients_converge_for_a_non_gaussian_likelihood() {
     let y: Vec<f64> = f.iter().map(|v| if *v > 0.9 { 1.0 } else { 0.0 }).collect();
     let z = x.select(&[0, 10, 20, 30, 40]).unwrap();
     let mut gp = Svgp::new(
-        SquaredExponential::new(0.3, 2.0).unwrap(),
+        SquaredExponential::isotropic(),
         Bernoulli::new(Link::Logit),
         z,
         50,
+        &[2.0, 0.3],
     )
     .unwrap();
     let mut last = gp.elbo(&x, &y).unwrap();
@@ -288,7 +306,7 @@ fn quadrature_expectations_match_closed_forms_and_simpson() {
     // ∂/∂μ = y − exp(μ + v/2) and ∂/∂v = −½ exp(μ + v/2).
     for (y, mu, v) in [(0.0, 0.3, 0.2), (3.0, 1.1, 0.5), (7.0, 2.0, 0.05)] {
         let lg = mechml_engine::ad::special::lgamma(y + 1.0);
-        let (e, dm, dv) = Poisson.variational_expectation(&[], y, mu, v, &gh, 1.0, &mut []);
+        let (e, dm, dv) = Poisson.variational_expectation(&[], y, mu, v, &gh, &mut []);
         let c = (mu + 0.5 * v).exp();
         assert!((e - (y * mu - c - lg)).abs() < 1e-10 * c.max(1.0));
         assert!((dm - (y - c)).abs() < 1e-9 * c.max(1.0));
@@ -297,11 +315,11 @@ fn quadrature_expectations_match_closed_forms_and_simpson() {
     // Bernoulli (both links) and Student-t against Simpson's rule.
     let probit = Bernoulli::new(Link::Probit);
     let logit = Bernoulli::new(Link::Logit);
-    let st = StudentT::new(3.0, 0.4).unwrap();
+    let st = StudentT::new(3.0).unwrap();
     for (mu, v) in [(0.2, 0.3), (-1.5, 1.2), (2.0, 0.05)] {
         for y in [0.0, 1.0] {
             for (name, lik) in [("probit", &probit), ("logit", &logit)] {
-                let (e, _, _) = lik.variational_expectation(&[], y, mu, v, &gh, 1.0, &mut []);
+                let (e, _, _) = lik.variational_expectation(&[], y, mu, v, &gh, &mut []);
                 let s = simpson_expectation(mu, v, |f| lik.log_density(&[], y, f));
                 assert!(
                     (e - s).abs() < 1e-7,
@@ -312,12 +330,12 @@ fn quadrature_expectations_match_closed_forms_and_simpson() {
         // Student-t's log-density has complex singularities near the real axis (at
         // f = y ± iσ√ν), so Gauss–Hermite converges slowly: 20 points give ~1e-4, and the
         // error shrinks as points are added.
-        let phi = st.params();
+        let phi = [0.4];
         let s = simpson_expectation(mu, v, |f| st.log_density(&phi, 0.7, f));
         let mut last = f64::INFINITY;
         for (n, tol) in [(20usize, 1e-3), (60, 1e-5), (200, 1e-7)] {
             let q = GaussHermite::new(n).unwrap();
-            let (e, _, _) = st.variational_expectation(&phi, 0.7, mu, v, &q, 1.0, &mut [0.0]);
+            let (e, _, _) = st.variational_expectation(&phi, 0.7, mu, v, &q, &mut [0.0]);
             let err = (e - s).abs();
             assert!(
                 err < tol * s.abs().max(1.0),
@@ -328,9 +346,9 @@ fn quadrature_expectations_match_closed_forms_and_simpson() {
         }
     }
     // The Gaussian closed form agrees with its own quadrature.
-    let g = Gaussian::new(0.3).unwrap();
-    let phi = g.params();
-    let (e, _, _) = g.variational_expectation(&phi, 0.4, 0.1, 0.2, &gh, 1.0, &mut [0.0]);
+    let g = Gaussian::new();
+    let phi = [0.3];
+    let (e, _, _) = g.variational_expectation(&phi, 0.4, 0.1, 0.2, &gh, &mut [0.0]);
     let s = gh.expect(0.1, 0.2, |f| g.log_density(&phi, 0.4, f));
     assert!((e - s).abs() < 1e-12);
 }
@@ -351,10 +369,11 @@ fn predict_y_matches_closed_form_moments() {
     let z = Inputs::from_rows(&[[0.1, 0.2], [0.6, 0.4], [0.3, 0.9], [0.9, 0.7]]).unwrap();
     let xs =
         Inputs::from_rows(&[[0.2, 0.3], [0.5, 0.5], [0.8, 0.9], [1.5, -0.5], [0.0, 1.0]]).unwrap();
-    let kernel = Matern52::ard(&[0.4, 0.6], 1.3).unwrap();
+    let kernel = Matern52::ard(2).unwrap();
+    let tk = [1.3, 0.4, 0.6];
     let close = |a: f64, b: f64, rtol: f64| (a - b).abs() <= rtol * b.abs().max(1e-300);
 
-    let mut gp = Svgp::new(kernel.clone(), Poisson, z.clone(), 50).unwrap();
+    let mut gp = Svgp::new(kernel.clone(), Poisson, z.clone(), 50, &tk).unwrap();
     random_q(&mut gp, 7);
     let (mu, v) = latent_moments(&gp, &xs);
     let (m, var) = gp.predict_y(&xs).unwrap();
@@ -370,11 +389,13 @@ fn predict_y_matches_closed_form_moments() {
     }
 
     for (nu, scale) in [(4.0, 0.3), (2.5, 1.2)] {
+        let th = [tk[0], tk[1], tk[2], scale];
         let mut gp = Svgp::new(
             kernel.clone(),
-            StudentT::new(nu, scale).unwrap(),
+            StudentT::new(nu).unwrap(),
             z.clone(),
             50,
+            &th,
         )
         .unwrap();
         random_q(&mut gp, 8);
@@ -390,18 +411,20 @@ fn predict_y_matches_closed_form_moments() {
             );
         }
     }
+    let th = [tk[0], tk[1], tk[2], 0.3];
     let mut gp = Svgp::new(
         kernel.clone(),
-        StudentT::new(1.5, 0.3).unwrap(),
+        StudentT::new(1.5).unwrap(),
         z.clone(),
         50,
+        &th,
     )
     .unwrap();
     random_q(&mut gp, 8);
     let (m, var) = gp.predict_y(&xs).unwrap();
     assert!(m.iter().all(|v| v.is_finite()) && var.iter().all(|v| *v == f64::INFINITY));
 
-    let mut gp = Svgp::new(kernel, Bernoulli::new(Link::Probit), z, 50).unwrap();
+    let mut gp = Svgp::new(kernel, Bernoulli::new(Link::Probit), z, 50, &tk).unwrap();
     random_q(&mut gp, 9);
     let (mu, v) = latent_moments(&gp, &xs);
     let (m, var) = gp.predict_y(&xs).unwrap();
@@ -423,11 +446,13 @@ fn training_with_minibatches_improves_and_classifies() {
     let z = x
         .select(&(0..15).map(|i| i * 25).collect::<Vec<_>>())
         .unwrap();
+    let th = [1.0, 0.5, 0.5, 0.1];
     let mut gp = Svgp::new(
-        SquaredExponential::ard(&[0.5, 0.5], 1.0).unwrap(),
-        Gaussian::new(0.1).unwrap(),
+        SquaredExponential::ard(2).unwrap(),
+        Gaussian::new(),
         z.clone(),
         400,
+        &th,
     )
     .unwrap();
     let before = gp.elbo_full(&x, &y, 128).unwrap();
@@ -448,10 +473,11 @@ fn training_with_minibatches_improves_and_classifies() {
     assert!(after > before + 100.0, "{before} → {after}");
     // Reproducible: the same seed gives the same parameters.
     let mut gp2 = Svgp::new(
-        SquaredExponential::ard(&[0.5, 0.5], 1.0).unwrap(),
-        Gaussian::new(0.1).unwrap(),
+        SquaredExponential::ard(2).unwrap(),
+        Gaussian::new(),
         z,
         400,
+        &th,
     )
     .unwrap();
     gp2.train(&x, &y, &opts).unwrap();
@@ -462,10 +488,11 @@ fn training_with_minibatches_improves_and_classifies() {
         .select(&(0..10).map(|i| i * 37).collect::<Vec<_>>())
         .unwrap();
     let mut clf = Svgp::new(
-        SquaredExponential::new(0.3, 1.0).unwrap(),
+        SquaredExponential::isotropic(),
         Bernoulli::new(Link::Logit),
         zc,
         400,
+        &[1.0, 0.3],
     )
     .unwrap();
     let opts = SvgpTrainOptions {
@@ -496,30 +523,27 @@ fn training_with_minibatches_improves_and_classifies() {
 fn bad_input_is_an_error() {
     let (x, _) = problem(5, 1);
     let z = Inputs::from_rows(&[[0.5, 0.5]]).unwrap();
+    let th = [1.0, 0.5];
     let gp = Svgp::new(
-        SquaredExponential::new(0.5, 1.0).unwrap(),
+        SquaredExponential::isotropic(),
         Bernoulli::new(Link::Logit),
         z.clone(),
         5,
+        &th,
     )
     .unwrap();
     assert!(gp.elbo(&x, &[0.0, 1.0, 2.0, 0.0, 1.0]).is_err());
     assert!(gp.elbo(&x, &[0.0, 1.0]).is_err());
-    let mut pg = Svgp::new(
-        SquaredExponential::new(0.5, 1.0).unwrap(),
-        Poisson,
-        z.clone(),
-        5,
-    )
-    .unwrap();
+    let mut pg = Svgp::new(SquaredExponential::isotropic(), Poisson, z.clone(), 5, &th).unwrap();
     assert!(pg.elbo(&x, &[0.0, 1.5, 2.0, 0.0, 1.0]).is_err());
     assert!(pg.natural_gradient_step(&x, &[0.0; 5], 1.5).is_err());
     assert!(
         Svgp::new(
-            SquaredExponential::new(0.5, 1.0).unwrap(),
+            SquaredExponential::isotropic(),
             Poisson,
             Inputs::from_1d(&[0.1]).unwrap(),
-            5
+            5,
+            &th
         )
         .unwrap()
         .elbo(&x, &[0.0; 5])
@@ -528,12 +552,51 @@ fn bad_input_is_an_error() {
 }
 
 #[test]
+fn training_holds_fixed_parameters_by_name() {
+    // `fixed` names hyperparameters and the group `inducing` (formerly the flags
+    // `train_hyperparameters` and `train_inducing`).
+    let (x, f) = problem(80, 9);
+    let y: Vec<f64> = f.iter().map(|v| v + 0.05).collect();
+    let z = x.select(&[0, 20, 40, 60]).unwrap();
+    let th = [1.0, 0.5, 0.5, 0.1];
+    let mut gp = Svgp::new(
+        SquaredExponential::ard(2).unwrap(),
+        Gaussian::new(),
+        z.clone(),
+        80,
+        &th,
+    )
+    .unwrap();
+    let opts = SvgpTrainOptions {
+        iterations: 20,
+        batch_size: 16,
+        fixed: vec!["inducing".into(), "lengthscale".into()],
+        ..Default::default()
+    };
+    gp.train(&x, &y, &opts).unwrap();
+    assert_eq!(gp.inducing(), &z);
+    assert_eq!(gp.param("lengthscale[0]").unwrap(), 0.5);
+    assert_eq!(gp.param("lengthscale[1]").unwrap(), 0.5);
+    assert_ne!(gp.param("variance").unwrap(), 1.0);
+    assert_ne!(gp.param("noise_variance").unwrap(), 0.1);
+    // An unknown name is an error listing the parameters.
+    let bad = SvgpTrainOptions {
+        fixed: vec!["lenghtscale".into()],
+        ..opts
+    };
+    assert!(matches!(
+        gp.train(&x, &y, &bad),
+        Err(mechml_engine::Error::InvalidOption { .. })
+    ));
+}
+
+#[test]
 fn tape_block_matches_the_analytic_gradient() {
     use mechml_engine::ad::{Tape, VarVec};
     use mechml_engine::gp::svgp_elbo_var;
     let (x, f) = problem(15, 3);
     let z = Inputs::from_rows(&[[0.2, 0.2], [0.7, 0.6], [0.4, 0.9]]).unwrap();
-    let mut gp = Svgp::new(Matern52::new(0.5, 1.0).unwrap(), Poisson, z, 15).unwrap();
+    let mut gp = Svgp::new(Matern52::isotropic(), Poisson, z, 15, &[1.0, 0.5]).unwrap();
     random_q(&mut gp, 2);
     let y: Vec<f64> = f.iter().map(|v| v.exp().round()).collect();
     let tape = Tape::new();

@@ -10,10 +10,11 @@ use faer::{Mat, MatRef, Side};
 use mechml_engine::ad::gradcheck::finite_diff_gradient;
 use mechml_engine::ad::{Real, Tape, VarMat, VarVec};
 use mechml_engine::gp::{
-    Inputs, Kernel, KernelExt, Linear, Matern12, Matern32, Matern52, Periodic, RationalQuadratic,
-    SquaredExponential, White, fold_symmetric, kernel_diag_var, kernel_matrix_theta,
+    Inputs, Kernel, KernelAdjoints, KernelExt, Linear, Matern12, Matern32, Matern52, Periodic,
+    RationalQuadratic, SquaredExponential, White, fold_symmetric, kernel_diag_var, kernel_matrix,
     kernel_matrix_var,
 };
+use mechml_engine::param::ParamLayout;
 use mechml_engine::{Error, Result};
 use proptest::prelude::*;
 
@@ -23,17 +24,11 @@ use proptest::prelude::*;
 struct DefaultPaths<K>(K);
 
 impl<K: Kernel> Kernel for DefaultPaths<K> {
+    fn layout(&self) -> Result<ParamLayout> {
+        self.0.layout()
+    }
     fn n_params(&self) -> usize {
         self.0.n_params()
-    }
-    fn param_names(&self) -> Vec<String> {
-        self.0.param_names()
-    }
-    fn params(&self) -> Vec<f64> {
-        self.0.params()
-    }
-    fn set_params(&mut self, theta: &[f64]) -> Result<()> {
-        self.0.set_params(theta)
     }
     fn eval<R: Real>(&self, theta: &[R], x: &[R], y: &[R]) -> R {
         self.0.eval(theta, x, y)
@@ -113,10 +108,10 @@ fn hyper() -> impl Strategy<Value = Hyper> {
 /// costs up to `~10²` ulp in an entry, hence the margin.
 const PSD_ULPS: f64 = 64.0;
 
-/// `K(X, X)` of a kernel, symmetric and with `λ_min ≥ −c ε n ‖K‖₂`.
-fn check_psd<K: Kernel>(name: &str, k: &K, x: &Inputs, failures: &mut Vec<String>) {
+/// `K(X, X)` of a kernel at `θ`, symmetric and with `λ_min ≥ −c ε n ‖K‖₂`.
+fn check_psd<K: Kernel>(name: &str, k: &K, theta: &[f64], x: &Inputs, failures: &mut Vec<String>) {
     let n = x.n();
-    let kxx = match kernel_matrix_theta(k, &k.params(), x, None) {
+    let kxx = match kernel_matrix(k, theta, x, None) {
         Ok(m) => m,
         Err(e) => {
             failures.push(format!("{name}: {e}"));
@@ -142,59 +137,67 @@ fn check_psd<K: Kernel>(name: &str, k: &K, x: &Inputs, failures: &mut Vec<String
     }
 }
 
+/// `[head…, tail…]`.
+fn cat(head: &[f64], tail: &[f64]) -> Vec<f64> {
+    let mut v = head.to_vec();
+    v.extend_from_slice(tail);
+    v
+}
+
 /// Every kernel (and combinations) at the hyperparameters `h`, for `d`-dimensional inputs.
 fn check_all_psd(h: &Hyper, x: &Inputs) -> Vec<String> {
     let d = x.d();
     let ls = &h.ls[..d];
     let lin = &h.lin[..d];
     let mut f = Vec::new();
-    let se = SquaredExponential::ard(ls, h.var).unwrap();
-    check_psd("se_ard", &se, x, &mut f);
+    let se = SquaredExponential::ard(d).unwrap();
+    let se_t = cat(&[h.var], ls);
+    check_psd("se_ard", &se, &se_t, x, &mut f);
+    let iso = SquaredExponential::isotropic();
+    check_psd("se_iso", &iso, &[h.var, h.ls[0]], x, &mut f);
+    check_psd("matern12", &Matern12::ard(d).unwrap(), &se_t, x, &mut f);
+    let m32 = Matern32::ard(d).unwrap();
+    check_psd("matern32", &m32, &se_t, x, &mut f);
+    let m52 = Matern52::ard(d).unwrap();
+    check_psd("matern52", &m52, &se_t, x, &mut f);
+    let rq = RationalQuadratic::ard(d).unwrap();
+    check_psd("rq", &rq, &cat(&se_t, &[h.alpha]), x, &mut f);
+    let per = Periodic::ard(d).unwrap();
+    check_psd("periodic", &per, &cat(&se_t, &[h.period]), x, &mut f);
+    let linear = Linear::ard(d).unwrap();
+    check_psd("linear", &linear, lin, x, &mut f);
+    check_psd("white", &White::new(), &[h.var], x, &mut f);
     check_psd(
-        "se_iso",
-        &SquaredExponential::new(h.ls[0], h.var).unwrap(),
+        "sum",
+        &se.clone().plus(linear.clone()),
+        &cat(&se_t, lin),
         x,
         &mut f,
     );
-    check_psd("matern12", &Matern12::ard(ls, h.var).unwrap(), x, &mut f);
-    let m32 = Matern32::ard(ls, h.var).unwrap();
-    check_psd("matern32", &m32, x, &mut f);
-    let m52 = Matern52::ard(ls, h.var).unwrap();
-    check_psd("matern52", &m52, x, &mut f);
-    check_psd(
-        "rq",
-        &RationalQuadratic::ard(ls, h.var, h.alpha).unwrap(),
-        x,
-        &mut f,
-    );
-    let per = Periodic::ard(ls, h.var, h.period).unwrap();
-    check_psd("periodic", &per, x, &mut f);
-    let linear = Linear::ard(lin).unwrap();
-    check_psd("linear", &linear, x, &mut f);
-    check_psd("white", &White::new(h.var).unwrap(), x, &mut f);
-    check_psd("sum", &se.clone().plus(linear.clone()), x, &mut f);
+    // One variance for the product: σ² · 1.
+    let prod_t = cat(&se_t, &[h.ls[1], h.period]);
     check_psd(
         "product",
-        &m32.times(Periodic::new(h.ls[1], 1.0, h.period).unwrap()),
+        &m32.times(Periodic::isotropic()),
+        &prod_t,
         x,
         &mut f,
     );
-    check_psd("scaled", &m52.scaled(h.scale).unwrap(), x, &mut f);
+    check_psd("scaled", &m52.scaled(), &cat(&[h.scale], &se_t), x, &mut f);
     // Kernels on subsets of the dimensions (the last and the first, in that order).
     let dims: Vec<usize> = if d == 1 { vec![0] } else { vec![d - 1, 0] };
     let q = dims.len();
-    let sub = SquaredExponential::ard(&h.ls[..q], h.var)
+    let sub = SquaredExponential::ard(q)
         .unwrap()
         .on_dims(&dims)
         .unwrap()
-        .times(
-            Periodic::new(h.ls[2], 1.0, h.period)
-                .unwrap()
-                .on_dims(&[0])
-                .unwrap(),
-        )
-        .plus(Linear::ard(&h.lin[..q]).unwrap().on_dims(&dims).unwrap());
-    check_psd("active_dims", &sub, x, &mut f);
+        .times(Periodic::isotropic().on_dims(&[0]).unwrap())
+        .plus(Linear::ard(q).unwrap().on_dims(&dims).unwrap());
+    let sub_t = cat(
+        &cat(&cat(&[h.var], &h.ls[..q]), &[h.ls[2], h.period]),
+        &h.lin[..q],
+    );
+    check_psd("active_dims", &sub, &sub_t, x, &mut f);
     f
 }
 
@@ -214,82 +217,74 @@ proptest! {
 /// A named check run against every kernel.
 type KernelCase = (&'static str, Box<dyn Fn(&mut Checker)>);
 
-/// Kernels on 2-dimensional inputs.
+/// Kernels on 2-dimensional inputs, each with its `θ` (natural scale).
 fn all_kernels() -> Vec<KernelCase> {
     vec![
         (
             "se_iso",
-            Box::new(|c| c.run(&SquaredExponential::new(0.7, 1.3).unwrap())),
+            Box::new(|c| c.run(&SquaredExponential::isotropic(), &[1.3, 0.7])),
         ),
         (
             "se_ard",
-            Box::new(|c| c.run(&SquaredExponential::ard(&[0.7, 1.9], 1.3).unwrap())),
+            Box::new(|c| c.run(&SquaredExponential::ard(2).unwrap(), &[1.3, 0.7, 1.9])),
         ),
         (
             "matern12",
-            Box::new(|c| c.run(&Matern12::ard(&[0.8, 1.1], 0.9).unwrap())),
+            Box::new(|c| c.run(&Matern12::ard(2).unwrap(), &[0.9, 0.8, 1.1])),
         ),
         (
             "matern32",
-            Box::new(|c| c.run(&Matern32::ard(&[0.8, 1.1], 0.9).unwrap())),
+            Box::new(|c| c.run(&Matern32::ard(2).unwrap(), &[0.9, 0.8, 1.1])),
         ),
         (
             "matern52",
-            Box::new(|c| c.run(&Matern52::new(0.6, 2.0).unwrap())),
+            Box::new(|c| c.run(&Matern52::isotropic(), &[2.0, 0.6])),
         ),
         (
             "rq",
-            Box::new(|c| c.run(&RationalQuadratic::ard(&[0.8, 1.4], 1.1, 0.7).unwrap())),
+            Box::new(|c| c.run(&RationalQuadratic::ard(2).unwrap(), &[1.1, 0.8, 1.4, 0.7])),
         ),
         (
             "periodic",
-            Box::new(|c| c.run(&Periodic::ard(&[0.9, 1.3], 1.2, 0.8).unwrap())),
+            Box::new(|c| c.run(&Periodic::ard(2).unwrap(), &[1.2, 0.9, 1.3, 0.8])),
         ),
         (
             "linear",
-            Box::new(|c| c.run(&Linear::ard(&[0.5, 2.0]).unwrap())),
+            Box::new(|c| c.run(&Linear::ard(2).unwrap(), &[0.5, 2.0])),
         ),
-        ("white", Box::new(|c| c.run(&White::new(0.3).unwrap()))),
+        ("white", Box::new(|c| c.run(&White::new(), &[0.3]))),
         (
             "sum",
             Box::new(|c| {
                 c.run(
-                    &SquaredExponential::new(0.7, 1.0)
-                        .unwrap()
-                        .plus(Linear::new(0.4).unwrap()),
+                    &SquaredExponential::isotropic().plus(Linear::isotropic()),
+                    &[1.0, 0.7, 0.4],
                 )
             }),
         ),
         (
             "product",
             Box::new(|c| {
+                // σ² = 1.0 · 0.5, the product of the factors' former variances.
                 c.run(
-                    &Matern32::new(0.9, 1.0)
-                        .unwrap()
-                        .times(Periodic::new(1.0, 0.5, 1.5).unwrap()),
+                    &Matern32::isotropic().times(Periodic::isotropic()),
+                    &[0.5, 0.9, 1.0, 1.5],
                 )
             }),
         ),
         (
             "scaled",
-            Box::new(|c| {
-                c.run(
-                    &Matern52::ard(&[0.5, 0.9], 1.0)
-                        .unwrap()
-                        .scaled(2.5)
-                        .unwrap(),
-                )
-            }),
+            Box::new(|c| c.run(&Matern52::ard(2).unwrap().scaled(), &[2.5, 1.0, 0.5, 0.9])),
         ),
         (
             "active_dims",
             Box::new(|c| {
                 c.run(
-                    &SquaredExponential::new(0.6, 1.0)
-                        .unwrap()
+                    &SquaredExponential::isotropic()
                         .on_dims(&[1])
                         .unwrap()
-                        .plus(Matern12::new(1.2, 0.5).unwrap().on_dims(&[0]).unwrap()),
+                        .plus(Matern12::isotropic().on_dims(&[0]).unwrap()),
+                    &[1.0, 0.6, 0.5, 1.2],
                 )
             }),
         ),
@@ -304,10 +299,11 @@ fn active_dims_kernels() -> Vec<KernelCase> {
             "active_dims_se_ard",
             Box::new(|c| {
                 c.run(
-                    &SquaredExponential::ard(&[0.6, 1.4], 1.2)
+                    &SquaredExponential::ard(2)
                         .unwrap()
                         .on_dims(&[2, 0])
                         .unwrap(),
+                    &[1.2, 0.6, 1.4],
                 )
             }),
         ),
@@ -315,25 +311,26 @@ fn active_dims_kernels() -> Vec<KernelCase> {
             "active_dims_matern52_ard",
             Box::new(|c| {
                 c.run(
-                    &Matern52::ard(&[0.9, 0.5], 0.8)
-                        .unwrap()
-                        .on_dims(&[1, 2])
-                        .unwrap(),
+                    &Matern52::ard(2).unwrap().on_dims(&[1, 2]).unwrap(),
+                    &[0.8, 0.9, 0.5],
                 )
             }),
         ),
         (
             "active_dims_linear_ard",
-            Box::new(|c| c.run(&Linear::ard(&[0.5, 1.5]).unwrap().on_dims(&[2, 1]).unwrap())),
+            Box::new(|c| {
+                c.run(
+                    &Linear::ard(2).unwrap().on_dims(&[2, 1]).unwrap(),
+                    &[0.5, 1.5],
+                )
+            }),
         ),
         (
             "active_dims_periodic_ard",
             Box::new(|c| {
                 c.run(
-                    &Periodic::ard(&[0.9, 1.2], 1.1, 0.8)
-                        .unwrap()
-                        .on_dims(&[0, 2])
-                        .unwrap(),
+                    &Periodic::ard(2).unwrap().on_dims(&[0, 2]).unwrap(),
+                    &[1.1, 0.9, 1.2, 0.8],
                 )
             }),
         ),
@@ -341,14 +338,14 @@ fn active_dims_kernels() -> Vec<KernelCase> {
             "active_dims_composite",
             Box::new(|c| {
                 c.run(
-                    &SquaredExponential::ard(&[0.7, 1.1], 1.0)
+                    &SquaredExponential::ard(2)
                         .unwrap()
                         .on_dims(&[2, 0])
                         .unwrap()
-                        .times(Periodic::new(0.8, 1.0, 1.3).unwrap().on_dims(&[1]).unwrap())
-                        .plus(Linear::ard(&[0.3, 0.6]).unwrap().on_dims(&[0, 1]).unwrap())
-                        .scaled(1.7)
-                        .unwrap(),
+                        .times(Periodic::isotropic().on_dims(&[1]).unwrap())
+                        .plus(Linear::ard(2).unwrap().on_dims(&[0, 1]).unwrap())
+                        .scaled(),
+                    &[1.7, 1.0, 0.7, 1.1, 0.8, 1.3, 0.3, 0.6],
                 )
             }),
         ),
@@ -391,14 +388,16 @@ fn close(a: f64, b: f64, rtol: f64, atol: f64) -> bool {
 }
 
 impl Checker {
-    fn run<K: Kernel>(&mut self, k: &K) {
+    /// Runs every check on `k` near `θ₀` (each entry scaled by `e^{δ}`, `δ` from the
+    /// proptest: a perturbation on the log scale).
+    fn run<K: Kernel>(&mut self, k: &K, theta0: &[f64]) {
         let (n, m, d) = (self.n, self.m, self.d);
         let p = k.n_params();
-        let theta: Vec<f64> = k
-            .params()
+        assert_eq!(p, theta0.len(), "{k:?}");
+        let theta: Vec<f64> = theta0
             .iter()
             .zip(self.dtheta.iter().cycle())
-            .map(|(t, d)| t + d)
+            .map(|(t, d)| t * d.exp())
             .collect();
         // Coordinates on a perturbed grid, distinct in every dimension between any two
         // points (Matérn-1/2 is not differentiable where coordinates coincide), also after
@@ -416,7 +415,7 @@ impl Checker {
         let x = Inputs::new(n, d, spread(&self.x, n, 0.0)).unwrap();
         let y = Inputs::new(m, d, spread(&self.y, m, 0.17)).unwrap();
         let name = format!("{k:?}");
-        let kxx = kernel_matrix_theta(k, &theta, &x, None).unwrap();
+        let kxx = kernel_matrix(k, &theta, &x, None).unwrap();
 
         // Pullbacks vs finite differences: φ = Σ W ∘ K over θ, X, Y (cross), θ, X (sym),
         // θ, X (diag).
@@ -443,7 +442,7 @@ impl Checker {
             |v| {
                 let (th, a, b) = unpack(v, Some(m));
                 Ok(frob(
-                    kernel_matrix_theta(k, &th, &a, b.as_ref())?.as_ref(),
+                    kernel_matrix(k, &th, &a, b.as_ref())?.as_ref(),
                     w_cross,
                 ))
             },
@@ -456,14 +455,15 @@ impl Checker {
             let (gt, rest) = g.split_at_mut(p);
             let (gx, gy) = rest.split_at_mut(n * d);
             let wm = MatRef::from_column_major_slice(w_cross, n, m);
-            k.matrix_pullback(&theta, &x, Some(&y), wm, gt, Some(gx), Some(gy));
+            let adj = KernelAdjoints::new(gt, Some(gx), Some(gy));
+            k.matrix_pullback(&theta, &x, Some(&y), wm, adj);
         }
         self.compare(&name, "cross", &g, &fd);
         // Symmetric.
         let fd_sym = finite_diff_gradient(
             |v| {
                 let (th, a, _) = unpack(v, None);
-                Ok(frob(kernel_matrix_theta(k, &th, &a, None)?.as_ref(), w_sym))
+                Ok(frob(kernel_matrix(k, &th, &a, None)?.as_ref(), w_sym))
             },
             &pack(&theta, &x, None),
             FD_STEP,
@@ -473,7 +473,13 @@ impl Checker {
         {
             let (gt, gx) = g.split_at_mut(p);
             let wf = fold_symmetric(MatRef::from_column_major_slice(w_sym, n, n));
-            k.matrix_pullback(&theta, &x, None, wf.as_ref(), gt, Some(gx), None);
+            k.matrix_pullback(
+                &theta,
+                &x,
+                None,
+                wf.as_ref(),
+                KernelAdjoints::new(gt, Some(gx), None),
+            );
         }
         self.compare(&name, "symmetric", &g, &fd_sym);
         // Diagonal.
@@ -495,7 +501,7 @@ impl Checker {
         let mut g = vec![0.0; p + n * d];
         {
             let (gt, gx) = g.split_at_mut(p);
-            k.diag_pullback(&theta, &x, wd, gt, Some(gx));
+            k.diag_pullback(&theta, &x, wd, KernelAdjoints::new(gt, Some(gx), None));
         }
         self.compare(&name, "diag", &g, &fd_diag);
         // The diagonal agrees with the matrix's.
@@ -510,8 +516,8 @@ impl Checker {
 
         // Fast path vs the default dual path (values and pullbacks), cross case.
         let dp = DefaultPaths(k.clone());
-        let kd = kernel_matrix_theta(&dp, &theta, &x, Some(&y)).unwrap();
-        let kf = kernel_matrix_theta(k, &theta, &x, Some(&y)).unwrap();
+        let kd = kernel_matrix(&dp, &theta, &x, Some(&y)).unwrap();
+        let kf = kernel_matrix(k, &theta, &x, Some(&y)).unwrap();
         for j in 0..m {
             for i in 0..n {
                 if !close(kd[(i, j)], kf[(i, j)], 1e-13, 1e-300) {
@@ -526,10 +532,11 @@ impl Checker {
         for (kk, g) in [(0, &mut g1), (1, &mut g2)] {
             let (gt, rest) = g.split_at_mut(p);
             let (gx, gy) = rest.split_at_mut(n * d);
+            let adj = KernelAdjoints::new(gt, Some(gx), Some(gy));
             if kk == 0 {
-                k.matrix_pullback(&theta, &x, Some(&y), wm, gt, Some(gx), Some(gy));
+                k.matrix_pullback(&theta, &x, Some(&y), wm, adj);
             } else {
-                dp.matrix_pullback(&theta, &x, Some(&y), wm, gt, Some(gx), Some(gy));
+                dp.matrix_pullback(&theta, &x, Some(&y), wm, adj);
             }
         }
         for (a, b) in g1.iter().zip(&g2) {
@@ -693,81 +700,45 @@ fn closed_form_values() {
     let (l0, l1, s2) = (0.8_f64, 1.7_f64, 1.9_f64);
     let r = ((0.6 / l0).powi(2) + (0.7 / l1).powi(2)).sqrt();
     let at = |k: &dyn Fn() -> Mat<f64>| k()[(0, 0)];
+    let t = [s2, l0, l1];
+    let kxy = |k: &dyn Fn(&Inputs, &Inputs) -> Result<Mat<f64>>| k(&x, &y).unwrap()[(0, 0)];
     let cases: Vec<(f64, f64)> = vec![
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(
-                    &SquaredExponential::ard(&[l0, l1], s2).unwrap(),
-                    &x,
-                    Some(&y),
-                )
-                .unwrap()
-            }),
+            kxy(&|a, b| kernel_matrix(&SquaredExponential::ard(2).unwrap(), &t, a, Some(b))),
             s2 * (-r * r / 2.0).exp(),
         ),
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(
-                    &Matern12::ard(&[l0, l1], s2).unwrap(),
-                    &x,
-                    Some(&y),
-                )
-                .unwrap()
-            }),
+            kxy(&|a, b| kernel_matrix(&Matern12::ard(2).unwrap(), &t, a, Some(b))),
             s2 * (-r).exp(),
         ),
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(
-                    &Matern32::ard(&[l0, l1], s2).unwrap(),
-                    &x,
-                    Some(&y),
-                )
-                .unwrap()
-            }),
+            kxy(&|a, b| kernel_matrix(&Matern32::ard(2).unwrap(), &t, a, Some(b))),
             s2 * (1.0 + 3f64.sqrt() * r) * (-(3f64.sqrt()) * r).exp(),
         ),
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(
-                    &Matern52::ard(&[l0, l1], s2).unwrap(),
-                    &x,
-                    Some(&y),
-                )
-                .unwrap()
-            }),
+            kxy(&|a, b| kernel_matrix(&Matern52::ard(2).unwrap(), &t, a, Some(b))),
             s2 * (1.0 + 5f64.sqrt() * r + 5.0 * r * r / 3.0) * (-(5f64.sqrt()) * r).exp(),
         ),
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(
-                    &RationalQuadratic::ard(&[l0, l1], s2, 0.6).unwrap(),
-                    &x,
-                    Some(&y),
+            kxy(&|a, b| {
+                kernel_matrix(
+                    &RationalQuadratic::ard(2).unwrap(),
+                    &[s2, l0, l1, 0.6],
+                    a,
+                    Some(b),
                 )
-                .unwrap()
             }),
             s2 * (1.0 + r * r / (2.0 * 0.6)).powf(-0.6),
         ),
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(
-                    &Periodic::ard(&[l0, l1], s2, 1.3).unwrap(),
-                    &x,
-                    Some(&y),
-                )
-                .unwrap()
-            }),
+            kxy(&|a, b| kernel_matrix(&Periodic::ard(2).unwrap(), &[s2, l0, l1, 1.3], a, Some(b))),
             s2 * (-2.0
                 * ((std::f64::consts::PI * 0.6 / 1.3).sin().powi(2) / (l0 * l0)
                     + (std::f64::consts::PI * 0.7 / 1.3).sin().powi(2) / (l1 * l1)))
                 .exp(),
         ),
         (
-            at(&|| {
-                mechml_engine::gp::kernel_matrix(&Linear::ard(&[0.5, 2.0]).unwrap(), &x, Some(&y))
-                    .unwrap()
-            }),
+            kxy(&|a, b| kernel_matrix(&Linear::ard(2).unwrap(), &[0.5, 2.0], a, Some(b))),
             0.5 * 0.1 * 0.7 + 2.0 * -0.4 * 0.3,
         ),
     ];
@@ -778,19 +749,104 @@ fn closed_form_values() {
         );
     }
     // Rational quadratic → squared exponential as α → ∞ (R&W eq. 4.19 remark).
-    let rq = RationalQuadratic::new(0.7, 1.0, 1e8).unwrap();
-    let se = SquaredExponential::new(0.7, 1.0).unwrap();
-    let a = mechml_engine::gp::kernel_matrix(&rq, &x, Some(&y)).unwrap()[(0, 0)];
-    let b = mechml_engine::gp::kernel_matrix(&se, &x, Some(&y)).unwrap()[(0, 0)];
+    let rq = RationalQuadratic::isotropic();
+    let se = SquaredExponential::isotropic();
+    let a = at(&|| kernel_matrix(&rq, &[1.0, 0.7, 1e8], &x, Some(&y)).unwrap());
+    let b = at(&|| kernel_matrix(&se, &[1.0, 0.7], &x, Some(&y)).unwrap());
     assert!((a - b).abs() < 1e-7);
+}
+
+#[test]
+fn parameter_names_and_order() {
+    // Variance first, then the shape parameters (GPflow's and scikit-learn's order);
+    // `k0.`/`k1.` inside sums and products; one variance per product.
+    let names = |k: &dyn Fn() -> Result<ParamLayout>| k().unwrap().names().join(",");
+    assert_eq!(
+        names(&|| SquaredExponential::ard(2).unwrap().layout()),
+        "variance,lengthscale[0],lengthscale[1]"
+    );
+    assert_eq!(
+        names(&|| RationalQuadratic::isotropic().layout()),
+        "variance,lengthscale,alpha"
+    );
+    assert_eq!(
+        names(&|| Periodic::isotropic().layout()),
+        "variance,lengthscale,period"
+    );
+    assert_eq!(
+        names(&|| Linear::ard(2).unwrap().layout()),
+        "variance[0],variance[1]"
+    );
+    assert_eq!(
+        names(&|| SquaredExponential::isotropic()
+            .plus(Linear::isotropic())
+            .layout()),
+        "k0.variance,k0.lengthscale,k1.variance"
+    );
+    assert_eq!(
+        names(&|| SquaredExponential::isotropic()
+            .times(Periodic::isotropic())
+            .layout()),
+        "variance,k0.lengthscale,k1.lengthscale,k1.period"
+    );
+    // Nested products keep one variance in all.
+    let p3 = SquaredExponential::isotropic()
+        .times(Periodic::isotropic())
+        .times(Matern32::isotropic());
+    assert_eq!(
+        p3.layout().unwrap().names().join(","),
+        "variance,k0.k0.lengthscale,k0.k1.lengthscale,k0.k1.period,k1.lengthscale"
+    );
+    // A factor without a separable variance (ARD linear) keeps its scale; the product then
+    // has no variance of its own.
+    let pl = Linear::ard(2)
+        .unwrap()
+        .times(SquaredExponential::isotropic());
+    assert!(!pl.has_variance());
+    assert_eq!(
+        pl.layout().unwrap().names().join(","),
+        "k0.variance[0],k0.variance[1],k1.lengthscale"
+    );
+    assert_eq!(
+        names(&|| Matern52::isotropic().scaled().layout()),
+        "scale,k0.variance,k0.lengthscale"
+    );
+}
+
+#[test]
+fn a_product_is_its_variance_times_the_elementwise_product_of_its_factors() {
+    // K = σ² K_A ∘ K_B with the factors at unit variance, for the symmetric, cross and
+    // diagonal forms; 2-D inputs, ARD factors.
+    let x = Inputs::from_rows(&[[0.1, -0.4], [0.7, 0.3], [-0.5, 1.2], [1.4, 0.2]]).unwrap();
+    let y = Inputs::from_rows(&[[0.2, 0.5], [-1.0, 0.8]]).unwrap();
+    let (s2, la, lp, per) = (1.7, [0.6, 1.3], [0.9, 0.4], 1.1);
+    let k = SquaredExponential::ard(2)
+        .unwrap()
+        .times(Periodic::ard(2).unwrap());
+    let theta = [s2, la[0], la[1], lp[0], lp[1], per];
+    let se = SquaredExponential::ard(2).unwrap();
+    let pe = Periodic::ard(2).unwrap();
+    for yy in [None, Some(&y)] {
+        let kp = kernel_matrix(&k, &theta, &x, yy).unwrap();
+        let ka = kernel_matrix(&se, &[1.0, la[0], la[1]], &x, yy).unwrap();
+        let kb = kernel_matrix(&pe, &[1.0, lp[0], lp[1], per], &x, yy).unwrap();
+        for j in 0..kp.ncols() {
+            for i in 0..kp.nrows() {
+                let want = s2 * ka[(i, j)] * kb[(i, j)];
+                assert!((kp[(i, j)] - want).abs() < 1e-15 * s2, "({i}, {j})");
+            }
+        }
+    }
+    let d = mechml_engine::gp::kernel_diag(&k, &theta, &x).unwrap();
+    assert!(d.iter().all(|v| (v - s2).abs() < 1e-15 * s2));
 }
 
 #[test]
 fn white_noise_is_per_observation() {
     let x = Inputs::from_1d(&[0.0, 0.0, 1.0]).unwrap();
-    let k = White::new(0.25).unwrap();
-    let kxx = mechml_engine::gp::kernel_matrix(&k, &x, None).unwrap();
-    let kxy = mechml_engine::gp::kernel_matrix(&k, &x, Some(&x)).unwrap();
+    let k = White::new();
+    let kxx = kernel_matrix(&k, &[0.25], &x, None).unwrap();
+    let kxy = kernel_matrix(&k, &[0.25], &x, Some(&x)).unwrap();
     for i in 0..3 {
         for j in 0..3 {
             assert_eq!(kxx[(i, j)], if i == j { 0.25 } else { 0.0 });
@@ -802,28 +858,31 @@ fn white_noise_is_per_observation() {
 #[test]
 fn bad_inputs_are_errors() {
     let x = Inputs::from_rows(&[[0.0, 1.0, 2.0]]).unwrap();
-    let ard = SquaredExponential::ard(&[1.0, 1.0], 1.0).unwrap();
+    let ard = SquaredExponential::ard(2).unwrap();
     assert!(matches!(
-        mechml_engine::gp::kernel_matrix(&ard, &x, None),
+        kernel_matrix(&ard, &[1.0, 1.0, 1.0], &x, None),
         Err(Error::ShapeMismatch { .. })
     ));
-    assert!(SquaredExponential::new(-1.0, 1.0).is_err());
-    assert!(SquaredExponential::new(1.0, f64::NAN).is_err());
+    let iso = SquaredExponential::isotropic();
+    // Values outside a parameter's support are option errors naming it.
+    match kernel_matrix(&iso, &[1.0, -1.0], &x, None) {
+        Err(Error::InvalidOption { name, .. }) => assert_eq!(name, "lengthscale"),
+        other => panic!("expected InvalidOption, got {other:?}"),
+    }
+    assert!(kernel_matrix(&iso, &[f64::NAN, 1.0], &x, None).is_err());
+    assert!(SquaredExponential::ard(0).is_err());
     assert!(Inputs::new(1, 2, vec![0.0, f64::INFINITY]).is_err());
-    let mut k = SquaredExponential::new(1.0, 1.0).unwrap();
-    assert!(k.set_params(&[0.0]).is_err());
-    assert!(
-        SquaredExponential::new(1.0, 1.0)
-            .unwrap()
-            .on_dims(&[])
-            .is_err()
-    );
+    assert!(kernel_matrix(&iso, &[0.0], &x, None).is_err());
+    assert!(iso.clone().on_dims(&[]).is_err());
     let y = Inputs::from_rows(&[[0.0, 1.0]]).unwrap();
-    let iso = SquaredExponential::new(1.0, 1.0).unwrap();
-    assert!(mechml_engine::gp::kernel_matrix(&iso, &x, Some(&y)).is_err());
-    // Overflowing hyperparameters give a non-finite error, not NaNs.
-    let big = Linear::new(1.0).unwrap();
-    let r = kernel_matrix_theta(&big, &[800.0], &x, None);
+    match kernel_matrix(&iso, &[1.0, 1.0], &x, Some(&y)) {
+        Err(Error::ShapeMismatch { arg, .. }) => assert_eq!(arg, "y"),
+        other => panic!("expected ShapeMismatch, got {other:?}"),
+    }
+    // Overflowing hyperparameters give a non-finite error, not NaNs (σ² = 10³⁰⁸ here; the
+    // log-scale e⁸⁰⁰ of before is infinite on the natural scale).
+    let big = Linear::isotropic();
+    let r = kernel_matrix(&big, &[1e308], &x, None);
     assert!(matches!(r, Err(Error::NonFinite { .. })), "{r:?}");
     // Kernel matrix on the tape with a wrong-length θ.
     let tape = Tape::new();
@@ -843,48 +902,43 @@ fn active_dims_closed_forms() {
     let (l0, l1, s2) = (0.8_f64, 1.7_f64, 1.9_f64);
     let at = |m: Mat<f64>| m[(0, 0)];
     // SE with lengthscale l0 on dimension 2 and l1 on dimension 0.
-    let se = SquaredExponential::ard(&[l0, l1], s2)
+    let se = SquaredExponential::ard(2)
         .unwrap()
         .on_dims(&[2, 0])
         .unwrap();
+    let se_t = [s2, l0, l1];
     let r2 = ((a[2] - b[2]) / l0).powi(2) + ((a[0] - b[0]) / l1).powi(2);
     let want_se = s2 * (-0.5 * r2).exp();
     // Linear with variances (0.5, 2.0) on dimensions (2, 1).
-    let lin = Linear::ard(&[0.5, 2.0]).unwrap().on_dims(&[2, 1]).unwrap();
+    let lin = Linear::ard(2).unwrap().on_dims(&[2, 1]).unwrap();
+    let lin_t = [0.5, 2.0];
     let want_lin = 0.5 * a[2] * b[2] + 2.0 * a[1] * b[1];
     // Periodic with lengthscales (l0, l1) on dimensions (0, 2), period 1.3.
-    let per = Periodic::ard(&[l0, l1], s2, 1.3)
-        .unwrap()
-        .on_dims(&[0, 2])
-        .unwrap();
+    let per = Periodic::ard(2).unwrap().on_dims(&[0, 2]).unwrap();
+    let per_t = [s2, l0, l1, 1.3];
     let want_per = s2
         * (-2.0
             * ((PI * (a[0] - b[0]) / 1.3).sin().powi(2) / (l0 * l0)
                 + (PI * (a[2] - b[2]) / 1.3).sin().powi(2) / (l1 * l1)))
             .exp();
-    let kxy = |k: &dyn Fn(&Inputs, &Inputs) -> Mat<f64>| at(k(&x, &y));
+    // The product carries one variance (s2 · s2) and its factors are unit-variance shapes.
+    let comp = se.clone().times(per.clone()).plus(lin.clone());
+    let comp_t = [s2 * s2, l0, l1, l0, l1, 1.3, 0.5, 2.0];
     let cases = [
         (
-            kxy(&|p, q| mechml_engine::gp::kernel_matrix(&se, p, Some(q)).unwrap()),
+            at(kernel_matrix(&se, &se_t, &x, Some(&y)).unwrap()),
             want_se,
         ),
         (
-            kxy(&|p, q| mechml_engine::gp::kernel_matrix(&lin, p, Some(q)).unwrap()),
+            at(kernel_matrix(&lin, &lin_t, &x, Some(&y)).unwrap()),
             want_lin,
         ),
         (
-            kxy(&|p, q| mechml_engine::gp::kernel_matrix(&per, p, Some(q)).unwrap()),
+            at(kernel_matrix(&per, &per_t, &x, Some(&y)).unwrap()),
             want_per,
         ),
         (
-            kxy(&|p, q| {
-                mechml_engine::gp::kernel_matrix(
-                    &se.clone().times(per.clone()).plus(lin.clone()),
-                    p,
-                    Some(q),
-                )
-                .unwrap()
-            }),
+            at(kernel_matrix(&comp, &comp_t, &x, Some(&y)).unwrap()),
             want_se * want_per + want_lin,
         ),
     ];
@@ -897,14 +951,14 @@ fn active_dims_closed_forms() {
     // An ARD kernel with two lengthscales on three active dimensions is a shape error;
     // an active dimension beyond the inputs' is one too.
     assert!(
-        SquaredExponential::ard(&[1.0, 1.0], 1.0)
+        SquaredExponential::ard(2)
             .unwrap()
             .on_dims(&[0, 1, 2])
             .is_err()
     );
     let two = Inputs::from_rows(&[[0.0, 1.0]]).unwrap();
     assert!(matches!(
-        mechml_engine::gp::kernel_matrix(&se, &two, None),
+        kernel_matrix(&se, &se_t, &two, None),
         Err(Error::ShapeMismatch { .. })
     ));
 }
@@ -915,9 +969,9 @@ fn active_dims_closed_forms() {
 /// leave SIMD tails, strided views, and kernels that ignore the values.
 #[test]
 fn pullback_with_values_matches_pullback() {
-    fn check<K: Kernel>(name: &str, k: &K, x: &Inputs) {
+    fn check<K: Kernel>(name: &str, k: &K, theta: &[f64], x: &Inputs) {
         let n = x.n();
-        let theta = k.params();
+        let theta = theta.to_vec();
         let mut kxx = Mat::<f64>::zeros(n, n);
         k.matrix_into(&theta, x, None, kxx.as_mut());
         let big = Mat::<f64>::from_fn(n + 3, n + 2, |i, j| {
@@ -936,8 +990,9 @@ fn pullback_with_values_matches_pullback() {
             for (kl, kv) in kxxs {
                 let mut a = vec![0.0; theta.len()];
                 let mut b = vec![0.0; theta.len()];
-                k.matrix_pullback(&theta, x, None, kb, &mut a, None, None);
-                k.matrix_pullback_sym_with_values(&theta, x, kv, kb, &mut b, None);
+                k.matrix_pullback(&theta, x, None, kb, KernelAdjoints::theta_only(&mut a));
+                let adj = KernelAdjoints::theta_only(&mut b);
+                k.matrix_pullback_sym_with_values(&theta, x, kv, kb, adj);
                 for (p, (u, v)) in a.iter().zip(&b).enumerate() {
                     assert!(
                         close(*u, *v, 1e-12, 1e-13),
@@ -955,10 +1010,17 @@ fn pullback_with_values_matches_pullback() {
                 .collect();
             let x = Inputs::new(n, d, pts).unwrap();
             let ls: Vec<f64> = (0..d).map(|k| 0.6 + 0.3 * k as f64).collect();
-            check("se_iso", &SquaredExponential::new(0.8, 1.7).unwrap(), &x);
-            check("se_ard", &SquaredExponential::ard(&ls, 0.6).unwrap(), &x);
-            check("matern32", &Matern32::ard(&ls, 0.9).unwrap(), &x);
-            check("rq", &RationalQuadratic::new(0.7, 1.2, 2.5).unwrap(), &x);
+            let iso = SquaredExponential::isotropic();
+            check("se_iso", &iso, &[1.7, 0.8], &x);
+            let se = SquaredExponential::ard(d).unwrap();
+            check("se_ard", &se, &cat(&[0.6], &ls), &x);
+            check(
+                "matern32",
+                &Matern32::ard(d).unwrap(),
+                &cat(&[0.9], &ls),
+                &x,
+            );
+            check("rq", &RationalQuadratic::isotropic(), &[1.2, 0.7, 2.5], &x);
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_gradient};
 use mechml_engine::gp::{
-    ExactGp, Inputs, Matern32, MaternOrder, SparseGp, SparseGpOptions, SparseMethod,
-    SquaredExponential, TemporalGp,
+    ExactGp, Inputs, Matern32, SparseGp, SparseGpOptions, SparseMethod, SquaredExponential,
+    TemporalGp,
 };
 use proptest::prelude::*;
 
@@ -28,10 +28,16 @@ proptest! {
         l0 in 0.2f64..2.0, l1 in 0.2f64..2.0, s2 in 0.3f64..3.0, noise in 0.01f64..0.5,
     ) {
         let x = spread(&raw, n);
-        let gp = ExactGp::new(SquaredExponential::ard(&[l0, l1], s2).unwrap(), x, &y[..n], noise).unwrap();
+        let gp = ExactGp::new(SquaredExponential::ard(2).unwrap(), x, &y[..n], &[s2, l0, l1, noise]).unwrap();
+        // On the unconstrained (log) scale.
         let p = gp.params();
+        let z: Vec<f64> = p.iter().map(|v| v.ln()).collect();
         let r = gp.lml_and_grad(&p).unwrap();
-        let rep = check_gradient(|q| gp.lml_and_grad(q).map(|r| r.value), &p, &r.grad,
+        let value = |q: &[f64]| {
+            let th: Vec<f64> = q.iter().map(|v| v.exp()).collect();
+            gp.lml_and_grad(&th).map(|r| r.value)
+        };
+        let rep = check_gradient(value, &z, &r.grad_unconstrained,
             GradCheckOptions { rtol: 1e-6, atol: 1e-7, rel_step: None }).unwrap();
         prop_assert!(rep.passed, "{}", rep);
     }
@@ -45,15 +51,16 @@ proptest! {
         l in 0.2f64..1.0, s2 in 0.5f64..2.0, noise in 0.05f64..0.5,
     ) {
         let x = spread(&raw, n);
-        let k = Matern32::new(l, s2).unwrap();
-        let exact = ExactGp::new(k.clone(), x.clone(), &y[..n], noise).unwrap().log_marginal_likelihood().unwrap();
+        let k = Matern32::isotropic();
+        let th = [s2, l, noise];
+        let exact = ExactGp::new(k.clone(), x.clone(), &y[..n], &th).unwrap().log_marginal_likelihood().unwrap();
         let opts = SparseGpOptions { jitter: 0.0, ..Default::default() };
         let z = x.select(&(0..m).map(|i| (i * 3) % n).collect::<Vec<_>>()).unwrap();
-        let vfe = SparseGp::new(k.clone(), x.clone(), &y[..n], z, noise, SparseMethod::Vfe).unwrap()
+        let vfe = SparseGp::new(k.clone(), x.clone(), &y[..n], z, &th, SparseMethod::Vfe).unwrap()
             .with_options(SparseGpOptions { jitter: 1e-9, ..Default::default() }).objective().unwrap();
         prop_assert!(vfe <= exact + 1e-9 * exact.abs(), "VFE {} > exact {}", vfe, exact);
         for method in [SparseMethod::Vfe, SparseMethod::Fitc] {
-            let f = SparseGp::new(k.clone(), x.clone(), &y[..n], x.clone(), noise, method).unwrap()
+            let f = SparseGp::new(k.clone(), x.clone(), &y[..n], x.clone(), &th, method).unwrap()
                 .with_options(opts).objective().unwrap();
             prop_assert!((f - exact).abs() < 1e-7 * exact.abs().max(1.0), "{:?} at Z = X: {} vs {}", method, f, exact);
         }
@@ -65,8 +72,8 @@ proptest! {
         l in 0.2f64..3.0, s2 in 0.3f64..3.0, noise in 0.01f64..0.5,
     ) {
         let y: Vec<f64> = t.iter().map(|v| v.cos()).collect();
-        let ss = TemporalGp::new(MaternOrder::ThreeHalves, l, s2, noise, &t, &y).unwrap().log_marginal_likelihood().unwrap();
-        let dense = ExactGp::new(Matern32::new(l, s2).unwrap(), Inputs::from_1d(&t).unwrap(), &y, noise).unwrap()
+        let ss = TemporalGp::new(Matern32::isotropic(), &t, &y, &[s2, l, noise]).unwrap().log_marginal_likelihood().unwrap();
+        let dense = ExactGp::new(Matern32::isotropic(), Inputs::from_1d(&t).unwrap(), &y, &[s2, l, noise]).unwrap()
             .log_marginal_likelihood().unwrap();
         prop_assert!((ss - dense).abs() < 1e-9 * dense.abs().max(1.0), "{} vs {}", ss, dense);
     }

@@ -113,7 +113,7 @@ impl<G: LearnedTerm> OdeRhs for HybridField<'_, G> {
 
 fn gp_term() -> GpResidual<SquaredExponential> {
     let z: Vec<f64> = (0..8).map(|i| -0.5 + 0.6 * i as f64).collect();
-    GpResidual::new(SquaredExponential::new(0.8, 0.05).unwrap(), z, 1, 1).unwrap()
+    GpResidual::new(SquaredExponential::isotropic(), &[0.05, 0.8], z, 1, 1).unwrap()
 }
 
 #[test]
@@ -193,10 +193,11 @@ fn gp_residual_is_the_gp_posterior_mean_of_its_inducing_values() {
     let p = gp.penalty(&v);
     assert!((p - pen).abs() < 1e-7 * pen, "{p} vs {pen}");
     // Bad inputs.
-    let k = SquaredExponential::new(1.0, 1.0).unwrap();
-    assert!(GpResidual::new(k.clone(), vec![], 1, 1).is_err());
-    assert!(GpResidual::new(k.clone(), vec![0.0, 1.0, 2.0], 2, 1).is_err());
-    assert!(GpResidual::new(k, vec![0.5, f64::NAN], 1, 1).is_err());
+    let k = SquaredExponential::isotropic();
+    let th = [1.0, 1.0];
+    assert!(GpResidual::new(k.clone(), &th, vec![], 1, 1).is_err());
+    assert!(GpResidual::new(k.clone(), &th, vec![0.0, 1.0, 2.0], 2, 1).is_err());
+    assert!(GpResidual::new(k, &th, vec![0.5, f64::NAN], 1, 1).is_err());
 }
 
 #[test]

@@ -115,10 +115,12 @@ impl Inputs {
         let mut data = Vec::with_capacity(idx.len() * self.d);
         for &i in idx {
             if i >= self.n {
-                return Err(Error::InvalidArgument {
-                    op: "Inputs::select",
-                    message: format!("index {i} out of range for {} points", self.n),
-                });
+                return Err(Error::invalid_option(
+                    "Inputs::select",
+                    "idx",
+                    i,
+                    format!("an index below the number of points {}", self.n),
+                ));
             }
             data.extend_from_slice(self.point(i));
         }
@@ -132,13 +134,12 @@ impl Inputs {
     /// The given dimensions of every point (used by active-dimension kernels).
     pub fn select_dims(&self, dims: &[usize]) -> Result<Self> {
         if let Some(&k) = dims.iter().find(|&&k| k >= self.d) {
-            return Err(Error::InvalidArgument {
-                op: "Inputs::select_dims",
-                message: format!(
-                    "dimension {k} out of range for {}-dimensional inputs",
-                    self.d
-                ),
-            });
+            return Err(Error::invalid_option(
+                "Inputs::select_dims",
+                "dims",
+                k,
+                format!("a dimension below {} (the inputs' dimension)", self.d),
+            ));
         }
         let mut data = Vec::with_capacity(self.n * dims.len());
         for i in 0..self.n {

@@ -19,13 +19,20 @@
 //! three Cholesky factorisations for value and gradient. The collapsed bounds use the
 //! Woodbury identity to keep every adjoint `O(n m²)` (derivation in
 //! [`sparse::collapsed_bound`]); the SVGP ELBO's adjoints and the natural-gradient step
-//! (Salimbeni, Eleftheriadis & Hensman 2018) are derived in [`sparse::svgp`]; the Kalman
-//! filter is written once over [`Real`](crate::ad::Real) and differentiated by dual
-//! numbers in one `O(n)` pass.
+//! (Salimbeni, Eleftheriadis & Hensman 2018) are derived in [`sparse::svgp`]; temporal GPs
+//! run the engine's one Kalman filter ([`crate::ssm`]) and its hand-written adjoint, in
+//! `O(n)` ([`statespace::filter`]).
 //!
-//! **Parameters** are unconstrained: positive quantities (lengthscales, variances,
-//! noise) are stored as logarithms. Kernel parameter layouts are listed in [`kernels`];
-//! a model's `params()` is the kernel's followed by `log σ²`.
+//! **Parameters** live in one place: a model's vector `θ` on the natural scale, described
+//! by a [`ParamLayout`](crate::param::ParamLayout) (names, transforms, values). Kernels
+//! and likelihoods describe structure only and evaluate at a slice of `θ`. The order is
+//! GPflow's and scikit-learn's: the kernel's parameters (`variance` first, then
+//! `lengthscale` or `lengthscale[i]`, `period`, …; `k0.…`, `k1.…` inside sums and
+//! products, which carry one `variance`), then the likelihood's (`noise_variance`).
+//! Gradients come on the natural scale and on the unconstrained one (`log θ` for the
+//! positive parameters, where fits run); a fit takes
+//! [`optim::FitOptions`](crate::optim::FitOptions) and holds parameters fixed by name or
+//! group (`"lengthscale"`, `"inducing"`).
 //!
 //! **Numerics.** Exact GPs escalate jitter per a [`JitterPolicy`](crate::linalg::JitterPolicy)
 //! and report what they added; sparse models add a fixed jitter to `K_uu` (default `10⁻⁶`,
@@ -34,11 +41,13 @@
 //! # Example
 //! ```
 //! use mechml_engine::gp::{ExactGp, Inputs, Matern52};
+//! use mechml_engine::optim::FitOptions;
 //! // Noisy samples of sin on [0, 6].
 //! let xs: Vec<f64> = (0..60).map(|i| i as f64 * 0.1).collect();
 //! let y: Vec<f64> = xs.iter().enumerate().map(|(i, v)| v.sin() + 0.05 * ((i * 7 % 11) as f64 - 5.0) / 5.0).collect();
-//! let mut gp = ExactGp::new(Matern52::new(1.0, 1.0)?, Inputs::from_1d(&xs)?, &y, 0.1)?;
-//! let report = gp.fit(&Default::default())?;          // L-BFGS on −log p(y), with its trace
+//! // θ = (variance, lengthscale, noise_variance), natural scale.
+//! let mut gp = ExactGp::new(Matern52::isotropic(), Inputs::from_1d(&xs)?, &y, &[1.0, 1.0, 0.1])?;
+//! let report = gp.fit(&FitOptions::default())?;      // L-BFGS on −log p(y), with its trace
 //! assert!(report.optim.converged());
 //! let post = gp.posterior()?;
 //! let p = post.predict(&Inputs::from_1d(&[2.05])?, false)?;
@@ -66,20 +75,34 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod exact;
+mod fit;
 pub mod inputs;
 pub mod kernels;
 pub mod likelihoods;
+pub(crate) mod params;
 pub mod quadrature;
 pub mod sparse;
 pub mod statespace;
 pub(crate) mod workspace;
 
-pub use exact::*;
+pub use exact::{
+    DenseMatrix, ExactFactor, ExactGp, ExactGpOptions, ExactPosterior, FitReport, LmlGradient,
+    Prediction, exact_lml_var,
+};
 pub use inputs::Inputs;
-pub use kernels::*;
+pub use kernels::{
+    ActiveDims, Kernel, KernelAdjoints, KernelExt, Linear, Matern12, Matern12Profile, Matern32,
+    Matern32Profile, Matern52, Matern52Profile, Periodic, Product, Profile, RationalQuadratic,
+    RqProfile, Scaled, SeProfile, SquaredExponential, Stationary, Sum, White, fold_symmetric,
+    kernel_diag, kernel_diag_var, kernel_matrix, kernel_matrix_var,
+};
 pub use likelihoods::{Bernoulli, Gaussian, Likelihood, Link, Poisson, StudentT};
 pub use quadrature::GaussHermite;
-pub use sparse::*;
+pub use sparse::{
+    ElboGradient, GreedySelection, SparseData, SparseFitReport, SparseGp, SparseGpOptions,
+    SparseGradient, SparseMethod, Svgp, SvgpOptions, SvgpTrainOptions, greedy_variance, kmeans,
+    sparse_objective_var, svgp_elbo_var,
+};
 pub use statespace::{MaternOrder, TemporalFitReport, TemporalGp, temporal_lml_var};
 
 /// The code in `docs/gp.md`, compiled and run as doctests.

@@ -22,10 +22,12 @@ impl GaussHermite {
     /// The `n`-point rule (`1 ≤ n ≤ 300`; beyond that the weights underflow).
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 || n > 300 {
-            return Err(Error::InvalidArgument {
-                op: "GaussHermite::new",
-                message: format!("need 1 ≤ n ≤ 300 points, got {n}"),
-            });
+            return Err(Error::invalid_option(
+                "GaussHermite::new",
+                "n",
+                n,
+                "between 1 and 300 points",
+            ));
         }
         const PIM4: f64 = 0.751_125_544_464_942_5; // π^{−1/4}
         const MAX_IT: usize = 20;

@@ -62,3 +62,11 @@ pub(crate) fn give(pool: Option<&MatPool>, m: Mat<f64>) {
         p.give(m);
     }
 }
+
+/// How the dense linear algebra of a model runs: parallelism and (optionally) a pool of
+/// work buffers.
+#[derive(Clone, Copy)]
+pub(crate) struct Linalg<'a> {
+    pub par: faer::Par,
+    pub pool: Option<&'a MatPool>,
+}

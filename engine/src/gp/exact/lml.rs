@@ -11,15 +11,16 @@
 //! pullback forms `K_y⁻¹` once from `L` (≈ 2n³/3 flops), overwrites it in place with the
 //! pair weights of `K̄_y` and hands them to [`Kernel::matrix_pullback`], which contracts
 //! them with `∂K/∂θ` and `∂K/∂X` entry by entry: no `n × n` matrix per hyperparameter. The
-//! noise gradient is `∂/∂log σ_n² = σ_n² tr K̄_y`, and `Ȳ = −A`.
+//! noise gradient is `∂/∂σ_n² = tr K̄_y`, and `Ȳ = −A`.
 
 use faer::linalg::matmul::triangular::BlockStructure;
 use faer::{Accum, Mat, MatRef, Par};
 
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
-use crate::gp::kernels::Kernel;
-use crate::gp::workspace::{self, MatPool};
+use crate::gp::kernels::{Kernel, KernelAdjoints};
+use crate::gp::workspace;
+pub(crate) use crate::gp::workspace::Linalg;
 use crate::linalg::{JitterInfo, JitterPolicy, Llt, cholesky_with_jitter};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -35,16 +36,23 @@ pub struct ExactFactor {
     pub jitter: JitterInfo,
 }
 
+/// An exact-GP problem at one `θ`: the kernel and its parameters, the noise variance
+/// `σ_n²` and the inputs.
+pub(crate) struct ExactAt<'a, K> {
+    pub kernel: &'a K,
+    pub theta: &'a [f64],
+    pub noise: f64,
+    pub x: &'a Inputs,
+}
+
 /// Checks the shapes of an exact-GP problem.
 pub(crate) fn check_problem<K: Kernel>(
     op: &'static str,
-    k: &K,
-    theta: &[f64],
-    log_noise: f64,
-    x: &Inputs,
+    p: &ExactAt<'_, K>,
     y: MatRef<'_, f64>,
 ) -> Result<()> {
-    crate::gp::kernels::matrix::check_args(op, k, theta, x, None)?;
+    let x = p.x;
+    crate::gp::kernels::matrix::check_args(op, p.kernel, p.theta, x, None)?;
     if y.nrows() != x.n() {
         return Err(Error::ShapeMismatch {
             op,
@@ -54,10 +62,12 @@ pub(crate) fn check_problem<K: Kernel>(
         });
     }
     if x.n() == 0 {
-        return Err(Error::InvalidArgument {
+        return Err(Error::invalid_option(
             op,
-            message: "no training points".into(),
-        });
+            "x",
+            "0 points",
+            "at least one training point",
+        ));
     }
     for j in 0..y.ncols() {
         for i in 0..y.nrows() {
@@ -71,50 +81,46 @@ pub(crate) fn check_problem<K: Kernel>(
             }
         }
     }
-    if !log_noise.is_finite() {
+    if !p.noise.is_finite() {
         return Err(Error::NonFinite {
             op,
             index: 0,
-            value: log_noise,
-            context: "log noise variance".into(),
+            value: p.noise,
+            context: "noise variance".into(),
         });
     }
     Ok(())
 }
 
 /// Factorises `K(X, X) + σ_n² I` (escalating jitter per `policy`) and solves for `A`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn factor<K: Kernel>(
-    k: &K,
-    theta: &[f64],
-    log_noise: f64,
-    x: &Inputs,
+    p: &ExactAt<'_, K>,
     y: MatRef<'_, f64>,
     policy: JitterPolicy,
-    par: Par,
-    pool: Option<&MatPool>,
+    la: Linalg<'_>,
 ) -> Result<ExactFactor> {
-    factor_keep(k, theta, log_noise, x, y, policy, par, pool, false).map(|(f, _)| f)
+    factor_keep(p, y, policy, la, false).map(|(f, _)| f)
 }
 
 /// [`factor`], also returning the lower triangle of the noise-free `K(X, X)` when `keep_k`
 /// (for [`lml_pullback_owned`], whose kernel may read its values instead of recomputing
 /// them).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn factor_keep<K: Kernel>(
-    k: &K,
-    theta: &[f64],
-    log_noise: f64,
-    x: &Inputs,
+    p: &ExactAt<'_, K>,
     y: MatRef<'_, f64>,
     policy: JitterPolicy,
-    par: Par,
-    pool: Option<&MatPool>,
+    la: Linalg<'_>,
     keep_k: bool,
 ) -> Result<(ExactFactor, Option<Mat<f64>>)> {
-    check_problem("exact_gp", k, theta, log_noise, x, y)?;
+    check_problem("exact_gp", p, y)?;
+    let ExactAt {
+        kernel: k,
+        theta,
+        noise,
+        x,
+    } = *p;
+    let Linalg { par, pool } = la;
     let n = x.n();
-    let noise = log_noise.exp();
     let build = |mut ky: Mat<f64>| {
         k.matrix_into(theta, x, None, ky.as_mut());
         for i in 0..n {
@@ -240,52 +246,50 @@ fn inverse_lower_into(l: MatRef<'_, f64>, linv: &mut Mat<f64>, out: &mut Mat<f64
     );
 }
 
-/// Adjoints of the log marginal likelihood (scaled by `gbar`), added into the outputs.
+/// Adjoints of the log marginal likelihood (scaled by `gbar`), added into the outputs:
+/// `θ` and `σ_n²` on the natural scale, `X` point-major, `Y` column-major.
 pub(crate) struct ExactAdjoints<'a> {
     pub dtheta: &'a mut [f64],
-    pub dlog_noise: &'a mut f64,
+    pub dnoise: &'a mut f64,
     pub dx: Option<&'a mut [f64]>,
     pub dy: Option<&'a mut [f64]>,
 }
 
 /// The fused pullback (see the module docs), keeping the factorisation (for a tape block
 /// whose pullback may run more than once).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn lml_pullback<K: Kernel>(
-    k: &K,
-    theta: &[f64],
-    log_noise: f64,
-    x: &Inputs,
+    p: &ExactAt<'_, K>,
     f: &ExactFactor,
     gbar: f64,
     par: Par,
     out: ExactAdjoints<'_>,
 ) {
-    let n = x.n();
+    let n = p.x.n();
     let mut linv = Mat::<f64>::zeros(n, n);
     let mut w = Mat::<f64>::zeros(n, n);
     inverse_lower_into(f.llt.l(), &mut linv, &mut w, par);
     drop(linv);
-    contract(k, theta, log_noise, x, &f.alpha, w, None, gbar, out);
+    let weights = PairWeights {
+        alpha: &f.alpha,
+        kxx: None,
+        gbar,
+    };
+    contract(p, w, weights, out);
 }
 
 /// The fused pullback consuming the factorisation: `K⁻¹` is written over `L`, and the
-/// buffers go back to `pool`. `kxx`, the lower triangle of the noise-free `K(X, X)` from
+/// buffers go back to the pool. `kxx`, the lower triangle of the noise-free `K(X, X)` from
 /// [`factor_keep`], lets the kernel read its values instead of recomputing them.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn lml_pullback_owned<K: Kernel>(
-    k: &K,
-    theta: &[f64],
-    log_noise: f64,
-    x: &Inputs,
+    p: &ExactAt<'_, K>,
     f: ExactFactor,
     kxx: Option<Mat<f64>>,
     gbar: f64,
-    par: Par,
-    pool: Option<&MatPool>,
+    la: Linalg<'_>,
     out: ExactAdjoints<'_>,
 ) {
-    let n = x.n();
+    let Linalg { par, pool } = la;
+    let n = p.x.n();
     let mut linv = workspace::take(pool, n, n);
     let mut w = f.llt.into_l();
     let l_copy_free = w.as_ref();
@@ -302,28 +306,42 @@ pub(crate) fn lml_pullback_owned<K: Kernel>(
         par,
     );
     workspace::give(pool, linv);
-    let w = contract(k, theta, log_noise, x, &f.alpha, w, kxx.as_ref(), gbar, out);
+    let weights = PairWeights {
+        alpha: &f.alpha,
+        kxx: kxx.as_ref(),
+        gbar,
+    };
+    let w = contract(p, w, weights, out);
     workspace::give(pool, w);
     if let Some(kxx) = kxx {
         workspace::give(pool, kxx);
     }
 }
 
+/// What the pair weights of `K̄_y` are formed from: `A = K_y⁻¹ Y`, the adjoint `gbar` of
+/// the log-likelihood, and (optionally) the kernel matrix for the kernel's pullback.
+struct PairWeights<'a> {
+    alpha: &'a Mat<f64>,
+    kxx: Option<&'a Mat<f64>>,
+    gbar: f64,
+}
+
 /// Overwrites the lower triangle of `K⁻¹` (in `w`) with the pair weights of
 /// `K̄_y = ½ gbar (A Aᵀ − p K⁻¹)` (off-diagonal pairs count twice) and contracts them
 /// with the kernel's derivatives. Returns the buffer.
-#[allow(clippy::too_many_arguments)]
 fn contract<K: Kernel>(
-    k: &K,
-    theta: &[f64],
-    log_noise: f64,
-    x: &Inputs,
-    alpha: &Mat<f64>,
+    p: &ExactAt<'_, K>,
     mut w: Mat<f64>,
-    kxx: Option<&Mat<f64>>,
-    gbar: f64,
+    weights: PairWeights<'_>,
     out: ExactAdjoints<'_>,
 ) -> Mat<f64> {
+    let PairWeights { alpha, kxx, gbar } = weights;
+    let ExactAt {
+        kernel: k,
+        theta,
+        x,
+        ..
+    } = *p;
     let n = x.n();
     let p = alpha.ncols();
     let pf = p as f64;
@@ -359,17 +377,13 @@ fn contract<K: Kernel>(
             trace += col[j];
         }
     }
-    *out.dlog_noise += log_noise.exp() * trace;
+    *out.dnoise += trace;
+    let adj = KernelAdjoints::new(out.dtheta, out.dx, None);
     match kxx {
-        Some(kxx) => k.matrix_pullback_sym_with_values(
-            theta,
-            x,
-            kxx.as_ref(),
-            w.as_ref(),
-            out.dtheta,
-            out.dx,
-        ),
-        None => k.matrix_pullback(theta, x, None, w.as_ref(), out.dtheta, out.dx, None),
+        Some(kxx) => {
+            k.matrix_pullback_sym_with_values(theta, x, kxx.as_ref(), w.as_ref(), adj);
+        }
+        None => k.matrix_pullback(theta, x, None, w.as_ref(), adj),
     }
     if let Some(dy) = out.dy {
         for c in 0..p {

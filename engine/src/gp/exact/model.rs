@@ -1,19 +1,20 @@
 //! [`ExactGp`]: exact GP regression with Gaussian noise, its log marginal likelihood and
-//! gradient, fitting by L-BFGS, and the tape block [`exact_lml_var`].
+//! gradient (natural and unconstrained scales), and fitting by L-BFGS.
 
 use faer::{Mat, MatRef, Par};
 use serde::{Deserialize, Serialize};
 
-use super::lml::{self, ExactAdjoints, ExactFactor};
-use super::predict::ExactPosterior;
-use crate::ad::block::{BlockOp, InputAdjoints};
-use crate::ad::{Tape, Var, VarMat, VarVec};
-use crate::error::{Error, Result};
+use super::lml::{self, ExactAdjoints, ExactAt, ExactFactor, Linalg};
+use super::predict::{DenseMatrix, ExactPosterior};
+use crate::error::Result;
 use crate::gp::Inputs;
+use crate::gp::fit::maximise;
 use crate::gp::kernels::Kernel;
+use crate::gp::params::{at_values, unconstrained_gradient, with_noise};
 use crate::gp::workspace::MatPool;
 use crate::linalg::{JitterInfo, JitterPolicy};
-use crate::optim::{LbfgsOptions, OptimResult, lbfgs};
+use crate::optim::{FitOptions, OptimResult};
+use crate::param::ParamLayout;
 
 /// Numerical options of an exact GP.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,59 +40,52 @@ impl Default for ExactGpOptions {
 pub struct LmlGradient {
     /// `log p(Y | X, θ)`.
     pub value: f64,
-    /// `∂/∂(θ_kernel…, log σ_n²)`.
+    /// `∂/∂θ` on the natural scale, in the order of [`ExactGp::param_names`].
     pub grad: Vec<f64>,
+    /// `∂/∂z` on the unconstrained scale (`z = log θ` for the positive parameters).
+    pub grad_unconstrained: Vec<f64>,
     /// Jitter added to the diagonal on top of the noise.
     pub jitter: JitterInfo,
-}
-
-/// Options of [`ExactGp::fit`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FitOptions {
-    /// The optimiser's options (it minimises `−log p(Y)`).
-    pub lbfgs: LbfgsOptions,
-    /// Indices of parameters (into [`ExactGp::params`]) held fixed.
-    pub fixed: Vec<usize>,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        Self {
-            lbfgs: LbfgsOptions {
-                grad_tol: 1e-5,
-                f_tol: 1e-10,
-                max_iters: 500,
-                ..Default::default()
-            },
-            fixed: Vec::new(),
-        }
-    }
 }
 
 /// What [`ExactGp::fit`] did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FitReport {
-    /// The optimiser's result over the free parameters: trace of `−log p(Y)`, gradient
-    /// norms and parameters per iteration, and why it stopped.
+    /// The optimiser's result over the free parameters on the unconstrained scale (named
+    /// by `free_names`): trace of `−log p(Y)`, gradient norms and parameters per
+    /// iteration, and why it stopped (the best of the starts).
     pub optim: OptimResult,
+    /// Names of the free parameters, the entries of `optim.x`.
+    pub free_names: Vec<String>,
     /// The log marginal likelihood at the fitted parameters.
     pub lml: f64,
     /// Jitter needed at the fitted parameters.
     pub jitter: JitterInfo,
+    /// With [`FitOptions::hessian`]: the observed information `−∇² log p(Y)` over
+    /// `optim.x` (central differences of the analytic gradient, step `10⁻⁴`).
+    pub hessian: Option<DenseMatrix>,
+    /// Standard errors `√diag(H⁻¹)` on the unconstrained scale, when the observed
+    /// information is positive definite.
+    pub std_errors: Option<Vec<f64>>,
 }
 
 /// Exact GP regression `y_k = f_k(x) + ε`, `f_k ~ GP(0, k)`, `ε ~ N(0, σ_n²)`, with `p`
 /// outputs sharing the kernel and the noise.
 ///
-/// Parameters ([`ExactGp::params`]): the kernel's, then `log σ_n²`.
+/// Parameters `θ` ([`ExactGp::params`], natural scale): the kernel's
+/// ([`Kernel::layout`]), then `noise_variance`.
 ///
 /// ```
 /// use mechml_engine::gp::{ExactGp, Inputs, SquaredExponential};
+/// use mechml_engine::optim::FitOptions;
 /// let x = Inputs::from_1d(&[0.0, 0.4, 1.1, 1.7, 2.5])?;
 /// let y: Vec<f64> = [0.0, 0.4, 1.1, 1.7, 2.5].iter().map(|v: &f64| v.sin()).collect();
-/// let mut gp = ExactGp::new(SquaredExponential::new(1.0, 1.0)?, x, &y, 0.01)?;
-/// let report = gp.fit(&Default::default())?;
+/// // θ = (variance, lengthscale, noise_variance).
+/// let mut gp = ExactGp::new(SquaredExponential::isotropic(), x, &y, &[1.0, 1.0, 0.01])?;
+/// assert_eq!(gp.param_names(), ["variance", "lengthscale", "noise_variance"]);
+/// let report = gp.fit(&FitOptions::default().fixing(&["noise_variance"]))?;
 /// assert!(report.optim.converged() && report.lml >= report.optim.trace[0].value * -1.0);
+/// assert_eq!(gp.param("noise_variance")?, 0.01);
 /// let pred = gp.posterior()?.predict(&Inputs::from_1d(&[1.0])?, false)?;
 /// assert!((pred.mean[(0, 0)] - 1f64.sin()).abs() < 0.05);
 /// # Ok::<(), mechml_engine::Error>(())
@@ -99,7 +93,7 @@ pub struct FitReport {
 #[derive(Clone, Debug)]
 pub struct ExactGp<K> {
     kernel: K,
-    log_noise: f64,
+    layout: ParamLayout,
     x: Inputs,
     y: Mat<f64>,
     options: ExactGpOptions,
@@ -107,30 +101,26 @@ pub struct ExactGp<K> {
 }
 
 impl<K: Kernel> ExactGp<K> {
-    /// One output `y` (length `n`) with noise variance `σ_n²`.
-    pub fn new(kernel: K, x: Inputs, y: &[f64], noise_variance: f64) -> Result<Self> {
+    /// One output `y` (length `n`) at the parameters `θ` (the kernel's, then
+    /// `noise_variance`; natural scale).
+    pub fn new(kernel: K, x: Inputs, y: &[f64], theta: &[f64]) -> Result<Self> {
         let ym = Mat::from_fn(y.len(), 1, |i, _| y[i]);
-        Self::new_multi(kernel, x, ym.as_ref(), noise_variance)
+        Self::new_multi(kernel, x, ym.as_ref(), theta)
     }
 
     /// Several outputs: the columns of `y` (`n × p`).
-    pub fn new_multi(
-        kernel: K,
-        x: Inputs,
-        y: MatRef<'_, f64>,
-        noise_variance: f64,
-    ) -> Result<Self> {
-        let log_noise =
-            crate::gp::kernels::positive_log("ExactGp", "noise variance", noise_variance)?;
-        lml::check_problem("ExactGp", &kernel, &kernel.params(), log_noise, &x, y)?;
-        Ok(Self {
+    pub fn new_multi(kernel: K, x: Inputs, y: MatRef<'_, f64>, theta: &[f64]) -> Result<Self> {
+        let layout = at_values("ExactGp", with_noise(kernel.layout()?)?, theta)?;
+        let gp = Self {
             kernel,
-            log_noise,
+            layout,
             x,
             y: y.to_owned(),
             options: ExactGpOptions::default(),
             pool: MatPool::default(),
-        })
+        };
+        lml::check_problem("ExactGp", &gp.at(theta), gp.y.as_ref())?;
+        Ok(gp)
     }
 
     /// Replaces the numerical options.
@@ -139,14 +129,14 @@ impl<K: Kernel> ExactGp<K> {
         self
     }
 
-    /// The kernel (with its current parameters).
+    /// The kernel (structure).
     pub fn kernel(&self) -> &K {
         &self.kernel
     }
 
-    /// The noise variance `σ_n²`.
-    pub fn noise_variance(&self) -> f64 {
-        self.log_noise.exp()
+    /// The parameters: names, transforms and current values.
+    pub fn layout(&self) -> &ParamLayout {
+        &self.layout
     }
 
     /// Training inputs.
@@ -161,61 +151,83 @@ impl<K: Kernel> ExactGp<K> {
 
     /// Number of parameters: the kernel's plus one.
     pub fn n_params(&self) -> usize {
-        self.kernel.n_params() + 1
+        self.layout.len()
     }
 
-    /// `(θ_kernel…, log σ_n²)`.
+    /// `θ`: the kernel's parameters, then `noise_variance` (natural scale).
     pub fn params(&self) -> Vec<f64> {
-        let mut p = self.kernel.params();
-        p.push(self.log_noise);
-        p
+        self.layout.values()
+    }
+
+    /// The kernel's parameters (the head of `θ`).
+    pub fn kernel_params(&self) -> Vec<f64> {
+        let mut t = self.layout.values();
+        t.pop();
+        t
     }
 
     /// Names of [`ExactGp::params`].
     pub fn param_names(&self) -> Vec<String> {
-        let mut n = self.kernel.param_names();
-        n.push("log_noise_variance".into());
-        n
+        self.layout.names().iter().map(|s| s.to_string()).collect()
     }
 
-    /// Sets `(θ_kernel…, log σ_n²)`.
-    pub fn set_params(&mut self, params: &[f64]) -> Result<()> {
-        crate::error::check_len(
-            "ExactGp::set_params",
-            "params",
-            params.len(),
-            self.n_params(),
-        )?;
-        crate::error::check_finite("ExactGp::set_params", "params", params)?;
-        let pk = self.kernel.n_params();
-        self.kernel.set_params(&params[..pk])?;
-        self.log_noise = params[pk];
+    /// The parameter `name`.
+    pub fn param(&self, name: &str) -> Result<f64> {
+        self.layout.value(name)
+    }
+
+    /// The noise variance `σ_n²`.
+    pub fn noise_variance(&self) -> f64 {
+        self.layout.params().last().map_or(f64::NAN, |p| p.value)
+    }
+
+    /// Sets `θ` (checked: length, and each value in its parameter's support).
+    pub fn set_params(&mut self, theta: &[f64]) -> Result<()> {
+        self.layout = at_values("ExactGp::set_params", self.layout.clone(), theta)?;
         Ok(())
     }
 
-    fn factor_at(&self, params: &[f64]) -> Result<ExactFactor> {
-        self.factor_keep_at(params, false).map(|(f, _)| f)
+    /// Sets the parameter `name`.
+    pub fn set_param(&mut self, name: &str, value: f64) -> Result<()> {
+        self.layout.set_value(name, value)
     }
 
-    /// [`lml::factor_keep`] at `params`.
+    /// The problem at `θ` (its length already checked).
+    fn at<'a>(&'a self, theta: &'a [f64]) -> ExactAt<'a, K> {
+        let pk = theta.len() - 1;
+        ExactAt {
+            kernel: &self.kernel,
+            theta: &theta[..pk],
+            noise: theta[pk],
+            x: &self.x,
+        }
+    }
+
+    fn linalg(&self) -> Linalg<'_> {
+        Linalg {
+            par: self.options.par,
+            pool: Some(&self.pool),
+        }
+    }
+
+    /// [`lml::factor_keep`] at `θ` (checked against the layout).
     fn factor_keep_at(
         &self,
-        params: &[f64],
+        theta: &[f64],
         keep_k: bool,
     ) -> Result<(ExactFactor, Option<Mat<f64>>)> {
-        crate::error::check_len("ExactGp", "params", params.len(), self.n_params())?;
-        let pk = self.kernel.n_params();
+        crate::gp::kernels::matrix::check_support("ExactGp", &self.layout, theta)?;
         lml::factor_keep(
-            &self.kernel,
-            &params[..pk],
-            params[pk],
-            &self.x,
+            &self.at(theta),
             self.y.as_ref(),
             self.options.jitter,
-            self.options.par,
-            Some(&self.pool),
+            self.linalg(),
             keep_k,
         )
+    }
+
+    fn factor_at(&self, theta: &[f64]) -> Result<ExactFactor> {
+        self.factor_keep_at(theta, false).map(|(f, _)| f)
     }
 
     /// `log p(Y | X)` at the current parameters.
@@ -226,31 +238,27 @@ impl<K: Kernel> ExactGp<K> {
         Ok(v)
     }
 
-    /// `log p(Y | X)` and its gradient at `params` (≈ three Cholesky factorisations of
-    /// work: the factorisation, the inverse, and `O(n² (d + #θ))` for the contraction).
-    /// The kernel matrix is kept for the contraction (a squared exponential reads its
-    /// values instead of recomputing them), so three `n × n` work buffers are live at
-    /// once; they are reused across calls.
-    pub fn lml_and_grad(&self, params: &[f64]) -> Result<LmlGradient> {
-        let (f, kxx) = self.factor_keep_at(params, true)?;
+    /// `log p(Y | X)` and its gradient at `θ`, on the natural and the unconstrained scale
+    /// (≈ three Cholesky factorisations of work: the factorisation, the inverse, and
+    /// `O(n² (d + #θ))` for the contraction). The kernel matrix is kept for the
+    /// contraction (a squared exponential reads its values instead of recomputing them),
+    /// so three `n × n` work buffers are live at once; they are reused across calls.
+    pub fn lml_and_grad(&self, theta: &[f64]) -> Result<LmlGradient> {
+        let (f, kxx) = self.factor_keep_at(theta, true)?;
         let value = lml::lml_value(&f, self.y.as_ref());
-        let pk = self.kernel.n_params();
+        let pk = theta.len() - 1;
         let mut grad = vec![0.0; pk + 1];
         let (dtheta, dnoise) = grad.split_at_mut(pk);
         let jitter = f.jitter;
         lml::lml_pullback_owned(
-            &self.kernel,
-            &params[..pk],
-            params[pk],
-            &self.x,
+            &self.at(theta),
             f,
             kxx,
             1.0,
-            self.options.par,
-            Some(&self.pool),
+            self.linalg(),
             ExactAdjoints {
                 dtheta,
-                dlog_noise: &mut dnoise[0],
+                dnoise: &mut dnoise[0],
                 dx: None,
                 dy: None,
             },
@@ -258,177 +266,49 @@ impl<K: Kernel> ExactGp<K> {
         crate::error::check_finite("exact_gp", "gradient", &grad)?;
         Ok(LmlGradient {
             value,
+            grad_unconstrained: unconstrained_gradient(&self.layout, theta, &grad),
             grad,
             jitter,
         })
     }
 
-    /// Maximises `log p(Y | X)` over the free parameters by L-BFGS from the current ones,
-    /// and keeps the result (also when the optimiser stopped without converging: check
-    /// `report.optim.converged()`).
+    /// Maximises `log p(Y | X)` by L-BFGS over the free parameters on the unconstrained
+    /// scale, from the current ones (and `opts.n_starts − 1` perturbations), holding
+    /// `opts.fixed` (names or groups) at their values; keeps the result (also when the
+    /// optimiser stopped without converging: check `report.optim.converged()`).
     pub fn fit(&mut self, opts: &FitOptions) -> Result<FitReport> {
-        let all = self.params();
-        let np = all.len();
-        if let Some(&i) = opts.fixed.iter().find(|&&i| i >= np) {
-            return Err(Error::InvalidArgument {
-                op: "ExactGp::fit",
-                message: format!("fixed index {i} out of range for {np} parameters"),
-            });
-        }
-        let free: Vec<usize> = (0..np).filter(|i| !opts.fixed.contains(i)).collect();
-        let expand = |z: &[f64]| {
-            let mut p = all.clone();
-            for (k, &i) in free.iter().enumerate() {
-                p[i] = z[k];
-            }
-            p
-        };
-        let z0: Vec<f64> = free.iter().map(|&i| all[i]).collect();
-        let objective = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
-            let r = self.lml_and_grad(&expand(z))?;
-            Ok((-r.value, free.iter().map(|&i| -r.grad[i]).collect()))
-        };
-        let optim = lbfgs(objective, &z0, &opts.lbfgs)?;
-        let best = expand(&optim.x);
-        self.set_params(&best)?;
-        let f = self.factor_at(&best)?;
+        let fitted = maximise(&self.layout, opts, |theta| {
+            let r = self.lml_and_grad(theta)?;
+            Ok((r.value, r.grad))
+        })?;
+        self.set_params(&fitted.theta)?;
+        let f = self.factor_at(&fitted.theta)?;
+        let lml = lml::lml_value(&f, self.y.as_ref());
+        let jitter = f.jitter;
+        self.pool.give(f.llt.into_l());
         Ok(FitReport {
-            lml: lml::lml_value(&f, self.y.as_ref()),
-            jitter: f.jitter,
-            optim,
+            optim: fitted.optim,
+            free_names: fitted.free_names,
+            lml,
+            jitter,
+            hessian: fitted.hessian,
+            std_errors: fitted.std_errors,
         })
     }
 
     /// The posterior at the current parameters (one factorisation, reused by every
     /// prediction).
     pub fn posterior(&self) -> Result<ExactPosterior<K>> {
-        let f = self.factor_at(&self.params())?;
+        let theta = self.params();
+        let f = self.factor_at(&theta)?;
+        let p = self.at(&theta);
         Ok(ExactPosterior::new(
             self.kernel.clone(),
+            p.theta.to_vec(),
             self.x.clone(),
             f,
-            self.log_noise.exp(),
+            p.noise,
             self.options.par,
         ))
     }
-}
-
-struct ExactLmlOp<K> {
-    kernel: K,
-    theta: Vec<f64>,
-    log_noise: f64,
-    x: Inputs,
-    factor: ExactFactor,
-    par: Par,
-}
-
-impl<K: Kernel> BlockOp for ExactLmlOp<K> {
-    fn name(&self) -> &'static str {
-        "exact_gp_lml"
-    }
-    fn pullback(&self, g: &[f64], inputs: &mut InputAdjoints<'_, f64>) -> Result<()> {
-        let (n, d) = (self.x.n(), self.x.d());
-        let p = self.factor.alpha.ncols();
-        let pk = self.theta.len();
-        let mut dparams = vec![0.0; pk + 1];
-        let mut dx = inputs.is_active(1).then(|| vec![0.0; n * d]);
-        let mut dy = inputs.is_active(2).then(|| vec![0.0; n * p]);
-        {
-            let (dtheta, dnoise) = dparams.split_at_mut(pk);
-            lml::lml_pullback(
-                &self.kernel,
-                &self.theta,
-                self.log_noise,
-                &self.x,
-                &self.factor,
-                g[0],
-                self.par,
-                ExactAdjoints {
-                    dtheta,
-                    dlog_noise: &mut dnoise[0],
-                    dx: dx.as_deref_mut(),
-                    dy: dy.as_deref_mut(),
-                },
-            );
-        }
-        if let Some(mut a) = inputs.arg(0) {
-            a.iter_mut().zip(&dparams).for_each(|(a, g)| *a += g);
-        }
-        if let (Some(dx), Some(mut a)) = (dx, inputs.arg(1)) {
-            for i in 0..n {
-                for c in 0..d {
-                    a[i + c * n] += dx[i * d + c];
-                }
-            }
-        }
-        if let (Some(dy), Some(mut a)) = (dy, inputs.arg(2)) {
-            a.iter_mut().zip(&dy).for_each(|(a, g)| *a += g);
-        }
-        Ok(())
-    }
-}
-
-/// The exact-GP log marginal likelihood as one tape block, differentiable in
-/// `params = (θ_kernel…, log σ_n²)`, the inputs `x` (`n × d`) and the outputs `y`
-/// (`n × p`). Returns the value and the jitter that was needed.
-///
-/// ```
-/// use mechml_engine::ad::{Tape, VarMat};
-/// use mechml_engine::gp::{ExactGpOptions, Kernel, Matern32, exact_lml_var};
-/// let k = Matern32::new(0.5, 1.0)?;
-/// let tape = Tape::new();
-/// let mut p = k.params();
-/// p.push((0.1f64).ln());
-/// let params = tape.var_vec(&p);
-/// let x = VarMat::constant(3, 1, vec![0.0, 0.3, 1.0])?;
-/// let y = VarMat::constant(3, 1, vec![0.1, -0.2, 0.4])?;
-/// let (lml, jitter) = exact_lml_var(&tape, &k, &params, &x, &y, &ExactGpOptions::default())?;
-/// assert_eq!(jitter.jitter_added, 0.0);
-/// let g = tape.gradient(&lml)?.wrt_vec(&params);
-/// assert_eq!(g.len(), 3);
-/// # Ok::<(), mechml_engine::Error>(())
-/// ```
-pub fn exact_lml_var<'t, K: Kernel>(
-    tape: &'t Tape,
-    kernel: &K,
-    params: &VarVec<'t>,
-    x: &VarMat<'t>,
-    y: &VarMat<'t>,
-    options: &ExactGpOptions,
-) -> Result<(Var<'t>, JitterInfo)> {
-    crate::ad::varmat::check_tape("exact_lml", tape, &[params.tape(), x.tape(), y.tape()])?;
-    let pk = kernel.n_params();
-    crate::error::check_len("exact_lml", "params", params.len(), pk + 1)?;
-    let xi = Inputs::from_col_major(x.nrows(), x.ncols(), x.values())?;
-    let ym = y.as_faer();
-    let theta = params.values()[..pk].to_vec();
-    let log_noise = params.values()[pk];
-    let factor = lml::factor(
-        kernel,
-        &theta,
-        log_noise,
-        &xi,
-        ym,
-        options.jitter,
-        options.par,
-        None,
-    )?;
-    let value = lml::lml_value(&factor, ym);
-    let jitter = factor.jitter;
-    let start = tape.push_block(
-        ExactLmlOp {
-            kernel: kernel.clone(),
-            theta,
-            log_noise,
-            x: xi,
-            factor,
-            par: options.par,
-        },
-        &[params.arg(), x.arg(), y.arg()],
-        1,
-    )?;
-    let out = VarVec::from_block(tape, start, vec![value])
-        .get(0)
-        .unwrap_or_else(|| Var::constant(value));
-    Ok((out, jitter))
 }

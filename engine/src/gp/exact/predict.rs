@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::lml::ExactFactor;
 use crate::error::Result;
 use crate::gp::Inputs;
-use crate::gp::kernels::{Kernel, kernel_matrix_theta};
+use crate::gp::kernels::Kernel;
+use crate::gp::kernels::matrix::kernel_matrix_unchecked;
 use crate::linalg::JitterInfo;
 
 /// Predictions at test inputs.
@@ -62,7 +63,8 @@ impl Prediction {
     }
 }
 
-/// The posterior of an exact GP at fixed parameters: one factorisation, many predictions.
+/// The posterior of an exact GP at fixed parameters (a snapshot of the kernel's `θ` and
+/// the noise): one factorisation, many predictions.
 #[derive(Clone, Debug)]
 pub struct ExactPosterior<K> {
     kernel: K,
@@ -74,9 +76,16 @@ pub struct ExactPosterior<K> {
 }
 
 impl<K: Kernel> ExactPosterior<K> {
-    pub(crate) fn new(kernel: K, x: Inputs, factor: ExactFactor, noise: f64, par: Par) -> Self {
+    pub(crate) fn new(
+        kernel: K,
+        theta: Vec<f64>,
+        x: Inputs,
+        factor: ExactFactor,
+        noise: f64,
+        par: Par,
+    ) -> Self {
         Self {
-            theta: kernel.params(),
+            theta,
             kernel,
             x,
             factor,
@@ -97,7 +106,7 @@ impl<K: Kernel> ExactPosterior<K> {
 
     /// Mean, variance and (if `full_cov`) covariance of the latent functions at `xs`.
     pub fn predict(&self, xs: &Inputs, full_cov: bool) -> Result<Prediction> {
-        let ks = kernel_matrix_theta(&self.kernel, &self.theta, &self.x, Some(xs))?;
+        let ks = kernel_matrix_unchecked(&self.kernel, &self.theta, &self.x, Some(xs))?;
         let (m, p) = (xs.n(), self.factor.alpha.ncols());
         let mut mean = Mat::<f64>::zeros(m, p);
         matmul(
@@ -119,7 +128,7 @@ impl<K: Kernel> ExactPosterior<K> {
             })
             .collect();
         let cov = if full_cov {
-            let mut c = kernel_matrix_theta(&self.kernel, &self.theta, xs, None)?;
+            let mut c = kernel_matrix_unchecked(&self.kernel, &self.theta, xs, None)?;
             matmul(
                 c.as_mut(),
                 Accum::Add,

@@ -4,7 +4,7 @@
 
 use faer::{MatMut, MatRef};
 
-use super::Kernel;
+use super::{Kernel, KernelAdjoints};
 use crate::ad::DualN;
 use crate::gp::Inputs;
 
@@ -36,20 +36,28 @@ struct Scratch {
     ys: Vec<DualN<C>>,
 }
 
-/// Adds `w ∂k(x, y)` into `dtheta`, `dx`, `dy`.
-#[allow(clippy::too_many_arguments)]
+/// One kernel entry `k(x, y)` and its weight `w`.
+struct Entry<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+    w: f64,
+}
+
+/// Adds `w ∂k(x, y)` into the adjoints of `θ`, `x` and `y` (the latter two of one point).
 fn entry_grad<K: Kernel>(
     k: &K,
     theta: &[f64],
-    x: &[f64],
-    y: &[f64],
-    w: f64,
+    e: Entry<'_>,
     dirs: &Directions,
     s: &mut Scratch,
-    dtheta: &mut [f64],
-    mut dx: Option<&mut [f64]>,
-    mut dy: Option<&mut [f64]>,
+    adj: KernelAdjoints<'_>,
 ) {
+    let Entry { x, y, w } = e;
+    let KernelAdjoints {
+        theta: dtheta,
+        x: mut dx,
+        y: mut dy,
+    } = adj;
     let total = dirs.total();
     let (p, d) = (dirs.p, dirs.d);
     let x_off = p;
@@ -115,17 +123,19 @@ pub(super) fn matrix_into<K: Kernel>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn matrix_pullback<K: Kernel>(
     k: &K,
     theta: &[f64],
     x: &Inputs,
     y: Option<&Inputs>,
     kbar: MatRef<'_, f64>,
-    dtheta: &mut [f64],
-    mut dx: Option<&mut [f64]>,
-    mut dy: Option<&mut [f64]>,
+    adj: KernelAdjoints<'_>,
 ) {
+    let KernelAdjoints {
+        theta: dtheta,
+        x: mut dx,
+        y: mut dy,
+    } = adj;
     let sym = y.is_none();
     let yy = y.unwrap_or(x);
     let d = x.d();
@@ -148,18 +158,13 @@ pub(super) fn matrix_pullback<K: Kernel>(
             }
             gx.iter_mut().for_each(|v| *v = 0.0);
             gy.iter_mut().for_each(|v| *v = 0.0);
-            entry_grad(
-                k,
-                theta,
-                x.point(i),
-                yy.point(j),
+            let e = Entry {
+                x: x.point(i),
+                y: yy.point(j),
                 w,
-                &dirs,
-                &mut s,
-                dtheta,
-                Some(&mut gx),
-                Some(&mut gy),
-            );
+            };
+            let adj = KernelAdjoints::new(&mut *dtheta, Some(&mut gx), Some(&mut gy));
+            entry_grad(k, theta, e, &dirs, &mut s, adj);
             if let Some(dx) = dx.as_deref_mut() {
                 for c in 0..d {
                     dx[i * d + c] += gx[c];
@@ -190,9 +195,13 @@ pub(super) fn diag_pullback<K: Kernel>(
     theta: &[f64],
     x: &Inputs,
     dbar: &[f64],
-    dtheta: &mut [f64],
-    mut dx: Option<&mut [f64]>,
+    adj: KernelAdjoints<'_>,
 ) {
+    let KernelAdjoints {
+        theta: dtheta,
+        x: mut dx,
+        ..
+    } = adj;
     let d = x.d();
     let dirs = Directions {
         p: theta.len(),
@@ -207,17 +216,18 @@ pub(super) fn diag_pullback<K: Kernel>(
             continue;
         }
         let dxi = dx.as_deref_mut().map(|v| &mut v[i * d..(i + 1) * d]);
+        let e = Entry {
+            x: x.point(i),
+            y: x.point(i),
+            w: dbar[i],
+        };
         entry_grad(
             k,
             theta,
-            x.point(i),
-            x.point(i),
-            dbar[i],
+            e,
             &dirs,
             &mut s,
-            dtheta,
-            dxi,
-            None,
+            KernelAdjoints::new(&mut *dtheta, dxi, None),
         );
     }
 }

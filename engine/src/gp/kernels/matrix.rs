@@ -1,37 +1,65 @@
-//! Kernel matrices in `f64`, and as block operations on a [`Tape`]: `K(X, Y)` is one tape
-//! record whose pullback calls [`Kernel::matrix_pullback`] (no scalar entry per matrix
-//! element).
+//! Kernel matrices in `f64` at a hyperparameter vector `θ` (natural scale), and as block
+//! operations on a [`Tape`]: `K(X, Y)` is one tape record whose pullback calls
+//! [`Kernel::matrix_pullback`] (no scalar entry per matrix element).
 
 use faer::{Mat, MatRef};
 
-use super::Kernel;
+use super::{Kernel, KernelAdjoints};
 use crate::ad::block::{BlockOp, InputAdjoints};
 use crate::ad::{Tape, VarMat, VarVec};
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 
-/// Checks `θ`, the input dimensions, and that `x` and `y` have the same dimension.
+/// Checks `θ` (length and finiteness), the input dimensions, and that the second set of
+/// inputs `y = (name, inputs)` has the dimension of `x` (the error names `name`, e.g. `z`
+/// for inducing inputs).
 pub(crate) fn check_args<K: Kernel>(
     op: &'static str,
     k: &K,
     theta: &[f64],
     x: &Inputs,
-    y: Option<&Inputs>,
+    y: Option<(&'static str, &Inputs)>,
 ) -> Result<()> {
     crate::error::check_len(op, "theta", theta.len(), k.n_params())?;
     crate::error::check_finite(op, "theta", theta)?;
     k.check_dim(x.d())?;
-    if let Some(y) = y
+    if let Some((arg, y)) = y
         && y.d() != x.d()
     {
         return Err(Error::ShapeMismatch {
             op,
-            arg: "y",
-            expected: format!("{}-dimensional points (like x)", x.d()),
+            arg,
+            expected: format!("{}-dimensional points (like the inputs x)", x.d()),
             found: format!("{}-dimensional points", y.d()),
         });
     }
     Ok(())
+}
+
+/// Checks that every entry of `θ` lies in its parameter's support (e.g. a variance > 0);
+/// the error names the parameter.
+pub(crate) fn check_support(
+    op: &'static str,
+    layout: &crate::param::ParamLayout,
+    theta: &[f64],
+) -> Result<()> {
+    crate::error::check_len(op, "theta", theta.len(), layout.len())?;
+    for (p, &v) in layout.params().iter().zip(theta) {
+        p.transform.to_unconstrained(op, &p.name, v)?;
+    }
+    Ok(())
+}
+
+/// [`check_args`] and [`check_support`] with the kernel's own layout.
+fn check_public<K: Kernel>(
+    op: &'static str,
+    k: &K,
+    theta: &[f64],
+    x: &Inputs,
+    y: Option<(&'static str, &Inputs)>,
+) -> Result<()> {
+    check_args(op, k, theta, x, y)?;
+    check_support(op, &k.layout()?, theta)
 }
 
 /// Returns an error naming the first non-finite entry of a kernel matrix.
@@ -73,19 +101,31 @@ pub(crate) fn mirror_lower(m: &mut Mat<f64>) {
     crate::linalg::fill_upper_from_lower(m);
 }
 
-/// `K(X, Y)` with the kernel's current parameters; `y = None` gives the symmetric `K(X, X)`.
-pub fn kernel_matrix<K: Kernel>(k: &K, x: &Inputs, y: Option<&Inputs>) -> Result<Mat<f64>> {
-    kernel_matrix_theta(k, &k.params(), x, y)
-}
-
-/// `K(X, Y)` at the hyperparameters `θ`.
-pub fn kernel_matrix_theta<K: Kernel>(
+/// `K(X, Y)` at the hyperparameters `θ` (natural scale, ordered as [`Kernel::layout`]);
+/// `y = None` gives the symmetric `K(X, X)`.
+///
+/// # Errors
+/// A wrong length of `θ`, an entry outside its support (naming the parameter), inputs of
+/// the wrong dimension, or a non-finite entry of the matrix.
+pub fn kernel_matrix<K: Kernel>(
     k: &K,
     theta: &[f64],
     x: &Inputs,
     y: Option<&Inputs>,
 ) -> Result<Mat<f64>> {
-    check_args("kernel_matrix", k, theta, x, y)?;
+    check_public("kernel_matrix", k, theta, x, y.map(|y| ("y", y)))?;
+    kernel_matrix_unchecked(k, theta, x, y)
+}
+
+/// [`kernel_matrix`] without the support check (for models that validated `θ` against
+/// their own layout).
+pub(crate) fn kernel_matrix_unchecked<K: Kernel>(
+    k: &K,
+    theta: &[f64],
+    x: &Inputs,
+    y: Option<&Inputs>,
+) -> Result<Mat<f64>> {
+    check_args("kernel_matrix", k, theta, x, y.map(|y| ("y", y)))?;
     let m = y.map_or(x.n(), |y| y.n());
     let mut out = Mat::<f64>::zeros(x.n(), m);
     k.matrix_into(theta, x, y, out.as_mut());
@@ -96,12 +136,11 @@ pub fn kernel_matrix_theta<K: Kernel>(
     Ok(out)
 }
 
-/// The diagonal `k(xᵢ, xᵢ)` with the kernel's current parameters.
-pub fn kernel_diag<K: Kernel>(k: &K, x: &Inputs) -> Result<Vec<f64>> {
-    let theta = k.params();
-    check_args("kernel_diag", k, &theta, x, None)?;
+/// The diagonal `k(xᵢ, xᵢ)` at the hyperparameters `θ`.
+pub fn kernel_diag<K: Kernel>(k: &K, theta: &[f64], x: &Inputs) -> Result<Vec<f64>> {
+    check_public("kernel_diag", k, theta, x, None)?;
     let mut out = vec![0.0; x.n()];
-    k.diag_into(&theta, x, &mut out);
+    k.diag_into(theta, x, &mut out);
     crate::error::check_finite("kernel_diag", "diagonal", &out)?;
     Ok(out)
 }
@@ -156,9 +195,7 @@ impl<K: Kernel> BlockOp for KernelMatrixOp<K> {
             &self.x,
             self.y.as_ref(),
             weights.as_ref(),
-            &mut dtheta,
-            dx.as_deref_mut(),
-            dy.as_deref_mut(),
+            KernelAdjoints::new(&mut dtheta, dx.as_deref_mut(), dy.as_deref_mut()),
         );
         if let Some(mut a) = inputs.arg(0) {
             a.iter_mut().zip(&dtheta).for_each(|(a, g)| *a += g);
@@ -175,20 +212,22 @@ impl<K: Kernel> BlockOp for KernelMatrixOp<K> {
 
 /// `K(X, Y)` recorded on a tape as one block, differentiable in `θ`, `X` and `Y`.
 ///
-/// `x` is an `n × d` matrix (rows are points), `y` an `m × d` one (`None`: `K(X, X)`).
+/// `θ` is on the natural scale (ordered as [`Kernel::layout`]); `x` is an `n × d` matrix
+/// (rows are points), `y` an `m × d` one (`None`: `K(X, X)`).
 ///
 /// ```
 /// use mechml_engine::ad::Tape;
-/// use mechml_engine::gp::{SquaredExponential, Kernel, kernel_matrix_var};
-/// let k = SquaredExponential::new(1.0, 1.0)?;
+/// use mechml_engine::gp::{SquaredExponential, kernel_matrix_var};
+/// let k = SquaredExponential::isotropic();        // θ = (variance, lengthscale)
 /// let tape = Tape::new();
-/// let theta = tape.var_vec(&k.params());
+/// let theta = tape.var_vec(&[1.0, 1.0]);
 /// let x = tape.var_mat(2, 1, &[0.0, 1.0])?;
 /// let km = kernel_matrix_var(&tape, &k, &theta, &x, None)?;
 /// let s = tape.sum_mat(&km)?;                       // 2 + 2 e^{−1/2}
 /// let g = tape.gradient(&s)?;
-/// // ∂s/∂log ℓ = 2 · e^{−1/2} · r² with r² = 1.
-/// assert!((g.wrt_vec(&theta)[0] - 2.0 * (-0.5f64).exp()).abs() < 1e-14);
+/// // ∂s/∂ℓ = 2 · e^{−1/2} · r² / ℓ with r² = 1, ℓ = 1; ∂s/∂σ² = s / σ².
+/// assert!((g.wrt_vec(&theta)[1] - 2.0 * (-0.5f64).exp()).abs() < 1e-14);
+/// assert!((g.wrt_vec(&theta)[0] - (2.0 + 2.0 * (-0.5f64).exp())).abs() < 1e-14);
 /// # Ok::<(), mechml_engine::Error>(())
 /// ```
 pub fn kernel_matrix_var<'t, K: Kernel>(
@@ -207,7 +246,7 @@ pub fn kernel_matrix_var<'t, K: Kernel>(
     let yi = y
         .map(|y| Inputs::from_col_major(y.nrows(), y.ncols(), y.values()))
         .transpose()?;
-    let km = kernel_matrix_theta(k, theta.values(), &xi, yi.as_ref())?;
+    let km = kernel_matrix(k, theta.values(), &xi, yi.as_ref())?;
     let (n, m) = (km.nrows(), km.ncols());
     let vals = crate::ad::ops::util::to_vec(km.as_ref());
     let mut args = vec![theta.arg(), x.arg()];
@@ -241,8 +280,12 @@ impl<K: Kernel> BlockOp for KernelDiagOp<K> {
         let (n, d) = (self.x.n(), self.x.d());
         let mut dtheta = vec![0.0; self.theta.len()];
         let mut dx = inputs.is_active(1).then(|| vec![0.0; n * d]);
-        self.kernel
-            .diag_pullback(&self.theta, &self.x, g, &mut dtheta, dx.as_deref_mut());
+        self.kernel.diag_pullback(
+            &self.theta,
+            &self.x,
+            g,
+            KernelAdjoints::new(&mut dtheta, dx.as_deref_mut(), None),
+        );
         if let Some(mut a) = inputs.arg(0) {
             a.iter_mut().zip(&dtheta).for_each(|(a, g)| *a += g);
         }
@@ -262,7 +305,7 @@ pub fn kernel_diag_var<'t, K: Kernel>(
 ) -> Result<VarVec<'t>> {
     crate::ad::varmat::check_tape("kernel_diag", tape, &[theta.tape(), x.tape()])?;
     let xi = Inputs::from_col_major(x.nrows(), x.ncols(), x.values())?;
-    check_args("kernel_diag", k, theta.values(), &xi, None)?;
+    check_public("kernel_diag", k, theta.values(), &xi, None)?;
     let mut vals = vec![0.0; xi.n()];
     k.diag_into(theta.values(), &xi, &mut vals);
     crate::error::check_finite("kernel_diag", "diagonal", &vals)?;

@@ -8,6 +8,7 @@ use super::fastmath::exp as fexp;
 use super::stationary::{Profile, Stationary};
 use crate::ad::Real;
 use crate::error::Result;
+use crate::param::Param;
 
 const SQRT3: f64 = 1.732_050_807_568_877_2;
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -117,95 +118,83 @@ impl Profile for Matern52Profile {
     }
 }
 
-/// `f(r²) = (1 + r²/(2α))^{−α}`, with the extra parameter `log α`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RqProfile {
-    log_alpha: f64,
-}
-
-impl RqProfile {
-    /// Shape `α > 0` (large `α` approaches the squared exponential).
-    pub fn new(alpha: f64) -> Result<Self> {
-        Ok(Self {
-            log_alpha: super::positive_log("rational_quadratic", "alpha", alpha)?,
-        })
-    }
-    /// `α`.
-    pub fn alpha(&self) -> f64 {
-        self.log_alpha.exp()
-    }
-}
+/// `f(r²) = (1 + r²/(2α))^{−α}`, with the extra parameter `alpha` (`α > 0`; large `α`
+/// approaches the squared exponential).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RqProfile;
 
 impl Profile for RqProfile {
     const NAME: &'static str = "rational_quadratic";
-    fn extra_names(&self) -> Vec<String> {
-        vec!["log_alpha".into()]
+    fn extra_params(&self) -> Vec<Param> {
+        vec![Param::positive("alpha", 1.0)]
     }
-    fn extra(&self) -> Vec<f64> {
-        vec![self.log_alpha]
-    }
-    fn set_extra(&mut self, extra: &[f64]) {
-        self.log_alpha = extra[0];
+    fn n_extra(&self) -> usize {
+        1
     }
     fn f<R: Real>(&self, r2: R, extra: &[R]) -> R {
-        let alpha = extra[0].exp();
+        let alpha = extra[0];
         ((r2 / (alpha * 2.0) + 1.0).ln() * -alpha).exp()
     }
     #[inline(always)]
     fn f_grad(&self, r2: f64, extra: &[f64], w: f64, dextra: &mut [f64]) -> (f64, f64) {
-        let alpha = extra[0].exp();
+        let alpha = extra[0];
         let u = r2 / (2.0 * alpha);
         let base = 1.0 + u;
         let f = (-alpha * base.ln()).exp();
-        // ∂f/∂log α = α f (−ln(1 + u) + u/(1 + u)).
-        dextra[0] += w * alpha * f * (-base.ln() + u / base);
+        // ∂f/∂α = f (−ln(1 + u) + u/(1 + u)).
+        dextra[0] += w * f * (-base.ln() + u / base);
         (f, -0.5 * f / base)
     }
     #[inline(always)]
     fn f_value(&self, r2: f64, extra: &[f64]) -> f64 {
-        let alpha = extra[0].exp();
+        let alpha = extra[0];
         (-alpha * (1.0 + r2 / (2.0 * alpha)).ln()).exp()
     }
 }
 
 /// The squared-exponential (RBF) kernel `σ² exp(−r²/2)`.
 pub type SquaredExponential = Stationary<SeProfile>;
-/// The Matérn-1/2 (exponential) kernel.
+/// The Matérn-1/2 (exponential) kernel `σ² exp(−r)`.
 pub type Matern12 = Stationary<Matern12Profile>;
-/// The Matérn-3/2 kernel.
+/// The Matérn-3/2 kernel `σ² (1 + √3 r) exp(−√3 r)`.
 pub type Matern32 = Stationary<Matern32Profile>;
-/// The Matérn-5/2 kernel.
+/// The Matérn-5/2 kernel `σ² (1 + √5 r + 5r²/3) exp(−√5 r)`.
 pub type Matern52 = Stationary<Matern52Profile>;
-/// The rational quadratic kernel.
+/// The rational quadratic kernel `σ² (1 + r²/(2α))^{−α}`.
 pub type RationalQuadratic = Stationary<RqProfile>;
 
-macro_rules! simple_constructors {
-    ($profile:ident, $doc:literal) => {
+macro_rules! constructors {
+    ($profile:ident, $doc:literal, $params:literal) => {
         impl Stationary<$profile> {
-            #[doc = concat!("An isotropic ", $doc, " kernel with lengthscale `ℓ` and variance `σ²`.")]
-            pub fn new(lengthscale: f64, variance: f64) -> Result<Self> {
-                Self::with_profile(lengthscale, variance, $profile)
+            #[doc = concat!("An isotropic ", $doc, " kernel (parameters ", $params, ").")]
+            pub fn isotropic() -> Self {
+                Self::with_profile($profile)
             }
-            #[doc = concat!("An ARD ", $doc, " kernel: one lengthscale per input dimension.")]
-            pub fn ard(lengthscales: &[f64], variance: f64) -> Result<Self> {
-                Self::ard_with_profile(lengthscales, variance, $profile)
+            #[doc = concat!("An ARD ", $doc, " kernel on `d ≥ 1` input dimensions: one lengthscale per dimension.")]
+            pub fn ard(d: usize) -> Result<Self> {
+                Self::ard_with_profile(d, $profile)
+            }
+        }
+
+        impl Default for Stationary<$profile> {
+            /// The isotropic kernel.
+            fn default() -> Self {
+                Self::isotropic()
             }
         }
     };
 }
 
-simple_constructors!(SeProfile, "squared-exponential");
-simple_constructors!(Matern12Profile, "Matérn-1/2");
-simple_constructors!(Matern32Profile, "Matérn-3/2");
-simple_constructors!(Matern52Profile, "Matérn-5/2");
-
-impl Stationary<RqProfile> {
-    /// An isotropic rational quadratic kernel with shape `α`.
-    pub fn new(lengthscale: f64, variance: f64, alpha: f64) -> Result<Self> {
-        Self::with_profile(lengthscale, variance, RqProfile::new(alpha)?)
-    }
-    /// An ARD rational quadratic kernel.
-    pub fn ard(lengthscales: &[f64], variance: f64, alpha: f64) -> Result<Self> {
-        Self::ard_with_profile(lengthscales, variance, RqProfile::new(alpha)?)
-    }
-}
+constructors!(
+    SeProfile,
+    "squared-exponential",
+    "`variance`, `lengthscale`"
+);
+constructors!(Matern12Profile, "Matérn-1/2", "`variance`, `lengthscale`");
+constructors!(Matern32Profile, "Matérn-3/2", "`variance`, `lengthscale`");
+constructors!(Matern52Profile, "Matérn-5/2", "`variance`, `lengthscale`");
+constructors!(
+    RqProfile,
+    "rational quadratic",
+    "`variance`, `lengthscale`, `alpha`"
+);

@@ -8,52 +8,61 @@
 use faer::{MatMut, MatRef};
 use serde::{Deserialize, Serialize};
 
-use super::{Kernel, check_theta, positive_log};
+use super::{Kernel, KernelAdjoints, positive_layout};
 use crate::ad::Real;
 use crate::error::Result;
 use crate::gp::Inputs;
+use crate::param::ParamLayout;
 
-/// The white-noise kernel. Parameter: `log σ²`.
+/// The white-noise kernel (structure). Parameter: `variance` (absent in a unit-variance
+/// factor of a product).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct White {
-    log_variance: f64,
+    variance: bool,
+}
+
+impl Default for White {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl White {
-    /// Noise variance `σ²`.
-    pub fn new(variance: f64) -> Result<Self> {
-        Ok(Self {
-            log_variance: positive_log("white", "variance", variance)?,
-        })
+    /// White noise with its variance `σ²` as the parameter `variance`.
+    pub fn new() -> Self {
+        Self { variance: true }
+    }
+    fn var(&self, theta: &[f64]) -> f64 {
+        if self.variance { theta[0] } else { 1.0 }
     }
 }
 
 impl Kernel for White {
+    fn layout(&self) -> Result<ParamLayout> {
+        if self.variance {
+            positive_layout(vec!["variance".into()])
+        } else {
+            Ok(ParamLayout::default())
+        }
+    }
     fn n_params(&self) -> usize {
-        1
+        usize::from(self.variance)
     }
-    fn param_names(&self) -> Vec<String> {
-        vec!["log_variance".into()]
-    }
-    fn params(&self) -> Vec<f64> {
-        vec![self.log_variance]
-    }
-    fn set_params(&mut self, theta: &[f64]) -> Result<()> {
-        check_theta("white", theta, 1)?;
-        self.log_variance = theta[0];
-        Ok(())
+    fn drop_variance(&mut self) -> bool {
+        self.variance = false;
+        true
     }
     /// `σ²` when the two points are equal, else 0 (a pointwise view; the matrix methods
     /// use observation identity instead, see the module docs).
     fn eval<R: Real>(&self, theta: &[R], x: &[R], y: &[R]) -> R {
         if x.iter().zip(y).all(|(a, b)| a.value() == b.value()) {
-            theta[0].exp()
+            if self.variance { theta[0] } else { R::one() }
         } else {
             R::zero()
         }
     }
     fn matrix_into(&self, theta: &[f64], x: &Inputs, y: Option<&Inputs>, mut out: MatMut<'_, f64>) {
-        let v = theta[0].exp();
+        let v = self.var(theta);
         let sym = y.is_none();
         let m = y.map_or(x.n(), |y| y.n());
         for j in 0..m {
@@ -64,31 +73,23 @@ impl Kernel for White {
     }
     fn matrix_pullback(
         &self,
-        theta: &[f64],
+        _theta: &[f64],
         x: &Inputs,
         y: Option<&Inputs>,
         kbar: MatRef<'_, f64>,
-        dtheta: &mut [f64],
-        _dx: Option<&mut [f64]>,
-        _dy: Option<&mut [f64]>,
+        adj: KernelAdjoints<'_>,
     ) {
-        if y.is_none() {
-            let v = theta[0].exp();
-            dtheta[0] += v * (0..x.n()).map(|i| kbar[(i, i)]).sum::<f64>();
+        if y.is_none() && self.variance {
+            adj.theta[0] += (0..x.n()).map(|i| kbar[(i, i)]).sum::<f64>();
         }
     }
     fn diag_into(&self, theta: &[f64], x: &Inputs, out: &mut [f64]) {
-        let v = theta[0].exp();
+        let v = self.var(theta);
         out.iter_mut().take(x.n()).for_each(|o| *o = v);
     }
-    fn diag_pullback(
-        &self,
-        theta: &[f64],
-        x: &Inputs,
-        dbar: &[f64],
-        dtheta: &mut [f64],
-        _: Option<&mut [f64]>,
-    ) {
-        dtheta[0] += theta[0].exp() * dbar.iter().take(x.n()).sum::<f64>();
+    fn diag_pullback(&self, _theta: &[f64], x: &Inputs, dbar: &[f64], adj: KernelAdjoints<'_>) {
+        if self.variance {
+            adj.theta[0] += dbar.iter().take(x.n()).sum::<f64>();
+        }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Likelihood, log_normal_cdf};
 use crate::ad::Real;
 use crate::error::{Error, Result};
+use crate::param::ParamLayout;
 
 /// Link from the latent `f` to `p(y = 1 | f)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,17 +30,11 @@ impl Bernoulli {
 }
 
 impl Likelihood for Bernoulli {
+    fn layout(&self) -> Result<ParamLayout> {
+        Ok(ParamLayout::default())
+    }
     fn n_params(&self) -> usize {
         0
-    }
-    fn param_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn params(&self) -> Vec<f64> {
-        Vec::new()
-    }
-    fn set_params(&mut self, phi: &[f64]) -> Result<()> {
-        crate::gp::kernels::check_theta("bernoulli", phi, 0)
     }
     fn log_density<R: Real>(&self, _: &[R], y: f64, f: R) -> R {
         match self.link {
@@ -59,10 +54,7 @@ impl Likelihood for Bernoulli {
         if y == 0.0 || y == 1.0 {
             Ok(())
         } else {
-            Err(Error::InvalidArgument {
-                op: "bernoulli",
-                message: format!("labels must be 0 or 1, got {y}"),
-            })
+            Err(Error::invalid_option("bernoulli", "y", y, "a label 0 or 1"))
         }
     }
 }

@@ -2,8 +2,10 @@
 //! `E_{q(f)}[log p(y | f)]` under `q(f) = N(μ, v)` (Hensman, Matthews & Ghahramani 2015,
 //! AISTATS, eq. 13).
 //!
-//! A likelihood implements [`Likelihood`]: its parameters `φ` (unconstrained) and
-//! `log_density`, generic over [`Real`]. The expectation and its derivatives in `μ`, `v` and
+//! A likelihood implements [`Likelihood`]: the layout of its parameters `φ` (names,
+//! transforms, defaults; the values, natural scale, are held by the model after the
+//! kernel's, e.g. `noise_variance` of [`Gaussian`]) and `log_density`, generic over
+//! [`Real`]. The expectation and its derivatives in `μ`, `v` and
 //! `φ` then come from Gauss–Hermite quadrature ([`GaussHermite`]) with forward-mode dual
 //! numbers at each node:
 //!
@@ -29,20 +31,24 @@ use std::fmt::Debug;
 use super::quadrature::GaussHermite;
 use crate::ad::{DualN, Real};
 use crate::error::{Error, Result};
+use crate::param::ParamLayout;
 
 /// Most likelihood parameters supported by the default (dual-number) derivatives.
 pub const MAX_LIKELIHOOD_PARAMS: usize = 7;
 
-/// An observation model `p(y | f; φ)` with unconstrained parameters `φ`.
+/// An observation model `p(y | f; φ)` (structure; the parameters `φ`, natural scale,
+/// are passed to every method).
 pub trait Likelihood: Clone + Debug + Send + Sync + 'static {
-    /// Number of parameters (at most [`MAX_LIKELIHOOD_PARAMS`]).
-    fn n_params(&self) -> usize;
-    /// Their names.
-    fn param_names(&self) -> Vec<String>;
-    /// Current values.
-    fn params(&self) -> Vec<f64>;
-    /// Sets them.
-    fn set_params(&mut self, phi: &[f64]) -> Result<()>;
+    /// The parameters: names, transforms and defaults (at most
+    /// [`MAX_LIKELIHOOD_PARAMS`]).
+    ///
+    /// # Errors
+    /// When names collide.
+    fn layout(&self) -> Result<ParamLayout>;
+    /// Number of parameters.
+    fn n_params(&self) -> usize {
+        self.layout().map_or(0, |l| l.len())
+    }
     /// `log p(y | f; φ)`.
     fn log_density<R: Real>(&self, phi: &[R], y: f64, f: R) -> R;
     /// `E[y | f]` and `Var[y | f]`.
@@ -63,8 +69,7 @@ pub trait Likelihood: Clone + Debug + Send + Sync + 'static {
     }
 
     /// `E_{N(f | μ, v)}[log p(y | f)]`, returning `(E, ∂E/∂μ, ∂E/∂v)` and adding
-    /// `w ∂E/∂φ` into `dphi`.
-    #[allow(clippy::too_many_arguments)]
+    /// `∂E/∂φ` into `dphi`.
     fn variational_expectation(
         &self,
         phi: &[f64],
@@ -72,10 +77,9 @@ pub trait Likelihood: Clone + Debug + Send + Sync + 'static {
         mu: f64,
         var: f64,
         quad: &GaussHermite,
-        w: f64,
         dphi: &mut [f64],
     ) -> (f64, f64, f64) {
-        quadrature_expectation(self, phi, y, mu, var, quad, w, dphi)
+        quadrature_expectation(self, phi, y, Marginal { mu, var }, quad, dphi)
     }
 
     /// Predictive mean and variance of `y` when `f ~ N(μ, v)`:
@@ -103,18 +107,23 @@ fn density_grad<L: Likelihood>(l: &L, phi: &[f64], y: f64, f: f64, dphi: &mut [f
     (v.v, v.d[0])
 }
 
+/// A Gaussian marginal `q(f) = N(μ, v)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Marginal {
+    pub mu: f64,
+    pub var: f64,
+}
+
 /// The quadrature of the module docs.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn quadrature_expectation<L: Likelihood>(
     l: &L,
     phi: &[f64],
     y: f64,
-    mu: f64,
-    var: f64,
+    q: Marginal,
     quad: &GaussHermite,
-    w: f64,
     dphi: &mut [f64],
 ) -> (f64, f64, f64) {
+    let Marginal { mu, var } = q;
     let var = var.max(0.0);
     let s = (2.0 * var).sqrt();
     let norm = 0.5 * std::f64::consts::FRAC_2_SQRT_PI;
@@ -128,7 +137,7 @@ pub(crate) fn quadrature_expectation<L: Likelihood>(
         dmu += om * lf;
         dv_acc += om * lf * x;
         for k in 0..p {
-            dphi[k] += w * om * tmp[k];
+            dphi[k] += om * tmp[k];
         }
     }
     let dvar = if var > 1e-10 {

@@ -5,23 +5,18 @@ use serde::{Deserialize, Serialize};
 use super::Likelihood;
 use crate::ad::Real;
 use crate::error::{Error, Result};
+use crate::param::ParamLayout;
 
 /// Poisson likelihood with the exponential link; no parameters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Poisson;
 
 impl Likelihood for Poisson {
+    fn layout(&self) -> Result<ParamLayout> {
+        Ok(ParamLayout::default())
+    }
     fn n_params(&self) -> usize {
         0
-    }
-    fn param_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn params(&self) -> Vec<f64> {
-        Vec::new()
-    }
-    fn set_params(&mut self, phi: &[f64]) -> Result<()> {
-        crate::gp::kernels::check_theta("poisson", phi, 0)
     }
     fn log_density<R: Real>(&self, _: &[R], y: f64, f: R) -> R {
         f * y - f.exp() - crate::ad::special::lgamma(y + 1.0)
@@ -33,10 +28,12 @@ impl Likelihood for Poisson {
         if y >= 0.0 && y.fract() == 0.0 && y.is_finite() {
             Ok(())
         } else {
-            Err(Error::InvalidArgument {
-                op: "poisson",
-                message: format!("counts must be non-negative integers, got {y}"),
-            })
+            Err(Error::invalid_option(
+                "poisson",
+                "y",
+                y,
+                "a count (a non-negative integer)",
+            ))
         }
     }
 }

@@ -36,7 +36,7 @@ use faer::{Accum, Mat, MatRef, Par};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::gp::workspace::{self, MatPool};
+use crate::gp::workspace::{self, Linalg, MatPool};
 use crate::linalg::Llt;
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -97,20 +97,36 @@ fn col_slice(m: &Mat<f64>, j: usize) -> &[f64] {
         .as_slice()
 }
 
-/// Evaluates the objective from `K_uu` (without jitter), `K_uf` (consumed: it becomes
-/// `U`), `diag K_ff`, `y`, `σ²`. `pool` supplies scratch buffers (FITC).
-#[allow(clippy::too_many_arguments)]
+/// The matrices a collapsed objective is evaluated from.
+pub(crate) struct CollapsedInputs<'a> {
+    /// `K_uu` (without jitter).
+    pub kuu: MatRef<'a, f64>,
+    /// `K_uf` (consumed: it becomes `U`).
+    pub kuf: Mat<f64>,
+    /// `diag K_ff`.
+    pub kdiag: &'a [f64],
+    /// The observations.
+    pub y: &'a [f64],
+    /// `σ²`.
+    pub noise: f64,
+}
+
+/// Evaluates the objective with jitter `jitter` on `K_uu`; the pool supplies scratch
+/// buffers (FITC).
 pub(crate) fn collapsed_forward(
     method: SparseMethod,
-    kuu: MatRef<'_, f64>,
-    kuf: Mat<f64>,
-    kdiag: &[f64],
-    y: &[f64],
-    noise: f64,
+    inputs: CollapsedInputs<'_>,
     jitter: f64,
-    par: Par,
-    pool: Option<&MatPool>,
+    la: Linalg<'_>,
 ) -> Result<CollapsedFactor> {
+    let CollapsedInputs {
+        kuu,
+        kuf,
+        kdiag,
+        y,
+        noise,
+    } = inputs;
+    let Linalg { par, pool } = la;
     let (m, n) = (kuf.nrows(), kuf.ncols());
     crate::error::check_shape("sparse_gp", "K_uu", (kuu.nrows(), kuu.ncols()), (m, m))?;
     crate::error::check_len("sparse_gp", "diag K_ff", kdiag.len(), n)?;
@@ -246,7 +262,6 @@ impl CollapsedFactor {
 
     /// Adjoints of the objective scaled by `gbar` (see the module docs). The `K_uf` adjoint
     /// comes in a buffer from `pool` (give it back when done).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn adjoints(
         &self,
         y: &[f64],

@@ -29,22 +29,26 @@ pub struct GreedySelection {
     pub residual_trace: Vec<f64>,
 }
 
-/// Greedy conditional-variance selection of at most `m` of the inputs `x`, stopping early
-/// when every conditional variance is below `tol` (Burt et al. 2020, Alg. 2).
+/// Greedy conditional-variance selection of at most `m` of the inputs `x` under the
+/// kernel at `θ`, stopping early when every conditional variance is below `tol` (Burt et
+/// al. 2020, Alg. 2).
 pub fn greedy_variance<K: Kernel>(
     kernel: &K,
+    theta: &[f64],
     x: &Inputs,
     m: usize,
     tol: f64,
 ) -> Result<GreedySelection> {
     let n = x.n();
     if m == 0 || m > n {
-        return Err(Error::InvalidArgument {
-            op: "greedy_variance",
-            message: format!("need 1 ≤ M ≤ N = {n}, got M = {m}"),
-        });
+        return Err(Error::invalid_option(
+            "greedy_variance",
+            "m",
+            m,
+            format!("between 1 and N = {n}"),
+        ));
     }
-    let mut dres = crate::gp::kernels::kernel_diag(kernel, x)?;
+    let mut dres = crate::gp::kernels::kernel_diag(kernel, theta, x)?;
     // Rows of the incomplete Cholesky factor: l[k][i] = L_{i,k}.
     let mut l: Vec<Vec<f64>> = Vec::with_capacity(m);
     let mut indices = Vec::with_capacity(m);
@@ -59,7 +63,7 @@ pub fn greedy_variance<K: Kernel>(
             break;
         }
         let xp = x.select(&[piv])?;
-        let col = kernel_matrix(kernel, x, Some(&xp))?;
+        let col = kernel_matrix(kernel, theta, x, Some(&xp))?;
         let sd = dmax.sqrt();
         let mut e: Vec<f64> = (0..n).map(|i| col[(i, 0)]).collect();
         for row in &l {
@@ -94,10 +98,12 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 pub fn kmeans(x: &Inputs, m: usize, lloyd_iterations: usize, seed: u64) -> Result<Inputs> {
     let (n, d) = (x.n(), x.d());
     if m == 0 || m > n {
-        return Err(Error::InvalidArgument {
-            op: "kmeans",
-            message: format!("need 1 ≤ M ≤ N = {n}, got M = {m}"),
-        });
+        return Err(Error::invalid_option(
+            "kmeans",
+            "m",
+            m,
+            format!("between 1 and N = {n}"),
+        ));
     }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut centres: Vec<usize> = vec![rng.random_range(0..n)];

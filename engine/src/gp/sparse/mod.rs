@@ -18,8 +18,7 @@ pub mod inducing;
 pub mod svgp;
 
 pub use collapsed::{
-    SparseFitOptions, SparseFitReport, SparseGp, SparseGpOptions, SparseGradient,
-    sparse_objective_var,
+    SparseData, SparseFitReport, SparseGp, SparseGpOptions, SparseGradient, sparse_objective_var,
 };
 pub use collapsed_bound::SparseMethod;
 pub use inducing::{GreedySelection, greedy_variance, kmeans};

@@ -97,7 +97,8 @@ impl LearnedTerm for Mlp {
 /// fixed inducing inputs Z, g(x) = k(x, Z) K_ZZ⁻¹ v (one set of values per output), and
 /// the GP prior of those values as the penalty, ½ vᵀ K_ZZ⁻¹ v (the deterministic
 /// training conditional; Quiñonero-Candela & Rasmussen 2005, JMLR 6, 1939–1959, §5).
-/// The kernel's hyperparameters are held fixed; the weights are v.
+/// The kernel's hyperparameters `θ` (natural scale, ordered as its `layout`) are held
+/// fixed; the weights are v.
 #[derive(Clone, Debug)]
 pub struct GpResidual<K> {
     kernel: K,
@@ -112,8 +113,15 @@ pub struct GpResidual<K> {
 
 impl<K: Kernel> GpResidual<K> {
     /// A residual with `n_out` outputs on `inducing` inputs (point-major, `n_in` per
-    /// point). A jitter of 1e-8 times the largest diagonal entry is added to K_ZZ.
-    pub fn new(kernel: K, inducing: Vec<f64>, n_in: usize, n_out: usize) -> Result<Self> {
+    /// point), the kernel at the hyperparameters `theta`. A jitter of 1e-8 times the
+    /// largest diagonal entry is added to K_ZZ.
+    pub fn new(
+        kernel: K,
+        theta: &[f64],
+        inducing: Vec<f64>,
+        n_in: usize,
+        n_out: usize,
+    ) -> Result<Self> {
         if n_in == 0 || n_out == 0 || inducing.is_empty() || !inducing.len().is_multiple_of(n_in) {
             return Err(Error::InvalidArgument {
                 op: "GpResidual",
@@ -124,7 +132,15 @@ impl<K: Kernel> GpResidual<K> {
             });
         }
         kernel.check_dim(n_in)?;
-        let theta_k = kernel.params();
+        if theta.len() != kernel.n_params() || theta.iter().any(|t| !t.is_finite()) {
+            return Err(Error::ShapeMismatch {
+                op: "GpResidual",
+                arg: "theta",
+                expected: format!("{} finite kernel parameters", kernel.n_params()),
+                found: format!("{} values", theta.len()),
+            });
+        }
+        let theta_k = theta.to_vec();
         let m = inducing.len() / n_in;
         let pt = |i: usize| &inducing[i * n_in..(i + 1) * n_in];
         let mut kzz = vec![0.0; m * m];
@@ -382,8 +398,8 @@ impl<F: OdeRhs + Sync, G: LearnedTerm> OdeHybridSsm<F, G> {
                 });
             }
             th.push(match t {
-                Transform::Log => p.ln(),
                 Transform::Identity => p,
+                t => t.to_unconstrained("OdeHybridSsm::theta", &format!("physical[{i}]"), p)?,
             });
         }
         th.extend_from_slice(weights);
@@ -395,10 +411,7 @@ impl<F: OdeRhs + Sync, G: LearnedTerm> OdeHybridSsm<F, G> {
         theta[..self.n_phys]
             .iter()
             .zip(&self.transforms)
-            .map(|(&z, t)| match t {
-                Transform::Log => z.exp(),
-                Transform::Identity => z,
-            })
+            .map(|(&z, t)| t.to_natural(z))
             .collect()
     }
 
