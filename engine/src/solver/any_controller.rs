@@ -92,6 +92,14 @@ impl AnyController {
         }
     }
 
+    /// A copy, [`reset`](StepController::reset), for one solve: every solve of an
+    /// operation starts from the same controller.
+    pub fn fresh(&self) -> Self {
+        let mut c = self.clone();
+        c.reset();
+        c
+    }
+
     /// Whether this holds a controller other than a [`PiController`].
     pub fn is_custom(&self) -> bool {
         matches!(self.0, Kind::Custom(_))
