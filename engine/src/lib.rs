@@ -30,6 +30,8 @@ mod doc_examples {
     struct Readme;
     #[doc = include_str!("../../docs/extending.md")]
     struct Extending;
+    #[doc = include_str!("../../docs/ode.md")]
+    struct Ode;
     #[doc = include_str!("../../docs/infer.md")]
     struct Infer;
 }

@@ -231,6 +231,21 @@ impl Method {
     /// positive, adaptive explicit tableaus have error weights.
     pub(crate) fn family(&self) -> Result<Family> {
         let fam = self.family_unchecked();
+        // The built-in adaptive methods' tableaus are checked once, by their order-condition
+        // tests; validating them on every solve costs more than a small solve's steps (the
+        // continuous adjoint runs one solve per segment).
+        if matches!(
+            self,
+            Method::Tsit5
+                | Method::Dopri5
+                | Method::Bosh3
+                | Method::Vern7
+                | Method::Rodas5P
+                | Method::Kvaerno5
+                | Method::Bdf
+        ) {
+            return Ok(fam);
+        }
         match fam {
             Family::Explicit { tab, dt } => {
                 if let Some(dt) = dt
