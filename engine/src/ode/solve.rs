@@ -37,8 +37,11 @@ use crate::solver::StepController;
 ///
 /// # Errors
 /// Invalid options or dimensions before any work; during the solve
-/// [`Error::StepSizeUnderflow`], [`Error::TooManySteps`], [`Error::NonFiniteState`],
-/// [`Error::NewtonFailure`], each naming the time, the step size and the component.
+/// [`Error::StepSizeUnderflow`](crate::Error::StepSizeUnderflow),
+/// [`Error::TooManySteps`](crate::Error::TooManySteps),
+/// [`Error::NonFiniteState`](crate::Error::NonFiniteState),
+/// [`Error::NewtonFailure`](crate::Error::NewtonFailure), each naming the time, the step
+/// size and the component.
 pub fn solve<F: OdeRhs>(
     problem: &OdeProblem<F>,
     method: Method,

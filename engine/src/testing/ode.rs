@@ -22,6 +22,9 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+// The reference values keep the digits their sources publish.
+#![allow(clippy::excessive_precision)]
+
 use crate::ode::problems::{Hires, Lorenz63, Lorenz96, Orego, Robertson, VanDerPol};
 use crate::ode::{OdeProblem, OdeRhs};
 

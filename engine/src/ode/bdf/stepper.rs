@@ -420,7 +420,7 @@ impl<S: OdeSystemJacobian + ?Sized, H: BdfHook> OneStep<f64, S> for Bdf<H> {
             self.jac_current = true;
             self.lu_valid = false;
         }
-        let outcome = match result {
+        match result {
             Err((iterations, component, residual)) => {
                 self.n_iter = None;
                 if residual.is_finite() {
@@ -451,8 +451,7 @@ impl<S: OdeSystemJacobian + ?Sized, H: BdfHook> OneStep<f64, S> for Bdf<H> {
                 self.update_pending = true;
                 Attempt::Done
             }
-        };
-        outcome
+        }
     }
 
     /// `‖(κ_k γ_k + 1/(k+1)) d / (atol + rtol |y_new|)‖_RMS` (the scales of the corrected

@@ -54,11 +54,7 @@ impl ForwardSensitivities {
     /// Number of save times.
     pub fn n_times(&self) -> usize {
         let block = self.n_states * (self.n_states + self.n_params);
-        if block == 0 {
-            0
-        } else {
-            self.data.len() / block
-        }
+        self.data.len().checked_div(block).unwrap_or(0)
     }
 
     /// Number of states `n`.

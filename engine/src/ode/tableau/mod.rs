@@ -13,7 +13,7 @@
 //! The module has three rooms: the tableau type with its shape checks and dense weights
 //! (`butcher`), the methods' coefficients (`methods`: Euler, RK4, Bogacki–Shampine,
 //! Dormand–Prince, Tsitouras, Verner), and the order conditions by rooted trees
-//! ([`order_conditions`], public under the `testing` feature).
+//! (`order_conditions`, public under the `testing` feature).
 //!
 //! A new method is one `const` [`ButcherTableau`] in `methods` (with its citation) and a
 //! line in the order-condition test there; it is then usable as
