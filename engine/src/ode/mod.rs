@@ -83,7 +83,7 @@
 
 // Numerical kernels index several arrays in lockstep, and the time-loop hooks pass the
 // step's (system, t, h, y, y_new, ...) explicitly.
-#![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+#![allow(clippy::needless_range_loop)]
 
 pub mod bdf;
 pub mod dense;

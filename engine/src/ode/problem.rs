@@ -79,14 +79,12 @@ impl<F: OdeRhs> OdeProblem<F> {
         crate::error::check_len("ode", "y0", self.y0.len(), self.rhs.n_states())?;
         crate::error::check_len("ode", "p", self.p.len(), self.rhs.n_params())?;
         if !(self.t0.is_finite() && self.t1.is_finite()) || self.t1 <= self.t0 {
-            return Err(Error::InvalidArgument {
-                op: "ode",
-                message: format!(
-                    "the interval must be finite with t1 > t0, got t0 = {}, t1 = {} \
-                     (for a backward solve substitute s = -t)",
-                    self.t0, self.t1
-                ),
-            });
+            return Err(Error::invalid_option(
+                "ode",
+                "(t0, t1)",
+                format!("({}, {})", self.t0, self.t1),
+                "finite with t1 > t0 (for a backward solve substitute s = −t)",
+            ));
         }
         crate::error::check_finite("ode", "y0", &self.y0)?;
         crate::error::check_finite("ode", "p", &self.p)?;
