@@ -30,8 +30,14 @@ mod doc_examples {
     struct Readme;
     #[doc = include_str!("../../docs/extending.md")]
     struct Extending;
-    #[doc = include_str!("../../docs/ode.md")]
-    struct Ode;
     #[doc = include_str!("../../docs/infer.md")]
     struct Infer;
+    #[doc = include_str!("../../docs/gp.md")]
+    struct Gp;
+    #[doc = include_str!("../../docs/ode.md")]
+    struct Ode;
+    #[doc = include_str!("../../docs/sde.md")]
+    struct Sde;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
 }
