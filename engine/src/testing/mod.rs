@@ -15,6 +15,7 @@ use proptest::prelude::*;
 
 pub mod blocks;
 pub mod expr;
+pub mod ode;
 
 /// A vector of `n` finite values in `[lo, hi]`.
 pub fn vec_in(n: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
