@@ -34,6 +34,8 @@ mod doc_examples {
     struct Infer;
     #[doc = include_str!("../../docs/gp.md")]
     struct Gp;
+    #[doc = include_str!("../../docs/ode.md")]
+    struct Ode;
     #[doc = include_str!("../../docs/sde.md")]
     struct Sde;
     #[doc = include_str!("../../docs/architecture.md")]
