@@ -4,10 +4,9 @@
 //! Run: `cargo bench -p mechml-benches --bench ad`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use faer::Par;
 use mechml_engine::ad::api::{ScalarFn, VectorFn, jacobian_forward, vjp};
 use mechml_engine::ad::{Adjoints, Real, Tape, VarVec};
-use mechml_engine::linalg::Llt;
+use mechml_engine::linalg::{Llt, MatRef, Par};
 use std::hint::black_box;
 
 /// One term of the Rosenbrock sum, shared by the f64 primal and the fused block.
@@ -124,7 +123,7 @@ fn bench_gauss_logdet(c: &mut Criterion) {
     let y: Vec<f64> = rows.iter().map(|r| r[3]).collect();
     let mut g = c.benchmark_group("ad/gauss_logdet_n1000");
     g.sample_size(20);
-    let km = faer::MatRef::from_column_major_slice(&k, n, n);
+    let km = MatRef::from_column_major_slice(&k, n, n);
     g.bench_function("cholesky_floor", |b| {
         b.iter(|| Llt::factor(black_box(km), Par::Seq).unwrap())
     });

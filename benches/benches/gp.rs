@@ -26,7 +26,7 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::{Mat, Par};
 use mechml_engine::gp::{
-    ExactGp, Gaussian, Inputs, MaternOrder, SparseGp, SparseMethod, SquaredExponential, Svgp,
+    ExactGp, Gaussian, Inputs, Matern32, SparseGp, SparseMethod, SquaredExponential, Svgp,
     TemporalGp, kernel_matrix,
 };
 use mechml_engine::optim::{Adam, AdamOptions, LearningRate};
@@ -195,7 +195,7 @@ fn statespace(c: &mut Criterion) {
             .iter()
             .map(|v| v.sin() + 0.1 * (rng.random::<f64>() - 0.5))
             .collect();
-        let gp = TemporalGp::new(MaternOrder::ThreeHalves, 1.0, 1.0, 0.01, &t, &y).unwrap();
+        let gp = TemporalGp::new(Matern32::isotropic(), &t, &y, &[1.0, 1.0, 0.01]).unwrap();
         let p = gp.params();
         g.bench_function(format!("matern32_n{n}/value_grad"), |b| {
             b.iter(|| black_box(gp.lml_and_grad(&p).unwrap()))

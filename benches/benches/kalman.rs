@@ -14,12 +14,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mechml_engine::ad::Tape;
+use mechml_engine::ssm::KalmanGradient;
 use mechml_models::ssm::ebm::workload::{THETA0, loglik, loglik_tape, parse_workload_csv};
-use mechml_models::ssm::loglik_op::KalmanGradient;
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
-    let data = parse_workload_csv(include_str!("../../models/tests/data/kf_ebm_T10000.csv"))
+    let data = parse_workload_csv(include_str!("../../engine/tests/data/kf_ebm_T10000.csv"))
         .expect("workload data");
     c.bench_function("kalman/ebm2box_T10000/loglik", |b| {
         b.iter(|| loglik(black_box(&THETA0), &data).unwrap())

@@ -140,10 +140,7 @@ fn bench_primal(c: &mut Criterion) {
 
     // Robertson (§1b): rtol = 1e-6, atol = 1e-10 to t = 1e5.
     let o = opts(1e-6, 1e-10);
-    let o_pi = OdeOptions {
-        controller: PiController::pi(0.3, 0.3),
-        ..o.clone()
-    };
+    let o_pi = o.clone().controller(PiController::pi(0.3, 0.3));
     let r = reference("robertson_y1e5");
     eprintln!("ode_primal/robertson (rtol 1e-6, atol 1e-10)");
     let methods = [

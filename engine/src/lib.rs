@@ -15,6 +15,7 @@ pub mod optim;
 pub mod param;
 pub mod sde;
 pub mod solver;
+pub mod ssm;
 
 pub use error::{Error, Result};
 
@@ -31,4 +32,12 @@ mod doc_examples {
     struct Extending;
     #[doc = include_str!("../../docs/infer.md")]
     struct Infer;
+    #[doc = include_str!("../../docs/gp.md")]
+    struct Gp;
+    #[doc = include_str!("../../docs/ode.md")]
+    struct Ode;
+    #[doc = include_str!("../../docs/sde.md")]
+    struct Sde;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
 }

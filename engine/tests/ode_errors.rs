@@ -5,7 +5,7 @@
 use mechml_engine::Error;
 use mechml_engine::ad::Real;
 use mechml_engine::ode::problems::VanDerPol;
-use mechml_engine::ode::{Method, OdeOptions, OdeProblem, OdeRhs, SaveAt, Tolerance, solve};
+use mechml_engine::ode::{Method, OdeOptions, OdeProblem, OdeRhs, SaveAt, solve};
 
 const ALL: [Method; 7] = [
     Method::Tsit5,
@@ -61,10 +61,7 @@ fn invalid_input_is_an_error_before_any_work() {
         OdeOptions::with_tol(1e-6, -1.0),
         OdeOptions::with_tol(0.0, 0.0),
         OdeOptions::with_tol(1e-20, 1e-6),
-        OdeOptions {
-            atol: Tolerance::PerComponent(vec![1e-6]),
-            ..OdeOptions::default()
-        },
+        OdeOptions::with_tol(1e-6, vec![1e-6]),
         OdeOptions {
             h0: Some(-1.0),
             ..OdeOptions::default()
@@ -92,7 +89,9 @@ fn invalid_input_is_an_error_before_any_work() {
             assert!(
                 matches!(
                     r,
-                    Err(Error::InvalidArgument { .. } | Error::ShapeMismatch { .. })
+                    Err(Error::InvalidArgument { .. }
+                        | Error::InvalidOption { .. }
+                        | Error::ShapeMismatch { .. })
                 ),
                 "{opts:?} with {m:?} gave {r:?}"
             );
@@ -101,7 +100,7 @@ fn invalid_input_is_an_error_before_any_work() {
     for m in [Method::Rk4 { dt: 0.0 }, Method::Euler { dt: f64::NAN }] {
         assert!(matches!(
             solve(&prob, m, &OdeOptions::default()),
-            Err(Error::InvalidArgument { .. })
+            Err(Error::InvalidOption { .. })
         ));
     }
 }
@@ -315,14 +314,14 @@ fn h0_and_h_max_are_honoured() {
     let h0 = 1e-5;
     for m in ALL {
         let base = OdeOptions::with_tol(1e-8, 1e-8);
-        let free = solve(&prob, m, &base.clone().saving(SaveAt::Steps)).unwrap();
+        let free = solve(&prob, m, &base.clone().saving(SaveAt::steps())).unwrap();
         let h_max = largest_step(&free.ts) / 3.0;
         let opts = OdeOptions {
             h0: Some(h0),
             h_max,
             ..base
         }
-        .saving(SaveAt::Steps);
+        .saving(SaveAt::steps());
         let sol = solve(&prob, m, &opts).unwrap();
         let first = sol.ts[1] - sol.ts[0];
         assert!((first - h0).abs() <= 1e-15, "{m:?}: first step {first}");

@@ -230,11 +230,11 @@ fn lorenz96_y1_matches_reference() {
     }
 }
 
-/// Save times, dense output and `SaveAt::Steps` agree with each other.
+/// Save times, dense output and `SaveAt::Every(1)` agree with each other.
 #[test]
 fn save_modes_agree() {
     let prob = lorenz_problem(2.0);
-    let mut opts = OdeOptions::with_tol(1e-9, 1e-9).saving(SaveAt::Steps);
+    let mut opts = OdeOptions::with_tol(1e-9, 1e-9).saving(SaveAt::steps());
     opts.dense = true;
     let steps = solve(&prob, Method::Tsit5, &opts).unwrap();
     assert_eq!(steps.ts.len(), steps.stats.n_accepted + 1);

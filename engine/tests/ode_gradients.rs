@@ -13,7 +13,7 @@ use mechml_engine::ad::{Real, Tape};
 use mechml_engine::ode::problems::{Lorenz63, LotkaVolterra, Robertson};
 use mechml_engine::ode::{
     Checkpointing, Method, OdeOptions, OdeProblem, OdeRhs, OdeSolution, SaveAt, Sensitivity,
-    SensitivitySolve, gradient, solve, solve_on_tape,
+    SensitivitySolve, TapeProblem, gradient, solve, solve_on_tape,
 };
 
 const DISCRETE: Sensitivity = Sensitivity::DiscreteAdjoint {
@@ -527,11 +527,7 @@ fn tape_block_in_a_larger_expression() {
             let y0 = tape.stack(&xv.vars()[4..])?;
             let a = solve_on_tape(
                 tape,
-                LotkaVolterra,
-                0.0,
-                4.0,
-                &y0,
-                &p,
+                TapeProblem::new(LotkaVolterra, 0.0, 4.0, &y0, &p),
                 Method::Tsit5,
                 &opts,
                 s,
@@ -542,11 +538,7 @@ fn tape_block_in_a_larger_expression() {
             let p2 = tape.stack(&[p2v[0] * 2.0, p2v[1], p2v[2], p2v[3]])?;
             let b = solve_on_tape(
                 tape,
-                LotkaVolterra,
-                0.0,
-                1.0,
-                &y_mid,
-                &p2,
+                TapeProblem::new(LotkaVolterra, 0.0, 1.0, &y_mid, &p2),
                 Method::Tsit5,
                 &OdeOptions::with_tol(1e-10, 1e-10),
                 s,
@@ -592,11 +584,7 @@ fn tape_end_time_and_forward_mode() {
     let p = tape.var_vec(&[1.5, 1.0, 3.0, 1.0]);
     let out = solve_on_tape(
         &tape,
-        LotkaVolterra,
-        0.0,
-        t1,
-        &y0,
-        &p,
+        TapeProblem::new(LotkaVolterra, 0.0, t1, &y0, &p),
         Method::Tsit5,
         &opts,
         Sensitivity::Forward,
@@ -646,7 +634,7 @@ fn unsupported_combinations_and_bad_cotangents_are_errors() {
         SensitivitySolve::new(
             &prob,
             Method::Tsit5,
-            &opts.clone().saving(SaveAt::Steps),
+            &opts.clone().saving(SaveAt::steps()),
             DISCRETE
         )
         .is_err()

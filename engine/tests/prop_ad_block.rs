@@ -581,7 +581,7 @@ fn from_block_checks_its_length() {
     assert!(v.is_constant());
     assert!(matches!(
         tape.check(),
-        Err(mechml_engine::Error::InvalidArgument { .. })
+        Err(mechml_engine::Error::InvalidOption { op: "from_block", ref name, .. }) if name == "start"
     ));
     // A matrix whose values do not fill its shape.
     let tape = Tape::new();

@@ -7,7 +7,7 @@ use mechml_engine::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
 use mechml_engine::ode::problems::{Linear, LotkaVolterra};
 use mechml_engine::ode::{
     Checkpointing, Method, OdeOptions, OdeProblem, SaveAt, Sensitivity, SensitivitySolve,
-    solve_on_tape,
+    TapeProblem, solve_on_tape,
 };
 use proptest::prelude::*;
 
@@ -89,7 +89,7 @@ proptest! {
             |tape: &Tape, v| {
                 let pv = tape.stack(&v[..4])?;
                 let yv = tape.stack(&v[4..])?;
-                let out = solve_on_tape(tape, LotkaVolterra, 0.0, 2.0, &yv, &pv, Method::Tsit5, &opts, s)?;
+                let out = solve_on_tape(tape, TapeProblem::new(LotkaVolterra, 0.0, 2.0, &yv, &pv), Method::Tsit5, &opts, s)?;
                 let mut l = v[0] * 0.0;
                 for (k, w) in [0.3, -1.0, 0.7].iter().enumerate() {
                     for y in out.state(k) {

@@ -390,7 +390,7 @@ fn adaptive_ensembles_are_identical_on_one_and_two_threads() {
 
 /// A step-size controller written outside the crate: grows by 1.5 after an accepted step,
 /// shrinks by 3 after a rejection, and counts its calls.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 struct Geometric {
     calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }

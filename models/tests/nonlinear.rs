@@ -4,6 +4,8 @@
 //! matches finite differences; a hybrid model learns a missing nonlinearity.
 #![allow(clippy::needless_range_loop)]
 
+// The state-space test helpers are the engine's (the linear-Gaussian core lives there).
+#[path = "../../engine/tests/ssm_common/mod.rs"]
 mod common;
 
 use common::{random_data, random_model};

@@ -8,7 +8,7 @@
 //! * a closure over a [`Tape`] (`grad`, `jacobian_reverse`…), which may also use block
 //!   operations.
 
-use faer::Mat;
+use crate::linalg::Mat;
 
 use super::{Dual, DualN, Real, Tape, Var};
 use crate::error::{Error, Result};
@@ -104,9 +104,11 @@ pub fn jacobian_forward<F: VectorFn + ?Sized>(f: &F, x: &[f64]) -> Result<(Vec<f
         let m = ys.len();
         let j = jac.get_or_insert_with(|| Mat::zeros(m, n));
         if j.nrows() != m {
-            return Err(Error::InvalidArgument {
+            return Err(Error::ShapeMismatch {
                 op: "jacobian",
-                message: "output length changed between evaluations".into(),
+                arg: "output of f",
+                expected: format!("len {} (as in the first evaluation)", j.nrows()),
+                found: format!("len {m}: the output length changed between evaluations"),
             });
         }
         if start == 0 {

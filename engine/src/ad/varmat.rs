@@ -4,7 +4,7 @@
 //! Values are kept alongside (column-major for matrices) so that block operations can run
 //! on them directly.
 
-use faer::{Mat, MatRef};
+use crate::linalg::{Mat, MatRef};
 
 use super::block::BlockArg;
 use super::real::Real;
@@ -67,7 +67,8 @@ impl<'t, S: Real> VarVec<'t, S> {
     ///
     /// `vals` must hold one value per output of the block (its `n_out`). If it does not,
     /// or `start` is not the first output slot of a block, the tape records an error
-    /// (returned by [`Tape::check`] and [`Tape::gradient`]) and the vector is a constant.
+    /// ([`Error::ShapeMismatch`], or [`Error::InvalidOption`] naming `start`; returned by
+    /// [`Tape::check`] and [`Tape::gradient`]) and the vector is a constant.
     /// In check mode ([`Tape::set_check_finite`]) a non-finite value records an
     /// [`Error::NonFinite`] naming the block.
     pub fn from_block(tape: &'t Tape<S>, start: Option<u32>, vals: Vec<S>) -> Self {
@@ -131,16 +132,15 @@ impl<'t, S: Real> VarVec<'t, S> {
     /// The entries `range` as a vector on the same slots (no record, no copy of slots).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the range is out of bounds.
+    /// [`Error::InvalidOption`] (argument `range`) if the range is out of bounds.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Result<Self> {
         if range.start > range.end || range.end > self.vals.len() {
-            return Err(Error::InvalidArgument {
-                op: "VarVec::slice",
-                message: format!(
-                    "range {range:?} out of bounds for length {}",
-                    self.vals.len()
-                ),
-            });
+            return Err(Error::invalid_option(
+                "VarVec::slice",
+                "range",
+                format!("{range:?}"),
+                format!("an increasing range within 0..{}", self.vals.len()),
+            ));
         }
         Ok(Self {
             tape: self.tape,
@@ -188,7 +188,8 @@ impl<'t, S: Real> VarMat<'t, S> {
     ///
     /// `vals` must hold `rows * cols` values, one per output of the block. If it does not,
     /// or `start` is not the first output slot of a block, the tape records an error
-    /// (returned by [`Tape::check`] and [`Tape::gradient`]) and the matrix is a constant
+    /// ([`Error::ShapeMismatch`], or [`Error::InvalidOption`] naming `start`; returned by
+    /// [`Tape::check`] and [`Tape::gradient`]) and the matrix is a constant
     /// (padded with NaN or truncated to `rows * cols` values; a `vals.len() x 1` column if
     /// `rows * cols` is out of all proportion). In check mode
     /// ([`Tape::set_check_finite`]) a non-finite value records an [`Error::NonFinite`]
@@ -299,15 +300,18 @@ impl<'t, S: Real> VarMat<'t, S> {
 }
 
 impl<'t> VarMat<'t, f64> {
-    /// A view of the values as a faer matrix.
+    /// A view of the values as a matrix ([`MatRef`], re-exported by
+    /// [`linalg`](crate::linalg)).
     pub fn as_faer(&self) -> MatRef<'_, f64> {
         MatRef::from_column_major_slice(&self.vals, self.rows, self.cols)
     }
-    /// A copy of the values as a faer matrix.
+    /// A copy of the values as a matrix ([`Mat`], re-exported by
+    /// [`linalg`](crate::linalg)).
     pub fn to_faer(&self) -> Mat<f64> {
         self.as_faer().to_owned()
     }
-    /// A constant matrix from a faer matrix.
+    /// A constant matrix from a matrix view ([`MatRef`], re-exported by
+    /// [`linalg`](crate::linalg)).
     pub fn from_faer(m: MatRef<'_, f64>) -> Self {
         let (rows, cols) = (m.nrows(), m.ncols());
         let mut vals = Vec::with_capacity(rows * cols);

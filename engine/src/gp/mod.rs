@@ -19,9 +19,9 @@
 //! three Cholesky factorisations for value and gradient. The collapsed bounds use the
 //! Woodbury identity to keep every adjoint `O(n m²)` (derivation in
 //! [`sparse::collapsed_bound`]); the SVGP ELBO's adjoints and the natural-gradient step
-//! (Salimbeni, Eleftheriadis & Hensman 2018) are derived in [`sparse::svgp`]; the Kalman
-//! filter is written once over [`Real`](crate::ad::Real) and differentiated by dual
-//! numbers in one `O(n)` pass.
+//! (Salimbeni, Eleftheriadis & Hensman 2018) are derived in [`sparse::svgp`]; temporal GPs
+//! run the engine's one Kalman filter ([`crate::ssm`]) and its hand-written adjoint, in
+//! `O(n)` ([`statespace::filter`]).
 //!
 //! **Parameters** live in one place: a model's vector `θ` on the natural scale, described
 //! by a [`ParamLayout`](crate::param::ParamLayout) (names, transforms, values). Kernels

@@ -1,9 +1,8 @@
 //! Cholesky with escalating diagonal jitter, reporting what it added.
 
-use faer::{Mat, MatRef, Par};
 use serde::{Deserialize, Serialize};
 
-use super::Llt;
+use super::{Llt, Mat, MatRef, Par};
 use crate::error::{Error, Result};
 
 /// How much jitter to try when a matrix is not numerically positive definite.

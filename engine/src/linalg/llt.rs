@@ -5,8 +5,8 @@ use faer::linalg::cholesky::llt::factor::{LltError, cholesky_in_place, cholesky_
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
-use faer::{Mat, MatMut, MatRef, Par};
 
+use super::{Mat, MatMut, MatRef, Par};
 use crate::error::{Error, Result, check_shape};
 
 /// The Cholesky factor of a symmetric positive-definite matrix (lower triangle of `A` used).

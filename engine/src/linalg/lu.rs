@@ -1,10 +1,11 @@
 //! LU factorisation with partial pivoting, P A = L U, for general square matrices.
 
+use faer::Conj;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::lu::partial_pivoting::{factor, solve};
 use faer::perm::PermRef;
-use faer::{Conj, Mat, MatMut, MatRef, Par};
 
+use super::{Mat, MatMut, MatRef, Par};
 use crate::error::{Error, Result, check_shape};
 
 /// An LU factorisation with partial pivoting.

@@ -3,17 +3,22 @@
 //! pivoting ([`Lu`]), and small helpers.
 //!
 //! Parallelism is always an argument ([`Par`]); nothing reads a process-wide setting.
+//!
+//! The dense matrix types of the engine's public API are faer's, re-exported here
+//! ([`Mat`], [`MatRef`], [`MatMut`], [`Par`]) so that a downstream crate can name them
+//! (`mechml_engine::linalg::MatRef`) without depending on faer itself.
 
 mod jitter;
 mod llt;
 mod lu;
 
-pub use faer::Par;
+/// faer's dense matrix types and parallelism setting, as used throughout the engine's API:
+/// an owned column-major matrix, its immutable and mutable views, and `Par::Seq` /
+/// `Par::rayon(n)`.
+pub use faer::{Mat, MatMut, MatRef, Par};
 pub use jitter::{JitterInfo, JitterPolicy, cholesky_with_jitter};
 pub use llt::Llt;
 pub use lu::Lu;
-
-use faer::{Mat, MatRef};
 
 /// Tile size for transposed accesses (keeps both the row and the column walk in cache).
 const TILE: usize = 64;
@@ -43,7 +48,7 @@ pub fn fill_upper_from_lower(a: &mut Mat<f64>) {
 }
 
 /// [`fill_upper_from_lower`] on a view.
-pub fn mirror_lower(mut a: faer::MatMut<'_, f64>) {
+pub fn mirror_lower(mut a: MatMut<'_, f64>) {
     let n = a.nrows();
     for jb in (0..n).step_by(TILE) {
         for ib in (jb..n).step_by(TILE) {

@@ -101,10 +101,15 @@ impl DenseOutput {
                 self.eval_segment(k, t, out);
                 Ok(())
             }
-            None => Err(Error::InvalidArgument {
-                op: "DenseOutput::eval",
-                message: format!("t = {t} is outside the solved interval {:?}", self.span()),
-            }),
+            None => Err(Error::invalid_option(
+                "DenseOutput::eval",
+                "t",
+                t,
+                match self.span() {
+                    Some((a, b)) => format!("within the solved interval [{a}, {b}]"),
+                    None => "a solved interval (this dense output is empty)".to_string(),
+                },
+            )),
         }
     }
 

@@ -1,91 +1,21 @@
-//! The adaptive time loop shared by every one-step method (explicit Runge–Kutta,
-//! Rosenbrock, ESDIRK): step attempts, error control, save times, dense output,
-//! statistics and failures.
+//! The adaptive time loop shared by every method (explicit Runge–Kutta, Rosenbrock,
+//! ESDIRK, BDF, and any [`OneStep`] written downstream): step attempts, error control,
+//! save times, dense output, statistics and failures.
 //!
 //! A method implements [`OneStep`]; the loop owns the state `y`, asks the method to
 //! attempt a step of size `h`, measures the scaled error, lets the [`StepController`]
-//! decide, and on acceptance saves what was asked and hands the step to an
-//! [`StepObserver`] (the adjoints record their checkpoints there).
+//! (or the method itself, [`OneStep::decide`]) decide, and on acceptance saves what was
+//! asked and hands the step to a [`StepObserver`] (the adjoints record their checkpoints
+//! there).
 
-use super::controller::{StepController, initial_step, scaled_error_norm, worst_component};
 use super::dense::DenseOutput;
-use super::problem::{OdeOptions, SaveAt};
+use super::one_step::{Attempt, OneStep, Step, StepAttempt};
+use super::options::OdeOptions;
 use super::solution::OdeStats;
 use super::system::OdeSystem;
 use crate::ad::Real;
 use crate::error::{Error, Result};
-
-/// The outcome of one step attempt.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Attempt {
-    /// The step was computed (its error decides acceptance).
-    Done,
-    /// The nonlinear (Newton) or linear solve failed: retry with a smaller step.
-    Failed {
-        /// Newton iterations taken.
-        iterations: usize,
-        /// Component with the largest scaled update.
-        component: usize,
-        /// Its size.
-        residual: f64,
-    },
-    /// The right-hand side returned a non-finite value in a stage: retry smaller.
-    NonFinite {
-        /// Component.
-        component: usize,
-        /// Value.
-        value: f64,
-    },
-}
-
-/// A one-step method as the time loop drives it.
-pub(crate) trait OneStep<T: Real, S: ?Sized> {
-    /// Order `q` of the local error estimate (`err = O(h^q)`).
-    fn error_order(&self) -> f64;
-    /// Prepares at `(t0, y0)`; computes `F(t0, y0)` (then available from [`OneStep::f0`]).
-    fn init(&mut self, sys: &mut S, t0: f64, y0: &[T], stats: &mut OdeStats);
-    /// `F` at the current point.
-    fn f0(&self) -> &[T];
-    /// Attempts a step of size `h` from `(t, y)`, writing the new state and the error
-    /// estimate (in `f64`).
-    fn attempt(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[T],
-        y_new: &mut [T],
-        err: &mut [f64],
-        stats: &mut OdeStats,
-    ) -> Attempt;
-    /// The dense output of the step just computed at `t + θh`.
-    fn dense_at(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[T],
-        y_new: &[T],
-        theta: f64,
-        out: &mut [T],
-        stats: &mut OdeStats,
-    );
-    /// The power-basis coefficients of the dense output of the step just computed.
-    fn dense_coeffs(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[T],
-        y_new: &[T],
-        out: &mut Vec<f64>,
-        stats: &mut OdeStats,
-    );
-    /// Called once the step is accepted (after saving): move to `(t + h, y_new)`.
-    fn accept(&mut self, sys: &mut S, t: f64, h: f64, y: &[T], y_new: &[T], stats: &mut OdeStats);
-    /// Called after a rejected step.
-    fn reject(&mut self) {}
-}
+use crate::solver::{SaveAt, StepController, StepDecision, initial_step};
 
 /// Sees every accepted step (the adjoints record checkpoints here).
 pub(crate) trait StepObserver<T> {
@@ -115,12 +45,21 @@ pub(crate) struct LoopOutput<T> {
     pub stats: OdeStats,
 }
 
-/// The save times of a solve on `[t0, t1]` (`Steps` saves at every step instead).
+/// The save times of a solve on `[t0, t1]` (`Every(k)` saves by step count instead).
 pub(crate) fn save_times(save_at: &SaveAt, t1: f64) -> Vec<f64> {
     match save_at {
         SaveAt::Final => vec![t1],
         SaveAt::Times(ts) => ts.clone(),
-        SaveAt::Steps => Vec::new(),
+        SaveAt::Every(_) => Vec::new(),
+    }
+}
+
+/// For `SaveAt::Every(k)`, `k`.
+#[inline]
+pub(crate) fn save_every(save_at: &SaveAt) -> Option<usize> {
+    match save_at {
+        SaveAt::Every(k) => Some((*k).max(1)),
+        _ => None,
     }
 }
 
@@ -158,18 +97,26 @@ pub(crate) fn underflow(last_fail: Option<Error>, t: f64, h: f64) -> Error {
     }
 }
 
-/// Integrates `sys` from `(t0, y0)` to `t1` with a one-step method.
+/// The interval and the initial state of a run of the time loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span<'a, T> {
+    /// Start.
+    pub t0: f64,
+    /// End (`> t0`).
+    pub t1: f64,
+    /// The state at `t0`.
+    pub y0: &'a [T],
+}
+
+/// Integrates `sys` over `span` with a one-step method.
 ///
 /// `fixed_dt = Some(dt)` takes steps of size `dt` (the last one clipped) without error
 /// control.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn integrate<T, S, M, C, O>(
     sys: &mut S,
     method: &mut M,
     controller: &mut C,
-    t0: f64,
-    t1: f64,
-    y0: &[T],
+    span: Span<'_, T>,
     opts: &OdeOptions,
     fixed_dt: Option<f64>,
     observer: &mut O,
@@ -181,10 +128,11 @@ where
     C: StepController + ?Sized,
     O: StepObserver<T>,
 {
+    let Span { t0, t1, y0 } = span;
     let n = y0.len();
     let mut stats = OdeStats::default();
     let save_ts = save_times(&opts.save_at, t1);
-    let save_steps = matches!(opts.save_at, SaveAt::Steps);
+    let save_every = save_every(&opts.save_at);
     let mut out_ts = Vec::with_capacity(save_ts.len());
     let mut out_ys: Vec<Vec<T>> = Vec::with_capacity(save_ts.len());
     let mut dense = opts.dense.then(|| DenseOutput::new(n));
@@ -214,13 +162,12 @@ where
         out_ys.push(y.clone());
         next_save += 1;
     }
-    if save_steps {
+    if save_every.is_some() {
         out_ts.push(t0);
         out_ys.push(y.clone());
     }
 
     controller.reset();
-    let atol = |i: usize| opts.atol.get(i);
     let mut h = match (fixed_dt, opts.h0) {
         (Some(dt), _) => dt,
         (None, Some(h0)) => h0,
@@ -232,7 +179,7 @@ where
             let mut ytmp = vec![T::zero(); n];
             let mut ftmp = vec![T::zero(); n];
             stats.n_rhs += 1;
-            initial_step(t0, &yv, &f0, q, opts.rtol, atol, |t, yy, ff| {
+            initial_step(t0, &yv, &f0, q, &opts.tol, |t, yy, ff| {
                 for (a, &b) in ytmp.iter_mut().zip(yy) {
                     *a = T::from_f64(b);
                 }
@@ -262,6 +209,7 @@ where
                 path: None,
             });
         }
+        let last = fixed_dt.is_none() && t + h >= t1;
         let t_new = match fixed_dt {
             // Fixed steps on the grid t0 + k·dt (no drift); a remainder below 1e-6·dt
             // is rounding.
@@ -282,7 +230,20 @@ where
             return Err(underflow(last_fail, t, h_step));
         }
         n_steps += 1;
-        let outcome = method.attempt(sys, t, h_step, &y, &mut y_new, &mut err, &mut stats);
+        let outcome = method.attempt(
+            sys,
+            StepAttempt {
+                t,
+                h: h_step,
+                t_new,
+                h_asked: h,
+                last,
+                y: &y,
+                y_new: &mut y_new,
+                err: &mut err,
+            },
+            &mut stats,
+        );
         let (err_norm, worst) = match outcome {
             Attempt::Failed {
                 iterations,
@@ -322,12 +283,12 @@ where
                 } else if fixed_dt.is_some() {
                     (0.0, 0)
                 } else {
-                    let e = scaled_error_norm(&err, &y, &y_new, &opts.atol, opts.rtol);
+                    let e = method.error_norm(&opts.tol, &err, &y, &y_new);
                     // The worst component is only needed for messages (rejected steps).
                     let w = if e < 1.0 {
                         0
                     } else {
-                        worst_component(&err, &y, &y_new, &opts.atol, opts.rtol)
+                        method.worst_component(&opts.tol, &err, &y, &y_new)
                     };
                     if !e.is_finite() {
                         last_fail = Some(Error::NonFiniteState {
@@ -344,7 +305,7 @@ where
         };
         let decision = if fixed_dt.is_some() {
             if err_norm.is_finite() {
-                super::controller::StepDecision {
+                StepDecision {
                     accept: true,
                     h_next: h,
                 }
@@ -357,6 +318,8 @@ where
                     path: None,
                 }));
             }
+        } else if let Some(d) = method.decide(h_step, err_norm) {
+            d
         } else {
             controller.adapt(h_step, err_norm, q)
         };
@@ -379,6 +342,13 @@ where
         stats.n_accepted += 1;
         observer.on_step(n_accepted, t, h_step, &y, &y_new);
         n_accepted += 1;
+        let step = Step {
+            t,
+            h: h_step,
+            t_new,
+            y: &y,
+            y_new: &y_new,
+        };
         while next_save < save_ts.len() && save_ts[next_save] <= t_new {
             let ts = save_ts[next_save];
             let mut v = vec![T::zero(); n];
@@ -386,20 +356,22 @@ where
                 v.copy_from_slice(&y_new);
             } else {
                 let theta = (ts - t) / h_step;
-                method.dense_at(sys, t, h_step, &y, &y_new, theta, &mut v, &mut stats);
+                method.dense_at(sys, step, theta, &mut v, &mut stats);
             }
             out_ts.push(ts);
             out_ys.push(v);
             next_save += 1;
         }
         if let Some(d) = dense.as_mut() {
-            method.dense_coeffs(sys, t, h_step, &y, &y_new, &mut coeffs, &mut stats);
+            method.dense_coeffs(sys, step, &mut coeffs, &mut stats);
             d.push(t, h_step, &coeffs);
         }
-        method.accept(sys, t, h_step, &y, &y_new, &mut stats);
+        method.accept(sys, step, &mut stats)?;
         std::mem::swap(&mut y, &mut y_new);
         t = t_new;
-        if save_steps {
+        if let Some(k) = save_every
+            && (n_accepted.is_multiple_of(k) || t >= t1)
+        {
             out_ts.push(t);
             out_ys.push(y.clone());
         }

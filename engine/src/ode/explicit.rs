@@ -5,11 +5,12 @@
 //! keep it across rejected attempts); extra dense-output stages are evaluated only when a
 //! dense value is asked for inside a step.
 
-use super::driver::{Attempt, OneStep};
+use super::one_step::{Attempt, OneStep, Step, StepAttempt};
 use super::solution::OdeStats;
 use super::system::OdeSystem;
 use super::tableau::ButcherTableau;
 use crate::ad::Real;
+use crate::error::Result;
 
 /// Systems up to this size take the register-blocked stage loop.
 const SMALL: usize = 8;
@@ -191,42 +192,12 @@ impl<T: Real> ExplicitRk<T> {
         }
     }
 
-    /// `y_new = y + h Σ bᵢ kᵢ` (for FSAL tableaus, the last stage's argument).
-    fn combine(&mut self, h: f64, y: &[T], y_new: &mut [T]) {
-        let n = self.n;
-        if self.fsal {
-            y_new.copy_from_slice(&self.ytmp);
-            return;
-        }
-        y_new.copy_from_slice(y);
-        for (i, &b) in self.tab.b.iter().enumerate() {
-            if b != 0.0 {
-                let hb = h * b;
-                for (yn, &kv) in y_new.iter_mut().zip(&self.k[i * n..(i + 1) * n]) {
-                    *yn += kv * hb;
-                }
-            }
-        }
-    }
-}
-
-impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {
-    fn error_order(&self) -> f64 {
-        self.tab.error_order()
-    }
-
-    fn init(&mut self, sys: &mut S, t0: f64, y0: &[T], stats: &mut OdeStats) {
-        sys.eval(t0, y0, &mut self.k[..self.n]);
-        stats.n_rhs += 1;
-        self.k0_valid = true;
-        self.extra_valid = false;
-    }
-
-    fn f0(&self) -> &[T] {
-        &self.k[..self.n]
-    }
-
-    fn attempt(
+    /// The step `(t, h, y)`: stages, `y_new` and the error estimate. The slices are
+    /// separate arguments (not a [`StepAttempt`]) so that the compiler knows they do not
+    /// alias, which keeps the stage loops as tight as they are written.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn attempt_slices<S: OdeSystem<T> + ?Sized>(
         &mut self,
         sys: &mut S,
         t: f64,
@@ -266,17 +237,63 @@ impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {
         Attempt::Done
     }
 
+    /// `y_new = y + h Σ bᵢ kᵢ` (for FSAL tableaus, the last stage's argument).
+    fn combine(&mut self, h: f64, y: &[T], y_new: &mut [T]) {
+        let n = self.n;
+        if self.fsal {
+            y_new.copy_from_slice(&self.ytmp);
+            return;
+        }
+        y_new.copy_from_slice(y);
+        for (i, &b) in self.tab.b.iter().enumerate() {
+            if b != 0.0 {
+                let hb = h * b;
+                for (yn, &kv) in y_new.iter_mut().zip(&self.k[i * n..(i + 1) * n]) {
+                    *yn += kv * hb;
+                }
+            }
+        }
+    }
+}
+
+impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {
+    fn error_order(&self) -> f64 {
+        self.tab.error_order()
+    }
+
+    fn init(&mut self, sys: &mut S, t0: f64, y0: &[T], stats: &mut OdeStats) {
+        sys.eval(t0, y0, &mut self.k[..self.n]);
+        stats.n_rhs += 1;
+        self.k0_valid = true;
+        self.extra_valid = false;
+    }
+
+    fn f0(&self) -> &[T] {
+        &self.k[..self.n]
+    }
+
+    #[inline]
+    fn attempt(&mut self, sys: &mut S, step: StepAttempt<'_, T>, stats: &mut OdeStats) -> Attempt {
+        let StepAttempt {
+            t,
+            h,
+            y,
+            y_new,
+            err,
+            ..
+        } = step;
+        self.attempt_slices(sys, t, h, y, y_new, err, stats)
+    }
+
     fn dense_at(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[T],
-        _y_new: &[T],
+        step: Step<'_, T>,
         theta: f64,
         out: &mut [T],
         stats: &mut OdeStats,
     ) {
+        let Step { t, h, y, .. } = step;
         self.ensure_extra(sys, t, h, y, stats);
         let n = self.n;
         self.tab.dense_weights(theta, &mut self.w);
@@ -294,13 +311,11 @@ impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {
     fn dense_coeffs(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[T],
-        _y_new: &[T],
+        step: Step<'_, T>,
         out: &mut Vec<f64>,
         stats: &mut OdeStats,
     ) {
+        let Step { t, h, y, .. } = step;
         self.ensure_extra(sys, t, h, y, stats);
         self.kval.clear();
         self.kval.extend(self.k.iter().map(|v| v.value()));
@@ -315,15 +330,8 @@ impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {
         }
     }
 
-    fn accept(
-        &mut self,
-        _sys: &mut S,
-        _t: f64,
-        _h: f64,
-        _y: &[T],
-        _y_new: &[T],
-        _stats: &mut OdeStats,
-    ) {
+    #[inline]
+    fn accept(&mut self, _sys: &mut S, _step: Step<'_, T>, _stats: &mut OdeStats) -> Result<()> {
         if self.fsal {
             let n = self.n;
             let s = self.tab.stages();
@@ -334,5 +342,6 @@ impl<T: Real, S: OdeSystem<T> + ?Sized> OneStep<T, S> for ExplicitRk<T> {
             self.k0_valid = false;
         }
         self.extra_valid = false;
+        Ok(())
     }
 }

@@ -15,6 +15,14 @@ use faer::linalg::lu::partial_pivoting::{factor, solve};
 use faer::perm::PermRef;
 use faer::{Conj, Mat, MatMut, MatRef, Par};
 
+/// The convergence tolerance of the simplified Newton iterations (ESDIRK stages, BDF
+/// correctors), in units of the scaled norm: `max(10 ε / rtol, min(√rtol, 0.03))` with the
+/// largest relative tolerance (Hairer & Wanner 1996, IV.8, after eq. (8.11); as diffrax).
+pub(crate) fn newton_tolerance(tol: &crate::solver::Tolerance) -> f64 {
+    let rtol = tol.rtol.max();
+    (10.0 * f64::EPSILON / rtol.max(1e-300)).max(rtol.sqrt().min(0.03))
+}
+
 /// Largest size factorised by the built-in unblocked LU.
 pub(crate) const SMALL_N: usize = 16;
 

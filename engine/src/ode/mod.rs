@@ -20,9 +20,9 @@
 //!   Reichelt 1997) ([`bdf`]); Jacobians from dual numbers (or [`OdeRhs::jacobian`]), dense
 //!   LU from faer, Newton with Jacobian reuse and step reduction on failure.
 //!
-//! # Step-size control ([`controller`])
-//! The error of a step is `‖err / (atol + rtol · max(|y|, |y_new|))‖_RMS`; the
-//! [`PiController`] (an I-controller with safety 0.9 and factor limits 0.2/10 by default)
+//! # Step-size control ([`crate::solver`])
+//! The error of a step is `‖err / (atol + rtol · max(|y|, |y_new|))‖_RMS`
+//! ([`Tolerance::error_norm`]); the [`PiController`] (an I-controller with safety 0.9 and factor limits 0.2/10 by default)
 //! picks the next step (Hairer, Nørsett & Wanner 1993, II.4; Söderlind 2002). The first
 //! step comes from Hairer's algorithm.
 //!
@@ -45,7 +45,9 @@
 //! # Example: a solve and a gradient through it
 //! ```
 //! use mechml_engine::ad::{Real, Tape};
-//! use mechml_engine::ode::{solve, solve_on_tape, Method, OdeOptions, OdeProblem, OdeRhs, Sensitivity};
+//! use mechml_engine::ode::{
+//!     solve, solve_on_tape, Method, OdeOptions, OdeProblem, OdeRhs, Sensitivity, TapeProblem,
+//! };
 //!
 //! /// Logistic growth y' = r y (1 − y/K).
 //! #[derive(Clone)]
@@ -69,8 +71,8 @@
 //! let tape = Tape::new();
 //! let y0v = tape.var_vec(&[y0]);
 //! let pv = tape.var_vec(&[r, k]);
-//! let out = solve_on_tape(&tape, Logistic, 0.0, t1, &y0v, &pv, Method::Tsit5, &opts,
-//!                         Sensitivity::default())?;
+//! let problem = TapeProblem::new(Logistic, 0.0, t1, &y0v, &pv);
+//! let out = solve_on_tape(&tape, problem, Method::Tsit5, &opts, Sensitivity::default())?;
 //! let y1 = out.states.get(0, 0).unwrap();
 //! let g = tape.gradient(&y1)?;
 //! let h = 1e-6;
@@ -81,16 +83,19 @@
 
 // Numerical kernels index several arrays in lockstep, and the time-loop hooks pass the
 // step's (system, t, h, y, y_new, ...) explicitly.
-#![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+#![allow(clippy::needless_range_loop)]
 
 pub mod bdf;
-pub mod controller;
 pub mod dense;
 mod driver;
 pub mod explicit;
 mod linsolve;
+pub mod method;
+pub mod one_step;
+pub mod options;
 pub mod problem;
 pub mod problems;
+pub mod rk_step;
 pub mod rosenbrock;
 pub mod sdirk;
 pub mod sensitivity;
@@ -99,14 +104,19 @@ pub mod solve;
 pub mod system;
 pub mod tableau;
 
-pub use controller::{PiController, StepController, StepDecision};
+pub use crate::solver::{
+    Checkpointing, ComponentTol, PiController, SaveAt, StepController, StepDecision, Tolerance,
+};
 pub use dense::DenseOutput;
-pub use problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt, Tolerance};
+pub use method::{Capabilities, Method, StepSelection};
+pub use one_step::{Attempt, OneStep, Step, StepAttempt};
+pub use options::OdeOptions;
+pub use problem::{OdeProblem, OdeRhs};
 pub use sensitivity::{
-    AdjointInfo, Checkpointing, OdeGradient, Sensitivity, SensitivitySolve, TapeSolve,
-    forward_sensitivities, gradient, solve_on_tape,
+    AdjointInfo, ForwardSensitivities, OdeGradient, Sensitivity, SensitivitySolve, TapeProblem,
+    TapeSolve, forward_sensitivities, gradient, solve_on_tape,
 };
 pub use solution::{OdeSolution, OdeStats};
-pub use solve::{Method, solve, solve_with_controller};
+pub use solve::{solve, solve_with};
 pub use system::{OdeSystem, OdeSystemJacobian, RhsSystem};
 pub use tableau::ButcherTableau;

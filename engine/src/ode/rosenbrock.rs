@@ -12,8 +12,8 @@
 
 use faer::Mat;
 
-use super::driver::{Attempt, OneStep};
 use super::linsolve::LuWork;
+use super::one_step::{Attempt, OneStep, Step, StepAttempt};
 use super::solution::OdeStats;
 use super::system::OdeSystemJacobian;
 use crate::error::{Error, Result};
@@ -288,13 +288,17 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
     fn attempt(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &mut [f64],
-        err: &mut [f64],
+        step: StepAttempt<'_, f64>,
         stats: &mut OdeStats,
     ) -> Attempt {
+        let StepAttempt {
+            t,
+            h,
+            y,
+            y_new,
+            err,
+            ..
+        } = step;
         let n = self.n;
         let tab = self.tab;
         if !self.jac_current {
@@ -371,16 +375,13 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
     fn dense_at(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         theta: f64,
         out: &mut [f64],
         stats: &mut OdeStats,
     ) {
         let mut c = Vec::new();
-        self.dense_coeffs(sys, t, h, y, y_new, &mut c, stats);
+        self.dense_coeffs(sys, step, &mut c, stats);
         let n = self.n;
         let deg = c.len() / n - 1;
         out.copy_from_slice(&c[deg * n..]);
@@ -394,13 +395,11 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
     fn dense_coeffs(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         out: &mut Vec<f64>,
         stats: &mut OdeStats,
     ) {
+        let Step { t, h, y, y_new, .. } = step;
         let n = self.n;
         if self.tab.h.len() != 3 {
             // Cubic Hermite from f(t, y) and f(t + h, y_new).
@@ -425,17 +424,10 @@ impl<S: OdeSystemJacobian + ?Sized> OneStep<f64, S> for Rosenbrock {
         }
     }
 
-    fn accept(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        h: f64,
-        _y: &[f64],
-        y_new: &[f64],
-        stats: &mut OdeStats,
-    ) {
-        sys.eval(t + h, y_new, &mut self.f0);
+    fn accept(&mut self, sys: &mut S, step: Step<'_, f64>, stats: &mut OdeStats) -> Result<()> {
+        sys.eval(step.t + step.h, step.y_new, &mut self.f0);
         stats.n_rhs += 1;
         self.jac_current = false;
+        Ok(())
     }
 }

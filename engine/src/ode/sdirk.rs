@@ -12,12 +12,13 @@
 
 use faer::Mat;
 
-use super::driver::{Attempt, OneStep};
-use super::linsolve::LuWork;
-use super::problem::OdeOptions;
+use super::linsolve::{LuWork, newton_tolerance};
+use super::one_step::{Attempt, OneStep, Step, StepAttempt};
+use super::options::OdeOptions;
 use super::solution::OdeStats;
 use super::system::OdeSystemJacobian;
 use crate::error::{Error, Result};
+use crate::solver::Tolerance;
 
 /// An ESDIRK tableau: `A` strictly below the diagonal, the diagonal `γ` (stage 0 is
 /// explicit), weights, error weights, nodes, and optional stage predictors.
@@ -201,20 +202,16 @@ pub const KVAERNO5: EsdirkTableau = EsdirkTableau {
 
 /// Hooks into an ESDIRK step (forward sensitivities propagate tangents here).
 pub(crate) trait EsdirkHook<S: ?Sized> {
-    /// Called when a step is accepted, with the stage values `z` and derivatives `k`
+    /// Called when `step` is accepted, with the stage values `z` and derivatives `k`
     /// (stage `i` at `[i·n..]`).
-    #[allow(clippy::too_many_arguments)]
     fn on_accept(
         &mut self,
         sys: &mut S,
         tab: &EsdirkTableau,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         z: &[f64],
         k: &[f64],
-    );
+    ) -> Result<()>;
 }
 
 impl<S: ?Sized> EsdirkHook<S> for () {
@@ -223,13 +220,11 @@ impl<S: ?Sized> EsdirkHook<S> for () {
         &mut self,
         _: &mut S,
         _: &EsdirkTableau,
-        _: f64,
-        _: f64,
+        _: Step<'_, f64>,
         _: &[f64],
         _: &[f64],
-        _: &[f64],
-        _: &[f64],
-    ) {
+    ) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -266,8 +261,7 @@ pub struct Esdirk<H = ()> {
     delta: Vec<f64>,
     w: Vec<f64>,
     newton_tol: f64,
-    rtol: f64,
-    atol: Vec<f64>,
+    tol: Tolerance,
     pub(crate) hook: H,
 }
 
@@ -302,10 +296,8 @@ impl<H> Esdirk<H> {
             fz: vec![0.0; n],
             delta: vec![0.0; n],
             w: vec![0.0; n],
-            newton_tol: (10.0 * f64::EPSILON / opts.rtol.max(1e-300))
-                .max(opts.rtol.sqrt().min(0.03)),
-            rtol: opts.rtol,
-            atol: (0..n).map(|i| opts.atol.get(i)).collect(),
+            newton_tol: newton_tolerance(&opts.tol),
+            tol: opts.tol.clone(),
             hook,
         }
     }
@@ -315,17 +307,15 @@ impl<H> Esdirk<H> {
         (&self.z, &self.k)
     }
 
-    fn norm(&self, x: &[f64]) -> (f64, usize) {
-        let mut s = 0.0;
-        let mut worst = (0.0, 0);
-        for (i, (xi, wi)) in x.iter().zip(&self.w).enumerate() {
-            let v = (xi / wi).abs();
-            if v > worst.0 {
-                worst = (v, i);
-            }
-            s += v * v;
-        }
-        ((s / self.n.max(1) as f64).sqrt(), worst.1)
+    /// The scaled RMS norm of a Newton update against the step's scales `w`.
+    #[inline]
+    fn norm(&self, x: &[f64]) -> f64 {
+        Tolerance::rms_scaled(x, &self.w, 1.0)
+    }
+
+    /// The component of a Newton update with the largest scaled size.
+    fn worst(&self, x: &[f64]) -> usize {
+        Tolerance::worst_scaled(x, &self.w, 1.0)
     }
 
     /// Solves stage `i` by simplified Newton; `Err((iterations, component, size))` on
@@ -390,7 +380,7 @@ impl<H> Esdirk<H> {
                 self.delta[m] = self.psi[m] + hg * self.fz[m] - zi[m];
             }
             self.lu.solve(&mut self.delta);
-            let (eta, worst) = self.norm(&self.delta);
+            let eta = self.norm(&self.delta);
             for (z, d) in self.z[i * n..(i + 1) * n].iter_mut().zip(&self.delta) {
                 *z += d;
             }
@@ -401,7 +391,7 @@ impl<H> Esdirk<H> {
             if let Some(r) = rate {
                 let remaining = (NEWTON_MAX_ITER - iter) as i32;
                 if r >= 1.0 || r.powi(remaining) / (1.0 - r) * eta > self.newton_tol {
-                    return Err(StageFailure::Newton(iter + 1, worst, eta));
+                    return Err(StageFailure::Newton(iter + 1, self.worst(&self.delta), eta));
                 }
             }
             if eta == 0.0 || rate.is_some_and(|r| r / (1.0 - r) * eta < self.newton_tol) {
@@ -419,8 +409,12 @@ impl<H> Esdirk<H> {
             }
             eta_prev = Some(eta);
         }
-        let (eta, worst) = self.norm(&self.delta);
-        Err(StageFailure::Newton(NEWTON_MAX_ITER, worst, eta))
+        let eta = self.norm(&self.delta);
+        Err(StageFailure::Newton(
+            NEWTON_MAX_ITER,
+            self.worst(&self.delta),
+            eta,
+        ))
     }
 
     fn refresh_jacobian<S: OdeSystemJacobian + ?Sized>(
@@ -457,18 +451,20 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     fn attempt(
         &mut self,
         sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &mut [f64],
-        err: &mut [f64],
+        step: StepAttempt<'_, f64>,
         stats: &mut OdeStats,
     ) -> Attempt {
+        let StepAttempt {
+            t,
+            h,
+            y,
+            y_new,
+            err,
+            ..
+        } = step;
         let n = self.n;
         let tab = self.tab;
-        for (m, wm) in self.w.iter_mut().enumerate() {
-            *wm = self.atol[m] + self.rtol * y[m].abs();
-        }
+        self.tol.scales_into(y, &mut self.w);
         self.z[..n].copy_from_slice(y);
         loop {
             if !self.have_jac || (self.jac_refresh && !self.jac_current) {
@@ -533,14 +529,12 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     fn dense_at(
         &mut self,
         _sys: &mut S,
-        _t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         theta: f64,
         out: &mut [f64],
         _stats: &mut OdeStats,
     ) {
+        let Step { h, y, y_new, .. } = step;
         let n = self.n;
         let s = self.tab.stages();
         let [a, b, w0, w1] = super::dense::hermite_weights(theta);
@@ -552,36 +546,24 @@ impl<S: OdeSystemJacobian + ?Sized, H: EsdirkHook<S>> OneStep<f64, S> for Esdirk
     fn dense_coeffs(
         &mut self,
         _sys: &mut S,
-        _t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
+        step: Step<'_, f64>,
         out: &mut Vec<f64>,
         _stats: &mut OdeStats,
     ) {
+        let Step { h, y, y_new, .. } = step;
         let n = self.n;
         let s = self.tab.stages();
         super::dense::hermite_coeffs(y, y_new, &self.k[..n], &self.k[(s - 1) * n..], h, out);
     }
 
-    fn accept(
-        &mut self,
-        sys: &mut S,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        y_new: &[f64],
-        _stats: &mut OdeStats,
-    ) {
+    fn accept(&mut self, sys: &mut S, step: Step<'_, f64>, _stats: &mut OdeStats) -> Result<()> {
         let n = self.n;
         let s = self.tab.stages();
-        self.hook
-            .on_accept(sys, self.tab, t, h, y, y_new, &self.z, &self.k);
+        self.hook.on_accept(sys, self.tab, step, &self.z, &self.k)?;
         // First same as last: k₀ of the next step is f(t + h, y_new) = k_last.
         let (first, rest) = self.k.split_at_mut(n);
         first.copy_from_slice(&rest[(s - 2) * n..(s - 1) * n]);
         self.jac_current = false;
+        Ok(())
     }
-
-    fn reject(&mut self) {}
 }

@@ -65,7 +65,7 @@ impl OdeSolution {
     /// `y(t)` from the dense output.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] without dense output; [`Error::InvalidArgument`] outside the
+    /// [`Error::Unsupported`] without dense output; [`Error::InvalidOption`] outside the
     /// solved interval.
     pub fn evaluate(&self, t: f64) -> Result<Vec<f64>> {
         match &self.dense {

@@ -206,6 +206,9 @@ impl<const C: usize> DualBufs<C> {
     }
 
     /// One forward pass with all `n + n_p ≤ C` directions seeded; `gᶜ += Σᵣ wᵣ ∂fᵣ/∂xᶜ`.
+    // The adjoints' innermost call (once per stage per step): plain arguments, like the
+    // public `RhsVjp::vjp` that dispatches here.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn vjp<F: OdeRhs>(
         &mut self,

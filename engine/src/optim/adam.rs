@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::schedule::LearningRate;
-use super::trace::{OptimResult, Termination, TraceEntry, record};
+use super::trace::{OptimResult, Termination, Trace};
 use crate::error::{Error, Result};
 
 /// Options for [`adam`] and [`Adam`].
@@ -44,30 +44,32 @@ impl Default for AdamOptions {
 
 impl AdamOptions {
     /// Checks every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the field (`learning_rate.*` for the schedule's).
     pub fn validate(&self) -> Result<()> {
-        self.learning_rate.validate()?;
-        let bad = |message: String| {
-            Err(Error::InvalidArgument {
-                op: "adam",
-                message,
-            })
-        };
+        let op = "AdamOptions";
+        self.learning_rate
+            .validate()
+            .map_err(super::nested_option(op, "learning_rate"))?;
         for (name, b) in [("beta1", self.beta1), ("beta2", self.beta2)] {
             if !(0.0..1.0).contains(&b) {
-                return bad(format!("{name} must lie in [0, 1), got {b}"));
+                return Err(Error::invalid_option(op, name, b, "in [0, 1)"));
             }
         }
         if !(self.eps.is_finite() && self.eps > 0.0) {
-            return bad(format!("eps must be positive and finite, got {}", self.eps));
+            return Err(Error::invalid_option(op, "eps", self.eps, "finite and > 0"));
         }
         if !(self.grad_tol.is_finite() && self.grad_tol >= 0.0) {
-            return bad(format!(
-                "grad_tol must be finite and ≥ 0, got {}",
-                self.grad_tol
+            return Err(Error::invalid_option(
+                op,
+                "grad_tol",
+                self.grad_tol,
+                "finite and ≥ 0",
             ));
         }
         if self.trace_every == 0 {
-            return bad("trace_every must be at least 1".into());
+            return Err(Error::invalid_option(op, "trace_every", 0, "≥ 1"));
         }
         Ok(())
     }
@@ -159,8 +161,8 @@ where
     let mut x = x0.to_vec();
     let (mut fx, mut g) = super::eval_checked(&mut f, &x, "adam")?;
     let mut evals = 1;
-    let mut trace: Vec<TraceEntry> = Vec::new();
-    record(&mut trace, 0, evals, fx, &g, 0.0, &x, opts.record_params);
+    let mut trace = Trace::new(opts.record_params);
+    trace.push(0, evals, 0.0, &x, fx, &g);
     let gmax = |g: &[f64]| g.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
     let mut termination = Termination::MaxIterations;
     let mut iterations = 0;
@@ -174,7 +176,7 @@ where
             iterations = k;
             let done = opts.grad_tol > 0.0 && gmax(&g) <= opts.grad_tol;
             if k % opts.trace_every == 0 || k == opts.max_iters || done {
-                record(&mut trace, k, evals, fx, &g, lr, &x, opts.record_params);
+                trace.push(k, evals, lr, &x, fx, &g);
             }
             if done {
                 termination = Termination::GradientTolerance;
@@ -189,6 +191,6 @@ where
         termination,
         iterations,
         evaluations: evals,
-        trace,
+        trace: trace.into_entries(),
     })
 }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::line_search::{LineSearchOptions, LineSearchOutcome, strong_wolfe};
-use super::trace::{OptimResult, Termination, TraceEntry, record};
+use super::trace::{OptimResult, Termination, Trace};
 use super::{dot, norm2};
 use crate::error::{Error, Result};
 
@@ -49,19 +49,19 @@ impl Default for LbfgsOptions {
 
 impl LbfgsOptions {
     /// Checks every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the field (`line_search.*` for the line search's).
     pub fn validate(&self) -> Result<()> {
-        self.line_search.validate()?;
-        let bad = |message: String| {
-            Err(Error::InvalidArgument {
-                op: "lbfgs",
-                message,
-            })
-        };
+        let op = "LbfgsOptions";
+        self.line_search
+            .validate()
+            .map_err(super::nested_option(op, "line_search"))?;
         if self.memory == 0 {
-            return bad("memory must be at least 1".into());
+            return Err(Error::invalid_option(op, "memory", 0, "≥ 1"));
         }
         if self.max_evals == 0 {
-            return bad("max_evals must be at least 1".into());
+            return Err(Error::invalid_option(op, "max_evals", 0, "≥ 1"));
         }
         for (name, v) in [
             ("grad_tol", self.grad_tol),
@@ -69,7 +69,7 @@ impl LbfgsOptions {
             ("x_tol", self.x_tol),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be finite and ≥ 0, got {v}"));
+                return Err(Error::invalid_option(op, name, v, "finite and ≥ 0"));
             }
         }
         Ok(())
@@ -121,12 +121,12 @@ where
     let mut x = x0.to_vec();
     let (mut fx, mut g) = super::eval_checked(&mut f, &x, "lbfgs")?;
     let mut evals = 1;
-    let mut trace: Vec<TraceEntry> = Vec::new();
-    record(&mut trace, 0, evals, fx, &g, 0.0, &x, opts.record_params);
+    let mut trace = Trace::new(opts.record_params);
+    trace.push(0, evals, 0.0, &x, fx, &g);
     let inf_norm = |v: &[f64]| v.iter().fold(0.0_f64, |a, b| a.max(b.abs()));
     let mut pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::with_capacity(opts.memory);
     let mut iterations = 0;
-    let finish = |x, fx, g, termination, iterations, evals, trace| {
+    let finish = |x, fx, g, termination, iterations, evals, trace: Trace| {
         Ok(OptimResult {
             x,
             value: fx,
@@ -134,7 +134,7 @@ where
             termination,
             iterations,
             evaluations: evals,
-            trace,
+            trace: trace.into_entries(),
         })
     };
     if inf_norm(&g) <= opts.grad_tol {
@@ -201,15 +201,13 @@ where
                         // Keep the best sufficient-decrease point, if any.
                         if let Some(b) = best {
                             iterations += 1;
-                            record(
-                                &mut trace,
+                            trace.push(
                                 iterations,
                                 evals,
-                                b.value,
-                                &b.gradient,
                                 b.alpha * norm2(&p),
                                 &b.x,
-                                opts.record_params,
+                                b.value,
+                                &b.gradient,
                             );
                             (x, fx, g) = (b.x, b.value, b.gradient);
                         }
@@ -242,16 +240,7 @@ where
         let f_old = fx;
         let x_scale = 1.0 + inf_norm(&x);
         (x, fx, g) = (step.x, step.value, step.gradient);
-        record(
-            &mut trace,
-            iterations,
-            evals,
-            fx,
-            &g,
-            norm2(&s),
-            &x,
-            opts.record_params,
-        );
+        trace.push(iterations, evals, norm2(&s), &x, fx, &g);
         if inf_norm(&g) <= opts.grad_tol {
             return finish(
                 x,

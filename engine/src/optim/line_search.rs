@@ -44,24 +44,32 @@ impl Default for LineSearchOptions {
 
 impl LineSearchOptions {
     /// Checks `0 < c₁ < c₂ < 1`, `max_evals ≥ 1`, `alpha_max > 0`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        if !(self.c1 > 0.0 && self.c1 < self.c2 && self.c2 < 1.0) {
-            return Err(Error::InvalidArgument {
-                op: "strong_wolfe",
-                message: format!(
-                    "need 0 < c1 < c2 < 1, got c1 = {}, c2 = {}",
-                    self.c1, self.c2
-                ),
-            });
+        let op = "LineSearchOptions";
+        if !(self.c1 > 0.0 && self.c1 < 1.0) {
+            return Err(Error::invalid_option(op, "c1", self.c1, "0 < c1 < c2 < 1"));
         }
-        if self.max_evals == 0 || self.alpha_max.is_nan() || self.alpha_max <= 0.0 {
-            return Err(Error::InvalidArgument {
-                op: "strong_wolfe",
-                message: format!(
-                    "need max_evals ≥ 1 and alpha_max > 0, got {} and {}",
-                    self.max_evals, self.alpha_max
-                ),
-            });
+        if !(self.c2 > self.c1 && self.c2 < 1.0) {
+            return Err(Error::invalid_option(
+                op,
+                "c2",
+                self.c2,
+                format!("c1 = {} < c2 < 1", self.c1),
+            ));
+        }
+        if self.max_evals == 0 {
+            return Err(Error::invalid_option(op, "max_evals", 0, "≥ 1"));
+        }
+        if self.alpha_max.is_nan() || self.alpha_max <= 0.0 {
+            return Err(Error::invalid_option(
+                op,
+                "alpha_max",
+                self.alpha_max,
+                "> 0",
+            ));
         }
         Ok(())
     }

@@ -88,3 +88,23 @@ pub(crate) fn norm2(x: &[f64]) -> f64 {
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// An [`Error::InvalidOption`] of a nested options value, re-attributed to the outer one:
+/// `op` becomes the outer options' name and the field is prefixed (`"line_search.c1"`);
+/// other errors pass unchanged.
+pub(crate) fn nested_option(op: &'static str, prefix: &'static str) -> impl Fn(Error) -> Error {
+    move |e| match e {
+        Error::InvalidOption {
+            name,
+            value,
+            expected,
+            ..
+        } => Error::InvalidOption {
+            op,
+            name: format!("{prefix}.{name}"),
+            value,
+            expected,
+        },
+        e => e,
+    }
+}

@@ -84,18 +84,19 @@ impl LearningRate {
     }
 
     /// Checks the parameters (rates positive and finite, factors in (0, 1], periods ≥ 1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the field (`inner.*` inside a warm-up).
     pub fn validate(&self) -> Result<()> {
-        let bad = |message: String| {
-            Err(Error::InvalidArgument {
-                op: "LearningRate",
-                message,
-            })
+        let op = "LearningRate";
+        let bad = |name: &str, value: &dyn std::fmt::Display, expected: &str| {
+            Err(Error::invalid_option(op, name, value, expected))
         };
         let pos = |name: &str, v: f64| -> Result<()> {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                bad(format!("{name} must be positive and finite, got {v}"))
+                bad(name, &v, "finite and > 0")
             }
         };
         match self {
@@ -103,42 +104,42 @@ impl LearningRate {
             LearningRate::Exponential { lr, gamma } => {
                 pos("lr", *lr)?;
                 if !(*gamma > 0.0 && *gamma <= 1.0) {
-                    return bad(format!("gamma must lie in (0, 1], got {gamma}"));
+                    return bad("gamma", gamma, "in (0, 1]");
                 }
                 Ok(())
             }
             LearningRate::Step { lr, factor, every } => {
                 pos("lr", *lr)?;
                 if !(*factor > 0.0 && *factor <= 1.0) {
-                    return bad(format!("factor must lie in (0, 1], got {factor}"));
+                    return bad("factor", factor, "in (0, 1]");
                 }
                 if *every == 0 {
-                    return bad("every must be at least 1".into());
+                    return bad("every", every, "≥ 1");
                 }
                 Ok(())
             }
             LearningRate::InverseTime { lr, decay } => {
                 pos("lr", *lr)?;
                 if !(decay.is_finite() && *decay >= 0.0) {
-                    return bad(format!("decay must be finite and ≥ 0, got {decay}"));
+                    return bad("decay", decay, "finite and ≥ 0");
                 }
                 Ok(())
             }
             LearningRate::Cosine { lr, lr_min, steps } => {
                 pos("lr", *lr)?;
                 if !(lr_min.is_finite() && *lr_min >= 0.0 && lr_min <= lr) {
-                    return bad(format!("lr_min must lie in [0, lr], got {lr_min}"));
+                    return bad("lr_min", lr_min, &format!("in [0, lr = {lr}]"));
                 }
                 if *steps == 0 {
-                    return bad("steps must be at least 1".into());
+                    return bad("steps", steps, "≥ 1");
                 }
                 Ok(())
             }
             LearningRate::Warmup { warmup, inner } => {
                 if *warmup == 0 {
-                    return bad("warmup must be at least 1".into());
+                    return bad("warmup", warmup, "≥ 1");
                 }
-                inner.validate()
+                inner.validate().map_err(super::nested_option(op, "inner"))
             }
         }
     }

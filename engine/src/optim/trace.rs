@@ -100,24 +100,49 @@ impl OptimResult {
     }
 }
 
-/// Pushes a trace row.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn record(
-    trace: &mut Vec<TraceEntry>,
-    iteration: usize,
-    evaluations: usize,
-    value: f64,
-    grad: &[f64],
-    step: f64,
-    x: &[f64],
+/// The trace being recorded by an optimiser: the rows so far, and whether they keep the
+/// parameters (the options' `record_params`).
+pub(crate) struct Trace {
+    entries: Vec<TraceEntry>,
     keep_params: bool,
-) {
-    trace.push(TraceEntry {
-        iteration,
-        evaluations,
-        value,
-        grad_norm: super::norm2(grad),
-        step,
-        params: if keep_params { x.to_vec() } else { Vec::new() },
-    });
+}
+
+impl Trace {
+    /// An empty trace.
+    pub(crate) fn new(keep_params: bool) -> Self {
+        Self {
+            entries: Vec::new(),
+            keep_params,
+        }
+    }
+
+    /// Records the iterate `x` (value `value`, gradient `grad`) reached by a step of length
+    /// `step` at iteration `iteration`, after `evaluations` objective evaluations.
+    pub(crate) fn push(
+        &mut self,
+        iteration: usize,
+        evaluations: usize,
+        step: f64,
+        x: &[f64],
+        value: f64,
+        grad: &[f64],
+    ) {
+        self.entries.push(TraceEntry {
+            iteration,
+            evaluations,
+            value,
+            grad_norm: super::norm2(grad),
+            step,
+            params: if self.keep_params {
+                x.to_vec()
+            } else {
+                Vec::new()
+            },
+        });
+    }
+
+    /// The recorded rows.
+    pub(crate) fn into_entries(self) -> Vec<TraceEntry> {
+        self.entries
+    }
 }

@@ -31,14 +31,14 @@
 //! // tolerances and a PI controller.
 //! let a = AdaptiveOptions::with_tol(1e-3, 1e-6);
 //! let b = AdaptiveOptions::with_tol(1e-3, vec![1e-6, 1e-8]).with_controller(PiController::pi(0.3, 0.3));
-//! assert_eq!(b.controller.name(), "PiController");
+//! assert!(b.controller.as_pi().is_some());
 //! # let _ = a;
 //! ```
 
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::solver::{ComponentTol, StepController, StepDecision, Tolerance};
+use crate::solver::{AnyController, ComponentTol, StepController, StepDecision, Tolerance};
 
 /// Options of adaptive stepping.
 #[derive(Clone, Debug)]
@@ -52,7 +52,9 @@ pub struct AdaptiveOptions {
     pub h_max: Option<f64>,
     /// Bound on attempted steps (accepted + rejected), ≥ 1.
     pub max_steps: usize,
-    /// The step-size controller (default [`DyadicController`]).
+    /// The step-size controller (default [`DyadicController`]): the one
+    /// [`solver::AnyController`](crate::solver::AnyController) of ODE and SDE options; the
+    /// driver quantises its proposals to the tree's grid.
     pub controller: AnyController,
 }
 
@@ -63,7 +65,7 @@ impl Default for AdaptiveOptions {
             h0: None,
             h_max: None,
             max_steps: 1_000_000,
-            controller: AnyController::default(),
+            controller: AnyController::custom(DyadicController::default()),
         }
     }
 }
@@ -81,9 +83,9 @@ impl AdaptiveOptions {
     /// The same options with another step-size controller.
     pub fn with_controller<C>(mut self, controller: C) -> Self
     where
-        C: StepController + Clone + Send + Sync + 'static,
+        C: StepController + Clone + Send + Sync + fmt::Debug + 'static,
     {
-        self.controller = AnyController::new(controller);
+        self.controller = AnyController::custom(controller);
         self
     }
 
@@ -94,9 +96,11 @@ impl AdaptiveOptions {
     }
 
     /// Checks the options for a problem with `n` states: the tolerances by
-    /// [`Tolerance::validate`], then `h0`, `h_max` and `max_steps`.
+    /// [`Tolerance::validate`], then `h0`, `h_max`, `max_steps` and the controller's own
+    /// [`StepController::validate`].
     pub fn validate(&self, op: &'static str, n: usize) -> Result<()> {
         self.tol.validate(op, n)?;
+        self.controller.validate()?;
         if let Some(h0) = self.h0
             && !(h0.is_finite() && h0 > 0.0)
         {
@@ -116,72 +120,6 @@ impl AdaptiveOptions {
             return Err(Error::invalid_option(op, "max_steps", 0, "≥ 1"));
         }
         Ok(())
-    }
-}
-
-/// A [`StepController`] that each solve can take a fresh copy of.
-pub(crate) trait DynController: StepController + Send + Sync {
-    fn clone_box(&self) -> Box<dyn DynController>;
-}
-
-impl<C: StepController + Clone + Send + Sync + 'static> DynController for C {
-    fn clone_box(&self) -> Box<dyn DynController> {
-        Box::new(self.clone())
-    }
-}
-
-/// Any [`StepController`] that can be cloned, held by [`AdaptiveOptions`]: every solve,
-/// ensemble path and gradient replay starts from its own copy (after
-/// [`StepController::reset`]), so controllers with a history (PI control) give each path
-/// the same steps whatever the thread count.
-pub struct AnyController {
-    inner: Box<dyn DynController>,
-    name: &'static str,
-}
-
-impl AnyController {
-    /// Wraps `controller`.
-    pub fn new<C: StepController + Clone + Send + Sync + 'static>(controller: C) -> Self {
-        let full = std::any::type_name::<C>();
-        let name = full.rsplit("::").next().unwrap_or(full);
-        Self {
-            inner: Box::new(controller),
-            name,
-        }
-    }
-
-    /// The controller's type name (without its path), for messages.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// A reset copy for one solve.
-    pub(crate) fn fresh(&self) -> Box<dyn DynController> {
-        let mut c = self.inner.clone_box();
-        c.reset();
-        c
-    }
-}
-
-impl Clone for AnyController {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone_box(),
-            name: self.name,
-        }
-    }
-}
-
-impl Default for AnyController {
-    /// [`DyadicController::default`].
-    fn default() -> Self {
-        Self::new(DyadicController::default())
-    }
-}
-
-impl fmt::Debug for AnyController {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AnyController({})", self.name)
     }
 }
 

@@ -129,6 +129,7 @@ pub mod reference;
 pub mod seed;
 pub mod solve;
 
+pub use crate::solver::AnyController;
 pub use adjoint::{
     EnsembleSolveOp, SdeGradients, SdeSolveOp, Sensitivity, ensemble_on_tape, ensemble_vjp,
     solve_on_tape, solve_vjp,
@@ -137,7 +138,7 @@ pub use brownian::{
     BrownianPath, BrownianTreeBuilder, BrownianTreeOptions, DyadicGrid, MAX_TREE_DEPTH,
     VirtualBrownianTree,
 };
-pub use controller::{AdaptiveOptions, AnyController, DyadicController};
+pub use controller::{AdaptiveOptions, DyadicController};
 pub use convert::{ItoForm, StratonovichForm, ito_correction};
 pub use ensemble::{Ensemble, EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
 pub use methods::{

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(Checkpointing::Every(7).interval(10_000), 7);
 /// assert_eq!(Checkpointing::All.interval(10_000), 1);
 /// assert_eq!(Checkpointing::Budget(10).interval(10_000), 1_000);
+/// assert!(Checkpointing::Every(0).validate("ode").is_err());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Checkpointing {
@@ -30,6 +31,25 @@ pub enum Checkpointing {
 }
 
 impl Checkpointing {
+    /// Checks `Every(k)` and `Budget(b)` for `k, b ≥ 1`.
+    pub fn validate(&self, op: &'static str) -> crate::error::Result<()> {
+        match *self {
+            Checkpointing::Every(0) => Err(crate::error::Error::invalid_option(
+                op,
+                "checkpointing",
+                "Every(0)",
+                "Every(k) with k ≥ 1",
+            )),
+            Checkpointing::Budget(0) => Err(crate::error::Error::invalid_option(
+                op,
+                "checkpointing",
+                "Budget(0)",
+                "Budget(b) with b ≥ 1",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Steps between checkpoints for a solve of `n_steps` steps (at least 1).
     pub fn interval(&self, n_steps: usize) -> usize {
         match *self {

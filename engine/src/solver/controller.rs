@@ -38,6 +38,11 @@ pub trait StepController {
     /// `∞` or NaN for a failed attempt), `q` the order of the local error estimate
     /// (`h^q`).
     fn adapt(&mut self, h: f64, err: f64, q: f64) -> StepDecision;
+
+    /// Checks the controller's settings before a solve (the default accepts any).
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A PI step-size controller in the form used by diffrax's `PIDController`: factors
@@ -45,7 +50,9 @@ pub trait StepController {
 ///
 /// The default is the I-controller with safety 0.9 and factor limits 0.2 and 10 (the
 /// settings of scipy's `RK45` and diffrax's `PIDController` defaults).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Two controllers compare equal when their settings do (their history is not compared).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PiController {
     /// Proportional coefficient `k_P` (0 for an I-controller).
     pub pcoeff: f64,
@@ -80,6 +87,17 @@ impl Default for PiController {
             prev_inv_err: 1.0,
             cache: (f64::NAN, 0.0, 0.0),
         }
+    }
+}
+
+impl PartialEq for PiController {
+    fn eq(&self, o: &Self) -> bool {
+        self.pcoeff == o.pcoeff
+            && self.icoeff == o.icoeff
+            && self.safety == o.safety
+            && self.factor_min == o.factor_min
+            && self.factor_max == o.factor_max
+            && self.accept_factor_min == o.accept_factor_min
     }
 }
 
@@ -125,6 +143,10 @@ impl PiController {
 impl StepController for PiController {
     fn reset(&mut self) {
         self.prev_inv_err = 1.0;
+    }
+
+    fn validate(&self) -> Result<()> {
+        PiController::validate(self)
     }
 
     fn adapt(&mut self, h: f64, err: f64, q: f64) -> StepDecision {

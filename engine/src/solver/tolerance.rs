@@ -206,7 +206,7 @@ impl Tolerance {
 
     /// The scaled RMS error norm `ε` of the module docs for the error estimate `err` of a
     /// step from `a` to `b`; a non-finite error gives `∞`, an empty state 0.
-    #[inline]
+    #[inline(always)]
     pub fn error_norm<T: Real>(&self, err: &[f64], a: &[T], b: &[T]) -> f64 {
         let n = err.len();
         if n == 0 {
@@ -282,6 +282,57 @@ impl Tolerance {
             *wi = 1.0 / (self.atol(i) + self.rtol(i) * yi.abs());
         }
     }
+
+    /// Writes the scales `sᵢ = atolᵢ + rtolᵢ |yᵢ|` into `out` (the reciprocals of
+    /// [`Tolerance::weights_into`]): implicit methods compute them once per step and
+    /// measure every Newton update against them with [`Tolerance::rms_scaled`].
+    #[inline(always)]
+    pub fn scales_into(&self, y: &[f64], out: &mut [f64]) {
+        match (&self.rtol, &self.atol) {
+            (ComponentTol::Scalar(rt), ComponentTol::Scalar(at)) => {
+                for (o, yi) in out.iter_mut().zip(y) {
+                    *o = at + rt * yi.abs();
+                }
+            }
+            (ComponentTol::Scalar(rt), ComponentTol::PerComponent(at)) => {
+                for ((o, yi), at) in out.iter_mut().zip(y).zip(at) {
+                    *o = at + rt * yi.abs();
+                }
+            }
+            _ => {
+                for (i, (o, yi)) in out.iter_mut().zip(y).enumerate() {
+                    *o = self.atol(i) + self.rtol(i) * yi.abs();
+                }
+            }
+        }
+    }
+
+    /// The RMS norm of `c · xᵢ / sᵢ` over scales `s` from [`Tolerance::scales_into`]: the
+    /// norm of Newton updates and of multistep error estimates. A non-finite norm is `∞`;
+    /// an empty `x` gives 0.
+    #[inline(always)]
+    pub fn rms_scaled(x: &[f64], scales: &[f64], c: f64) -> f64 {
+        let mut sum = 0.0;
+        for (xi, si) in x.iter().zip(scales) {
+            let v = c * xi / si;
+            sum += v * v;
+        }
+        let r = (sum / x.len().max(1) as f64).sqrt();
+        if r.is_finite() { r } else { f64::INFINITY }
+    }
+
+    /// The component with the largest `|c · xᵢ / sᵢ|` in [`Tolerance::rms_scaled`] (the last
+    /// NaN one if any), for error messages.
+    pub fn worst_scaled(x: &[f64], scales: &[f64], c: f64) -> usize {
+        let mut worst = (0.0, 0);
+        for (i, (xi, si)) in x.iter().zip(scales).enumerate() {
+            let v = c * xi / si;
+            if v.abs() > worst.0 || v.is_nan() {
+                worst = (v.abs(), i);
+            }
+        }
+        worst.1
+    }
 }
 
 #[cfg(test)]
@@ -338,5 +389,24 @@ mod tests {
         tol.weights_into(&y, &mut w);
         let rms = (((x[0] * w[0]).powi(2) + (x[1] * w[1]).powi(2)) / 2.0).sqrt();
         assert!((tol.weighted_rms(&x, &y) - rms).abs() < 1e-14 * rms);
+        // Scales are the reciprocal weights; the scaled RMS over them is the weighted RMS.
+        let mut s = [0.0; 2];
+        tol.scales_into(&y, &mut s);
+        assert!((s[0] * w[0] - 1.0).abs() < 1e-15 && (s[1] * w[1] - 1.0).abs() < 1e-15);
+        let r = Tolerance::rms_scaled(&x, &s, 1.0);
+        assert!((r - rms).abs() < 1e-14 * rms);
+        assert_eq!(Tolerance::worst_scaled(&x, &s, 1.0), 0);
+        let r2 = Tolerance::rms_scaled(&x, &s, 2.0);
+        assert!((r2 - 2.0 * rms).abs() < 1e-14 * rms);
+        assert_eq!(
+            Tolerance::rms_scaled(&[1.0, f64::NAN], &s, 1.0),
+            f64::INFINITY
+        );
+        assert_eq!(Tolerance::worst_scaled(&[1.0, f64::NAN], &s, 1.0), 1);
+        // The scalar fast path agrees with the per-component one.
+        let (mut a, mut b) = ([0.0; 2], [0.0; 2]);
+        Tolerance::new(1e-3, 1e-6).scales_into(&y, &mut a);
+        Tolerance::new(vec![1e-3; 2], vec![1e-6; 2]).scales_into(&y, &mut b);
+        assert_eq!(a, b);
     }
 }

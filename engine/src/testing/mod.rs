@@ -5,16 +5,17 @@
 //! use mechml_engine::testing::spd_matrix;
 //! use proptest::prelude::*;
 //! proptest!(|(a in spd_matrix(4))| {
-//!     let llt = mechml_engine::linalg::Llt::factor(a.as_ref(), faer::Par::Seq);
+//!     let llt = mechml_engine::linalg::Llt::factor(a.as_ref(), mechml_engine::linalg::Par::Seq);
 //!     prop_assert!(llt.is_ok());
 //! });
 //! ```
 
-use faer::Mat;
+use crate::linalg::{Mat, MatRef};
 use proptest::prelude::*;
 
 pub mod blocks;
 pub mod expr;
+pub mod ode;
 
 /// A vector of `n` finite values in `[lo, hi]`.
 pub fn vec_in(n: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
@@ -78,7 +79,7 @@ pub fn col_major(m: &Mat<f64>) -> Vec<f64> {
 /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `A` is not square,
 /// [`Error::Singular`](crate::Error::Singular) naming the column where no non-zero pivot is
 /// left.
-pub fn gauss_jordan_inverse(a: faer::MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+pub fn gauss_jordan_inverse(a: MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
     let n = a.nrows();
     crate::error::check_shape("gauss_jordan_inverse", "A", (a.nrows(), a.ncols()), (n, n))?;
     let mut m = a.to_owned();
@@ -152,16 +153,19 @@ pub mod gp_workloads {
     /// rows if given.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the file (and the remedy when it is missing) or
-    /// the line that does not parse.
+    /// [`Error::InvalidOption`] (argument `path`) naming the file that cannot be read, with
+    /// the remedy; [`Error::InvalidArgument`] naming the line that does not parse.
     pub fn read_csv(path: &Path, limit: Option<usize>) -> Result<(Inputs, Vec<f64>)> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument {
-            op: "read_csv",
-            message: format!(
-                "cannot read {}: {e} (the GP workload files are in ../shared/workloads; \
-                 see WORKLOADS.md section 4)",
-                path.display()
-            ),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid_option(
+                "read_csv",
+                "path",
+                path.display(),
+                format!(
+                    "a readable file (reading failed: {e}); the GP workload files are in \
+                     ../shared/workloads, see WORKLOADS.md section 4"
+                ),
+            )
         })?;
         let mut xs = Vec::new();
         let mut ys = Vec::new();

@@ -1,7 +1,8 @@
-//! State-space models: linear-Gaussian models with time-varying matrices and missing
-//! observations, the Kalman filter and its log-likelihood as one differentiable tape
-//! block, the Rauch–Tung–Striebel smoother, simulation, and exact discretisation of
-//! continuous-time linear SDEs (matrix exponential and Van Loan's method).
+//! State-space models on the engine's linear-Gaussian core
+//! ([`mechml_engine::ssm`]: model, Kalman filter, adjoint, tape block, smoother,
+//! simulation, matrix exponential, exact discretisation — re-exported here under their
+//! old paths), with the energy-balance models, maximum likelihood and the nonlinear
+//! filters built on it.
 //!
 //! | capability | module | entry points |
 //! |---|---|---|
@@ -17,18 +18,12 @@
 //! | matrix exponential | [`expm`] | [`expm`](expm::expm) |
 //! | exact discretisation | [`discretize`] | [`discretize`](discretize::discretize), [`van_loan_q`](discretize::van_loan_q) |
 
-pub mod adjoint;
-pub mod dense;
-pub mod discretize;
+pub use mechml_engine::ssm::{
+    adjoint, dense, discretize, expm, kalman, loglik_op, model, simulate, smoother,
+};
+
 pub mod ebm;
-pub mod expm;
 pub mod fit;
-pub mod kalman;
-mod kalman_scalar;
-pub mod loglik_op;
-pub mod model;
 pub mod nonlinear;
-pub mod simulate;
-pub mod smoother;
 
 pub use model::{LinearGaussianSsm, Observations, Seq};

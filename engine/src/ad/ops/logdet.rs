@@ -1,6 +1,7 @@
 //! log |det A| of a general square matrix by LU with partial pivoting.
 //!
-//! Pullback (Giles 2008, §2.2.4): Ā = ḡ A⁻ᵀ. Pushforward: tr(A⁻¹ dA).
+//! Pullback (Giles 2008, §2.2.4) and pushforward:
+//! $$\bar A = \bar g A^{-\top}, \qquad \dot g = \operatorname{tr}(A^{-1} \dot A).$$
 
 use faer::{Mat, Par};
 

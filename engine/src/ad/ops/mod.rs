@@ -20,12 +20,12 @@
 
 mod cholesky;
 mod diag;
+mod dual;
 mod elementwise;
 mod logdet;
 mod matmul;
 mod quad;
 mod reduce;
-mod second_order;
 mod spd;
 mod tri;
 pub(crate) mod util;

@@ -1,18 +1,28 @@
 //! Triangular solves on either side: `T X = B` (left) or `X T = B` (right), `T` lower or
 //! upper triangular (entries outside the triangle are ignored and get zero adjoint).
 //!
-//! Pullback (Giles 2008, §2.2.3), left side: B̄ = T⁻ᵀ X̄, T̄ = −mask(B̄ Xᵀ);
-//! right side: B̄ = X̄ T⁻ᵀ, T̄ = −mask(Xᵀ B̄).
+//! Pullback (Giles 2008, "Collected matrix derivative results", §2.2.3), left side
+//! ($X = T^{-1} B$) and right side ($X = B T^{-1}$):
+//! $$\bar B = T^{-\top} \bar X,\quad \bar T = -\operatorname{mask}(\bar B X^\top);
+//! \qquad \bar B = \bar X T^{-\top},\quad \bar T = -\operatorname{mask}(X^\top \bar B),$$
+//! where mask keeps the triangle that is used.
+//!
+//! Second order (on `Tape<Dual>`, see [`dual`](super::dual)), left side:
+//! `B̄₁ = T⁻ᵀ (X̄₁ − T₁ᵀ B̄₀)`, `T̄₁ = −mask(B̄₁ X₀ᵀ + B̄₀ X₁ᵀ)`, and the transposed forms for
+//! `X = B T⁻¹`; the tangent of the solution is `X₁ = T⁻¹ (B₁ − T₁ X₀)`.
 
+use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::ad::block::{BlockOp, InputAdjoints, InputTangents};
-use crate::ad::{Tape, VarMat};
+use crate::ad::varmat::check_tape;
+use crate::ad::{Dual, Tape, VarMat};
 use crate::error::{Error, Result, check_finite};
 
+use super::dual::{add_dual, check_finite_dual, check_square_dual, join, mm, split};
 use super::util::{mat_mut, mat_ref, same_tape, to_vec};
 
 /// Which triangle of `T` is used.
@@ -102,7 +112,7 @@ impl BlockOp for TriSolveOp {
                 Side::Left => (bbar.as_ref(), self.x.transpose()),
                 Side::Right => (self.x.transpose(), bbar.as_ref()),
             };
-            faer::linalg::matmul::matmul(prod.as_mut(), Accum::Replace, lhs, rhs, 1.0, self.par);
+            matmul(prod.as_mut(), Accum::Replace, lhs, rhs, 1.0, self.par);
             for j in 0..n {
                 for i in 0..n {
                     if in_triangle(self.uplo, i, j) {
@@ -127,7 +137,7 @@ impl BlockOp for TriSolveOp {
         if let Some(tt) = inputs.arg(0) {
             let dt = masked(mat_ref(&tt, n, n), self.uplo);
             match self.side {
-                Side::Left => faer::linalg::matmul::matmul(
+                Side::Left => matmul(
                     rhs.as_mut(),
                     Accum::Add,
                     dt.as_ref(),
@@ -135,7 +145,7 @@ impl BlockOp for TriSolveOp {
                     -1.0,
                     self.par,
                 ),
-                Side::Right => faer::linalg::matmul::matmul(
+                Side::Right => matmul(
                     rhs.as_mut(),
                     Accum::Add,
                     self.x.as_ref(),
@@ -246,4 +256,201 @@ pub(crate) fn check_solve_rhs(
         });
     }
     Ok(())
+}
+
+// Second order: the block on a tape of dual numbers.
+
+struct DualTriSolveOp {
+    t0: Mat<f64>,
+    t1: Mat<f64>,
+    x0: Mat<f64>,
+    x1: Mat<f64>,
+    uplo: Uplo,
+    side: Side,
+    par: Par,
+}
+
+impl DualTriSolveOp {
+    /// `op(T₀)⁻¹ Y` (left) or `Y op(T₀)⁻¹` (right), `op(T) = T` or `Tᵀ`.
+    fn solve(&self, y: MatRef<'_, f64>, transpose: bool, side: Side) -> Mat<f64> {
+        match side {
+            Side::Left => {
+                let mut out = y.to_owned();
+                tri_solve_left(
+                    self.t0.as_ref(),
+                    self.uplo,
+                    transpose,
+                    out.as_mut(),
+                    self.par,
+                );
+                out
+            }
+            Side::Right => {
+                let mut out = y.transpose().to_owned();
+                tri_solve_left(
+                    self.t0.as_ref(),
+                    self.uplo,
+                    !transpose,
+                    out.as_mut(),
+                    self.par,
+                );
+                out.transpose().to_owned()
+            }
+        }
+    }
+}
+
+impl BlockOp<Dual> for DualTriSolveOp {
+    fn name(&self) -> &'static str {
+        "solve_triangular"
+    }
+    fn pullback(&self, g: &[Dual], inputs: &mut InputAdjoints<'_, Dual>) -> Result<()> {
+        let (r, c) = (self.x0.nrows(), self.x0.ncols());
+        let n = self.t0.nrows();
+        let par = self.par;
+        let (gx0, gx1) = split(g, r, c);
+        let (t1, x0, x1) = (self.t1.as_ref(), self.x0.as_ref(), self.x1.as_ref());
+        // B̄ = T⁻ᵀ X̄ (left) or X̄ T⁻ᵀ (right), and its tangent.
+        let (b0, b1, tbar0, tbar1) = match self.side {
+            Side::Left => {
+                let b0 = self.solve(gx0.as_ref(), true, Side::Left);
+                let mut rhs = gx1;
+                matmul(
+                    rhs.as_mut(),
+                    Accum::Add,
+                    t1.transpose(),
+                    b0.as_ref(),
+                    -1.0,
+                    par,
+                );
+                let b1 = self.solve(rhs.as_ref(), true, Side::Left);
+                let tbar0 = mm(b0.as_ref(), x0.transpose(), par);
+                let mut tbar1 = mm(b1.as_ref(), x0.transpose(), par);
+                matmul(
+                    tbar1.as_mut(),
+                    Accum::Add,
+                    b0.as_ref(),
+                    x1.transpose(),
+                    1.0,
+                    par,
+                );
+                (b0, b1, tbar0, tbar1)
+            }
+            Side::Right => {
+                let b0 = self.solve(gx0.as_ref(), true, Side::Right);
+                let mut rhs = gx1;
+                matmul(
+                    rhs.as_mut(),
+                    Accum::Add,
+                    b0.as_ref(),
+                    t1.transpose(),
+                    -1.0,
+                    par,
+                );
+                let b1 = self.solve(rhs.as_ref(), true, Side::Right);
+                let tbar0 = mm(x0.transpose(), b0.as_ref(), par);
+                let mut tbar1 = mm(x1.transpose(), b0.as_ref(), par);
+                matmul(
+                    tbar1.as_mut(),
+                    Accum::Add,
+                    x0.transpose(),
+                    b1.as_ref(),
+                    1.0,
+                    par,
+                );
+                (b0, b1, tbar0, tbar1)
+            }
+        };
+        if let Some(mut dt) = inputs.arg(0) {
+            for j in 0..n {
+                for i in 0..n {
+                    if in_triangle(self.uplo, i, j) {
+                        let d = &mut dt[i + j * n];
+                        d.v -= tbar0[(i, j)];
+                        d.d[0] -= tbar1[(i, j)];
+                    }
+                }
+            }
+        }
+        if let Some(mut db) = inputs.arg(1) {
+            add_dual(&mut db, b0.as_ref(), b1.as_ref());
+        }
+        Ok(())
+    }
+}
+
+/// The triangular solves on a tape of dual numbers: they differentiate the same function
+/// as their `f64` namesakes, and their pullback propagates second-order information, so
+/// [`api::hvp_tape`](crate::ad::api::hvp_tape) is exact through them.
+impl Tape<Dual> {
+    /// Solves `T X = B` (`Side::Left`) or `X T = B` (`Side::Right`) with `T` triangular
+    /// (see [`Tape::solve_triangular`](Tape::solve_triangular) on `Tape<f64>`).
+    ///
+    /// # Errors
+    /// Shape mismatches, non-finite input, or [`Error::Singular`] for a zero diagonal entry.
+    pub fn solve_triangular<'t>(
+        &'t self,
+        t: &VarMat<'t, Dual>,
+        b: &VarMat<'t, Dual>,
+        uplo: Uplo,
+        side: Side,
+    ) -> Result<VarMat<'t, Dual>> {
+        let op = "solve_triangular";
+        let n = check_square_dual(op, "T", t)?;
+        super::tri::check_solve_rhs(op, n, b.shape(), side)?;
+        let (r, c) = b.shape();
+        check_finite_dual(op, "B", b.values())?;
+        check_tape(op, self, &[t.tape(), b.tape()])?;
+        if let Some(i) = (0..n).find(|&i| t.value_at(i, i).v == 0.0) {
+            return Err(Error::Singular { op, index: i });
+        }
+        let par = self.par();
+        let (t0, t1) = split(t.values(), n, n);
+        let (t0, t1) = (masked(t0.as_ref(), uplo), masked(t1.as_ref(), uplo));
+        let (b0, b1) = split(b.values(), r, c);
+        let mut rec = DualTriSolveOp {
+            t0,
+            t1,
+            x0: Mat::zeros(0, 0),
+            x1: Mat::zeros(0, 0),
+            uplo,
+            side,
+            par,
+        };
+        // X₀ = op⁻¹(B₀); X₁ = op⁻¹(B₁ − T₁ X₀) (left) or op⁻¹(B₁ − X₀ T₁) (right).
+        let x0 = rec.solve(b0.as_ref(), false, side);
+        let mut rhs = b1;
+        match side {
+            Side::Left => matmul(
+                rhs.as_mut(),
+                Accum::Add,
+                rec.t1.as_ref(),
+                x0.as_ref(),
+                -1.0,
+                par,
+            ),
+            Side::Right => matmul(
+                rhs.as_mut(),
+                Accum::Add,
+                x0.as_ref(),
+                rec.t1.as_ref(),
+                -1.0,
+                par,
+            ),
+        }
+        let x1 = rec.solve(rhs.as_ref(), false, side);
+        let vals = join(x0.as_ref(), x1.as_ref());
+        (rec.x0, rec.x1) = (x0, x1);
+        let start = self.push_block(rec, &[t.arg(), b.arg()], r * c)?;
+        Ok(VarMat::from_block(self, start, r, c, vals))
+    }
+
+    /// `L⁻¹ B` for lower-triangular `L`.
+    pub fn solve_lower<'t>(
+        &'t self,
+        l: &VarMat<'t, Dual>,
+        b: &VarMat<'t, Dual>,
+    ) -> Result<VarMat<'t, Dual>> {
+        self.solve_triangular(l, b, Uplo::Lower, Side::Left)
+    }
 }

@@ -1,12 +1,23 @@
-//! Temporal GPs in state-space form: a Matérn-ν kernel (ν = 1/2, 3/2, 5/2) on 1-D time is
-//! the covariance of a linear SDE ([`sde`]), so its likelihood is a Kalman filter
-//! ([`kalman`]) in `O(n)` that equals the dense GP's exactly, and predictions come from the
-//! RTS smoother ([`TemporalGp::predict`]). Gradients by dual numbers in one pass.
+//! Temporal GPs in state-space form: a kernel on 1-D time with a state-space form
+//! ([`StateSpaceKernel`]: the Matérn-ν kernels, ν = 1/2, 3/2, 5/2, in [`matern`]) is the
+//! covariance of a linear SDE, so its likelihood is a Kalman filter in `O(n)` that equals
+//! the dense GP's exactly, and predictions come from the RTS smoother
+//! ([`TemporalGp::predict`]). The filter, its hand-written adjoint (the gradient) and the
+//! smoother are the engine's one implementation in [`crate::ssm`] ([`filter`]).
+//!
+//! | capability | entry points |
+//! |---|---|
+//! | the state-space form of a kernel | [`StateSpaceKernel`], [`MaternOrder`] |
+//! | likelihood, gradient, fit, prediction | [`TemporalGp`] |
+//! | likelihood as one tape block | [`temporal_lml_var`] |
 
-pub mod kalman;
+pub mod block;
+pub mod filter;
+pub mod kernel;
+pub mod matern;
 pub mod model;
-pub mod sde;
 
-pub use kalman::kalman_log_likelihood;
-pub use model::{TemporalFitReport, TemporalGp, kalman_lml_and_grad, temporal_lml_var};
-pub use sde::MaternOrder;
+pub use block::temporal_lml_var;
+pub use kernel::{StateSpaceKernel, process_noise_into};
+pub use matern::MaternOrder;
+pub use model::{TemporalFitReport, TemporalGp};

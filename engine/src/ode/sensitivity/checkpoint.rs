@@ -9,10 +9,12 @@
 //! forward pass (each accepted step is replayed once). The step grid `(t, h)` is kept for
 //! every step so that the replay takes bit-identical steps: 2 numbers per step, whatever
 //! `n` ([`AdjointInfo::grid_f64`](super::AdjointInfo::grid_f64)). [`Checkpointing::All`]
-//! keeps every state (no thinning; memory `O(N)` states).
+//! keeps every state (no thinning; memory `O(N)` states), [`Checkpointing::Every`]`(k)` the
+//! state at every `k`-th step (no thinning; memory `O(N/k)` states, segments of `k`
+//! steps).
 
-use super::Checkpointing;
 use crate::ode::driver::StepObserver;
+use crate::solver::Checkpointing;
 
 /// The forward pass's record.
 #[derive(Clone, Debug, Default)]
@@ -34,16 +36,20 @@ impl Checkpoints {
     /// An empty record for `n` states.
     pub(crate) fn new(n: usize, policy: Checkpointing) -> Self {
         let (cap, auto) = match policy {
-            Checkpointing::All => (None, false),
+            Checkpointing::All | Checkpointing::Every(_) => (None, false),
             Checkpointing::Budget(b) => (Some(b.max(2)), false),
             Checkpointing::Auto => (Some(8), true),
+        };
+        let stride = match policy {
+            Checkpointing::Every(k) => k.max(1),
+            _ => 1,
         };
         Self {
             n,
             steps: Vec::new(),
             index: Vec::new(),
             states: Vec::new(),
-            stride: 1,
+            stride,
             policy: cap,
             auto,
             peak: 0,

@@ -16,14 +16,17 @@
 use faer::{Mat, MatMut};
 
 use super::checkpoint::Checkpoints;
-use super::{AdjointInfo, Checkpointing, OdeGradient};
+use super::{AdjointInfo, OdeGradient};
 use crate::error::{Error, Result};
 use crate::ode::dense::DenseOutput;
-use crate::ode::driver::NoObserver;
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt};
+use crate::ode::driver::{NoObserver, Span};
+use crate::ode::method::Method;
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::solution::{OdeSolution, OdeStats};
-use crate::ode::solve::{Method, integrate_system};
+use crate::ode::solve::integrate_system;
 use crate::ode::system::{OdeSystem, OdeSystemJacobian, RhsSystem, RhsVjp};
+use crate::solver::{Checkpointing, SaveAt};
 
 /// 4-point Gauss–Legendre nodes and weights on [0, 1] (exact for degree 7).
 const GL4: [(f64, f64); 4] = [
@@ -138,9 +141,11 @@ fn backward_segment<F: OdeRhs>(
         &mut sys,
         method,
         &mut controller,
-        -a,
-        -b,
-        lambda,
+        Span {
+            t0: -a,
+            t1: -b,
+            y0: lambda,
+        },
         &opts,
         &mut NoObserver,
     )
@@ -281,9 +286,11 @@ pub(crate) fn vjp<F: OdeRhs>(
             &mut sys,
             method,
             &mut controller,
-            ta,
-            tb,
-            ck.state(j),
+            Span {
+                t0: ta,
+                t1: tb,
+                y0: ck.state(j),
+            },
             &opts,
             &mut NoObserver,
         )?;
@@ -432,9 +439,11 @@ pub(crate) fn backsolve_vjp<F: OdeRhs>(
                 &mut sys,
                 method,
                 &mut controller,
-                -cur,
-                -tau,
-                &z,
+                Span {
+                    t0: -cur,
+                    t1: -tau,
+                    y0: &z,
+                },
                 &opts,
                 &mut NoObserver,
             )
@@ -455,9 +464,11 @@ pub(crate) fn backsolve_vjp<F: OdeRhs>(
             &mut sys,
             method,
             &mut controller,
-            -cur,
-            -problem.t0,
-            &z,
+            Span {
+                t0: -cur,
+                t1: -problem.t0,
+                y0: &z,
+            },
             &opts,
             &mut NoObserver,
         )

@@ -23,17 +23,21 @@
 use faer::Mat;
 
 use super::checkpoint::Checkpoints;
-use super::{AdjointInfo, Checkpointing, OdeGradient, SaveLoc, locate_saves};
+use super::{AdjointInfo, OdeGradient, SaveLoc, locate_saves};
 use crate::error::{Error, Result};
-use crate::ode::driver::{Attempt, OneStep};
+use crate::ode::driver::Span;
 use crate::ode::explicit::ExplicitRk;
 use crate::ode::linsolve::LuWork;
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
+use crate::ode::method::{Family, Method};
+use crate::ode::one_step::{Attempt, OneStep, StepAttempt};
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::sdirk::{Esdirk, EsdirkTableau};
 use crate::ode::solution::{OdeSolution, OdeStats};
-use crate::ode::solve::{Family, Method, integrate_system};
+use crate::ode::solve::integrate_system;
 use crate::ode::system::{RhsSystem, RhsVjp, jacobian_yp_by_duals};
 use crate::ode::tableau::ButcherTableau;
+use crate::solver::Checkpointing;
 
 /// The forward solve, recording checkpoints.
 pub(crate) fn forward_pass<F: OdeRhs>(
@@ -49,9 +53,11 @@ pub(crate) fn forward_pass<F: OdeRhs>(
         &mut sys,
         method,
         &mut controller,
-        problem.t0,
-        problem.t1,
-        &problem.y0,
+        Span {
+            t0: problem.t0,
+            t1: problem.t1,
+            y0: &problem.y0,
+        },
         options,
         &mut ck,
     )?;
@@ -329,7 +335,17 @@ fn esdirk_backward<F: OdeRhs>(
             let (t, h) = ck.steps[step];
             ys.extend_from_slice(&y);
             stepper.init(&mut sys, t, &y, stats);
-            match stepper.attempt(&mut sys, t, h, &y, &mut y_new, &mut err, stats) {
+            let attempt = StepAttempt {
+                t,
+                h,
+                t_new: t + h,
+                h_asked: h,
+                last: false,
+                y: &y,
+                y_new: &mut y_new,
+                err: &mut err,
+            };
+            match stepper.attempt(&mut sys, attempt, stats) {
                 Attempt::Done => {}
                 Attempt::Failed {
                     iterations,

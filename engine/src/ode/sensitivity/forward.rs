@@ -18,18 +18,19 @@ use faer::Mat;
 
 use crate::ad::DualN;
 use crate::error::{Error, Result};
+use crate::ode::bdf::coeffs::{alpha, gamma, interp_weights};
 use crate::ode::bdf::{self, Bdf, BdfHook};
-use crate::ode::driver::{NoObserver, integrate, save_times};
+use crate::ode::driver::{NoObserver, Span, integrate, save_times};
 use crate::ode::explicit::ExplicitRk;
 use crate::ode::linsolve::LuWork;
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
+use crate::ode::method::Family;
+use crate::ode::one_step::Step;
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::sdirk::{Esdirk, EsdirkHook, EsdirkTableau};
 use crate::ode::solution::OdeSolution;
-use crate::ode::solve::Family;
 use crate::ode::system::{RhsSystem, jacobian_yp_by_duals};
 use crate::ode::tableau::ButcherTableau;
-
-use super::{AdjointInfo, OdeGradient};
 
 /// Forward sensitivities for a method family (Rosenbrock is rejected earlier).
 pub(crate) fn forward_sensitivities_family<F: OdeRhs>(
@@ -45,30 +46,6 @@ pub(crate) fn forward_sensitivities_family<F: OdeRhs>(
             op: "ode forward sensitivities",
             reason: "Rosenbrock methods: use Kvaerno5 or Bdf".into(),
         }),
-    }
-}
-
-/// `gᵀ = Σₖ wₖᵀ Sₖ`, split into the `y₀` and `p` parts.
-pub(crate) fn vjp(s: &[Mat<f64>], w: &[Vec<f64>], n: usize, np: usize) -> OdeGradient {
-    let mut g = vec![0.0; n + np];
-    for (sk, wk) in s.iter().zip(w) {
-        for (c, gc) in g.iter_mut().enumerate() {
-            let mut acc = 0.0;
-            for (r, wr) in wk.iter().enumerate() {
-                acc += wr * sk[(r, c)];
-            }
-            *gc += acc;
-        }
-    }
-    let p = g.split_off(n);
-    OdeGradient {
-        y0: g,
-        p,
-        t1: 0.0,
-        info: AdjointInfo {
-            peak_stored_f64: s.len() * n * (n + np),
-            ..AdjointInfo::default()
-        },
     }
 }
 
@@ -108,9 +85,11 @@ fn explicit_pass<F: OdeRhs, const N: usize>(
         &mut sys,
         &mut method,
         &mut controller,
-        problem.t0,
-        problem.t1,
-        &y0,
+        Span {
+            t0: problem.t0,
+            t1: problem.t1,
+            y0: &y0,
+        },
         options,
         dt,
         &mut NoObserver,
@@ -209,7 +188,6 @@ struct EsdirkTangents<'a, F> {
     save_ts: Vec<f64>,
     next_save: usize,
     out: Vec<Mat<f64>>,
-    error: Option<Error>,
 }
 
 impl<F: OdeRhs, S: ?Sized> EsdirkHook<S> for EsdirkTangents<'_, F> {
@@ -217,13 +195,11 @@ impl<F: OdeRhs, S: ?Sized> EsdirkHook<S> for EsdirkTangents<'_, F> {
         &mut self,
         _sys: &mut S,
         tab: &EsdirkTableau,
-        t: f64,
-        h: f64,
-        y: &[f64],
-        _y_new: &[f64],
+        step: Step<'_, f64>,
         z: &[f64],
         _k: &[f64],
-    ) {
+    ) -> Result<()> {
+        let Step { t, h, y, .. } = step;
         let (n, m) = (self.tan.n, self.tan.m);
         let st = tab.stages();
         let hg = h * tab.gamma;
@@ -247,11 +223,10 @@ impl<F: OdeRhs, S: ?Sized> EsdirkHook<S> for EsdirkTangents<'_, F> {
             let zi = &z[i * n..(i + 1) * n];
             self.tan.f_dot(t + tab.c[i] * h, zi, &psi, &mut rhs);
             if let Err(idx) = self.lu.factor_shifted(self.tan.jyp.subcols(0, n), 1.0, -hg) {
-                self.error.get_or_insert(Error::Singular {
+                return Err(Error::Singular {
                     op: "ode forward sensitivities (ESDIRK stage matrix)",
                     index: idx,
                 });
-                return;
             }
             for c in 0..m {
                 for r in 0..n {
@@ -273,7 +248,7 @@ impl<F: OdeRhs, S: ?Sized> EsdirkHook<S> for EsdirkTangents<'_, F> {
                 }
             }
         }
-        let t_new = t + h;
+        let t_new = step.t_new;
         while self.next_save < self.save_ts.len() && self.save_ts[self.next_save] <= t_new {
             let tau = self.save_ts[self.next_save];
             if tau >= t_new {
@@ -291,6 +266,7 @@ impl<F: OdeRhs, S: ?Sized> EsdirkHook<S> for EsdirkTangents<'_, F> {
             self.next_save += 1;
         }
         self.s = s_new;
+        Ok(())
     }
 }
 
@@ -322,7 +298,6 @@ fn esdirk<F: OdeRhs>(
         save_ts,
         next_save,
         out,
-        error: None,
     };
     let mut stepper = Esdirk::with_hook(tab, n, options, hook);
     let mut sys = RhsSystem::new(&problem.rhs, &problem.p);
@@ -331,17 +306,16 @@ fn esdirk<F: OdeRhs>(
         &mut sys,
         &mut stepper,
         &mut controller,
-        problem.t0,
-        problem.t1,
-        &problem.y0,
+        Span {
+            t0: problem.t0,
+            t1: problem.t1,
+            y0: &problem.y0,
+        },
         options,
         options.fixed_step,
         &mut NoObserver,
     )?;
     let hook = stepper.hook;
-    if let Some(e) = hook.error {
-        return Err(e);
-    }
     Ok((
         OdeSolution {
             ts: res.ts,
@@ -360,6 +334,7 @@ struct BdfTangents<'a, F> {
     sd: Vec<f64>,
     ds: Vec<f64>,
     lu: LuWork,
+    w: Vec<f64>,
     save_ts: Vec<f64>,
     next_save: usize,
     out: Vec<Mat<f64>>,
@@ -372,8 +347,8 @@ impl<F: OdeRhs> BdfTangents<'_, F> {
     }
 }
 
-impl<F: OdeRhs, S: ?Sized> BdfHook<S> for BdfTangents<'_, F> {
-    fn init(&mut self, t0: f64, y0: &[f64], h: f64) -> Result<()> {
+impl<F: OdeRhs> BdfHook for BdfTangents<'_, F> {
+    fn init(&mut self, t0: f64, y0: &[f64], h: f64) {
         let (n, m) = (self.tan.n, self.tan.m);
         let nm = n * m;
         self.sd = vec![0.0; (bdf::MAX_ORDER + 3) * nm];
@@ -390,25 +365,17 @@ impl<F: OdeRhs, S: ?Sized> BdfHook<S> for BdfTangents<'_, F> {
             self.out.push(s.clone());
             self.next_save += 1;
         }
-        Ok(())
     }
 
     fn change_d(&mut self, k: usize, r: f64) {
         let nm = self.tan.n * self.tan.m;
-        bdf::change_d(&mut self.sd, nm, k, r);
+        bdf::coeffs::change_d(&mut self.sd, nm, k, r);
     }
 
-    fn on_accept(
-        &mut self,
-        _sys: &mut S,
-        k: usize,
-        c: f64,
-        t_new: f64,
-        y_new: &[f64],
-    ) -> Result<()> {
+    fn on_accept(&mut self, k: usize, c: f64, t_new: f64, y_new: &[f64]) -> Result<()> {
         let (n, m) = (self.tan.n, self.tan.m);
         let nm = n * m;
-        let a = bdf::alpha(k);
+        let a = alpha(k);
         // Predicted tangent and ψ̇.
         let mut s_pred = Mat::zeros(n, m);
         let mut psi = vec![0.0; nm];
@@ -418,7 +385,7 @@ impl<F: OdeRhs, S: ?Sized> BdfHook<S> for BdfTangents<'_, F> {
                 for r in 0..n {
                     s_pred[(r, cc)] += b[cc * n + r];
                     if j >= 1 {
-                        psi[cc * n + r] += bdf::gamma(j) * b[cc * n + r] / a;
+                        psi[cc * n + r] += gamma(j) * b[cc * n + r] / a;
                     }
                 }
             }
@@ -443,8 +410,9 @@ impl<F: OdeRhs, S: ?Sized> BdfHook<S> for BdfTangents<'_, F> {
         Ok(())
     }
 
-    fn update_d(&mut self, k: usize) {
-        let nm = self.tan.n * self.tan.m;
+    fn update_d(&mut self, k: usize, step: Step<'_, f64>) {
+        let (n, m) = (self.tan.n, self.tan.m);
+        let nm = n * m;
         for i in 0..nm {
             self.sd[(k + 2) * nm + i] = self.ds[i] - self.sd[(k + 1) * nm + i];
             self.sd[(k + 1) * nm + i] = self.ds[i];
@@ -454,21 +422,27 @@ impl<F: OdeRhs, S: ?Sized> BdfHook<S> for BdfTangents<'_, F> {
                 self.sd[j * nm + i] += self.sd[(j + 1) * nm + i];
             }
         }
-    }
-
-    fn save(&mut self, k: usize, w: &[f64]) {
-        let (n, m) = (self.tan.n, self.tan.m);
-        let mut s = Mat::zeros(n, m);
-        for (j, &wj) in w.iter().enumerate().take(k + 1) {
-            let b = self.block(j);
-            for cc in 0..m {
-                for r in 0..n {
-                    s[(r, cc)] += wj * b[cc * n + r];
+        // The tangents at the save times inside the step, from the updated differences.
+        while self.next_save < self.save_ts.len() && self.save_ts[self.next_save] <= step.t_new {
+            let ts = self.save_ts[self.next_save];
+            let theta = if ts >= step.t_new {
+                1.0
+            } else {
+                (ts - step.t) / step.h
+            };
+            interp_weights(k, theta, &mut self.w);
+            let mut s = Mat::zeros(n, m);
+            for (j, &wj) in self.w.iter().enumerate().take(k + 1) {
+                let b = self.block(j);
+                for cc in 0..m {
+                    for r in 0..n {
+                        s[(r, cc)] += wj * b[cc * n + r];
+                    }
                 }
             }
+            self.out.push(s);
+            self.next_save += 1;
         }
-        self.out.push(s);
-        self.next_save += 1;
     }
 }
 
@@ -478,7 +452,7 @@ fn bdf_forward<F: OdeRhs>(
 ) -> Result<(OdeSolution, Vec<Mat<f64>>)> {
     let n = problem.y0.len();
     let m = n + problem.p.len();
-    let mut hook = BdfTangents {
+    let hook = BdfTangents {
         tan: Tangents {
             rhs: &problem.rhs,
             p: &problem.p,
@@ -489,19 +463,25 @@ fn bdf_forward<F: OdeRhs>(
         sd: Vec::new(),
         ds: Vec::new(),
         lu: LuWork::new(n),
+        w: vec![0.0; bdf::MAX_ORDER + 3],
         save_ts: save_times(&options.save_at, problem.t1),
         next_save: 0,
         out: Vec::new(),
     };
     let mut sys = RhsSystem::new(&problem.rhs, &problem.p);
-    let res = Bdf::new(n, options).integrate_with_hook(
+    let mut stepper = Bdf::with_hook(n, options, hook);
+    let res = integrate(
         &mut sys,
-        problem.t0,
-        problem.t1,
-        &problem.y0,
+        &mut stepper,
+        &mut options.controller.clone(),
+        Span {
+            t0: problem.t0,
+            t1: problem.t1,
+            y0: &problem.y0,
+        },
         options,
+        None,
         &mut NoObserver,
-        &mut hook,
     )?;
     Ok((
         OdeSolution {
@@ -510,6 +490,6 @@ fn bdf_forward<F: OdeRhs>(
             stats: res.stats,
             dense: res.dense,
         },
-        hook.out,
+        stepper.hook.out,
     ))
 }

@@ -33,17 +33,20 @@ pub mod continuous_adjoint;
 pub mod discrete_adjoint;
 mod explicit_small;
 pub mod forward;
+mod forward_sens;
 mod tape;
 
-use faer::Mat;
 use serde::{Deserialize, Serialize};
 
-pub use tape::{TapeSolve, TimeArg, solve_on_tape};
+pub use forward_sens::ForwardSensitivities;
+pub use tape::{TapeProblem, TapeSolve, TimeArg, solve_on_tape};
 
-use super::problem::{OdeOptions, OdeProblem, OdeRhs, SaveAt};
+use super::method::Method;
+use super::options::OdeOptions;
+use super::problem::{OdeProblem, OdeRhs};
 use super::solution::{OdeSolution, OdeStats};
-use super::solve::{Family, Method};
 use crate::error::{Error, Result};
+use crate::solver::{Checkpointing, SaveAt};
 
 /// How gradients through a solve are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,18 +75,6 @@ impl Default for Sensitivity {
             checkpointing: Checkpointing::Auto,
         }
     }
-}
-
-/// Which forward states an adjoint keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Checkpointing {
-    /// Every step's state (memory `O(N)` states). The backward pass still evaluates
-    /// each step's stages once (the Jacobians are not stored), in runs of a few steps.
-    All,
-    /// At most this many states (segments of about `2N/B` steps are replayed).
-    Budget(usize),
-    /// About `2√N` states: memory `O(√N)`, one extra forward pass.
-    Auto,
 }
 
 /// What an adjoint used.
@@ -157,39 +148,11 @@ fn step_end(t: f64, h: f64, _steps: &[(f64, f64)]) -> f64 {
     t + h
 }
 
-/// Checks that `method` supports `sensitivity`, naming alternatives otherwise.
-pub(crate) fn check_support(method: Method, sensitivity: Sensitivity) -> Result<Family> {
-    let fam = method.family()?;
-    let unsupported = |reason: &str| {
-        Err(Error::Unsupported {
-            op: "ode sensitivity",
-            reason: format!("{sensitivity:?} with {method:?}: {reason}"),
-        })
-    };
-    match (sensitivity, fam) {
-        (Sensitivity::Forward, Family::Rosenbrock(_)) => unsupported(
-            "the linearisation of a Rosenbrock step needs second derivatives of f; use \
-             Kvaerno5 or Bdf for forward sensitivities, or ContinuousAdjoint",
-        ),
-        (Sensitivity::DiscreteAdjoint { .. }, Family::Rosenbrock(_) | Family::Bdf) => unsupported(
-            "the discrete adjoint is implemented for explicit Runge–Kutta and ESDIRK methods; \
-             use Kvaerno5, or ContinuousAdjoint / Forward with this method",
-        ),
-        (Sensitivity::Backsolve, Family::Rosenbrock(_) | Family::Esdirk(_) | Family::Bdf) => {
-            unsupported(
-                "backsolve integrates y backwards, which is unstable for stiff problems; use \
-             ContinuousAdjoint (it interpolates the forward solution)",
-            )
-        }
-        _ => Ok(fam),
-    }
-}
-
 /// The data a sensitivity method keeps between the forward solve and the
 /// vector–Jacobian product.
 #[derive(Clone, Debug)]
 enum Stored {
-    Forward { s: Vec<Mat<f64>> },
+    Forward { s: ForwardSensitivities },
     Discrete(checkpoint::Checkpoints),
     Continuous(checkpoint::Checkpoints),
     Backsolve { y1: Vec<f64> },
@@ -213,7 +176,7 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
     ///
     /// # Errors
     /// Those of [`solve`](fn@super::solve); [`Error::Unsupported`] for a method that does not
-    /// support the sensitivity (naming alternatives) or for `SaveAt::Steps`.
+    /// support the sensitivity (naming alternatives) or for `SaveAt::Every`.
     pub fn new(
         problem: &OdeProblem<F>,
         method: Method,
@@ -222,17 +185,27 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
     ) -> Result<Self> {
         problem.validate()?;
         options.validate(problem.y0.len(), problem.t0, problem.t1)?;
-        if matches!(options.save_at, SaveAt::Steps) {
+        if let SaveAt::Every(k) = options.save_at {
             return Err(Error::Unsupported {
                 op: "ode sensitivity",
-                reason: "SaveAt::Steps: save at fixed times (SaveAt::Times) to differentiate"
-                    .into(),
+                reason: format!(
+                    "SaveAt::Every({k}): save at fixed times (SaveAt::Times) to differentiate"
+                ),
             });
         }
-        let fam = check_support(method, sensitivity)?;
+        match sensitivity {
+            Sensitivity::DiscreteAdjoint { checkpointing }
+            | Sensitivity::ContinuousAdjoint { checkpointing } => {
+                checkpointing.validate("ode sensitivity")?
+            }
+            Sensitivity::Forward | Sensitivity::Backsolve => {}
+        }
+        let fam = method.check_sensitivity(sensitivity, options)?;
         let (solution, stored) = match sensitivity {
             Sensitivity::Forward => {
                 let (sol, s) = forward::forward_sensitivities_family(problem, fam, options)?;
+                let s =
+                    ForwardSensitivities::from_state_first(problem.y0.len(), problem.p.len(), &s);
                 (sol, Stored::Forward { s })
             }
             Sensitivity::DiscreteAdjoint { checkpointing } => {
@@ -285,9 +258,9 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
         self.sensitivity
     }
 
-    /// The forward sensitivities `∂y(τₖ)/∂(y₀, p)` (n × (n + n_p)), if this is a
+    /// The forward sensitivities `∂y(τₖ)/∂(p, y₀)`, if this is a
     /// [`Sensitivity::Forward`] solve.
-    pub fn forward_sensitivities(&self) -> Option<&[Mat<f64>]> {
+    pub fn forward_sensitivities(&self) -> Option<&ForwardSensitivities> {
         match &self.stored {
             Stored::Forward { s } => Some(s),
             _ => None,
@@ -303,7 +276,18 @@ impl<F: OdeRhs + Clone> SensitivitySolve<F> {
             crate::error::check_finite("ode vjp", "cotangent", wk)?;
         }
         let mut g = match &self.stored {
-            Stored::Forward { s } => forward::vjp(s, w, n, self.problem.p.len()),
+            Stored::Forward { s } => {
+                let (y0, p) = s.vjp(w);
+                OdeGradient {
+                    y0,
+                    p,
+                    t1: 0.0,
+                    info: AdjointInfo {
+                        peak_stored_f64: s.n_times() * n * (n + self.problem.p.len()),
+                        ..AdjointInfo::default()
+                    },
+                }
+            }
             Stored::Discrete(c) => discrete_adjoint::vjp(
                 &self.problem,
                 self.method,
@@ -386,19 +370,21 @@ where
     Ok((value, s.vjp(&w)?))
 }
 
-/// The solution and the forward sensitivities `∂y(τₖ)/∂(y₀, p)` (n × (n + n_p), columns
-/// `y₀` then `p`) at every save time.
+/// The solution and the forward sensitivities `∂y(τₖ)/∂(p, y₀)` at every save time (see
+/// [`ForwardSensitivities`] for an example).
+///
+/// # Errors
+/// As [`SensitivitySolve::new`] with [`Sensitivity::Forward`].
 pub fn forward_sensitivities<F: OdeRhs + Clone>(
     problem: &OdeProblem<F>,
     method: Method,
     options: &OdeOptions,
-) -> Result<(OdeSolution, Vec<Mat<f64>>)> {
+) -> Result<(OdeSolution, ForwardSensitivities)> {
     let s = SensitivitySolve::new(problem, method, options, Sensitivity::Forward)?;
-    let sens = s
-        .forward_sensitivities()
-        .map(|v| v.to_vec())
-        .unwrap_or_default();
-    Ok((s.solution, sens))
+    match s.stored {
+        Stored::Forward { s: sens } => Ok((s.solution, sens)),
+        _ => unreachable!("a Forward solve stores forward sensitivities"),
+    }
 }
 
 #[cfg(test)]

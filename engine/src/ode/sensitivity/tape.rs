@@ -9,9 +9,10 @@ use std::borrow::Cow;
 use super::{Sensitivity, SensitivitySolve};
 use crate::ad::{BlockArg, BlockOp, InputAdjoints, InputTangents, Tape, Var, VarMat, VarVec};
 use crate::error::{Error, Result};
-use crate::ode::problem::{OdeOptions, OdeProblem, OdeRhs};
+use crate::ode::method::Method;
+use crate::ode::options::OdeOptions;
+use crate::ode::problem::{OdeProblem, OdeRhs};
 use crate::ode::solution::{OdeSolution, OdeStats};
-use crate::ode::solve::Method;
 
 /// The end time of a solve on the tape: a constant `f64` or a tape variable.
 pub trait TimeArg<'t> {
@@ -89,7 +90,7 @@ impl<F: OdeRhs + Clone + Send + 'static> BlockOp for OdeSolveOp<F> {
             });
         };
         let n = self.n;
-        let np = s.first().map_or(0, |m| m.ncols() - n);
+        let np = s.n_params();
         let dy0 = inputs.arg(0).unwrap_or(Cow::Owned(vec![0.0; n]));
         let dp = inputs.arg(1).unwrap_or(Cow::Owned(vec![0.0; np]));
         let dt1 = inputs.arg(2).map_or(0.0, |v| v[0]);
@@ -101,27 +102,58 @@ impl<F: OdeRhs + Clone + Send + 'static> BlockOp for OdeSolveOp<F> {
         {
             prob.rhs.rhs(prob.t1, y, &prob.p, &mut f1);
         }
-        for (k, sk) in s.iter().enumerate() {
-            for r in 0..n {
-                let mut acc = 0.0;
-                for c in 0..n {
-                    acc += sk[(r, c)] * dy0[c];
+        for k in 0..s.n_times() {
+            let out = &mut out_tan[k * n..(k + 1) * n];
+            s.jvp_into(k, &dp, &dy0, out);
+            if sol.ts[k] >= prob.t1 {
+                for (o, f) in out.iter_mut().zip(&f1) {
+                    *o += f * dt1;
                 }
-                for c in 0..np {
-                    acc += sk[(r, n + c)] * dp[c];
-                }
-                if sol.ts[k] >= prob.t1 {
-                    acc += f1[r] * dt1;
-                }
-                out_tan[k * n + r] = acc;
             }
         }
         Ok(())
     }
 }
 
-/// Solves `y' = f(t, y, p)` from `y₀` at `t₀` to `t₁` as one block on `tape`, with
-/// gradients with respect to `y₀`, `p` and `t₁` by `sensitivity`.
+/// An initial-value problem whose inputs are tape variables: the right-hand side, the
+/// start time, the end time (a constant or a variable), the initial state and the
+/// parameters ([`solve_on_tape`]).
+#[derive(Clone, Debug)]
+pub struct TapeProblem<'a, 't, F> {
+    /// The right-hand side.
+    pub rhs: F,
+    /// Start time.
+    pub t0: f64,
+    /// End time (`> t0`), constant or a variable.
+    pub t1: Var<'t>,
+    /// Initial state.
+    pub y0: &'a VarVec<'t>,
+    /// Parameters.
+    pub p: &'a VarVec<'t>,
+}
+
+impl<'a, 't, F: OdeRhs> TapeProblem<'a, 't, F> {
+    /// The problem `y' = rhs(t, y, p)`, `y(t0) = y0` on `[t0, t1]`; `t1` is an `f64` or a
+    /// [`Var`].
+    pub fn new(
+        rhs: F,
+        t0: f64,
+        t1: impl TimeArg<'t>,
+        y0: &'a VarVec<'t>,
+        p: &'a VarVec<'t>,
+    ) -> Self {
+        Self {
+            rhs,
+            t0,
+            t1: t1.into_var(),
+            y0,
+            p,
+        }
+    }
+}
+
+/// Solves `problem` as one block on `tape`, with gradients with respect to `y₀`, `p`
+/// and `t₁` by `sensitivity`.
 ///
 /// The save times come from `options.save_at` (`SaveAt::Final` or `SaveAt::Times`);
 /// the outputs are an `n × m` matrix of variables, column `k` the state at time `k`.
@@ -130,28 +162,22 @@ impl<F: OdeRhs + Clone + Send + 'static> BlockOp for OdeSolveOp<F> {
 /// # Errors
 /// As [`SensitivitySolve::new`]; [`Error::MixedTapes`] if the inputs live on another
 /// tape.
-#[allow(clippy::too_many_arguments)]
-pub fn solve_on_tape<'t, F, T1>(
+pub fn solve_on_tape<'t, F>(
     tape: &'t Tape,
-    rhs: F,
-    t0: f64,
-    t1: T1,
-    y0: &VarVec<'t>,
-    p: &VarVec<'t>,
+    problem: TapeProblem<'_, 't, F>,
     method: Method,
     options: &OdeOptions,
     sensitivity: Sensitivity,
 ) -> Result<TapeSolve<'t>>
 where
     F: OdeRhs + Clone + Send + 'static,
-    T1: TimeArg<'t>,
 {
+    let TapeProblem { rhs, t0, t1, y0, p } = problem;
     for t in [y0.tape(), p.tape()].into_iter().flatten() {
         if !std::ptr::eq(t, tape) {
             return Err(Error::MixedTapes { op: "ode_solve" });
         }
     }
-    let t1 = t1.into_var();
     if let Some(t) = t1.tape()
         && !std::ptr::eq(t, tape)
     {

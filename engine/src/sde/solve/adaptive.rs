@@ -12,6 +12,7 @@ use crate::sde::controller::{AdaptiveOptions, DyadicLevels};
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
 use crate::solver::SaveAt;
+use crate::solver::StepController;
 
 /// What an adaptive solve runs over: its options, interval, the times it must stop at
 /// (sorted, the last `t1`) and whether it checks every state for finiteness.

@@ -48,6 +48,7 @@
 use mechml_engine::ad::{Real, Tape};
 use mechml_engine::gp::Kernel;
 use mechml_engine::ode::OdeRhs;
+use mechml_engine::ode::rk_step::rk_step;
 use mechml_engine::ode::tableau::{ButcherTableau, RK4};
 use mechml_engine::optim::{LbfgsOptions, OptimResult, lbfgs};
 use mechml_engine::{Error, Result};
@@ -435,35 +436,16 @@ impl<F: OdeRhs + Sync, G: LearnedTerm> OdeHybridSsm<F, G> {
     }
 
     /// Ψ: the state after one step Δt from x at step t (time t·Δt), by `substeps`
-    /// explicit Runge–Kutta steps of the hybrid vector field with u held.
+    /// explicit Runge–Kutta steps ([`rk_step`]) of the hybrid vector field with u held.
     pub fn step<R: Real>(&self, theta: &[R], t: usize, x: &[R], u: &[f64]) -> Vec<R> {
-        let n = x.len();
-        let tab = self.tableau;
-        let s = tab.b.len();
         let h = self.dt / self.substeps as f64;
-        let mut y = x.to_vec();
-        let mut k: Vec<Vec<R>> = vec![Vec::new(); s];
         let t0 = t as f64 * self.dt;
+        let field = |time: f64, y: &[R], dy: &mut [R]| {
+            dy.copy_from_slice(&self.vector_field(theta, time, y, u));
+        };
+        let mut y = x.to_vec();
         for sub in 0..self.substeps {
-            let ts = t0 + sub as f64 * h;
-            for i in 0..s {
-                let mut yi = y.clone();
-                for (j, &a) in tab.a[i].iter().enumerate() {
-                    if a != 0.0 {
-                        for m in 0..n {
-                            yi[m] += k[j][m] * (h * a);
-                        }
-                    }
-                }
-                k[i] = self.vector_field(theta, ts + tab.c[i] * h, &yi, u);
-            }
-            for (i, &b) in tab.b.iter().enumerate() {
-                if b != 0.0 {
-                    for m in 0..n {
-                        y[m] += k[i][m] * (h * b);
-                    }
-                }
-            }
+            y = rk_step(self.tableau, field, t0 + sub as f64 * h, h, &y).y_new;
         }
         y
     }
