@@ -16,5 +16,13 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod da;
 pub mod logistic;
 pub mod ssm;
+
+/// The guide `docs/da.md`, compiled and run as doctests so it stays true.
+#[cfg(doctest)]
+mod doc_examples {
+    #[doc = include_str!("../../docs/da.md")]
+    struct DataAssimilation;
+}

@@ -37,6 +37,50 @@ pub enum Command {
     },
     /// Logistic growth fitted by gradient descent on the tape (a small first example).
     Logistic,
+    /// A data-assimilation twin experiment (a TOML configuration, e.g.
+    /// `models/data/l96_sakov2008.toml`): a truth run, synthetic observations, and each
+    /// method assimilating them; writes RMSE and spread over time, the time-mean table,
+    /// rank histograms and Hovmöller diagrams.
+    Assimilate {
+        /// The configuration file.
+        config: PathBuf,
+        /// Output options.
+        #[command(flatten)]
+        options: AssimilateOptions,
+    },
+}
+
+/// Options of `assimilate`.
+#[derive(Debug, Args, Clone)]
+pub struct AssimilateOptions {
+    /// Report folder (written atomically; a previous mechml report there is replaced).
+    #[arg(long, default_value = "mechml-assimilate")]
+    pub out: PathBuf,
+    /// Seed of the experiment (default: the configuration's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Assimilation cycles (default: the configuration's `experiment.cycles`).
+    #[arg(long)]
+    pub cycles: Option<usize>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress messages.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl AssimilateOptions {
+    /// Checks what clap cannot: at least one worker thread and one cycle.
+    pub fn validate(&self) -> CliResult<()> {
+        if self.threads == Some(0) {
+            return Err(CliError::usage("--threads must be at least 1"));
+        }
+        if self.cycles == Some(0) {
+            return Err(CliError::usage("--cycles must be at least 1"));
+        }
+        Ok(())
+    }
 }
 
 /// Options shared by `demo` and `run`.

@@ -2,7 +2,9 @@
 //! configuration file, its checks and its resolution against the data into the
 //! engine's inputs ([`config`], [`csv`]), the pipeline that runs the climate science of
 //! [`ssm::ebm`](crate::ssm::ebm) ([`pipeline`]), and the report ([`report`], [`plots`],
-//! [`results`]). The binary (`src/bin/mechml.rs`) only calls [`main`].
+//! [`results`]), and `mechml assimilate`, the data-assimilation twin experiments of
+//! [`da`](crate::da) with their report ([`assimilate`]). The binary
+//! (`src/bin/mechml.rs`) only calls [`main`].
 //!
 //! Exit codes: 0 success, 1 a failure while computing or writing, 2 bad input (arguments,
 //! configuration, data), with a message naming the file, line and column where known.
@@ -10,6 +12,7 @@
 //! never leaves a half-written report.
 
 pub mod args;
+pub mod assimilate;
 pub mod config;
 pub mod csv;
 pub mod demo;
@@ -64,6 +67,11 @@ fn dispatch(cli: Cli) -> CliResult<()> {
             run_pipeline(&res, &options, command_line)
         }
         Command::Logistic => logistic(),
+        Command::Assimilate { config, options } => {
+            options.validate()?;
+            report::check_out(&options.out)?;
+            assimilate::run(&config, &options, command_line)
+        }
     }
 }
 
