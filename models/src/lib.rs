@@ -6,5 +6,6 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod cli;
+pub mod emulator;
 pub mod logistic;
 pub mod ssm;

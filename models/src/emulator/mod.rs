@@ -1,0 +1,6 @@
+//! Emulation of expensive simulators: designs, runs, GP emulators, validation, sequential
+//! design, history matching, calibration and variance-based sensitivity analysis.
+//!
+//! * [`design`]: Latin hypercubes (random, maximin), Sobol' (Joe–Kuo, Owen-scrambled) and
+//!   Halton points over a box with linear or logarithmic ranges.
+pub mod design;
