@@ -4,3 +4,6 @@
 //! * [`design`]: Latin hypercubes (random, maximin), Sobol' (Joe–Kuo, Owen-scrambled) and
 //!   Halton points over a box with linear or logarithmic ranges.
 pub mod design;
+pub mod gp;
+pub mod simulator;
+pub mod validate;
