@@ -5,5 +5,7 @@
 //!   Halton points over a box with linear or logarithmic ranges.
 pub mod design;
 pub mod gp;
+pub mod history;
+pub mod sensitivity;
 pub mod simulator;
 pub mod validate;

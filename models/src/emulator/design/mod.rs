@@ -130,7 +130,7 @@ impl Design {
 }
 
 /// Refuses designs larger than [`MAX_DESIGN_VALUES`] or empty, before any work.
-pub(crate) fn check_size(op: &'static str, n: usize, d: usize) -> Result<()> {
+pub fn check_size(op: &'static str, n: usize, d: usize) -> Result<()> {
     if d == 0 {
         return Err(Error::invalid_option(op, "d", 0, "at least one dimension"));
     }

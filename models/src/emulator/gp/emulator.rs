@@ -433,6 +433,11 @@ impl GpEmulator {
         q
     }
 
+    /// `K_y⁻¹` (`n × n`).
+    pub fn kinv(&self) -> Mat<f64> {
+        self.factor.llt.inverse(Par::Seq)
+    }
+
     /// Number of mean coefficients.
     pub fn n_basis(&self) -> usize {
         self.h.ncols()

@@ -7,9 +7,13 @@ mod emulator;
 mod kernel;
 mod likelihood;
 mod mean;
+mod multi;
 mod options;
+mod pca;
 
 pub use emulator::{EmuPrediction, EmulatorFit, GpEmulator, PREDICT_CHUNK, PointGradient};
 pub use kernel::{EmuKernel, KernelFamily};
 pub use mean::{MeanBasis, MeanFunction};
+pub use multi::MultiOutputEmulator;
 pub use options::{EmulatorOptions, HyperPrior, Nugget, Objective};
+pub use pca::{Components, PcaEmulator};
