@@ -9,3 +9,5 @@ pub mod history;
 pub mod sensitivity;
 pub mod simulator;
 pub mod validate;
+pub mod calibrate;
+pub mod ebm;
