@@ -14,14 +14,15 @@
 //!   sort every cross-section).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faer::Par;
 use mechml_engine::ad::{Tape, Var};
+use mechml_engine::linalg::Par;
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
-    EnsembleOptions, EulerMaruyama, Heun, Milstein, QuantileMethod, SaveAt, Sensitivity, Steps,
+    EnsembleOptions, EulerMaruyama, Heun, Milstein, QuantileMethod, SdeProblem, Sensitivity, Steps,
     ensemble, ensemble_on_tape, path_seed,
 };
+use mechml_engine::solver::SaveAt;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -68,9 +69,13 @@ fn gbm(c: &mut Criterion) {
         };
         g.bench_function("em", |b| {
             b.iter(|| {
-                ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &p, &opts)
-                    .unwrap()
-                    .mean[0]
+                ensemble(
+                    &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+                    &EulerMaruyama,
+                    &opts,
+                )
+                .unwrap()
+                .mean[0]
             })
         });
         // WORKLOADS.md §3a: Heun on the equivalent Stratonovich drift (μ − σ²/2) X.
@@ -78,12 +83,9 @@ fn gbm(c: &mut Criterion) {
         g.bench_function("heun", |b| {
             b.iter(|| {
                 ensemble(
-                    &Gbm::stratonovich(),
+                    &SdeProblem::new(&Gbm::stratonovich(), 0.0, 1.0, vec![1.0], p_strat.to_vec())
+                        .unwrap(),
                     &Heun,
-                    0.0,
-                    1.0,
-                    &[1.0],
-                    &p_strat,
                     &opts,
                 )
                 .unwrap()
@@ -93,9 +95,13 @@ fn gbm(c: &mut Criterion) {
         if n_paths == 1000 {
             g.bench_function("milstein", |b| {
                 b.iter(|| {
-                    ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts)
-                        .unwrap()
-                        .mean[0]
+                    ensemble(
+                        &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+                        &Milstein,
+                        &opts,
+                    )
+                    .unwrap()
+                    .mean[0]
                 })
             });
         }
@@ -115,21 +121,27 @@ fn ebm2box(c: &mut Criterion) {
     };
     let run = |m: &str, opts: &EnsembleOptions| match m {
         "em" => ensemble(
-            &TwoBoxEbm,
+            &SdeProblem::new(
+                &TwoBoxEbm,
+                0.0,
+                200.0,
+                vec![0.0, 0.0],
+                TwoBoxEbm::PARAMS.to_vec(),
+            )
+            .unwrap(),
             &EulerMaruyama,
-            0.0,
-            200.0,
-            &[0.0, 0.0],
-            &TwoBoxEbm::PARAMS,
             opts,
         ),
         _ => ensemble(
-            &TwoBoxEbm,
+            &SdeProblem::new(
+                &TwoBoxEbm,
+                0.0,
+                200.0,
+                vec![0.0, 0.0],
+                TwoBoxEbm::PARAMS.to_vec(),
+            )
+            .unwrap(),
             &Heun,
-            0.0,
-            200.0,
-            &[0.0, 0.0],
-            &TwoBoxEbm::PARAMS,
             opts,
         ),
     };
@@ -162,7 +174,7 @@ fn gbm_quantiles(c: &mut Criterion) {
         n_paths,
         seed: 0,
         steps: Steps::Fixed { n_steps: 100 },
-        save: SaveAt::Every(10),
+        save_at: SaveAt::Every(10),
         ..Default::default()
     };
     for (id, quantiles, quantile_method) in [
@@ -181,9 +193,13 @@ fn gbm_quantiles(c: &mut Criterion) {
         };
         g.bench_function(id, |b| {
             b.iter(|| {
-                ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &p, &opts)
-                    .unwrap()
-                    .mean[0]
+                ensemble(
+                    &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+                    &EulerMaruyama,
+                    &opts,
+                )
+                .unwrap()
+                .mean[0]
             })
         });
     }
@@ -196,12 +212,8 @@ fn ebm_grad(opts: &EnsembleOptions, sens: Sensitivity) -> f64 {
     let p = tape.var_vec(&TwoBoxEbm::PARAMS);
     let out = ensemble_on_tape(
         &tape,
-        &TwoBoxEbm,
+        &SdeProblem::new(TwoBoxEbm, 0.0, 200.0, x0.clone(), p.clone()).unwrap(),
         &EulerMaruyama,
-        0.0,
-        200.0,
-        &x0,
-        &p,
         opts,
         sens,
     )

@@ -8,9 +8,10 @@ use mechml_engine::ad::api::{jvp_tape, vjp_tape};
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
 use mechml_engine::ad::{Real, Tape, Var};
 use mechml_engine::sde::{
-    Calculus, EulerMaruyama, Milstein, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod,
-    Sensitivity, SolveOptions, Steps, VirtualBrownianTree, solve_on_tape,
+    Calculus, EulerMaruyama, Milstein, NoiseType, ReversibleHeun, Sde, SdeMethod, SdeOptions,
+    SdeProblem, Sensitivity, Steps, VirtualBrownianTree, solve_on_tape,
 };
+use mechml_engine::solver::SaveAt;
 use proptest::prelude::*;
 
 /// dx₁ = (p₀ x₂ − p₁ x₁) dt + p₂ x₁ dW₁, dx₂ = −p₀ sin x₁ dt + p₂ cos x₂ dW₂.
@@ -34,11 +35,11 @@ impl Sde for Pendulum {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[1] - p[1] * x[0];
         out[1] = -(p[0] * x[0].sin());
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[2] * x[0];
         out[1] = p[2] * x[1].cos();
     }
@@ -54,22 +55,22 @@ fn solve_loss<'t, M: SdeMethod>(
     seed: u64,
     sens: Sensitivity,
 ) -> Result<Vec<Var<'t>>> {
-    let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, N, 2, seed, 0, false)?;
-    let opts = SolveOptions {
+    let w = VirtualBrownianTree::builder(0.0, 1.0)
+        .dim(2)
+        .seed(seed)
+        .fixed_steps(N)
+        .build()?;
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: N },
-        save: SaveAt::Every(4),
+        save_at: SaveAt::Every(4),
         check_finite: true,
     };
     let x0 = tape.stack(&z[..2])?;
     let p = tape.stack(&z[2..])?;
     let out = solve_on_tape(
         tape,
-        &Pendulum { calculus },
+        &SdeProblem::new(Pendulum { calculus }, 0.0, 1.0, x0.clone(), p.clone()).unwrap(),
         method,
-        0.0,
-        1.0,
-        &x0,
-        &p,
         &w,
         &opts,
         sens,

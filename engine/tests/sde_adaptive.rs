@@ -12,9 +12,10 @@ use mechml_engine::ad::Real;
 use mechml_engine::sde::reference::OrnsteinUhlenbeck;
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianTreeOptions, EnsembleOptions, EulerMaruyama, Milstein, NoiseSource,
-    NoiseType, SaveAt, Sde, SdeMethod, SolveOptions, Sra1, Steps, VirtualBrownianTree, ensemble,
+    NoiseType, Sde, SdeMethod, SdeOptions, SdeProblem, Sra1, Steps, VirtualBrownianTree, ensemble,
     solve,
 };
+use mechml_engine::solver::{PiController, SaveAt, StepController, StepDecision};
 use sde_common::{assert_order, log2_slope};
 
 /// dX = (−2 sin X + cos 3t) dt + 2(1 + t) dW: nonlinear drift, time-dependent additive
@@ -31,11 +32,11 @@ impl Sde for SineDrift {
     fn noise(&self) -> NoiseType {
         NoiseType::Additive
     }
-    fn drift<R: Real>(&self, t: f64, x: &[R], _p: &[R], out: &mut [R]) {
-        out[0] = x[0].sin() * -2.0 + (3.0 * t).cos();
+    fn drift<R: Real>(&self, t: R, x: &[R], _p: &[R], out: &mut [R]) {
+        out[0] = x[0].sin() * -2.0 + (t * 3.0).cos();
     }
-    fn diffusion<R: Real>(&self, t: f64, _x: &[R], _p: &[R], out: &mut [R]) {
-        out[0] = R::from_f64(2.0 * (1.0 + t));
+    fn diffusion<R: Real>(&self, t: R, _x: &[R], _p: &[R], out: &mut [R]) {
+        out[0] = (t + 1.0) * 2.0;
     }
 }
 
@@ -56,13 +57,18 @@ fn tree(seed: u64) -> VirtualBrownianTree {
 }
 
 fn fixed<M: SdeMethod>(method: &M, w: &mut VirtualBrownianTree, n: usize) -> f64 {
-    let opts = SolveOptions {
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: n },
         ..Default::default()
     };
-    solve(&SineDrift, method, 0.0, 1.0, &[0.5], &[], w, &opts)
-        .unwrap()
-        .final_state()[0]
+    solve(
+        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
+        method,
+        w,
+        &opts,
+    )
+    .unwrap()
+    .final_state()[0]
 }
 
 #[test]
@@ -104,15 +110,17 @@ fn sra1_strong_order_one_and_a_half() {
 }
 
 fn adaptive(w: &mut VirtualBrownianTree, tol: f64) -> (f64, usize, usize) {
-    let opts = SolveOptions {
-        steps: Steps::Adaptive(AdaptiveOptions {
-            rtol: tol,
-            atol: tol,
-            ..Default::default()
-        }),
+    let opts = SdeOptions {
+        steps: Steps::Adaptive(AdaptiveOptions::with_tol(tol, tol)),
         ..Default::default()
     };
-    let sol = solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], w, &opts).unwrap();
+    let sol = solve(
+        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
+        &Sra1,
+        w,
+        &opts,
+    )
+    .unwrap();
     assert_eq!(sol.t, vec![1.0]);
     (sol.final_state()[0], sol.info.n_steps, sol.info.n_rejected)
 }
@@ -164,17 +172,18 @@ fn adaptive_ensemble_moments_are_unbiased() {
     let opts = EnsembleOptions {
         n_paths: 3000,
         seed: 17,
-        steps: Steps::Adaptive(AdaptiveOptions {
-            rtol: 1e-2,
-            atol: 1e-2,
-            ..Default::default()
-        }),
-        save: SaveAt::Times(vec![0.0, 0.25, 1.0]),
+        steps: Steps::Adaptive(AdaptiveOptions::with_tol(1e-2, 1e-2)),
+        save_at: SaveAt::Times(vec![0.0, 0.25, 1.0]),
         noise: NoiseSource::Tree,
         tree_depth: 16,
         ..Default::default()
     };
-    let ens = ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[x0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![x0], p.to_vec()).unwrap(),
+        &Sra1,
+        &opts,
+    )
+    .unwrap();
     assert!(ens.n_rejected > 0);
     assert_eq!(ens.t, vec![0.0, 0.25, 1.0]);
     for k in 1..3 {
@@ -199,16 +208,17 @@ fn adaptive_ensemble_moments_are_unbiased() {
 #[test]
 fn runaway_loops_are_errors() {
     let mut w = tree(3);
-    let few = SolveOptions {
-        steps: Steps::Adaptive(AdaptiveOptions {
-            rtol: 1e-4,
-            atol: 1e-4,
-            max_steps: 20,
-            ..Default::default()
-        }),
+    let few = SdeOptions {
+        steps: Steps::Adaptive(AdaptiveOptions::with_tol(1e-4, 1e-4).with_max_steps(20)),
         ..Default::default()
     };
-    let e = solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], &mut w, &few).unwrap_err();
+    let e = solve(
+        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
+        &Sra1,
+        &mut w,
+        &few,
+    )
+    .unwrap_err();
     assert!(
         matches!(e, Error::TooManySteps { max_steps: 20, .. }),
         "{e}"
@@ -225,21 +235,13 @@ fn runaway_loops_are_errors() {
         },
     )
     .unwrap();
-    let tight = SolveOptions {
-        steps: Steps::Adaptive(AdaptiveOptions {
-            rtol: 1e-10,
-            atol: 1e-10,
-            ..Default::default()
-        }),
+    let tight = SdeOptions {
+        steps: Steps::Adaptive(AdaptiveOptions::with_tol(1e-10, 1e-10)),
         ..Default::default()
     };
     let e = solve(
-        &SineDrift,
+        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
         &Sra1,
-        0.0,
-        1.0,
-        &[0.5],
-        &[],
         &mut shallow,
         &tight,
     )
@@ -247,13 +249,35 @@ fn runaway_loops_are_errors() {
     assert!(matches!(e, Error::StepSizeUnderflow { .. }), "{e}");
     assert!(e.to_string().contains("t = "));
     // A method without an error estimate, SRA1 on non-additive noise, a tree without area.
-    let e = solve(&SineDrift, &Milstein, 0.0, 1.0, &[0.5], &[], &mut w, &few).unwrap_err();
+    let e = solve(
+        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
+        &Milstein,
+        &mut w,
+        &few,
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
     let gbm = mechml_engine::sde::reference::Gbm::ito();
     let mut w1 = tree(4);
-    assert!(solve(&gbm, &Sra1, 0.0, 1.0, &[1.0], &[0.1, 0.2], &mut w1, &few).is_err());
+    assert!(
+        solve(
+            &SdeProblem::new(&gbm, 0.0, 1.0, vec![1.0], vec![0.1, 0.2]).unwrap(),
+            &Sra1,
+            &mut w1,
+            &few
+        )
+        .is_err()
+    );
     let mut no_area = VirtualBrownianTree::new(0.0, 1.0, 1, 3, Default::default()).unwrap();
-    assert!(solve(&SineDrift, &Sra1, 0.0, 1.0, &[0.5], &[], &mut no_area, &few).is_err());
+    assert!(
+        solve(
+            &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
+            &Sra1,
+            &mut no_area,
+            &few
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -269,7 +293,12 @@ fn sra1_fixed_step_ensembles_on_streams_and_trees() {
             noise,
             ..Default::default()
         };
-        let ens = ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+        let ens = ensemble(
+            &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+            &Sra1,
+            &opts,
+        )
+        .unwrap();
         let (mean, var) = OrnsteinUhlenbeck::moments(1.0, &p, 1.0);
         let n = ens.n_paths as f64;
         assert!(
@@ -287,7 +316,14 @@ fn sra1_fixed_step_ensembles_on_streams_and_trees() {
         noise: NoiseSource::Streams,
         ..Default::default()
     };
-    assert!(ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[1.0], &p, &bad).is_err());
+    assert!(
+        ensemble(
+            &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+            &Sra1,
+            &bad
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -302,17 +338,13 @@ fn adaptive_ensembles_are_identical_on_one_and_two_threads() {
         let opts = EnsembleOptions {
             n_paths: 150, // not a multiple of the block size
             seed: 23,
-            steps: Steps::Adaptive(AdaptiveOptions {
-                rtol: 1e-2,
-                atol: 1e-2,
-                ..Default::default()
-            }),
-            save: SaveAt::Times(vec![0.25, 1.0]),
+            steps: Steps::Adaptive(AdaptiveOptions::with_tol(1e-2, 1e-2)),
+            save_at: SaveAt::Times(vec![0.25, 1.0]),
             quantiles: vec![0.1, 0.5, 0.9],
             quantile_method,
             keep_paths: true,
             noise: NoiseSource::Tree,
-            par: faer::Par::rayon(0),
+            par: mechml_engine::linalg::Par::rayon(0),
             tree_depth: 16,
             ..Default::default()
         };
@@ -321,7 +353,14 @@ fn adaptive_ensembles_are_identical_on_one_and_two_threads() {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| ensemble(&OrnsteinUhlenbeck, &Sra1, 0.0, 1.0, &[3.0], &p, opts))
+                .install(|| {
+                    ensemble(
+                        &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![3.0], p.to_vec())
+                            .unwrap(),
+                        &Sra1,
+                        opts,
+                    )
+                })
                 .unwrap()
         };
         let one = run(1, &opts);
@@ -329,7 +368,7 @@ fn adaptive_ensembles_are_identical_on_one_and_two_threads() {
         let seq = run(
             2,
             &EnsembleOptions {
-                par: faer::Par::Seq,
+                par: mechml_engine::linalg::Par::Seq,
                 ..opts.clone()
             },
         );
@@ -346,5 +385,135 @@ fn adaptive_ensembles_are_identical_on_one_and_two_threads() {
         }
         let other = run(2, &EnsembleOptions { seed: 24, ..opts });
         assert_ne!(bits(&one.mean), bits(&other.mean));
+    }
+}
+
+/// A step-size controller written outside the crate: grows by 1.5 after an accepted step,
+/// shrinks by 3 after a rejection, and counts its calls.
+#[derive(Clone, Default)]
+struct Geometric {
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+impl StepController for Geometric {
+    fn reset(&mut self) {}
+    fn adapt(&mut self, h: f64, err: f64, _q: f64) -> StepDecision {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let accept = err < 1.0;
+        StepDecision {
+            accept,
+            h_next: if accept { 1.5 * h } else { h / 3.0 },
+        }
+    }
+}
+
+#[test]
+fn custom_step_controllers_drive_adaptive_solves() {
+    // The driver asks the controller once per attempted step and puts every step on the
+    // tree's dyadic grid; the solution converges to the fine solution of the same path as
+    // the tolerance shrinks (a controller that resampled or skipped the grid would not).
+    let tols = [1e-2, 1e-4];
+    let paths = 20;
+    let mut err = [0.0; 2];
+    for seed in 0..paths {
+        let mut w = tree(2000 + seed);
+        let reference = fixed(&Sra1, &mut w, 1 << FINE);
+        for (j, &tol) in tols.iter().enumerate() {
+            let ctrl = Geometric::default();
+            let opts = SdeOptions {
+                steps: Steps::Adaptive(
+                    AdaptiveOptions::with_tol(tol, tol).with_controller(ctrl.clone()),
+                ),
+                save_at: SaveAt::Every(1),
+                ..Default::default()
+            };
+            let sol = solve(
+                &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
+                &Sra1,
+                &mut w,
+                &opts,
+            )
+            .unwrap();
+            let calls = ctrl.calls.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(calls, sol.info.n_steps + sol.info.n_rejected);
+            for &t in &sol.t {
+                let cells = t * (1u64 << FINE) as f64;
+                assert_eq!(cells, cells.round(), "step end {t} is off the tree's grid");
+            }
+            err[j] += (sol.final_state()[0] - reference).abs() / paths as f64;
+        }
+    }
+    println!("mean errors {err:?}");
+    assert!(
+        err[1] < 0.1 * err[0],
+        "errors {err:?} should shrink with the tolerance"
+    );
+}
+
+#[test]
+fn stateful_controllers_are_fresh_for_every_ensemble_path() {
+    // A PI controller remembers the previous error; each ensemble path must start from a
+    // fresh copy: the ensemble's paths equal single-path solves on the paths' trees, on
+    // one and on two threads.
+    let p = [4.0, 1.0, 0.7];
+    let aopts = AdaptiveOptions::with_tol(1e-3, 1e-3).with_controller(PiController::pi(0.3, 0.3));
+    let opts = EnsembleOptions {
+        n_paths: 70,
+        seed: 31,
+        steps: Steps::Adaptive(aopts.clone()),
+        keep_paths: true,
+        noise: NoiseSource::Tree,
+        par: mechml_engine::linalg::Par::rayon(0),
+        tree_depth: 16,
+        ..Default::default()
+    };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                ensemble(
+                    &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![3.0], p.to_vec()).unwrap(),
+                    &Sra1,
+                    &opts,
+                )
+            })
+            .unwrap()
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(
+        bits(one.paths.as_ref().unwrap()),
+        bits(two.paths.as_ref().unwrap())
+    );
+    assert!(one.n_rejected > 0, "the test should exercise rejections");
+    for k in [0usize, 1, 63, 64, 69] {
+        let mut w = VirtualBrownianTree::new(
+            0.0,
+            1.0,
+            1,
+            mechml_engine::sde::path_seed(31, k as u64),
+            BrownianTreeOptions {
+                depth: 16,
+                levy_area: true,
+            },
+        )
+        .unwrap();
+        let sol = solve(
+            &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![3.0], p.to_vec()).unwrap(),
+            &Sra1,
+            &mut w,
+            &SdeOptions {
+                steps: Steps::Adaptive(aopts.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            one.path_state(k, 0).unwrap()[0].to_bits(),
+            sol.final_state()[0].to_bits(),
+            "path {k}"
+        );
     }
 }

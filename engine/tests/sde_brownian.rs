@@ -257,7 +257,10 @@ fn query_order_does_not_change_any_bit() {
 fn fixed_step_grid_is_exact_in_time() {
     // for_fixed_steps puts t0 + k h on the finest grid even when n_steps is not a power of 2.
     let (t0, t1, n) = (0.0, 200.0, 20_000);
-    let w = VirtualBrownianTree::for_fixed_steps(t0, t1, n, 1, 0, 0, false).unwrap();
+    let w = VirtualBrownianTree::builder(t0, t1)
+        .fixed_steps(n)
+        .build()
+        .unwrap();
     let h = (t1 - t0) / n as f64;
     assert_eq!(w.depth(), 15);
     assert!((w.leaf_width() - h).abs() < 1e-15);

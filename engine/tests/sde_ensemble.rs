@@ -5,15 +5,16 @@
 //! mean, `var·√(2/(n−1))` for a Gaussian sample variance, `√(q(1−q)/n)/φ(z_q)·sd` for a
 //! sample quantile.
 
-use faer::Par;
 use mechml_engine::ad::Real;
+use mechml_engine::linalg::Par;
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
 use mechml_engine::sde::{
     Ensemble, EnsembleOptions, EulerMaruyama, Heun, Milstein, NoiseSource, NoiseType,
-    ReversibleHeun, SaveAt, Sde, SolveOptions, Steps, VirtualBrownianTree, ensemble, path_seed,
+    ReversibleHeun, Sde, SdeOptions, SdeProblem, Steps, VirtualBrownianTree, ensemble, path_seed,
     solve,
 };
+use mechml_engine::solver::SaveAt;
 
 const Z: f64 = 4.5;
 
@@ -47,12 +48,15 @@ fn ebm2box_workload_moments() {
         ..Default::default()
     };
     let ens = ensemble(
-        &TwoBoxEbm,
+        &SdeProblem::new(
+            &TwoBoxEbm,
+            0.0,
+            200.0,
+            vec![0.0, 0.0],
+            TwoBoxEbm::PARAMS.to_vec(),
+        )
+        .unwrap(),
         &EulerMaruyama,
-        0.0,
-        200.0,
-        &[0.0, 0.0],
-        &TwoBoxEbm::PARAMS,
         &opts,
     )
     .unwrap();
@@ -66,12 +70,15 @@ fn ebm2box_workload_moments() {
         ..opts
     };
     let ens = ensemble(
-        &TwoBoxEbm,
+        &SdeProblem::new(
+            &TwoBoxEbm,
+            0.0,
+            200.0,
+            vec![0.0, 0.0],
+            TwoBoxEbm::PARAMS.to_vec(),
+        )
+        .unwrap(),
         &Heun,
-        0.0,
-        200.0,
-        &[0.0, 0.0],
-        &TwoBoxEbm::PARAMS,
         &opts,
     )
     .unwrap();
@@ -103,7 +110,12 @@ fn gbm_workload_moments() {
             noise,
             ..Default::default()
         };
-        let ens = ensemble(&Gbm::ito(), &EulerMaruyama, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+        let ens = ensemble(
+            &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+            &EulerMaruyama,
+            &opts,
+        )
+        .unwrap();
         check_mean(&format!("GBM EM {name}"), &ens, 0, 0, mean);
         let sd = ((mu4 - var * var) / opts.n_paths as f64).sqrt();
         let got = ens.variance(0)[0];
@@ -118,12 +130,27 @@ fn gbm_workload_moments() {
         steps: Steps::Fixed { n_steps: 1000 },
         ..Default::default()
     };
-    let ens = ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &Milstein,
+        &opts,
+    )
+    .unwrap();
     check_mean("GBM Milstein", &ens, 0, 0, mean);
     let strat = mechml_engine::sde::StratonovichForm::new(Gbm::ito());
-    let ens = ensemble(&strat, &Heun, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&strat, 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &Heun,
+        &opts,
+    )
+    .unwrap();
     check_mean("GBM Heun", &ens, 0, 0, mean);
-    let ens = ensemble(&strat, &ReversibleHeun, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&strat, 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &ReversibleHeun,
+        &opts,
+    )
+    .unwrap();
     check_mean("GBM reversible Heun", &ens, 0, 0, mean);
 }
 
@@ -135,11 +162,16 @@ fn ou_quantiles_over_time() {
         n_paths: n,
         seed: 11,
         steps: Steps::Fixed { n_steps: 400 },
-        save: SaveAt::Every(100),
+        save_at: SaveAt::Every(100),
         quantiles: vec![0.1, 0.5, 0.9],
         ..Default::default()
     };
-    let ens = ensemble(&OrnsteinUhlenbeck, &Heun, 0.0, 2.0, &[2.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 2.0, vec![2.0], p.to_vec()).unwrap(),
+        &Heun,
+        &opts,
+    )
+    .unwrap();
     assert_eq!(ens.t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
     // At t = 0 every path is at x0.
     assert_eq!(ens.mean(0), &[2.0]);
@@ -172,12 +204,15 @@ fn run_in_pool(threads: usize, opts: &EnsembleOptions) -> Ensemble {
         .unwrap();
     pool.install(|| {
         ensemble(
-            &TwoBoxEbm,
+            &SdeProblem::new(
+                &TwoBoxEbm,
+                0.0,
+                10.0,
+                vec![0.0, 0.0],
+                TwoBoxEbm::PARAMS.to_vec(),
+            )
+            .unwrap(),
             &EulerMaruyama,
-            0.0,
-            10.0,
-            &[0.0, 0.0],
-            &TwoBoxEbm::PARAMS,
             opts,
         )
         .unwrap()
@@ -191,7 +226,7 @@ fn same_seed_same_statistics_on_one_and_two_threads() {
             n_paths: 300, // not a multiple of the block size
             seed: 42,
             steps: Steps::Fixed { n_steps: 200 },
-            save: SaveAt::Every(50),
+            save_at: SaveAt::Every(50),
             quantiles: vec![0.05, 0.5, 0.95],
             keep_paths: true,
             noise,
@@ -229,28 +264,31 @@ fn tree_ensemble_path_is_the_single_path_solve() {
         n_paths: 70,
         seed: 5,
         steps: Steps::Fixed { n_steps: 64 },
-        save: SaveAt::Every(16),
+        save_at: SaveAt::Every(16),
         keep_paths: true,
         noise: NoiseSource::Tree,
         ..Default::default()
     };
     let p = [0.3, 0.6];
-    let ens = ensemble(&Gbm::ito(), &Milstein, 0.0, 1.0, &[1.0], &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
+        &Milstein,
+        &opts,
+    )
+    .unwrap();
     for k in [0usize, 1, 63, 64, 69] {
-        let mut w =
-            VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 64, 1, path_seed(5, k as u64), 0, false)
-                .unwrap();
+        let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+            .seed(path_seed(5, k as u64))
+            .fixed_steps(64)
+            .build()
+            .unwrap();
         let sol = solve(
-            &Gbm::ito(),
+            &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], p.to_vec()).unwrap(),
             &Milstein,
-            0.0,
-            1.0,
-            &[1.0],
-            &p,
             &mut w,
-            &SolveOptions {
+            &SdeOptions {
                 steps: Steps::Fixed { n_steps: 64 },
-                save: SaveAt::Every(16),
+                save_at: SaveAt::Every(16),
                 ..Default::default()
             },
         )
@@ -277,10 +315,10 @@ fn non_finite_paths_are_reported() {
         fn noise(&self) -> NoiseType {
             NoiseType::Diagonal
         }
-        fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+        fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = x[0] * x[0] * x[0];
         }
-        fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+        fn diffusion<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = x[0];
         }
     }
@@ -291,7 +329,12 @@ fn non_finite_paths_are_reported() {
             noise,
             ..Default::default()
         };
-        let err = ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[30.0], &[], &opts).unwrap_err();
+        let err = ensemble(
+            &SdeProblem::new(&Explode, 0.0, 1.0, vec![30.0], vec![]).unwrap(),
+            &EulerMaruyama,
+            &opts,
+        )
+        .unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("path ") && msg.contains("t = ") && msg.contains("component 0"),
@@ -302,7 +345,14 @@ fn non_finite_paths_are_reported() {
         quantiles: vec![1.5],
         ..Default::default()
     };
-    assert!(ensemble(&Explode, &EulerMaruyama, 0.0, 1.0, &[1.0], &[], &bad).is_err());
+    assert!(
+        ensemble(
+            &SdeProblem::new(&Explode, 0.0, 1.0, vec![1.0], vec![]).unwrap(),
+            &EulerMaruyama,
+            &bad
+        )
+        .is_err()
+    );
 }
 
 /// The ziggurat streams: moments, Kolmogorov–Smirnov distance to Φ, and the frequency of
@@ -375,29 +425,22 @@ fn streaming_quantiles_track_the_exact_sample_quantiles() {
             n_paths: n,
             seed: 21,
             steps: Steps::Fixed { n_steps: 200 },
-            save: SaveAt::Every(100),
+            save_at: SaveAt::Every(100),
             quantiles: levels.to_vec(),
             quantile_method: method,
             ..Default::default()
         };
         if gbm {
             ensemble(
-                &Gbm::ito(),
+                &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], vec![0.05, 0.4]).unwrap(),
                 &EulerMaruyama,
-                0.0,
-                1.0,
-                &[1.0],
-                &[0.05, 0.4],
                 &opts,
             )
         } else {
             ensemble(
-                &OrnsteinUhlenbeck,
+                &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 2.0, vec![2.0], vec![1.5, 0.5, 0.8])
+                    .unwrap(),
                 &Heun,
-                0.0,
-                2.0,
-                &[2.0],
-                &[1.5, 0.5, 0.8],
                 &opts,
             )
         }
@@ -453,12 +496,17 @@ fn stream_ensemble_paths_are_the_scalar_euler_maruyama_recursion() {
         n_paths,
         seed,
         steps: Steps::Fixed { n_steps },
-        save: SaveAt::Every(150),
+        save_at: SaveAt::Every(150),
         keep_paths: true,
         noise: NoiseSource::Streams,
         ..Default::default()
     };
-    let ens = ensemble(&TwoBoxEbm, &EulerMaruyama, 0.0, t1, &x0, &p, &opts).unwrap();
+    let ens = ensemble(
+        &SdeProblem::new(&TwoBoxEbm, 0.0, t1, x0.to_vec(), p.to_vec()).unwrap(),
+        &EulerMaruyama,
+        &opts,
+    )
+    .unwrap();
     let zig = Ziggurat::new();
     let h = t1 / n_steps as f64;
     let (mut f, mut g) = ([0.0; 2], [0.0; 2]);
@@ -484,4 +532,154 @@ fn stream_ensemble_paths_are_the_scalar_euler_maruyama_recursion() {
     }
     // Only the rounding of fused multiply-adds may differ, on a contractive recursion.
     assert!(worst < 1e-12, "largest relative difference {worst:e}");
+}
+
+/// `dX = A X dt + B dW` with `A = diag(−a₀, −a₁)` and correlated additive noise
+/// `B = [[s₀, 0], [ρ s₁, √(1 − ρ²) s₁]]` (so `Q = B Bᵀ` has `Q₀₁ = ρ s₀ s₁`);
+/// `p = [a₀, a₁, s₀, s₁, ρ]`.
+struct CorrelatedLinear;
+impl Sde for CorrelatedLinear {
+    fn n_states(&self) -> usize {
+        2
+    }
+    fn n_noise(&self) -> usize {
+        2
+    }
+    fn n_params(&self) -> usize {
+        5
+    }
+    fn noise(&self) -> NoiseType {
+        NoiseType::Additive
+    }
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
+        out[0] = -(p[0] * x[0]);
+        out[1] = -(p[1] * x[1]);
+    }
+    fn diffusion<R: Real>(&self, _t: R, _x: &[R], p: &[R], out: &mut [R]) {
+        // Column-major d × m.
+        out[0] = p[2];
+        out[1] = p[4] * p[3];
+        out[2] = R::zero();
+        out[3] = (R::one() - p[4] * p[4]).sqrt() * p[3];
+    }
+}
+
+#[test]
+fn covariance_of_a_linear_sde_matches_its_closed_form() {
+    // Euler–Maruyama on the linear SDE is the linear recursion X_{n+1} = (I + hA) X_n + B ΔW,
+    // whose covariance from a fixed X₀ is exactly
+    //   C_ij(n) = h Q_ij (1 − rⁿ) / (1 − r),  r = (1 − h aᵢ)(1 − h aⱼ),
+    // (a geometric sum of (I + hA)^k h Q (I + hA)^k). The sample covariance of N paths has
+    // standard deviation √((C_ii C_jj + C_ij²) / (N − 1)) (Gaussian fourth moments).
+    let p = [1.5, 0.4, 0.8, 1.2, 0.6];
+    let (n_steps, t1) = (200usize, 2.0);
+    let h = t1 / n_steps as f64;
+    let q = [
+        [p[2] * p[2], p[4] * p[2] * p[3]],
+        [p[4] * p[2] * p[3], p[3] * p[3]],
+    ];
+    let problem = SdeProblem::new(CorrelatedLinear, 0.0, t1, vec![1.0, -0.5], p.to_vec()).unwrap();
+    let opts = EnsembleOptions {
+        n_paths: 20_000,
+        seed: 8,
+        steps: Steps::Fixed { n_steps },
+        save_at: SaveAt::Every(50),
+        covariance: true,
+        ..Default::default()
+    };
+    let ens = ensemble(&problem, &EulerMaruyama, &opts).unwrap();
+    let n = ens.n_paths as f64;
+    assert_eq!(ens.n_save(), 5);
+    for k in 1..ens.n_save() {
+        let steps = (k * 50) as i32;
+        let c = ens.covariance(k).unwrap();
+        let exact = |i: usize, j: usize| {
+            let r = (1.0 - h * p[i]) * (1.0 - h * p[j]);
+            h * q[i][j] * (1.0 - r.powi(steps)) / (1.0 - r)
+        };
+        for i in 0..2 {
+            // The diagonal is the variance (the same arithmetic).
+            assert_eq!(c[i * 2 + i].to_bits(), ens.variance(k)[i].to_bits());
+            for j in 0..2 {
+                let sd = ((exact(i, i) * exact(j, j) + exact(i, j).powi(2)) / (n - 1.0)).sqrt();
+                assert!(
+                    (c[i * 2 + j] - exact(i, j)).abs() < Z * sd,
+                    "save {k}, C[{i}{j}] = {} vs exact {} (sd {sd})",
+                    c[i * 2 + j],
+                    exact(i, j)
+                );
+            }
+        }
+        assert_eq!(c[1].to_bits(), c[2].to_bits(), "symmetric");
+    }
+    // At t = 0 the state is deterministic.
+    assert!(ens.covariance(0).unwrap().iter().all(|&v| v == 0.0));
+    assert!(ens.covariance(5).is_none());
+    // Without the option there is no covariance.
+    let plain = ensemble(
+        &problem,
+        &EulerMaruyama,
+        &EnsembleOptions {
+            covariance: false,
+            n_paths: 10,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(plain.covariance(1).is_none());
+}
+
+#[test]
+fn per_path_accessors_read_the_kept_paths() {
+    // The accessors against the documented layout `[(path · n_save + k) · d + i]`, and the
+    // streamed covariance against the two-pass covariance of the kept cross-sections.
+    let p = [1.5, 0.4, 0.8, 1.2, 0.6];
+    let problem = SdeProblem::new(CorrelatedLinear, 0.0, 1.0, vec![1.0, -0.5], p.to_vec()).unwrap();
+    let opts = EnsembleOptions {
+        n_paths: 150, // not a multiple of the block size
+        seed: 3,
+        steps: Steps::Fixed { n_steps: 20 },
+        save_at: SaveAt::Every(10),
+        keep_paths: true,
+        covariance: true,
+        ..Default::default()
+    };
+    let ens = ensemble(&problem, &EulerMaruyama, &opts).unwrap();
+    let (d, ns) = (2, ens.n_save());
+    let all = ens.paths.as_ref().unwrap();
+    for path in [0, 63, 64, 149] {
+        let block = ens.path(path).unwrap();
+        assert_eq!(block.len(), ns * d);
+        for k in 0..ns {
+            for i in 0..d {
+                let v = all[(path * ns + k) * d + i];
+                assert_eq!(block[k * d + i], v);
+                assert_eq!(ens.path_state(path, k).unwrap()[i], v);
+                assert_eq!(ens.component(path, i).unwrap()[k], v);
+                assert_eq!(ens.cross_section(k, i).unwrap()[path], v);
+            }
+        }
+    }
+    assert!(ens.path(150).is_none() && ens.component(0, 2).is_none());
+    assert!(ens.cross_section(ns, 0).is_none());
+    for k in 0..ns {
+        let xs: Vec<Vec<f64>> = (0..d).map(|i| ens.cross_section(k, i).unwrap()).collect();
+        let n = xs[0].len() as f64;
+        let m: Vec<f64> = xs.iter().map(|x| x.iter().sum::<f64>() / n).collect();
+        for i in 0..d {
+            for j in 0..d {
+                let c = xs[i]
+                    .iter()
+                    .zip(&xs[j])
+                    .map(|(a, b)| (a - m[i]) * (b - m[j]))
+                    .sum::<f64>()
+                    / (n - 1.0);
+                let got = ens.covariance(k).unwrap()[i * d + j];
+                assert!(
+                    (got - c).abs() <= 1e-12 * (1.0 + c.abs()),
+                    "save {k}: {got} vs {c}"
+                );
+            }
+        }
+    }
 }

@@ -8,9 +8,10 @@ use mechml_engine::Error;
 use mechml_engine::ad::Real;
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama, Heun, Milstein,
-    NoiseSource, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod, Sensitivity, SolveOptions,
-    Sra1, Steps, VirtualBrownianTree, ensemble, solve, solve_vjp,
+    NoiseSource, NoiseType, ReversibleHeun, Sde, SdeMethod, SdeOptions, SdeProblem, Sensitivity,
+    Sra1, Steps, VirtualBrownianTree, ensemble, ensemble_vjp, solve, solve_vjp,
 };
+use mechml_engine::solver::SaveAt;
 
 /// Additive noise, two components: component 0 is deterministic and smooth, component 1
 /// is `dx = −2 sin x dt + 2 dW` (hard to resolve to a tight tolerance), and its drift is NaN
@@ -28,15 +29,15 @@ impl Sde for TwoComponents {
     fn noise(&self) -> NoiseType {
         NoiseType::Additive
     }
-    fn drift<R: Real>(&self, t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, t: R, x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = -x[0];
-        out[1] = if t > self.t_nan {
+        out[1] = if t.value() > self.t_nan {
             R::from_f64(f64::NAN)
         } else {
             x[1].sin() * -2.0
         };
     }
-    fn diffusion<R: Real>(&self, _t: f64, _x: &[R], _p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, _x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = R::zero();
         out[1] = R::from_f64(2.0);
     }
@@ -57,12 +58,7 @@ fn tree(depth: u32, seed: u64) -> VirtualBrownianTree {
 }
 
 fn adaptive(tol: f64, max_steps: usize) -> AdaptiveOptions {
-    AdaptiveOptions {
-        rtol: tol,
-        atol: tol,
-        max_steps,
-        ..Default::default()
-    }
+    AdaptiveOptions::with_tol(tol, tol).with_max_steps(max_steps)
 }
 
 #[test]
@@ -70,17 +66,13 @@ fn adaptive_underflow_names_time_and_the_worst_component() {
     let sde = TwoComponents {
         t_nan: f64::INFINITY,
     };
-    let opts = SolveOptions {
+    let opts = SdeOptions {
         steps: Steps::Adaptive(adaptive(1e-10, 1_000_000)),
         ..Default::default()
     };
     let e = solve(
-        &sde,
+        &SdeProblem::new(&sde, 0.0, 2.0, vec![1.0, 0.5], vec![]).unwrap(),
         &Sra1,
-        0.0,
-        2.0,
-        &[1.0, 0.5],
-        &[],
         &mut tree(4, 1),
         &opts,
     )
@@ -113,18 +105,14 @@ fn adaptive_non_finite_state_is_non_finite_error_with_component() {
     // every step from t = 1 evaluates the drift at t + 3h/4 > 1, however fine.
     let sde = TwoComponents { t_nan: 1.0 };
     for check_finite in [true, false] {
-        let opts = SolveOptions {
+        let opts = SdeOptions {
             steps: Steps::Adaptive(adaptive(1e-2, 1_000_000)),
             check_finite,
             ..Default::default()
         };
         let e = solve(
-            &sde,
+            &SdeProblem::new(&sde, 0.0, 2.0, vec![1.0, 0.5], vec![]).unwrap(),
             &Sra1,
-            0.0,
-            2.0,
-            &[1.0, 0.5],
-            &[],
             &mut tree(12, 2),
             &opts,
         )
@@ -158,7 +146,12 @@ fn ensemble_errors_keep_their_kind_and_name_the_path() {
     let sde = TwoComponents {
         t_nan: f64::INFINITY,
     };
-    let e = ensemble(&sde, &Sra1, 0.0, 2.0, &[1.0, 0.5], &[], &under).unwrap_err();
+    let e = ensemble(
+        &SdeProblem::new(&sde, 0.0, 2.0, vec![1.0, 0.5], vec![]).unwrap(),
+        &Sra1,
+        &under,
+    )
+    .unwrap_err();
     match &e {
         Error::StepSizeUnderflow {
             t, component, path, ..
@@ -174,7 +167,12 @@ fn ensemble_errors_keep_their_kind_and_name_the_path() {
         tree_depth: 12,
         ..base.clone()
     };
-    let e = ensemble(&sde, &Sra1, 0.0, 2.0, &[1.0, 0.5], &[], &few).unwrap_err();
+    let e = ensemble(
+        &SdeProblem::new(&sde, 0.0, 2.0, vec![1.0, 0.5], vec![]).unwrap(),
+        &Sra1,
+        &few,
+    )
+    .unwrap_err();
     match &e {
         Error::TooManySteps {
             t, max_steps, path, ..
@@ -193,12 +191,15 @@ fn ensemble_errors_keep_their_kind_and_name_the_path() {
         ..base
     };
     let e = ensemble(
-        &TwoComponents { t_nan: 1.0 },
+        &SdeProblem::new(
+            &TwoComponents { t_nan: 1.0 },
+            0.0,
+            2.0,
+            vec![1.0, 0.5],
+            vec![],
+        )
+        .unwrap(),
         &Sra1,
-        0.0,
-        2.0,
-        &[1.0, 0.5],
-        &[],
         &nan,
     )
     .unwrap_err();
@@ -241,10 +242,10 @@ impl Sde for Overflowing {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[0];
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[1] * x[0];
     }
 }
@@ -258,13 +259,24 @@ fn vjp<M: SdeMethod>(
     p: &[f64],
 ) -> Result<(Vec<f64>, mechml_engine::sde::SdeGradients), Error> {
     let n = 32;
-    let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, n, 1, 9, 0, false).unwrap();
-    let opts = SolveOptions {
+    let w = VirtualBrownianTree::builder(0.0, 1.0)
+        .seed(9)
+        .fixed_steps(n)
+        .build()
+        .unwrap();
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: n },
-        save: SaveAt::Final,
+        save_at: SaveAt::Final,
         check_finite,
     };
-    solve_vjp(sde, method, 0.0, 1.0, &[x0], p, &w, &opts, sens, &[1.0])
+    solve_vjp(
+        &SdeProblem::new(sde, 0.0, 1.0, vec![x0], p.to_vec()).unwrap(),
+        method,
+        &w,
+        &opts,
+        sens,
+        &[1.0],
+    )
 }
 
 #[test]
@@ -385,13 +397,9 @@ fn ensemble_gradient_errors_name_the_path() {
         ..Default::default()
     };
     let adj = [1.0; 3];
-    let e = mechml_engine::sde::ensemble_vjp(
-        &ito,
+    let e = ensemble_vjp(
+        &SdeProblem::new(&ito, 0.0, 1.0, vec![0.0], vec![32.0e30, 0.5]).unwrap(),
         &EulerMaruyama,
-        0.0,
-        1.0,
-        &[0.0],
-        &[32.0e30, 0.5],
         &opts,
         Sensitivity::default(),
         &adj,

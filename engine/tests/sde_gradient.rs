@@ -16,10 +16,11 @@ use mechml_engine::ad::{Real, Tape, Var};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianPath, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama,
-    Heun, Increment, Milstein, NoiseSource, NoiseType, ReversibleHeun, SaveAt, Sde, SdeMethod,
-    Sensitivity, SolveOptions, Sra1, Steps, VirtualBrownianTree, Workspace, ensemble,
+    Heun, Increment, Milstein, NoiseSource, NoiseType, ReversibleHeun, Sde, SdeMethod, SdeOptions,
+    SdeProblem, Sensitivity, Sra1, Steps, VirtualBrownianTree, Workspace, ensemble,
     ensemble_on_tape, solve, solve_on_tape,
 };
+use mechml_engine::solver::{Checkpointing, SaveAt};
 
 /// A nonlinear two-state SDE with diagonal noise and four parameters:
 /// dx₁ = (p₀ x₂ − p₁ x₁³) dt + p₂ x₁ dW₁, dx₂ = (−p₀ x₁ + p₁ sin x₂) dt + p₃ √(1 + x₂²) dW₂.
@@ -43,11 +44,11 @@ impl Sde for Oscillator {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[1] - p[1] * x[0] * x[0] * x[0];
         out[1] = -(p[0] * x[0]) + p[1] * x[1].sin();
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[2] * x[0];
         out[1] = p[3] * (x[1] * x[1] + 1.0).sqrt();
     }
@@ -74,14 +75,14 @@ impl Sde for GeneralNoise {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
-        out[0] = -(p[0] * x[0]) + x[1] * (1.0 + t);
+    fn drift<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
+        out[0] = -(p[0] * x[0]) + x[1] * (t + 1.0);
         out[1] = -(x[0] * x[1]) * p[1];
     }
-    fn diffusion<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[1] * x[1];
         out[1] = x[0].tanh() * 0.3;
-        out[2] = R::from_f64(0.2 * t);
+        out[2] = t * 0.2;
         out[3] = p[0] * x[0] * 0.1;
         out[4] = (x[0] * x[1]).cos() * 0.2;
         out[5] = x[1] * 0.1;
@@ -95,13 +96,19 @@ const P4: [f64; 4] = [1.0, 0.5, 0.3, 0.2];
 const N: usize = 32;
 
 fn tree(seed: u64, m: usize, area: bool) -> VirtualBrownianTree {
-    VirtualBrownianTree::for_fixed_steps(0.0, 1.0, N, m, seed, 0, area).unwrap()
+    VirtualBrownianTree::builder(0.0, 1.0)
+        .dim(m)
+        .seed(seed)
+        .levy_area(area)
+        .fixed_steps(N)
+        .build()
+        .unwrap()
 }
 
-fn opts() -> SolveOptions {
-    SolveOptions {
+fn opts() -> SdeOptions {
+    SdeOptions {
         steps: Steps::Fixed { n_steps: N },
-        save: SaveAt::Every(8),
+        save_at: SaveAt::Every(8),
         check_finite: true,
     }
 }
@@ -118,13 +125,21 @@ fn block_grad<S: Sde + Clone + 'static, M: SdeMethod>(
     x0: &[f64],
     p: &[f64],
     w: &VirtualBrownianTree,
-    opts: &SolveOptions,
+    opts: &SdeOptions,
     sens: Sensitivity,
 ) -> Vec<f64> {
     let tape = Tape::new();
     let xv = tape.var_vec(x0);
     let pv = tape.var_vec(p);
-    let out = solve_on_tape(&tape, sde, method, 0.0, 1.0, &xv, &pv, w, opts, sens).unwrap();
+    let out = solve_on_tape(
+        &tape,
+        &SdeProblem::new(sde.clone(), 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+        method,
+        w,
+        opts,
+        sens,
+    )
+    .unwrap();
     let wts = weights(out.values().len());
     let flat = out.flatten();
     let mut loss = Var::constant(0.0);
@@ -171,10 +186,12 @@ fn tape_through<S: Sde, M: SdeMethod>(
             w.increment(t, tn, &mut dw).unwrap();
         }
         let inc = Increment {
+            t,
+            h: tn - t,
             dw: &dw,
             area: method.needs_levy_area().then_some(&area[..]),
         };
-        method.step(sde, t, tn - t, &inc, &ps, &y, &mut next, &mut ws);
+        method.step(sde, &inc, &ps, &y, &mut next, &mut ws);
         std::mem::swap(&mut y, &mut next);
         if save_steps.contains(&(k + 1)) {
             saved.extend_from_slice(&y[..d]);
@@ -205,12 +222,8 @@ fn fd_grad<S: Sde, M: SdeMethod>(
     finite_diff_gradient(
         |z: &[f64]| {
             let sol = solve(
-                sde,
+                &SdeProblem::new(sde, 0.0, 1.0, z[..d].to_vec(), z[d..].to_vec()).unwrap(),
                 method,
-                0.0,
-                1.0,
-                &z[..d],
-                &z[d..],
                 &mut w.fresh(),
                 &opts(),
             )?;
@@ -269,7 +282,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 5,
+                        checkpointing: Checkpointing::Every(5),
                     },
                 );
                 let fwd = block_grad(
@@ -294,7 +307,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 0,
+                        checkpointing: Checkpointing::Auto,
                     },
                 );
                 let fwd = block_grad(&ito, &Milstein, &X0, &P4, &w, &opts(), Sensitivity::Forward);
@@ -311,7 +324,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 1,
+                        checkpointing: Checkpointing::Every(1),
                     },
                 );
                 let fwd = block_grad(&strat, &Heun, &X0, &P4, &w, &opts(), Sensitivity::Forward);
@@ -335,7 +348,7 @@ fn exact_discrete_gradients_agree_with_the_tape_and_finite_differences() {
                     &w,
                     &opts(),
                     Sensitivity::DiscreteAdjoint {
-                        checkpoint_every: 7,
+                        checkpointing: Checkpointing::Every(7),
                     },
                 );
                 let rev = block_grad(
@@ -467,9 +480,12 @@ fn gbm_gradients_converge_to_the_closed_form() {
         for seed in 0..20 {
             let mut errs = [0.0; 2];
             for (j, n) in [64usize, 1024].into_iter().enumerate() {
-                let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, n, 1, 500 + seed, 0, false)
+                let w = VirtualBrownianTree::builder(0.0, 1.0)
+                    .seed(500 + seed)
+                    .fixed_steps(n)
+                    .build()
                     .unwrap();
-                let opts = SolveOptions {
+                let opts = SdeOptions {
                     steps: Steps::Fixed { n_steps: n },
                     ..Default::default()
                 };
@@ -479,35 +495,44 @@ fn gbm_gradients_converge_to_the_closed_form() {
                 let g = match (name, calculus) {
                     (n, _) if n.starts_with("EM") => solve_on_tape(
                         &tape,
-                        &sde,
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &EulerMaruyama,
-                        0.0,
-                        1.0,
-                        &xv,
-                        &pv,
                         &w,
                         &opts,
                         sens,
                     ),
-                    (n, _) if n.starts_with("Milstein") => {
-                        solve_on_tape(&tape, &sde, &Milstein, 0.0, 1.0, &xv, &pv, &w, &opts, sens)
-                    }
+                    (n, _) if n.starts_with("Milstein") => solve_on_tape(
+                        &tape,
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &Milstein,
+                        &w,
+                        &opts,
+                        sens,
+                    ),
                     (n, _) if n.starts_with("reversible") => solve_on_tape(
                         &tape,
-                        &sde,
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
                         &ReversibleHeun,
-                        0.0,
-                        1.0,
-                        &xv,
-                        &pv,
                         &w,
                         &opts,
                         sens,
                     ),
-                    (_, Calculus::Ito) => {
-                        solve_on_tape(&tape, &sde, &Milstein, 0.0, 1.0, &xv, &pv, &w, &opts, sens)
-                    }
-                    _ => solve_on_tape(&tape, &sde, &Heun, 0.0, 1.0, &xv, &pv, &w, &opts, sens),
+                    (_, Calculus::Ito) => solve_on_tape(
+                        &tape,
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &Milstein,
+                        &w,
+                        &opts,
+                        sens,
+                    ),
+                    _ => solve_on_tape(
+                        &tape,
+                        &SdeProblem::new(sde, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
+                        &Heun,
+                        &w,
+                        &opts,
+                        sens,
+                    ),
                 }
                 .unwrap();
                 let xt = g.get(0, 0).unwrap();
@@ -574,25 +599,27 @@ fn adaptive_gradient_is_exact_for_its_steps() {
         },
     )
     .unwrap();
-    let aopts = AdaptiveOptions {
-        rtol: 1e-3,
-        atol: 1e-4,
-        ..Default::default()
-    };
-    let every = SolveOptions {
+    let aopts = AdaptiveOptions::with_tol(1e-3, 1e-4);
+    let every = SdeOptions {
         steps: Steps::Adaptive(aopts.clone()),
-        save: SaveAt::Every(1),
+        save_at: SaveAt::Every(1),
         check_finite: true,
     };
     let x0 = [0.5, 0.1];
     let p = TwoBoxEbm::PARAMS;
-    let sol = solve(&TwoBoxEbm, &Sra1, 0.0, 20.0, &x0, &p, &mut w, &every).unwrap();
+    let sol = solve(
+        &SdeProblem::new(&TwoBoxEbm, 0.0, 20.0, x0.to_vec(), p.to_vec()).unwrap(),
+        &Sra1,
+        &mut w,
+        &every,
+    )
+    .unwrap();
     assert!(sol.t.len() > 10);
     let times = sol.t.clone();
     let last = times.len() - 1;
-    let final_only = SolveOptions {
+    let final_only = SdeOptions {
         steps: Steps::Adaptive(aopts),
-        save: SaveAt::Final,
+        save_at: SaveAt::Final,
         check_finite: true,
     };
     let reference = tape_through(&TwoBoxEbm, &Sra1, &x0, &p, &mut w.fresh(), &times, &[last]);
@@ -602,12 +629,8 @@ fn adaptive_gradient_is_exact_for_its_steps() {
         let pv = tape.var_vec(&p);
         let out = solve_on_tape(
             &tape,
-            &TwoBoxEbm,
+            &SdeProblem::new(TwoBoxEbm, 0.0, 20.0, xv.clone(), pv.clone()).unwrap(),
             &Sra1,
-            0.0,
-            20.0,
-            &xv,
-            &pv,
             &w,
             &final_only,
             sens,
@@ -641,12 +664,8 @@ fn ensemble_mean_gradient() {
         let pv = tape.var_vec(&p);
         let out = ensemble_on_tape(
             &tape,
-            &TwoBoxEbm,
+            &SdeProblem::new(TwoBoxEbm, 0.0, 10.0, xv.clone(), pv.clone()).unwrap(),
             &EulerMaruyama,
-            0.0,
-            10.0,
-            &xv,
-            &pv,
             opts,
             sens,
         )
@@ -673,12 +692,9 @@ fn ensemble_mean_gradient() {
         let fd = finite_diff_gradient(
             |z: &[f64]| {
                 Ok(ensemble(
-                    &TwoBoxEbm,
+                    &SdeProblem::new(&TwoBoxEbm, 0.0, 10.0, z[..2].to_vec(), z[2..].to_vec())
+                        .unwrap(),
                     &EulerMaruyama,
-                    0.0,
-                    10.0,
-                    &z[..2],
-                    &z[2..],
                     &opts,
                 )?
                 .mean[0])
@@ -689,7 +705,7 @@ fn ensemble_mean_gradient() {
         .unwrap();
         close(&format!("{noise:?}: adjoint vs FD"), &adj, &fd, 1e-6);
         let par = EnsembleOptions {
-            par: faer::Par::rayon(0),
+            par: mechml_engine::linalg::Par::rayon(0),
             ..opts.clone()
         };
         for threads in [1, 2] {
@@ -718,12 +734,8 @@ fn sensitivity_errors() {
     let pv = tape.var_vec(&P4);
     let r = solve_on_tape(
         &tape,
-        &ito,
+        &SdeProblem::new(ito, 0.0, 1.0, xv.clone(), pv.clone()).unwrap(),
         &EulerMaruyama,
-        0.0,
-        1.0,
-        &xv,
-        &pv,
         &w,
         &opts(),
         Sensitivity::Reversible,
@@ -737,12 +749,15 @@ fn sensitivity_errors() {
     };
     let out = ensemble_on_tape(
         &tape,
-        &TwoBoxEbm,
+        &SdeProblem::new(
+            TwoBoxEbm,
+            0.0,
+            1.0,
+            tape.var_vec(&[0.0, 0.0]).clone(),
+            tape.var_vec(&TwoBoxEbm::PARAMS).clone(),
+        )
+        .unwrap(),
         &EulerMaruyama,
-        0.0,
-        1.0,
-        &tape.var_vec(&[0.0, 0.0]),
-        &tape.var_vec(&TwoBoxEbm::PARAMS),
         &opts,
         Sensitivity::StochasticAdjoint { backsolve: true },
     )
@@ -773,16 +788,28 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
         seed: u64,
         backsolve: bool,
     ) -> (f64, f64) {
-        let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, n, sde.n_noise(), seed, 0, false)
+        let w = VirtualBrownianTree::builder(0.0, 1.0)
+            .dim(sde.n_noise())
+            .seed(seed)
+            .fixed_steps(n)
+            .build()
             .unwrap();
-        let opts = SolveOptions {
+        let opts = SdeOptions {
             steps: Steps::Fixed { n_steps: n },
-            save: SaveAt::Every(n / 4),
+            save_at: SaveAt::Every(n / 4),
             check_finite: true,
         };
         let adj = weights(5 * sde.n_states());
         let g = |sens| {
-            let (_, g) = solve_vjp(sde, method, 0.0, 1.0, x0, p, &w, &opts, sens, &adj).unwrap();
+            let (_, g) = solve_vjp(
+                &SdeProblem::new(sde, 0.0, 1.0, x0.to_vec(), p.to_vec()).unwrap(),
+                method,
+                &w,
+                &opts,
+                sens,
+                &adj,
+            )
+            .unwrap();
             let mut v = g.x0;
             v.extend(g.p);
             v
@@ -795,12 +822,8 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
         let fd = finite_diff_gradient(
             |z: &[f64]| {
                 let sol = solve(
-                    sde,
+                    &SdeProblem::new(sde, 0.0, 1.0, z[..d].to_vec(), z[d..].to_vec()).unwrap(),
                     method,
-                    0.0,
-                    1.0,
-                    &z[..d],
-                    &z[d..],
                     &mut w.fresh(),
                     &opts,
                 )?;
@@ -927,11 +950,11 @@ impl Sde for Pendulum {
     fn calculus(&self) -> Calculus {
         Calculus::Stratonovich
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = x[1];
         out[1] = -(p[0] * x[0].sin()) - p[1] * x[1];
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[2] * x[0].sin();
         out[1] = p[3] * x[1];
     }
@@ -949,7 +972,12 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     let sde = Pendulum;
     let (x0, p) = ([2.0, 0.0], [1.0, 0.1, 0.3, 0.3]);
     let method = ReversibleHeun;
-    let w = VirtualBrownianTree::for_fixed_steps(0.0, t1, n, 2, 77, 0, false).unwrap();
+    let w = VirtualBrownianTree::builder(0.0, t1)
+        .dim(2)
+        .seed(77)
+        .fixed_steps(n)
+        .build()
+        .unwrap();
     let h = t1 / n as f64;
     let d = 2;
     let sl = method.state_len(d, 2);
@@ -962,20 +990,13 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     for k in 0..n {
         tree.increment(time(k), time(k + 1), &mut dw).unwrap();
         let inc = Increment {
+            t: time(k),
+            h: time(k + 1) - time(k),
             dw: &dw,
             area: None,
         };
         let (cur, next) = states[k * sl..(k + 2) * sl].split_at_mut(sl);
-        method.step(
-            &sde,
-            time(k),
-            time(k + 1) - time(k),
-            &inc,
-            &p,
-            cur,
-            next,
-            &mut ws,
-        );
+        method.step(&sde, &inc, &p, cur, next, &mut ws);
     }
     assert!(states.iter().all(|v| v.is_finite()));
     let scale = states.iter().fold(0.0f64, |s, v| s.max(v.abs()));
@@ -985,20 +1006,13 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
     for k in (0..n).rev() {
         tree.increment(time(k), time(k + 1), &mut dw).unwrap();
         let inc = Increment {
+            t: time(k),
+            h: time(k + 1) - time(k),
             dw: &dw,
             area: None,
         };
         method
-            .reverse(
-                &sde,
-                time(k),
-                time(k + 1) - time(k),
-                &inc,
-                &p,
-                &y,
-                &mut prev,
-                &mut ws,
-            )
+            .reverse(&sde, &inc, &p, &y, &mut prev, &mut ws)
             .unwrap();
         std::mem::swap(&mut y, &mut prev);
         for (a, b) in y.iter().zip(&states[k * sl..(k + 1) * sl]) {
@@ -1016,21 +1030,29 @@ fn reversible_heun_long_horizon_reconstruction_and_gradient() {
         "reconstruction error {rel:e} exceeds n·ε = {bound:e}"
     );
     // Gradients of a loss of the states saved every 5,000 steps.
-    let opts = SolveOptions {
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: n },
-        save: SaveAt::Every(5000),
+        save_at: SaveAt::Every(5000),
         check_finite: true,
     };
     let adj = weights(5 * d);
     let grad = |sens| {
-        let (_, g) = solve_vjp(&sde, &method, 0.0, t1, &x0, &p, &w, &opts, sens, &adj).unwrap();
+        let (_, g) = solve_vjp(
+            &SdeProblem::new(&sde, 0.0, t1, x0.to_vec(), p.to_vec()).unwrap(),
+            &method,
+            &w,
+            &opts,
+            sens,
+            &adj,
+        )
+        .unwrap();
         let mut v = g.x0;
         v.extend(g.p);
         v
     };
     let rev = grad(Sensitivity::Reversible);
     let disc = grad(Sensitivity::DiscreteAdjoint {
-        checkpoint_every: 0,
+        checkpointing: Checkpointing::Auto,
     });
     println!("reversible {rev:?}\ndiscrete   {disc:?}");
     // The reconstruction error enters the gradient through the step Jacobians; allow a

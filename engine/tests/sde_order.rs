@@ -24,9 +24,10 @@ use mechml_engine::ad::Real;
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck};
 use mechml_engine::sde::{
     Calculus, EnsembleOptions, EulerMaruyama, Heun, ItoForm, Milstein, NoiseType, ReversibleHeun,
-    SaveAt, Sde, SdeMethod, SolveOptions, Steps, StratonovichForm, VirtualBrownianTree, ensemble,
+    Sde, SdeMethod, SdeOptions, SdeProblem, Steps, StratonovichForm, VirtualBrownianTree, ensemble,
     solve,
 };
+use mechml_engine::solver::SaveAt;
 use sde_common::{SlopeFit, assert_order, log2_slope};
 
 const LEVELS: std::ops::RangeInclusive<u32> = 4..=9;
@@ -53,19 +54,29 @@ fn strong_errors<S: Sde, M: SdeMethod>(
     let m = sde.n_noise();
     let mut all = Vec::with_capacity(PATHS as usize);
     for seed in 0..PATHS {
-        let mut w =
-            VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 1 << kmax, m, seed, 0, false).unwrap();
+        let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+            .dim(m)
+            .seed(seed)
+            .fixed_steps(1 << kmax)
+            .build()
+            .unwrap();
         let mut wt = vec![0.0; m];
         w.value(1.0, &mut wt).unwrap();
         let x_exact = exact(&wt);
         let mut per_level = Vec::new();
         for k in LEVELS {
-            let opts = SolveOptions {
+            let opts = SdeOptions {
                 steps: Steps::Fixed { n_steps: 1 << k },
-                save: SaveAt::Final,
+                save_at: SaveAt::Final,
                 check_finite: true,
             };
-            let sol = solve(sde, method, 0.0, 1.0, x0, p, &mut w, &opts).unwrap();
+            let sol = solve(
+                &SdeProblem::new(sde, 0.0, 1.0, x0.to_vec(), p.to_vec()).unwrap(),
+                method,
+                &mut w,
+                &opts,
+            )
+            .unwrap();
             let comp: Vec<f64> = sol
                 .final_state()
                 .iter()
@@ -222,12 +233,12 @@ impl Sde for DiagonalLinear {
     fn commutative_noise(&self) -> bool {
         true
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         for i in 0..2 {
             out[i] = x[i] * A[i];
         }
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         for j in 0..2 {
             for i in 0..2 {
                 out[j * 2 + i] = x[i] * B[j][i];
@@ -304,12 +315,12 @@ impl Sde for ScalarLinear {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         let (a, c) = SA;
         out[0] = x[0] * a + x[1] * c;
         out[1] = x[0] * c + x[1] * a;
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         let (b, e) = SB;
         out[0] = x[0] * b + x[1] * e;
         out[1] = x[0] * e + x[1] * b;
@@ -400,12 +411,12 @@ impl Sde for DiagonalGbms {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         for i in 0..3 {
             out[i] = x[i] * DMU[i];
         }
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         for i in 0..3 {
             out[i] = x[i] * DSIGMA[i];
         }
@@ -452,11 +463,11 @@ impl Sde for NonCommutative {
     fn noise(&self) -> NoiseType {
         NoiseType::General
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = -x[0];
         out[1] = -x[1];
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = x[1];
         out[1] = R::zero();
         out[2] = R::zero();
@@ -473,20 +484,20 @@ fn milstein_refuses_non_commutative_noise() {
         }
         other => panic!("{what}: expected Unsupported, got {other:?}"),
     };
-    let mut w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 16, 2, 0, 0, false).unwrap();
-    let opts = SolveOptions {
+    let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+        .dim(2)
+        .fixed_steps(16)
+        .build()
+        .unwrap();
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: 16 },
         ..Default::default()
     };
     let x0 = [1.0, 0.5];
     is_unsupported(
         solve(
-            &NonCommutative,
+            &SdeProblem::new(&NonCommutative, 0.0, 1.0, x0.to_vec(), vec![]).unwrap(),
             &Milstein,
-            0.0,
-            1.0,
-            &x0,
-            &[],
             &mut w,
             &opts,
         )
@@ -499,19 +510,27 @@ fn milstein_refuses_non_commutative_noise() {
         ..Default::default()
     };
     is_unsupported(
-        ensemble(&NonCommutative, &Milstein, 0.0, 1.0, &x0, &[], &ens).map(|_| ()),
+        ensemble(
+            &SdeProblem::new(&NonCommutative, 0.0, 1.0, x0.to_vec(), vec![]).unwrap(),
+            &Milstein,
+            &ens,
+        )
+        .map(|_| ()),
         "ensemble",
     );
     let tape = mechml_engine::ad::Tape::new();
     is_unsupported(
         mechml_engine::sde::solve_on_tape(
             &tape,
-            &NonCommutative,
+            &SdeProblem::new(
+                NonCommutative,
+                0.0,
+                1.0,
+                tape.var_vec(&x0).clone(),
+                tape.var_vec(&[]).clone(),
+            )
+            .unwrap(),
             &Milstein,
-            0.0,
-            1.0,
-            &tape.var_vec(&x0),
-            &tape.var_vec(&[]),
             &w,
             &opts,
             mechml_engine::sde::Sensitivity::default(),
@@ -522,12 +541,8 @@ fn milstein_refuses_non_commutative_noise() {
     // Euler–Maruyama and Heun (on the Stratonovich form) accept the same problem.
     assert!(
         solve(
-            &NonCommutative,
+            &SdeProblem::new(&NonCommutative, 0.0, 1.0, x0.to_vec(), vec![]).unwrap(),
             &EulerMaruyama,
-            0.0,
-            1.0,
-            &x0,
-            &[],
             &mut w,
             &opts
         )
@@ -553,20 +568,20 @@ fn euler_maruyama_weak_order_one_on_ou_moments() {
     let mut first_moments = Vec::with_capacity(n_paths as usize);
     let mut second_moments = Vec::with_capacity(n_paths as usize);
     for seed in 0..n_paths {
-        let mut w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 16, 1, seed, 0, false).unwrap();
+        let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+            .seed(seed)
+            .fixed_steps(16)
+            .build()
+            .unwrap();
         let mut xs = Vec::new();
         for k in levels.clone() {
-            let opts = SolveOptions {
+            let opts = SdeOptions {
                 steps: Steps::Fixed { n_steps: 1 << k },
                 ..Default::default()
             };
             let sol = solve(
-                &OrnsteinUhlenbeck,
+                &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![x0], p.to_vec()).unwrap(),
                 &EulerMaruyama,
-                0.0,
-                1.0,
-                &[x0],
-                &p,
                 &mut w,
                 &opts,
             )
@@ -586,34 +601,34 @@ fn euler_maruyama_weak_order_one_on_ou_moments() {
 
 #[test]
 fn wrong_calculus_is_an_error() {
-    let mut w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 8, 1, 0, 0, false).unwrap();
-    let opts = SolveOptions {
+    let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+        .fixed_steps(8)
+        .build()
+        .unwrap();
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: 8 },
         ..Default::default()
     };
     let e = solve(
-        &Gbm::stratonovich(),
+        &SdeProblem::new(&Gbm::stratonovich(), 0.0, 1.0, vec![1.0], P.to_vec()).unwrap(),
         &EulerMaruyama,
-        0.0,
-        1.0,
-        &[1.0],
-        &P,
         &mut w,
         &opts,
     );
     assert!(e.is_err());
-    let e = solve(&Gbm::ito(), &Heun, 0.0, 1.0, &[1.0], &P, &mut w, &opts);
+    let e = solve(
+        &SdeProblem::new(&Gbm::ito(), 0.0, 1.0, vec![1.0], P.to_vec()).unwrap(),
+        &Heun,
+        &mut w,
+        &opts,
+    );
     assert!(e.is_err());
     // Additive noise: both calculi agree, so both methods apply.
     let p = [1.0, 0.0, 0.3];
     assert!(
         solve(
-            &OrnsteinUhlenbeck,
+            &SdeProblem::new(&OrnsteinUhlenbeck, 0.0, 1.0, vec![0.0], p.to_vec()).unwrap(),
             &Heun,
-            0.0,
-            1.0,
-            &[0.0],
-            &p,
             &mut w,
             &opts
         )
@@ -624,7 +639,10 @@ fn wrong_calculus_is_an_error() {
 #[test]
 fn errors_name_time_and_component() {
     // dX = X² dt blows up at t = 1/X(0) = 0.5: the error must name the time and component.
-    let mut w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 64, 1, 0, 0, false).unwrap();
+    let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+        .fixed_steps(64)
+        .build()
+        .unwrap();
     struct Blowup;
     impl Sde for Blowup {
         fn n_states(&self) -> usize {
@@ -636,55 +654,42 @@ fn errors_name_time_and_component() {
         fn noise(&self) -> NoiseType {
             NoiseType::Additive
         }
-        fn drift<R: Real>(&self, _t: f64, x: &[R], _p: &[R], out: &mut [R]) {
+        fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = R::zero();
             out[1] = x[1] * x[1] * x[1] * x[1];
         }
-        fn diffusion<R: Real>(&self, _t: f64, _x: &[R], _p: &[R], out: &mut [R]) {
+        fn diffusion<R: Real>(&self, _t: R, _x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = R::from_f64(0.1);
             out[1] = R::zero();
         }
     }
-    let opts = SolveOptions {
+    let opts = SdeOptions {
         steps: Steps::Fixed { n_steps: 64 },
         ..Default::default()
     };
     let err = solve(
-        &Blowup,
+        &SdeProblem::new(&Blowup, 0.0, 1.0, vec![0.0, 20.0], vec![]).unwrap(),
         &EulerMaruyama,
-        0.0,
-        1.0,
-        &[0.0, 20.0],
-        &[],
         &mut w,
         &opts,
     )
     .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("component 1") && msg.contains("t = "), "{msg}");
-    // Dimension errors.
+    // Dimension errors: on construction, and in `solve` for a problem changed after it.
+    assert!(SdeProblem::new(&Blowup, 0.0, 1.0, vec![0.0], vec![]).is_err());
+    let mut short = SdeProblem::new(&Blowup, 0.0, 1.0, vec![0.0, 1.0], vec![]).unwrap();
+    short.x0 = vec![0.0];
+    assert!(solve(&short, &EulerMaruyama, &mut w, &opts).is_err());
+    let mut w2 = VirtualBrownianTree::builder(0.0, 1.0)
+        .dim(2)
+        .fixed_steps(64)
+        .build()
+        .unwrap();
     assert!(
         solve(
-            &Blowup,
+            &SdeProblem::new(&Blowup, 0.0, 1.0, vec![0.0, 1.0], vec![]).unwrap(),
             &EulerMaruyama,
-            0.0,
-            1.0,
-            &[0.0],
-            &[],
-            &mut w,
-            &opts
-        )
-        .is_err()
-    );
-    let mut w2 = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 64, 2, 0, 0, false).unwrap();
-    assert!(
-        solve(
-            &Blowup,
-            &EulerMaruyama,
-            0.0,
-            1.0,
-            &[0.0, 1.0],
-            &[],
             &mut w2,
             &opts
         )
@@ -693,12 +698,8 @@ fn errors_name_time_and_component() {
     // A path too short for the interval.
     assert!(
         solve(
-            &Blowup,
+            &SdeProblem::new(&Blowup, 0.0, 2.0, vec![0.0, 1.0], vec![]).unwrap(),
             &EulerMaruyama,
-            0.0,
-            2.0,
-            &[0.0, 1.0],
-            &[],
             &mut w,
             &opts
         )

@@ -14,8 +14,8 @@
 //! The output is quoted in `models/README.md`.
 
 use mechml_models::ssm::ebm::recovery::{RecoveryStudy, recovery_study, synthetic_forcing};
-use mechml_models::ssm::ebm::{EbmPrior, KBoxEbm};
-use mechml_models::ssm::fit::{FitOptions, ParamSpec};
+use mechml_models::ssm::ebm::{EbmData, EbmPrior, KBoxEbm};
+use mechml_models::ssm::fit::{FitOptions, Param, ParamLayout, default_fit_options};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reps: usize = match std::env::args().nth(1) {
@@ -27,23 +27,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start2 = [5.0, 60.0, 1.0, 1.0, 1.0, 0.4];
     let study2 = RecoveryStudy {
         ebm: KBoxEbm::new(2, false, false)?,
-        forcing: synthetic_forcing(500),
+        data: EbmData::template(synthetic_forcing(500), 1)?,
         truth: truth2,
-        specs: vec![
-            ParamSpec::positive("C1", start2[0]),
-            ParamSpec::positive("C2", start2[1]),
-            ParamSpec::positive("kappa1", start2[2]),
-            ParamSpec::positive("kappa2", start2[3]),
-            ParamSpec::fixed("epsilon", 1.0),
-            ParamSpec::positive("sigma_xi", start2[5]),
-            ParamSpec::fixed("F", 1.0),
-            ParamSpec::fixed("sigma_T", 0.08),
-            ParamSpec::fixed("T0", 0.0),
-        ],
+        params: ParamLayout::new(vec![
+            Param::positive("C1", start2[0]),
+            Param::positive("C2", start2[1]),
+            Param::positive("kappa1", start2[2]),
+            Param::positive("kappa2", start2[3]),
+            Param::real("epsilon", 1.0).held(),
+            Param::positive("sigma_xi", start2[5]),
+            Param::real("F", 1.0).held(),
+            Param::real("sigma_T", 0.08).held(),
+            Param::real("T0", 0.0).held(),
+        ])?,
         prior: EbmPrior::Stationary,
         fit: FitOptions {
             n_starts: 2,
-            ..FitOptions::default()
+            ..default_fit_options()
         },
         f2x: 3.71,
     };
@@ -59,24 +59,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let truth3 = vec![
         5.0, 20.0, 100.0, 1.0, 2.0, 1.0, 1.2, 0.5, 2.0, 0.5, 5.0, 0.05, 0.05, 0.0,
     ];
-    let specs3 = ebm3
-        .param_names()
-        .iter()
-        .zip(&truth3)
-        .map(|(n, &v)| match n.as_str() {
-            "sigma_T" | "sigma_N" | "T0" => ParamSpec::fixed(n, v),
-            _ => ParamSpec::positive(n, v * 1.3),
-        })
-        .collect();
+    let params3 = ParamLayout::new(
+        ebm3.param_names()
+            .iter()
+            .zip(&truth3)
+            .map(|(n, &v)| match n.as_str() {
+                "sigma_T" | "sigma_N" | "T0" => Param::real(n, v).held(),
+                _ => Param::positive(n, v * 1.3),
+            })
+            .collect(),
+    )?;
     let study3 = RecoveryStudy {
         ebm: ebm3,
-        forcing: vec![1.0; 150],
+        data: EbmData::template(vec![1.0; 150], 2)?,
         truth: truth3,
-        specs: specs3,
+        params: params3,
         prior: EbmPrior::Stationary,
         fit: FitOptions {
             n_starts: 4,
-            ..FitOptions::default()
+            ..default_fit_options()
         },
         f2x: 5.0 / 2.0,
     };

@@ -1,10 +1,20 @@
 //! # mechml-models
 //!
 //! Models built on the engine, and the `mechml` program.
+//!
+//! * [`ssm`] — state-space models: linear-Gaussian models, the Kalman filter and smoother,
+//!   exact discretisation, maximum likelihood, nonlinear filters and hybrid models, and the
+//!   k-box energy-balance models with their climate science ([`ssm::ebm`]).
+//! * [`logistic`] — logistic growth fitted by gradient descent on the tape.
+//! * `cli` (feature `cli`, on by default) — the `mechml` program: argument parsing, the
+//!   configuration file, the pipeline, progress bars, plots and the report. Build with
+//!   `--no-default-features` for the library alone (no clap, indicatif, plotters, toml or
+//!   serde_json).
 #![warn(missing_docs)]
 // Index loops mirror the matrix formulas they implement (entry (i, j) = a[i + j * n]).
 #![allow(clippy::needless_range_loop)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod emulator;
 pub mod logistic;

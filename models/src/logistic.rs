@@ -36,9 +36,8 @@ pub fn simulate(
     sigma: f64,
     seed: u64,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    let noise = Normal::new(0.0, sigma).map_err(|e| Error::InvalidArgument {
-        op: "logistic::simulate",
-        message: format!("sigma = {sigma}: {e}"),
+    let noise = Normal::new(0.0, sigma).map_err(|_| {
+        Error::invalid_option("logistic::simulate", "sigma", sigma, "finite and ≥ 0")
     })?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let denom = (n.max(2) - 1) as f64;
@@ -84,13 +83,12 @@ pub fn fit(
         });
     }
     if let Some(i) = init.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
-        return Err(Error::InvalidArgument {
-            op: "logistic::fit",
-            message: format!(
-                "initial parameter {i} is {}, must be positive and finite",
-                init[i]
-            ),
-        });
+        return Err(Error::invalid_option(
+            "logistic::fit",
+            format!("init[{i}]"),
+            init[i],
+            "positive and finite",
+        ));
     }
     let mut theta: Vec<f64> = init.iter().map(|v| v.ln()).collect();
     let mut tape = Tape::new();

@@ -10,8 +10,8 @@ use mechml_models::ssm::ebm::recovery::{
 };
 use mechml_models::ssm::ebm::{EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, sensitivity};
 use mechml_models::ssm::fit::{
-    Derived, FitOptions, ParamMap, ParamSpec, ParametricSsm, Z95, delta_method, fit_mle, loglik_at,
-    observed_information,
+    Derived, FitOptions, Param, ParamLayout, ParametricSsm, Z95, default_fit_options, delta_method,
+    fit_mle, loglik_at, observed_information, unconstrained,
 };
 use mechml_models::ssm::loglik_op::KalmanGradient;
 use mechml_models::ssm::simulate::simulate;
@@ -108,35 +108,35 @@ fn family(seed: u64, t_len: usize, truth: &[f64], ebm: KBoxEbm) -> EbmFamily {
 // C1, C2, κ1, κ2, ε, σ_ξ, F, σ_T, T0
 const TRUTH: [f64; 9] = [8.0, 100.0, 1.2, 0.7, 1.0, 0.6, 1.0, 0.08, 0.0];
 
-fn specs(start: &[f64]) -> Vec<ParamSpec> {
-    vec![
-        ParamSpec::positive("C1", start[0]),
-        ParamSpec::positive("C2", start[1]),
-        ParamSpec::positive("kappa1", start[2]),
-        ParamSpec::positive("kappa2", start[3]),
-        ParamSpec::fixed("epsilon", 1.0),
-        ParamSpec::positive("sigma_xi", start[5]),
-        ParamSpec::fixed("F", 1.0),
-        ParamSpec::fixed("sigma_T", 0.08),
-        ParamSpec::fixed("T0", 0.0),
-    ]
+fn specs(start: &[f64]) -> ParamLayout {
+    ParamLayout::new(vec![
+        Param::positive("C1", start[0]),
+        Param::positive("C2", start[1]),
+        Param::positive("kappa1", start[2]),
+        Param::positive("kappa2", start[3]),
+        Param::real("epsilon", 1.0).held(),
+        Param::positive("sigma_xi", start[5]),
+        Param::real("F", 1.0).held(),
+        Param::real("sigma_T", 0.08).held(),
+        Param::real("T0", 0.0).held(),
+    ])
+    .unwrap()
 }
 
 #[test]
 fn observed_information_matches_finite_differences() {
     let ebm = KBoxEbm::new(2, false, false).unwrap();
     let fam = family(1, 120, &TRUTH, ebm);
-    let sp = specs(&TRUTH);
-    let names = fam.param_names();
-    let map = ParamMap::new(&names, &sp).unwrap();
-    let z = map.z_of(&TRUTH);
-    let info = observed_information(&fam, &map, &z, KalmanGradient::Adjoint).unwrap();
+    let layout = specs(&TRUTH);
+    assert_eq!(layout.names(), fam.param_names());
+    let z = unconstrained(&layout, &TRUTH).unwrap();
+    let info = observed_information(&fam, &layout, &z, KalmanGradient::Adjoint).unwrap();
     let k = z.len();
     for j in 0..k {
         // d/dz_j of the gradient by finite differences of the log-likelihood's gradient,
         // itself by finite differences of values (independent of the adjoint).
         let grad_j = |zz: &[f64]| -> mechml_engine::Result<Vec<f64>> {
-            finite_diff_gradient(|w| loglik_at(&fam, &map.theta(w)), zz, Some(1e-4))
+            finite_diff_gradient(|w| loglik_at(&fam, &layout.natural(w)?), zz, Some(1e-4))
         };
         let h = 1e-3;
         let mut zp = z.clone();
@@ -169,16 +169,16 @@ fn ecs_and_tcr_standard_errors_are_the_delta_method() {
         &sp,
         &FitOptions {
             n_starts: 2,
-            ..FitOptions::default()
+            ..default_fit_options()
         },
         &|_| {},
     )
     .unwrap();
     let cov = fit.cov_z.clone().expect("covariance");
-    let map = ParamMap::new(&fit.names, &sp).unwrap();
+    let map = &fit.layout;
     let k = map.n_free();
     let f2x = Some(3.71);
-    let ecs = delta_method(&fit, &sp, &Ecs { ebm, f2x }).unwrap();
+    let ecs = delta_method(&fit, &Ecs { ebm, f2x }).unwrap();
     let a = map
         .free_indices()
         .iter()
@@ -195,9 +195,9 @@ fn ecs_and_tcr_standard_errors_are_the_delta_method() {
     let (lo, hi) = ecs.ci.unwrap();
     assert!((lo - ecs.value * (-Z95 * se / ecs.value).exp()).abs() < 1e-12 * lo);
     assert!((hi - ecs.value * (Z95 * se / ecs.value).exp()).abs() < 1e-12 * hi);
-    let tcr = delta_method(&fit, &sp, &Tcr { ebm, f2x }).unwrap();
+    let tcr = delta_method(&fit, &Tcr { ebm, f2x }).unwrap();
     let grad = finite_diff_gradient(
-        |z| Tcr { ebm, f2x }.eval::<f64>(&map.theta(z)),
+        |z| Tcr { ebm, f2x }.eval::<f64>(&map.natural(z)?),
         &fit.z_hat,
         None,
     )
@@ -235,13 +235,13 @@ fn parameter_recovery_coverage() {
     let start = [5.0, 60.0, 1.0, 1.0, 1.0, 0.4, 1.0, 0.08, 0.0];
     let study = RecoveryStudy {
         ebm,
-        forcing: synthetic_forcing(500),
+        data: EbmData::template(synthetic_forcing(500), 1).unwrap(),
         truth: TRUTH.to_vec(),
-        specs: specs(&start),
+        params: specs(&start),
         prior: EbmPrior::Stationary,
         fit: FitOptions {
             n_starts: 2,
-            ..FitOptions::default()
+            ..default_fit_options()
         },
         f2x: 3.71,
     };
@@ -301,21 +301,24 @@ fn three_box_step_forcing_with_flux_is_recovered() {
         data: EbmData::new(sim.observations, vec![0.0; t_len], 1.0).unwrap(),
         ..fam0
     };
-    let specs: Vec<ParamSpec> = names
-        .iter()
-        .zip(&truth)
-        .map(|(n, &v)| match n.as_str() {
-            "sigma_T" | "sigma_N" | "T0" => ParamSpec::fixed(n, v),
-            // Start 30 % away from the truth.
-            _ => ParamSpec::positive(n, v * 1.3),
-        })
-        .collect();
+    let specs = ParamLayout::new(
+        names
+            .iter()
+            .zip(&truth)
+            .map(|(n, &v)| match n.as_str() {
+                "sigma_T" | "sigma_N" | "T0" => Param::real(n, v).held(),
+                // Start 30 % away from the truth.
+                _ => Param::positive(n, v * 1.3),
+            })
+            .collect(),
+    )
+    .unwrap();
     let fit = fit_mle(
         &fam,
         &specs,
         &FitOptions {
             n_starts: 4,
-            ..FitOptions::default()
+            ..default_fit_options()
         },
         &|_| {},
     )
@@ -337,12 +340,12 @@ fn three_box_step_forcing_with_flux_is_recovered() {
     // regions the method itself gives for k parameters at once; a single parameter's
     // 95 % interval misses the truth in 5 % of replicates, so with eleven of them one miss
     // is likely (the per-parameter coverage over 200 replicates is in models/README.md).
-    let map = ParamMap::new(&names, &specs).unwrap();
+    let map = &specs;
     let k = map.n_free();
     let dz: Vec<f64> = fit
         .z_hat
         .iter()
-        .zip(map.z_of(&truth))
+        .zip(unconstrained(map, &truth).unwrap())
         .map(|(a, b)| a - b)
         .collect();
     let cov = fit.cov_z.as_ref().expect("covariance");

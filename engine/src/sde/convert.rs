@@ -21,10 +21,9 @@
 //! assert!((f[0] - (0.05 - 0.02) * 2.0).abs() < 1e-15);
 //! ```
 
-use super::directional::Tangent;
 use super::noise::{Calculus, NoiseType};
 use super::problem::Sde;
-use crate::ad::Real;
+use crate::ad::{Real, Tangent};
 
 /// Runs `f` on a scratch slice of `n` copies of `init`: on the stack up to 16 entries (the
 /// common case; no allocation per call), on the heap beyond.
@@ -41,7 +40,7 @@ pub(crate) fn with_scratch<T: Copy, O>(n: usize, init: T, f: impl FnOnce(&mut [T
 }
 
 /// `out = c(t, x, p)`, the Itô–Stratonovich drift correction (see the [module docs](self)).
-pub fn ito_correction<S: Sde + ?Sized, R: Real>(sde: &S, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+pub fn ito_correction<S: Sde + ?Sized, R: Real>(sde: &S, t: R, x: &[R], p: &[R], out: &mut [R]) {
     let (d, m) = (sde.n_states(), sde.n_noise());
     let noise = sde.noise();
     out[..d].fill(R::zero());
@@ -70,7 +69,7 @@ pub fn ito_correction<S: Sde + ?Sized, R: Real>(sde: &S, t: f64, x: &[R], p: &[R
                         for ((t_, &xi), &vi) in xt.iter_mut().zip(x).zip(v) {
                             *t_ = Tangent::new(xi, vi);
                         }
-                        sde.diffusion(t, xt, pt, gt);
+                        sde.diffusion(Tangent::constant(t), xt, pt, gt);
                         // Column j of (Lʲ g): for scalar/diagonal layouts the whole vector.
                         let col = match noise {
                             NoiseType::Scalar | NoiseType::Diagonal => &gt[..d],
@@ -129,7 +128,7 @@ macro_rules! converted {
             fn commutative_noise(&self) -> bool {
                 self.0.commutative_noise()
             }
-            fn drift<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+            fn drift<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
                 self.0.drift(t, x, p, out);
                 if self.0.calculus() != $target {
                     with_scratch(out.len(), R::zero(), |c| {
@@ -140,7 +139,7 @@ macro_rules! converted {
                     });
                 }
             }
-            fn diffusion<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+            fn diffusion<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
                 self.0.diffusion(t, x, p, out);
             }
             fn diffusion_batch(&self, t: f64, x: &[f64], lanes: usize, p: &[f64], out: &mut [f64]) {

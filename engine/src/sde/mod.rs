@@ -9,14 +9,14 @@
 //! Stratonovich sense (`∫ g ∘ dW`, midpoint; ordinary chain rule). An [`Sde`] declares its
 //! dimensions, [`NoiseType`] (scalar, diagonal, additive, general `d × m`), [`Calculus`],
 //! and `drift`/`diffusion` written once generic over [`Real`](crate::ad::Real), so the same
-//! code runs on `f64`, dual numbers, [`Tangent`]s and the tape.
+//! code runs on `f64`, dual numbers, [`Tangent`](crate::ad::Tangent)s and the tape.
 //!
 //! The two calculi describe the same process when the drifts differ by the Itô correction
 //! ```text
 //! f_Strat,i = f_Itô,i − ½ Σⱼ Σₖ gₖⱼ ∂ₖ gᵢⱼ            (Kloeden & Platen 1992, eq. (4.9.10));
 //! ```
 //! [`StratonovichForm`] and [`ItoForm`] apply it exactly (one directional derivative of `g`
-//! per noise column, by [`Tangent`] numbers). For additive noise the correction vanishes.
+//! per noise column, by [`Tangent`](crate::ad::Tangent) numbers). For additive noise the correction vanishes.
 //!
 //! # Brownian motion
 //! [`VirtualBrownianTree`] ([`brownian`]) gives `W(t) − W(s)` (and the space-time Lévy area)
@@ -34,10 +34,15 @@
 //! | [`ReversibleHeun`] | Stratonovich | any | ½ (1 additive) | tree: `ΔW` (reverse steps too) | streams, per-path step |
 //! | [`Sra1`] | both (additive noise) | additive | 1.5 | tree: `ΔW`, `H`; adaptive on the dyadic grid | streams (`ΔW`, `H`) for fixed steps |
 //!
-//! Fixed steps ([`Steps::Fixed`]) take the increments of the Brownian path over the step
-//! grid (use [`VirtualBrownianTree::for_fixed_steps`] so that the grid is exact). Adaptive
-//! steps ([`Steps::Adaptive`], methods with an embedded error estimate) step on the tree's
-//! dyadic grid and retry rejected steps on finer cells of the *same* path ([`controller`]).
+//! A solve takes an [`SdeProblem`] (the SDE, its interval, initial state and parameters,
+//! checked on construction), a method, a Brownian path and [`SdeOptions`] (steps, save
+//! times from [`solver::SaveAt`](crate::solver::SaveAt), finiteness checks). Fixed steps
+//! ([`Steps::Fixed`]) take the increments of the Brownian path over the step grid (build
+//! the tree with [`BrownianTreeBuilder::fixed_steps`] so that the grid is exact). Adaptive
+//! steps ([`Steps::Adaptive`], methods with an embedded error estimate) take their sizes
+//! from any [`StepController`](crate::solver::StepController) measuring errors with a
+//! [`Tolerance`](crate::solver::Tolerance), rounded down to the tree's dyadic grid, and
+//! retry rejected steps on finer cells of the *same* path ([`controller`]).
 //! Every loop that could run away is bounded (`max_steps`, tree depth), and failures are
 //! errors naming the time and component.
 //!
@@ -62,32 +67,31 @@
 //! ```
 //! use mechml_engine::ad::Tape;
 //! use mechml_engine::sde::{reference::OrnsteinUhlenbeck, ensemble, solve_on_tape,
-//!     EnsembleOptions, EulerMaruyama, SaveAt, Sensitivity, SolveOptions, Steps,
+//!     EnsembleOptions, EulerMaruyama, SdeOptions, SdeProblem, Sensitivity, Steps,
 //!     VirtualBrownianTree};
 //!
 //! // An Ornstein–Uhlenbeck ensemble: dX = θ(μ − X) dt + σ dW, p = [θ, μ, σ].
 //! let p = [2.0, 1.0, 0.3];
+//! let problem = SdeProblem::new(OrnsteinUhlenbeck, 0.0, 1.0, vec![0.0], p.to_vec())?;
 //! let opts = EnsembleOptions { n_paths: 500, steps: Steps::Fixed { n_steps: 100 },
 //!     ..Default::default() };
-//! let ens = ensemble(&OrnsteinUhlenbeck, &EulerMaruyama, 0.0, 1.0, &[0.0], &p, &opts)?;
+//! let ens = ensemble(&problem, &EulerMaruyama, &opts)?;
 //! let (mean, _) = OrnsteinUhlenbeck::moments(0.0, &p, 1.0);
 //! // Five standard errors, plus 0.01 for Euler–Maruyama's O(h) bias of the mean
 //! // (1 − (1 − θh)^n against 1 − e^{−θ}: 0.003 here).
 //! assert!((ens.mean(0)[0] - mean).abs() < 5.0 * ens.std_error(0)[0] + 0.01);
 //!
 //! // The gradient of X(1) on one Brownian path with respect to θ, μ, σ and X(0).
-//! let w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, 100, 1, 42, 0, false)?;
+//! let w = VirtualBrownianTree::builder(0.0, 1.0).seed(42).fixed_steps(100).build()?;
 //! let tape = Tape::new();
-//! let x0 = tape.var_vec(&[0.0]);
-//! let pv = tape.var_vec(&p);
-//! let sol = solve_on_tape(&tape, &OrnsteinUhlenbeck, &EulerMaruyama, 0.0, 1.0, &x0, &pv, &w,
-//!     &SolveOptions { steps: Steps::Fixed { n_steps: 100 }, save: SaveAt::Final,
-//!         ..Default::default() },
+//! let on_tape = SdeProblem::new(OrnsteinUhlenbeck, 0.0, 1.0, tape.var_vec(&[0.0]),
+//!     tape.var_vec(&p))?;
+//! let sol = solve_on_tape(&tape, &on_tape, &EulerMaruyama, &w, &SdeOptions::fixed(100),
 //!     Sensitivity::default())?;
 //! let g = tape.gradient(&sol.get(0, 0).unwrap())?;
 //! // X(1) is affine in μ with slope 1 − (1 − θh)^n for Euler–Maruyama.
 //! let slope = 1.0 - (1.0 - 2.0 * 0.01f64).powi(100);
-//! assert!((g.wrt_vec(&pv)[1] - slope).abs() < 1e-12);
+//! assert!((g.wrt_vec(&on_tape.p)[1] - slope).abs() < 1e-12);
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 //!
@@ -115,7 +119,6 @@ pub mod adjoint;
 pub mod brownian;
 pub mod controller;
 pub mod convert;
-pub mod directional;
 pub mod ensemble;
 pub mod methods;
 pub mod noise;
@@ -131,17 +134,17 @@ pub use adjoint::{
     solve_on_tape, solve_vjp,
 };
 pub use brownian::{
-    BrownianPath, BrownianTreeOptions, DyadicGrid, MAX_TREE_DEPTH, VirtualBrownianTree,
+    BrownianPath, BrownianTreeBuilder, BrownianTreeOptions, DyadicGrid, MAX_TREE_DEPTH,
+    VirtualBrownianTree,
 };
-pub use controller::{AdaptiveOptions, DyadicController};
+pub use controller::{AdaptiveOptions, AnyController, DyadicController};
 pub use convert::{ItoForm, StratonovichForm, ito_correction};
-pub use directional::Tangent;
 pub use ensemble::{Ensemble, EnsembleOptions, LANES, NoiseSource, ensemble, path_seed};
 pub use methods::{
     BatchWorkspace, EulerMaruyama, Heun, Increment, Milstein, ReversibleHeun, SdeMethod, Sra1,
     Workspace,
 };
 pub use noise::{Calculus, NoiseType};
-pub use problem::{Sde, check_problem};
+pub use problem::{Sde, SdeInputs, SdeProblem};
 pub use quantile::{P2Quantile, QuantileMethod};
-pub use solve::{SaveAt, SdeSolution, SolveInfo, SolveOptions, Steps, solve};
+pub use solve::{SdeOptions, SdeSolution, SolveInfo, Steps, solve};

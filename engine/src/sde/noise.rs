@@ -48,10 +48,12 @@ impl NoiseType {
             })
         };
         if d == 0 {
-            return Err(Error::InvalidArgument {
-                op: "sde",
-                message: "an SDE needs at least one state (n_states = 0)".into(),
-            });
+            return Err(Error::invalid_option(
+                "sde",
+                "n_states()",
+                0,
+                "≥ 1 (an SDE needs at least one state)",
+            ));
         }
         match self {
             NoiseType::Scalar if m != 1 => bad("1 for scalar noise".into()),
@@ -90,6 +92,8 @@ impl NoiseType {
     /// `out += g · dw` for `lanes` paths in structure-of-arrays layout: entry `e` of lane
     /// `l` at `e * lanes + l` (for `g`, `out`) and noise `j` of lane `l` at `j * lanes + l`
     /// (for `dw`). With `shared_g`, `g` holds one diffusion for all lanes (additive noise).
+    // The inner kernel of every batched step (once per step per block of paths): plain
+    // arguments, so that the loop bounds stay local values in the hot loop.
     #[allow(clippy::too_many_arguments)]
     pub fn apply_batch(
         self,

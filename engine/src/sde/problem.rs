@@ -1,16 +1,17 @@
-//! The [`Sde`] trait: drift and diffusion written once, generic over [`Real`].
+//! The [`Sde`] trait (drift and diffusion written once, generic over [`Real`]) and the
+//! [`SdeProblem`]: an SDE with its interval, initial state and parameters.
 //!
 //! ```text
 //! dx = f(t, x, p) dt + g(t, x, p) dW      (Itô)   or   … + g(t, x, p) ∘ dW   (Stratonovich)
 //! ```
 //! with `x ∈ ℝᵈ`, parameters `p ∈ ℝᴾ` and an `m`-dimensional Brownian motion `W`. Writing
 //! `f` and `g` against [`Real`] lets the same code run at full speed on `f64`, on
-//! [`Tangent`](super::Tangent) numbers (Milstein's derivative term, calculus conversion),
+//! [`Tangent`](crate::ad::Tangent) numbers (Milstein's derivative term, calculus conversion),
 //! on dual numbers (forward sensitivities) and on the tape (adjoints).
 //!
 //! ```
 //! use mechml_engine::ad::Real;
-//! use mechml_engine::sde::{NoiseType, Sde};
+//! use mechml_engine::sde::{NoiseType, Sde, SdeProblem};
 //!
 //! /// Geometric Brownian motion dX = μ X dt + σ X dW, p = [μ, σ].
 //! struct Gbm;
@@ -19,16 +20,21 @@
 //!     fn n_noise(&self) -> usize { 1 }
 //!     fn n_params(&self) -> usize { 2 }
 //!     fn noise(&self) -> NoiseType { NoiseType::Diagonal }
-//!     fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) { out[0] = p[0] * x[0]; }
-//!     fn diffusion<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) { out[0] = p[1] * x[0]; }
+//!     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) { out[0] = p[0] * x[0]; }
+//!     fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) { out[0] = p[1] * x[0]; }
 //! }
 //! let mut f = [0.0];
 //! Gbm.drift(0.0, &[2.0], &[0.05, 0.2], &mut f);
 //! assert_eq!(f[0], 0.1);
+//! // The problem: checked on construction.
+//! let problem = SdeProblem::new(Gbm, 0.0, 1.0, vec![1.0], vec![0.05, 0.2])?;
+//! assert!(SdeProblem::new(Gbm, 0.0, 1.0, vec![1.0], vec![0.05]).is_err()); // one parameter short
+//! # let _ = problem;
+//! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
 use super::noise::{Calculus, NoiseType};
-use crate::ad::Real;
+use crate::ad::{Real, VarVec};
 use crate::error::{Error, Result};
 
 /// An SDE `dx = f dt + g dW` (see the [module docs](self)).
@@ -40,6 +46,11 @@ use crate::error::{Error, Result};
 /// Optional: [`drift_batch`](Sde::drift_batch) and [`diffusion_batch`](Sde::diffusion_batch)
 /// evaluate many paths at once in structure-of-arrays layout; override them with a loop
 /// over lanes to let ensembles vectorise.
+///
+/// Time is of the scalar type `R`, as in [`OdeRhs::rhs`](crate::ode::OdeRhs::rhs): the
+/// solvers pass a constant (`R::from_f64(t)`; gradients are with respect to `x₀` and `p`,
+/// not time), so for `R = f64` it is the plain number. The batch functions, which serve
+/// `f64` ensembles only, take `t: f64`.
 pub trait Sde: Send + Sync {
     /// Number of states `d`.
     fn n_states(&self) -> usize;
@@ -62,9 +73,9 @@ pub trait Sde: Send + Sync {
         !matches!(self.noise(), NoiseType::General)
     }
     /// `out = f(t, x, p)` (`d` entries).
-    fn drift<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]);
+    fn drift<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]);
     /// `out = g(t, x, p)` ([`NoiseType::diffusion_len`] entries).
-    fn diffusion<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]);
+    fn diffusion<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]);
 
     /// The drift of `lanes` paths: component `i` of lane `l` at `x[i * lanes + l]`, and
     /// likewise for `out`. The default evaluates [`drift`](Sde::drift) lane by lane.
@@ -102,10 +113,10 @@ impl<T: Sde + ?Sized> Sde for &T {
     fn commutative_noise(&self) -> bool {
         (**self).commutative_noise()
     }
-    fn drift<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn drift<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
         (**self).drift(t, x, p, out)
     }
-    fn diffusion<R: Real>(&self, t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    fn diffusion<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
         (**self).diffusion(t, x, p, out)
     }
     fn drift_batch(&self, t: f64, x: &[f64], lanes: usize, p: &[f64], out: &mut [f64]) {
@@ -146,9 +157,90 @@ fn by_lane(
     }
 }
 
+/// What holds a problem's initial state and parameters: numbers (`Vec<f64>`, for
+/// [`solve`](super::solve()), [`ensemble`](super::ensemble()) and the VJPs) or tape
+/// variables ([`VarVec`], for [`solve_on_tape`](super::solve_on_tape) and
+/// [`ensemble_on_tape`](super::ensemble_on_tape)).
+pub trait SdeInputs {
+    /// The values.
+    fn values(&self) -> &[f64];
+}
+
+impl SdeInputs for Vec<f64> {
+    fn values(&self) -> &[f64] {
+        self
+    }
+}
+
+impl SdeInputs for VarVec<'_> {
+    fn values(&self) -> &[f64] {
+        VarVec::values(self)
+    }
+}
+
+/// An SDE on `[t0, t1]` from `x0` with parameters `p`, checked on construction.
+///
+/// `V` is `Vec<f64>` for plain solves and [`VarVec`] for solves recorded on a tape
+/// (gradients with respect to `x0` and `p`).
+#[derive(Clone, Debug)]
+pub struct SdeProblem<S, V = Vec<f64>> {
+    /// The SDE.
+    pub sde: S,
+    /// Start time.
+    pub t0: f64,
+    /// End time (`t1 > t0`).
+    pub t1: f64,
+    /// Initial state (`n_states` entries).
+    pub x0: V,
+    /// Parameters (`n_params` entries).
+    pub p: V,
+}
+
+impl<S: Sde, V: SdeInputs> SdeProblem<S, V> {
+    /// A problem, checked by [`validate`](Self::validate).
+    pub fn new(sde: S, t0: f64, t1: f64, x0: V, p: V) -> Result<Self> {
+        let problem = Self { sde, t0, t1, x0, p };
+        problem.validate()?;
+        Ok(problem)
+    }
+
+    /// Checks the noise dimensions, the lengths of `x0` and `p` and that they are finite,
+    /// and the interval (finite, `t1 > t0`).
+    pub fn validate(&self) -> Result<()> {
+        check_problem(&self.sde, self.x0.values(), self.p.values())?;
+        check_interval("sde", self.t0, self.t1)
+    }
+
+    /// The initial state's values.
+    pub fn x0_values(&self) -> &[f64] {
+        self.x0.values()
+    }
+
+    /// The parameters' values.
+    pub fn p_values(&self) -> &[f64] {
+        self.p.values()
+    }
+}
+
+/// Checks that `[t0, t1]` is finite with `t1 > t0`.
+pub(crate) fn check_interval(op: &'static str, t0: f64, t1: f64) -> Result<()> {
+    if !t0.is_finite() {
+        return Err(Error::invalid_option(op, "t0", t0, "finite"));
+    }
+    if !(t1.is_finite() && t1 > t0) {
+        return Err(Error::invalid_option(
+            op,
+            "t1",
+            t1,
+            format!("finite and > t0 = {t0}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the dimensions of an SDE against an initial state and parameters, and that both
 /// are finite.
-pub fn check_problem<S: Sde + ?Sized>(sde: &S, x0: &[f64], p: &[f64]) -> Result<()> {
+pub(crate) fn check_problem<S: Sde + ?Sized>(sde: &S, x0: &[f64], p: &[f64]) -> Result<()> {
     let (d, m) = (sde.n_states(), sde.n_noise());
     sde.noise().check_dims(d, m)?;
     crate::error::check_len("sde", "x0", x0.len(), d)?;

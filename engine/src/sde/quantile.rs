@@ -76,10 +76,12 @@ impl P2Quantile {
     /// An estimator of the `p`-quantile, `0 ≤ p ≤ 1`.
     pub fn new(p: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::InvalidArgument {
-                op: "P2Quantile::new",
-                message: format!("quantile level {p} is outside [0, 1]"),
-            });
+            return Err(Error::invalid_option(
+                "P2Quantile::new",
+                "p",
+                p,
+                "a quantile level in [0, 1]",
+            ));
         }
         Ok(Self {
             p,

@@ -55,10 +55,12 @@ impl Sde for Gbm {
     fn calculus(&self) -> Calculus {
         self.calculus
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    #[inline]
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[0];
     }
-    fn diffusion<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    #[inline]
+    fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[1] * x[0];
     }
     fn drift_batch(&self, _t: f64, x: &[f64], lanes: usize, p: &[f64], out: &mut [f64]) {
@@ -105,10 +107,12 @@ impl Sde for OrnsteinUhlenbeck {
     fn noise(&self) -> NoiseType {
         NoiseType::Additive
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    #[inline]
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * (p[1] - x[0]);
     }
-    fn diffusion<R: Real>(&self, _t: f64, _x: &[R], p: &[R], out: &mut [R]) {
+    #[inline]
+    fn diffusion<R: Real>(&self, _t: R, _x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[2];
     }
     fn drift_batch(&self, _t: f64, x: &[f64], lanes: usize, p: &[f64], out: &mut [f64]) {
@@ -148,13 +152,15 @@ impl Sde for TwoBoxEbm {
     fn noise(&self) -> NoiseType {
         NoiseType::Additive
     }
-    fn drift<R: Real>(&self, _t: f64, x: &[R], p: &[R], out: &mut [R]) {
+    #[inline]
+    fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         let (c, cd, lam, gam, f) = (p[0], p[1], p[2], p[3], p[4]);
         let flux = gam * (x[0] - x[1]);
         out[0] = (f - lam * x[0] - flux) / c;
         out[1] = flux / cd;
     }
-    fn diffusion<R: Real>(&self, _t: f64, _x: &[R], p: &[R], out: &mut [R]) {
+    #[inline]
+    fn diffusion<R: Real>(&self, _t: R, _x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[5] / p[0];
         out[1] = R::zero();
     }

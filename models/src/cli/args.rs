@@ -1,8 +1,10 @@
-//! Command-line arguments, parsed and checked before anything runs.
+//! Command-line arguments, parsed and checked before anything runs ([`RunOptions::validate`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use super::error::{CliError, CliResult};
 
 /// `mechml`: mechanistic machine learning — fits stochastic energy-balance models to the
 /// observed temperature record with exact gradients, and projects them.
@@ -52,4 +54,14 @@ pub struct RunOptions {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl RunOptions {
+    /// Checks what clap cannot: at least one worker thread.
+    pub fn validate(&self) -> CliResult<()> {
+        if self.threads == Some(0) {
+            return Err(CliError::usage("--threads must be at least 1"));
+        }
+        Ok(())
+    }
 }

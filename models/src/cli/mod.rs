@@ -1,7 +1,8 @@
-//! The `mechml` program: argument parsing ([`args`]), the configuration file and its
-//! resolution against the data ([`config`], [`csv`]), the pipeline ([`pipeline`]), and
-//! the report ([`report`], [`plots`]). The binary (`src/bin/mechml.rs`) only calls
-//! [`main`].
+//! The `mechml` program (feature `cli`): argument parsing and checking ([`args`]), the
+//! configuration file, its checks and its resolution against the data into the
+//! engine's inputs ([`config`], [`csv`]), the pipeline that runs the climate science of
+//! [`ssm::ebm`](crate::ssm::ebm) ([`pipeline`]), and the report ([`report`], [`plots`],
+//! [`results`]). The binary (`src/bin/mechml.rs`) only calls [`main`].
 //!
 //! Exit codes: 0 success, 1 a failure while computing or writing, 2 bad input (arguments,
 //! configuration, data), with a message naming the file, line and column where known.
@@ -49,13 +50,15 @@ fn dispatch(cli: Cli) -> CliResult<()> {
     let command_line: String = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
         Command::Demo(opts) => {
-            // Every input is checked before any work: the output folder, then the
-            // configuration and its data.
+            // Every input is checked before any work: the options, the output folder,
+            // then the configuration and its data.
+            opts.validate()?;
             report::check_out(&opts.out)?;
             let res = demo::resolved()?;
             run_pipeline(&res, &opts, command_line)
         }
         Command::Run { config, options } => {
+            options.validate()?;
             report::check_out(&options.out)?;
             let res = config::load(&config)?;
             run_pipeline(&res, &options, command_line)
@@ -65,11 +68,9 @@ fn dispatch(cli: Cli) -> CliResult<()> {
 }
 
 fn run_pipeline(res: &config::Resolved, opts: &RunOptions, command: String) -> CliResult<()> {
+    opts.validate()?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
-        if t == 0 {
-            return Err(CliError::usage("--threads must be at least 1"));
-        }
         builder = builder.num_threads(t);
     }
     report::check_out(&opts.out)?;

@@ -4,24 +4,20 @@
 
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
-use rayon::prelude::*;
-
-use super::config::{Resolved, Series};
+use super::config::Resolved;
 use super::error::{CliError, CliResult};
 use super::progress::Progress;
 use super::results::*;
-use crate::ssm::Observations;
-use crate::ssm::ebm::{
-    EbmData, EbmFamily, EbmPrior, Ecs, KBoxEbm, Tcr, family::default_specs, sensitivity,
+use crate::ssm::ebm::projection::{
+    ProjectionSettings, TemperatureBand, parameter_draws, project_ensemble, top_box_band,
 };
+use crate::ssm::ebm::recovery::{RecoveryStudy, recovery_study_with_progress};
+use crate::ssm::ebm::{EbmData, EbmFamily, Ecs, KBoxEbm, Tcr, sensitivity};
 use crate::ssm::fit::{
-    FitOptions, FitProgress, MleFit, ParamSpec, ParametricSsm, Z95, delta_method, fit_mle,
-    sample_parameters,
+    FitOptions, FitProgress, MleFit, ParamLayout, ParametricSsm, default_fit_options, delta_method,
+    fit_mle,
 };
 use crate::ssm::kalman::{kalman_filter, predictive_moments};
-use crate::ssm::simulate::simulate;
 use crate::ssm::smoother::rts_smoother;
 
 /// Settings from the command line.
@@ -36,135 +32,20 @@ pub struct RunSettings {
 /// A fitted model with what the later stages need.
 struct Fitted {
     ebm: KBoxEbm,
-    specs: Vec<ParamSpec>,
+    params: ParamLayout,
     fit: MleFit,
     result: ModelResult,
 }
 
-fn value_at(series: &Series, year: f64) -> Option<f64> {
-    let i = (year - series.years[0]).round();
-    if i < 0.0 {
-        return None;
-    }
-    series.values.get(i as usize).copied()
-}
-
-/// The EBM data from `start` to `end` (inclusive): observations where the record has them
-/// (up to the last observed year), forcing from the historical scenario up to the last
-/// observation and from `scenario` afterwards.
-fn build_data(res: &Resolved, scenario: &str, end: f64) -> CliResult<EbmData> {
-    let hist = &res.forcing[&res.historical];
-    let proj = &res.forcing[scenario];
-    let rec = &res.temperature;
-    let last_obs = rec
-        .years
-        .iter()
-        .zip(&rec.values)
-        .rev()
-        .find(|(_, v)| !v.is_nan())
-        .map(|(y, _)| *y)
-        .unwrap_or(res.start);
-    let n = (end - res.start).round() as usize + 1;
-    let mut y = vec![f64::NAN; n];
-    let mut kv = vec![0.0; n];
-    let mut u = Vec::with_capacity(n);
-    for t in 0..n {
-        let year = res.start + t as f64;
-        let src = if year <= last_obs { hist } else { proj };
-        let f = value_at(src, year).ok_or_else(|| {
-            CliError::usage(format!(
-                "the forcing has no value for {year} (scenario {})",
-                if year <= last_obs {
-                    &res.historical
-                } else {
-                    scenario
-                }
-            ))
-        })?;
-        u.push(f);
-    }
-    for (i, &yr) in rec.years.iter().enumerate() {
-        let t = (yr - res.start).round();
-        if t >= 0.0 && (t as usize) < n && !rec.values[i].is_nan() {
-            y[t as usize] = rec.values[i];
-            kv[t as usize] = rec.known_var[i];
+impl From<TemperatureBand> for Band {
+    fn from(b: TemperatureBand) -> Self {
+        Band {
+            years: b.years,
+            mean: b.mean,
+            lo: b.lo,
+            hi: b.hi,
         }
     }
-    let obs = Observations::new(n, 1, y, 1, u)?;
-    Ok(EbmData::new(obs, kv, 1.0)?)
-}
-
-fn last_observed_year(res: &Resolved) -> f64 {
-    let rec = &res.temperature;
-    rec.years
-        .iter()
-        .zip(&rec.values)
-        .rev()
-        .find(|(_, v)| !v.is_nan())
-        .map(|(y, _)| *y)
-        .unwrap_or(res.start)
-}
-
-fn prior(res: &Resolved) -> EbmPrior {
-    if res.config.model.prior == "at_rest" {
-        EbmPrior::AtRest
-    } else {
-        EbmPrior::Stationary
-    }
-}
-
-fn specs_for(res: &Resolved, ebm: &KBoxEbm) -> Vec<ParamSpec> {
-    let m = &res.config.model;
-    let no_known = res.temperature.known_var.iter().all(|&v| v == 0.0);
-    let mut specs = default_specs(
-        ebm,
-        m.sigma_obs,
-        if m.estimate_efficacy {
-            None
-        } else {
-            Some(m.fixed_efficacy)
-        },
-    );
-    for s in specs.iter_mut() {
-        if s.name == "T0" {
-            // Start the offset at the early-record mean (anomaly of the pre-industrial state).
-            let early: Vec<f64> = res
-                .temperature
-                .values
-                .iter()
-                .filter(|v| !v.is_nan())
-                .take(30)
-                .copied()
-                .collect();
-            if !early.is_empty() {
-                s.init = early.iter().sum::<f64>() / early.len() as f64;
-            }
-        }
-        if s.name == "sigma_T" && no_known && m.sigma_obs == 0.0 {
-            // No known observation noise: estimate it.
-            *s = ParamSpec::positive("sigma_T", 0.1);
-        }
-    }
-    specs
-}
-
-/// Top-box temperature on the observation scale (T₁ + T₀) with 95 % limits, from state
-/// means and covariances.
-fn band_from(years: &[f64], means: &[f64], covs: &[f64], n: usize, t1: usize, offset: f64) -> Band {
-    let mut b = Band {
-        years: years.to_vec(),
-        mean: Vec::new(),
-        lo: Vec::new(),
-        hi: Vec::new(),
-    };
-    for t in 0..years.len() {
-        let m = means[t * n + t1] + offset;
-        let sd = covs[t * n * n + t1 + t1 * n].max(0.0).sqrt();
-        b.mean.push(m);
-        b.lo.push(m - Z95 * sd);
-        b.hi.push(m + Z95 * sd);
-    }
-    b
 }
 
 fn fit_model(
@@ -179,28 +60,17 @@ fn fit_model(
     let family = EbmFamily {
         ebm,
         data: data.clone(),
-        prior: prior(res),
+        prior: res.prior(),
     };
-    let specs = specs_for(res, &ebm);
-    let opts = FitOptions {
-        n_starts: res.config.fit.starts,
-        start_spread: res.config.fit.spread,
-        seed: seed.wrapping_add(boxes as u64),
-        lbfgs: mechml_engine::optim::LbfgsOptions {
-            max_iters: res.config.fit.max_iters,
-            max_evals: res.config.fit.max_iters * 4,
-            grad_tol: 1e-7,
-            ..Default::default()
-        },
-        ..FitOptions::default()
-    };
+    let params = res.params(&ebm)?;
+    let opts = res.fit_options(seed.wrapping_add(boxes as u64));
     let bar = progress.bar(
         opts.n_starts as u64 + 1,
         &format!("fitting {boxes}-box model"),
     );
     let t0 = Instant::now();
     let hessian_start = std::sync::Mutex::new(None::<Instant>);
-    let fit = fit_mle(&family, &specs, &opts, &|p| {
+    let fit = fit_mle(&family, &params, &opts, &|p| {
         bar.inc(1);
         if p == FitProgress::Hessian
             && let Ok(mut h) = hessian_start.lock()
@@ -216,36 +86,25 @@ fn fit_model(
         .and_then(|h| *h)
         .map_or(0.0, |h| h.elapsed().as_secs_f64());
     let f2x = Some(m.f2x);
-    let ecs = delta_method(&fit, &specs, &Ecs { ebm, f2x })?;
-    let tcr = delta_method(&fit, &specs, &Tcr { ebm, f2x })?;
+    let ecs = delta_method(&fit, &Ecs { ebm, f2x })?;
+    let tcr = delta_method(&fit, &Tcr { ebm, f2x })?;
     let p = ebm.params_from_slice(&fit.estimate)?;
     let timescales = sensitivity::timescales(&ebm, &p)?;
     // Filter and smoother at the estimate, over the observed span.
     let model = family.build(&fit.estimate)?;
     let filt = kalman_filter(&model, &data.obs)?;
     let sm = rts_smoother(&model, &filt)?;
-    let n = ebm.n_state();
-    let t1 = ebm.t1_index();
     let offset = p.offset;
     let years: Vec<f64> = (0..data.obs.n_steps)
         .map(|t| res.start + t as f64)
         .collect();
     let first_obs = data.obs.y.iter().position(|v| !v.is_nan()).unwrap_or(0);
-    let cut = |b: Band| Band {
-        years: b.years[first_obs..].to_vec(),
-        mean: b.mean[first_obs..].to_vec(),
-        lo: b.lo[first_obs..].to_vec(),
-        hi: b.hi[first_obs..].to_vec(),
-    };
-    let filtered = cut(band_from(
-        &years,
-        &filt.filt_mean,
-        &filt.filt_cov,
-        n,
-        t1,
-        offset,
-    ));
-    let smoothed = cut(band_from(&years, &sm.mean, &sm.cov, n, t1, offset));
+    let filtered = top_box_band(&ebm, &years, &filt.filt_mean, &filt.filt_cov, offset)
+        .from_step(first_obs)
+        .into();
+    let smoothed = top_box_band(&ebm, &years, &sm.mean, &sm.cov, offset)
+        .from_step(first_obs)
+        .into();
     let (pm, pv) = predictive_moments(&model, &filt);
     let z: Vec<f64> = (0..data.obs.n_steps)
         .filter(|&t| !data.obs.y[t].is_nan())
@@ -254,7 +113,7 @@ fn fit_model(
     let zm = z.iter().sum::<f64>() / z.len().max(1) as f64;
     let zsd =
         (z.iter().map(|v| (v - zm) * (v - zm)).sum::<f64>() / (z.len().max(2) - 1) as f64).sqrt();
-    let params = fit
+    let param_results = fit
         .names
         .iter()
         .enumerate()
@@ -272,7 +131,7 @@ fn fit_model(
     let result = ModelResult {
         name: format!("{boxes}-box"),
         boxes,
-        params,
+        params: param_results,
         loglik: fit.loglik,
         n_free: fit.n_free,
         aic: fit.aic,
@@ -295,66 +154,15 @@ fn fit_model(
     };
     Ok(Fitted {
         ebm,
-        specs,
+        params,
         fit,
         result,
     })
 }
 
-/// The 2.5 %, 50 % and 97.5 % points of a mixture of normals with equal weights, by
-/// bisection on the mixture's distribution function.
-fn mixture_quantiles(means: &[f64], sds: &[f64]) -> [f64; 3] {
-    let cdf = |x: f64| -> f64 {
-        means
-            .iter()
-            .zip(sds)
-            .map(|(&m, &s)| {
-                if s > 0.0 {
-                    0.5 * libm_erfc(-(x - m) / (s * std::f64::consts::SQRT_2))
-                } else if x >= m {
-                    1.0
-                } else {
-                    0.0
-                }
-            })
-            .sum::<f64>()
-            / means.len() as f64
-    };
-    let lo0 = means
-        .iter()
-        .zip(sds)
-        .map(|(m, s)| m - 8.0 * s)
-        .fold(f64::INFINITY, f64::min);
-    let hi0 = means
-        .iter()
-        .zip(sds)
-        .map(|(m, s)| m + 8.0 * s)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let q = |p: f64| {
-        let (mut a, mut b) = (lo0, hi0);
-        for _ in 0..60 {
-            let mid = 0.5 * (a + b);
-            if cdf(mid) < p { a = mid } else { b = mid }
-        }
-        0.5 * (a + b)
-    };
-    [q(0.025), q(0.5), q(0.975)]
-}
-
-fn libm_erfc(x: f64) -> f64 {
-    <f64 as mechml_engine::ad::Real>::erfc(x)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let pos = p * (sorted.len() - 1) as f64;
-    let i = pos.floor() as usize;
-    let j = (i + 1).min(sorted.len() - 1);
-    sorted[i] + (pos - i as f64) * (sorted[j] - sorted[i])
-}
-
+/// Projections under every scenario from the model preferred by AIC: the estimate and
+/// `ensemble − 1` draws from the fit's asymptotic law, combined as a mixture
+/// ([`project_ensemble`]).
 fn project(
     res: &Resolved,
     best: &Fitted,
@@ -362,27 +170,10 @@ fn project(
     progress: &Progress,
 ) -> CliResult<Vec<ScenarioProjection>> {
     let pc = &res.config.projection;
-    let scenarios: Vec<String> = match &pc.scenarios {
-        Some(s) => s.clone(),
-        None => res
-            .forcing
-            .keys()
-            .filter(|k| *k != "historical" || res.forcing.len() == 1)
-            .cloned()
-            .collect(),
-    };
-    let last_obs = last_observed_year(res);
+    let scenarios = res.projection_scenarios();
+    let last_obs = res.last_observed_year();
     let mut out = Vec::new();
-    let draws = {
-        let mut d = vec![best.fit.estimate.clone()];
-        d.extend(sample_parameters(
-            &best.fit,
-            &best.specs,
-            pc.ensemble.saturating_sub(1),
-            seed ^ 0x5eed,
-        )?);
-        d
-    };
+    let draws = parameter_draws(&best.fit, pc.ensemble, seed ^ 0x5eed)?;
     let bar = progress.bar(
         (scenarios.len() * draws.len()) as u64,
         "projecting scenarios",
@@ -391,83 +182,30 @@ fn project(
         let series = &res.forcing[&sc];
         let end_default = series.years.last().copied().unwrap_or(last_obs).min(2100.0);
         let end = pc.end.unwrap_or(end_default).max(last_obs);
-        if value_at(series, end).is_none() {
+        if series.value_at(end).is_none() {
             return Err(CliError::usage(format!(
                 "scenario {sc} has no forcing for {end} (projection.end)"
             )));
         }
-        let data = build_data(res, &sc, end)?;
+        let data = res.ebm_data(&sc, end)?;
+        let first_obs = data.obs.y.iter().position(|v| !v.is_nan()).unwrap_or(0);
         let family = EbmFamily {
             ebm: best.ebm,
             data,
-            prior: prior(res),
+            prior: res.prior(),
         };
-        let n = best.ebm.n_state();
-        let t1 = best.ebm.t1_index();
-        let t_len = family.data.obs.n_steps;
-        // For each draw: smoothed mean and sd of T₁ + T₀ per year.
-        let per_draw: Vec<CliResult<(Vec<f64>, Vec<f64>)>> = draws
-            .par_iter()
-            .map(|theta| {
-                let model = family.build(theta)?;
-                let filt = kalman_filter(&model, &family.data.obs)?;
-                let sm = rts_smoother(&model, &filt)?;
-                let off = theta[best.fit.names.iter().position(|n| n == "T0").unwrap_or(0)];
-                let mean: Vec<f64> = (0..t_len).map(|t| sm.mean[t * n + t1] + off).collect();
-                let sd: Vec<f64> = (0..t_len)
-                    .map(|t| sm.cov[t * n * n + t1 + t1 * n].max(0.0).sqrt())
-                    .collect();
-                bar.inc(1);
-                Ok((mean, sd))
-            })
-            .collect();
-        let per_draw: Vec<(Vec<f64>, Vec<f64>)> = per_draw.into_iter().collect::<CliResult<_>>()?;
-        let years: Vec<f64> = (0..t_len).map(|t| res.start + t as f64).collect();
-        let first_obs = family
-            .data
-            .obs
-            .y
-            .iter()
-            .position(|v| !v.is_nan())
-            .unwrap_or(0);
-        let mut band = Band {
-            years: Vec::new(),
-            mean: Vec::new(),
-            lo: Vec::new(),
-            hi: Vec::new(),
+        let settings = ProjectionSettings {
+            start_year: res.start,
+            band_from: res.start + first_obs as f64,
+            baseline: pc.baseline,
+            period: pc.period,
         };
-        for t in first_obs..t_len {
-            let ms: Vec<f64> = per_draw.iter().map(|d| d.0[t]).collect();
-            let ss: Vec<f64> = per_draw.iter().map(|d| d.1[t]).collect();
-            let q = mixture_quantiles(&ms, &ss);
-            band.years.push(years[t]);
-            band.mean.push(ms.iter().sum::<f64>() / ms.len() as f64);
-            band.lo.push(q[0]);
-            band.hi.push(q[2]);
-        }
-        let period_mean = |d: &(Vec<f64>, Vec<f64>), a: f64, b: f64| -> f64 {
-            let idx: Vec<usize> = (0..t_len)
-                .filter(|&t| years[t] >= a && years[t] <= b)
-                .collect();
-            idx.iter().map(|&t| d.0[t]).sum::<f64>() / idx.len().max(1) as f64
-        };
-        let mut w: Vec<f64> = per_draw
-            .iter()
-            .map(|d| {
-                period_mean(d, pc.period[0], pc.period[1])
-                    - period_mean(d, pc.baseline[0], pc.baseline[1])
-            })
-            .collect();
-        w.sort_by(|a, b| a.total_cmp(b));
+        let p = project_ensemble(&family, &draws, &settings, &|| bar.inc(1))?;
         out.push(ScenarioProjection {
             scenario: sc.clone(),
             model: best.result.name.clone(),
-            band,
-            warming: [
-                percentile(&w, 0.5),
-                percentile(&w, 0.025),
-                percentile(&w, 0.975),
-            ],
+            band: p.band.into(),
+            warming: p.warming,
             baseline: pc.baseline,
             period: pc.period,
         });
@@ -476,6 +214,8 @@ fn project(
     Ok(out)
 }
 
+/// The synthetic case with known truth: a recovery study on the record itself (its
+/// forcing, missing years and known variance) with the fitted model as the truth.
 fn synthetic(
     res: &Resolved,
     data: &EbmData,
@@ -484,97 +224,52 @@ fn synthetic(
     progress: &Progress,
 ) -> CliResult<SyntheticResult> {
     let reps = res.config.synthetic.replicates.max(1);
-    let ebm = truth_fit.ebm;
-    let truth = truth_fit.fit.estimate.clone();
-    let family = EbmFamily {
-        ebm,
+    let study = RecoveryStudy {
+        ebm: truth_fit.ebm,
         data: data.clone(),
-        prior: prior(res),
+        truth: truth_fit.fit.estimate.clone(),
+        params: truth_fit.params.clone(),
+        prior: res.prior(),
+        fit: FitOptions {
+            n_starts: 2,
+            seed,
+            ..default_fit_options()
+        },
+        f2x: res.config.model.f2x,
     };
-    let model = family.build(&truth)?;
-    let f2x = Some(res.config.model.f2x);
-    let tcr_truth = Tcr { ebm, f2x }.eval_f64(&truth)?;
     let bar = progress.bar(reps as u64, "synthetic replicates");
-    type Replicate = (MleFit, Option<(f64, f64)>);
-    let fits: Vec<CliResult<Replicate>> = (0..reps)
-        .into_par_iter()
-        .map(|r| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed.wrapping_add(1000 + r as u64));
-            let sim = simulate(&model, data.obs.n_steps, &data.obs.u, &mut rng)?;
-            // Keep the record's pattern of missing years.
-            let y: Vec<f64> = sim
-                .observations
-                .y
-                .iter()
-                .zip(&data.obs.y)
-                .map(|(s, o)| if o.is_nan() { f64::NAN } else { *s })
-                .collect();
-            let obs = Observations::new(data.obs.n_steps, 1, y, 1, data.obs.u.clone())?;
-            let fam = EbmFamily {
-                ebm,
-                data: EbmData::new(obs, data.known_var.clone(), data.dt)?,
-                prior: prior(res),
-            };
-            let opts = FitOptions {
-                n_starts: 2,
-                seed: seed.wrapping_add(r as u64),
-                ..FitOptions::default()
-            };
-            let fit = fit_mle(&fam, &truth_fit.specs, &opts, &|_| {})?;
-            let tcr = delta_method(&fit, &truth_fit.specs, &Tcr { ebm, f2x })?;
-            bar.inc(1);
-            Ok((fit, tcr.ci))
-        })
-        .collect();
+    let report =
+        recovery_study_with_progress(&study, reps, seed.wrapping_add(1000), &|| bar.inc(1))?;
     bar.finish_and_clear();
-    let fits: Vec<Replicate> = fits.into_iter().collect::<CliResult<_>>()?;
-    let with_cov: Vec<&Replicate> = fits.iter().filter(|f| f.0.cov_z.is_some()).collect();
-    let nc = with_cov.len().max(1) as f64;
-    let first = &fits[0].0;
-    let params = first
-        .names
+    let first = report
+        .fits
+        .first()
+        .ok_or_else(|| CliError::Runtime("no synthetic replicate was fitted".into()))?;
+    let params = report
+        .params
         .iter()
-        .enumerate()
-        .filter(|(i, _)| first.free[*i])
-        .map(|(i, name)| {
-            let covered = with_cov
-                .iter()
-                .filter(|f| matches!((f.0.ci_low[i], f.0.ci_high[i]), (Some(a), Some(b)) if a <= truth[i] && truth[i] <= b))
-                .count();
+        .map(|c| {
+            let i = first.names.iter().position(|n| *n == c.name).unwrap_or(0);
             SyntheticParam {
-                name: name.clone(),
-                truth: truth[i],
+                name: c.name.clone(),
+                truth: c.truth,
                 estimate: first.estimate[i],
                 ci: match (first.ci_low[i], first.ci_high[i]) {
                     (Some(a), Some(b)) => Some([a, b]),
                     _ => None,
                 },
-                coverage: covered as f64 / nc,
+                coverage: c.coverage,
             }
         })
         .collect();
-    let tcr_cov = with_cov
-        .iter()
-        .filter(|f| matches!(f.1, Some((a, b)) if a <= tcr_truth && tcr_truth <= b))
-        .count() as f64
-        / nc;
     Ok(SyntheticResult {
         model: truth_fit.result.name.clone(),
         params,
         replicates: reps,
-        replicates_with_covariance: with_cov.len(),
-        tcr_truth,
-        tcr_coverage: tcr_cov,
+        replicates_with_covariance: report.with_covariance,
+        tcr_truth: report.tcr.truth,
+        tcr_coverage: report.tcr.coverage,
     })
-}
-
-trait EvalF64 {
-    fn eval_f64(&self, theta: &[f64]) -> mechml_engine::Result<f64>;
-}
-impl<D: crate::ssm::fit::Derived> EvalF64 for D {
-    fn eval_f64(&self, theta: &[f64]) -> mechml_engine::Result<f64> {
-        self.eval(theta)
-    }
 }
 
 fn cmip5_summary(text: &str) -> Option<Cmip5Summary> {
@@ -599,8 +294,8 @@ fn cmip5_summary(text: &str) -> Option<Cmip5Summary> {
 /// Runs everything.
 pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliResult<Results> {
     let t0 = Instant::now();
-    let last_obs = last_observed_year(res);
-    let data = build_data(res, &res.historical, last_obs)?;
+    let last_obs = res.last_observed_year();
+    let data = res.ebm_data(&res.historical, last_obs)?;
     let mut fitted = Vec::new();
     for &k in &res.config.model.boxes {
         fitted.push(fit_model(res, &data, k, settings.seed, progress)?);
@@ -685,31 +380,4 @@ pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliRe
         synthetic,
         config: res.config.clone(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mixture_quantiles_of_one_and_two_normals() {
-        let q = mixture_quantiles(&[1.0], &[2.0]);
-        assert!(
-            (q[0] - (1.0 - 2.0 * Z95)).abs() < 1e-9
-                && (q[1] - 1.0).abs() < 1e-9
-                && (q[2] - (1.0 + 2.0 * Z95)).abs() < 1e-9
-        );
-        // Two well-separated equal components: the median lies between them, the 2.5 % point
-        // is the 5 % point of the lower one (z = −1.6449).
-        let q = mixture_quantiles(&[0.0, 100.0], &[1.0, 1.0]);
-        assert!((q[0] + 1.644_853_626_951).abs() < 1e-6, "{q:?}");
-        assert!(q[1] > 3.0 && q[1] < 97.0);
-    }
-
-    #[test]
-    fn percentiles_interpolate() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(percentile(&v, 0.5), 3.0);
-        assert!((percentile(&v, 0.025) - 1.1).abs() < 1e-12);
-    }
 }

@@ -7,30 +7,27 @@
 //! steps. Memory: `n/C + C` states; cost: two forward passes plus one local-tape VJP per step.
 
 use super::vjp::LocalVjp;
-use super::{NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, check_adjoints};
+use super::{NoiseReplay, SdeGradients, StepPlan, check_adjoints};
 use crate::error::Result;
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
-use crate::sde::solve::IncrementBuf;
+use crate::sde::solve::{IncrementBuf, PathInputs};
 
 const PASS: &str = "the discrete adjoint";
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     plan: &StepPlan,
-    x0: &[f64],
-    p: &[f64],
     noise: &mut N,
     out_adj: &[f64],
-    checkpoint_every: usize,
+    interval: usize,
 ) -> Result<SdeGradients> {
+    let PathInputs { sde, method, x0, p } = path;
     let d = sde.n_states();
     let gl = sde.noise().diffusion_len(d, sde.n_noise());
     let sl = method.state_len(d, gl);
     let n = plan.n_steps();
-    let c = auto_checkpoints(n, checkpoint_every);
+    let c = interval.max(1);
     let t = &plan.times;
     let save_at = plan.save_at();
     let mut ws = Workspace::<f64>::new(sde);
@@ -46,21 +43,12 @@ pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
             checkpoints.push((y.clone(), noise.position()));
         }
         noise.next(t[k], t[k + 1], &mut inc)?;
-        method.step(
-            sde,
-            t[k],
-            t[k + 1] - t[k],
-            &inc.get(),
-            p,
-            &y,
-            &mut next,
-            &mut ws,
-        );
+        method.step(sde, &inc.get(), p, &y, &mut next, &mut ws);
         std::mem::swap(&mut y, &mut next);
     }
 
     // Backward pass.
-    let mut vjp = LocalVjp::new();
+    let mut vjp = LocalVjp::new(sde, method, p);
     let mut lam = vec![0.0; sl];
     let mut lam_prev = vec![0.0; sl];
     let mut lam_p = vec![0.0; p.len()];
@@ -90,30 +78,18 @@ pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
                 areas[j * m..(j + 1) * m].copy_from_slice(&inc.area);
             }
             let (cur, rest) = states[j * sl..].split_at_mut(sl);
-            method.step(
-                sde,
-                t[k],
-                t[k + 1] - t[k],
-                &inc.get(),
-                p,
-                cur,
-                &mut rest[..sl],
-                &mut ws,
-            );
+            method.step(sde, &inc.get(), p, cur, &mut rest[..sl], &mut ws);
         }
         for k in (k0..k1).rev() {
             let j = k - k0;
             let step_inc = crate::sde::methods::Increment {
+                t: t[k],
+                h: t[k + 1] - t[k],
                 dw: &dws[j * m..(j + 1) * m],
                 area: area.then(|| &areas[j * m..(j + 1) * m]),
             };
             vjp.step(
-                sde,
-                method,
-                t[k],
-                t[k + 1] - t[k],
                 &step_inc,
-                p,
                 &states[j * sl..(j + 1) * sl],
                 &lam,
                 &mut lam_prev,
@@ -127,7 +103,7 @@ pub(crate) fn discrete_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     if n == 0 {
         add_out(0, &mut lam);
     }
-    let gx0 = vjp.init(sde, method, t[0], x0, p, &lam, &mut lam_p)?;
+    let gx0 = vjp.init(t[0], x0, &lam, &mut lam_p)?;
     check_adjoints(PASS, &gx0, &lam_p, d, t[0], 0)?;
     Ok(SdeGradients { x0: gx0, p: lam_p })
 }

@@ -5,20 +5,16 @@ use crate::ad::{DualN, Real};
 use crate::error::{Error, Result};
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
-use crate::sde::solve::{IncrementBuf, non_finite_error};
+use crate::sde::solve::{IncrementBuf, PathInputs, non_finite_error};
 
 /// Tangent directions per forward pass.
 const LANES: usize = 8;
 
 /// Runs the steps of `plan` from the noise's current position, calling `visit(k, state)`
 /// for the initial state (`k = 0`) and after every step.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_plan<S, M, N, R>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, R>,
     plan: &StepPlan,
-    x0: &[R],
-    p: &[R],
     noise: &mut N,
     check_finite: bool,
     mut visit: impl FnMut(usize, &[R]),
@@ -29,6 +25,7 @@ where
     N: NoiseReplay,
     R: Real,
 {
+    let PathInputs { sde, method, x0, p } = path;
     let d = sde.n_states();
     let gl = sde.noise().diffusion_len(d, sde.n_noise());
     let sl = method.state_len(d, gl);
@@ -41,16 +38,7 @@ where
     let mut inc = IncrementBuf::new(noise.dim(), noise.with_area());
     for k in 0..plan.n_steps() {
         noise.next(t[k], t[k + 1], &mut inc)?;
-        method.step(
-            sde,
-            t[k],
-            t[k + 1] - t[k],
-            &inc.get(),
-            p,
-            &y,
-            &mut next,
-            &mut ws,
-        );
+        method.step(sde, &inc.get(), p, &y, &mut next, &mut ws);
         std::mem::swap(&mut y, &mut next);
         if check_finite && let Some(e) = non_finite_error(method.name(), &y[..d], t[k + 1], k + 1) {
             return Err(e);
@@ -63,14 +51,12 @@ where
 /// `Jᵀ out_adj` by forward sensitivities: `⌈(d + P)/8⌉` passes over the path with
 /// [`DualN<8>`] numbers seeded on 8 of the inputs `(x₀, p)` each.
 pub(crate) fn forward_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     plan: &StepPlan,
-    x0: &[f64],
-    p: &[f64],
     noise: &mut N,
     out_adj: &[f64],
 ) -> Result<SdeGradients> {
+    let PathInputs { sde, method, x0, p } = path;
     let d = sde.n_states();
     let n_in = d + p.len();
     let mut grad = vec![0.0; n_in];
@@ -89,7 +75,13 @@ pub(crate) fn forward_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
         };
         let xd: Vec<DualN<LANES>> = x0.iter().enumerate().map(|(i, &v)| seed(i, v)).collect();
         let pd: Vec<DualN<LANES>> = p.iter().enumerate().map(|(j, &v)| seed(d + j, v)).collect();
-        run_plan(sde, method, plan, &xd, &pd, noise, false, |k, y| {
+        let dual = PathInputs {
+            sde,
+            method,
+            x0: &xd,
+            p: &pd,
+        };
+        run_plan(dual, plan, noise, false, |k, y| {
             if bad.is_none() {
                 bad = first_bad_tangent(y, d, k, used);
             }
@@ -119,17 +111,14 @@ pub(crate) fn forward_vjp<S: Sde, M: SdeMethod, N: NoiseReplay>(
 }
 
 /// `J v` for one input direction `v = (v_x0, v_p)`: the tangents of the saved states.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_jvp<S: Sde, M: SdeMethod, N: NoiseReplay>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     plan: &StepPlan,
-    x0: &[f64],
-    p: &[f64],
     noise: &mut N,
     v_x0: &[f64],
     v_p: &[f64],
 ) -> Result<Vec<f64>> {
+    let PathInputs { sde, method, x0, p } = path;
     let d = sde.n_states();
     let xd: Vec<DualN<1>> = x0
         .iter()
@@ -144,7 +133,13 @@ pub(crate) fn forward_jvp<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let save_at = plan.save_at();
     let mut out = vec![0.0; plan.save_idx.len() * d];
     let mut bad = None;
-    run_plan(sde, method, plan, &xd, &pd, noise, false, |k, y| {
+    let dual = PathInputs {
+        sde,
+        method,
+        x0: &xd,
+        p: &pd,
+    };
+    run_plan(dual, plan, noise, false, |k, y| {
         if bad.is_none() {
             bad = first_bad_tangent(y, d, k, 1);
         }

@@ -100,7 +100,9 @@ impl NoiseReplay for StreamNoise<'_> {
     fn seek(&mut self, pos: &NormalLanes) {
         self.lane = pos.clone();
     }
-    fn next(&mut self, _t: f64, _t_next: f64, inc: &mut IncrementBuf) -> Result<()> {
+    #[inline]
+    fn next(&mut self, t: f64, t_next: f64, inc: &mut IncrementBuf) -> Result<()> {
+        inc.set_interval(t, t_next);
         let per = self.scale.len();
         self.lane.fill(self.zig, per, &self.scale, &mut self.buf);
         inc.dw.copy_from_slice(&self.buf[..self.m]);

@@ -9,38 +9,33 @@ use super::{NoiseReplay, SdeGradients, StepPlan, check_adjoints, require_random_
 use crate::error::{Error, Result};
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
-use crate::sde::solve::IncrementBuf;
+use crate::sde::solve::{IncrementBuf, PathInputs};
 
 const PASS: &str = "the reversible adjoint";
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     plan: &StepPlan,
-    x0: &[f64],
-    p: &[f64],
     noise: &mut N,
     out_adj: &[f64],
 ) -> Result<SdeGradients> {
+    let PathInputs { sde, method, x0, p } = path;
     require_random_access(noise, "the reversible adjoint")?;
     let d = sde.n_states();
     let n = plan.n_steps();
     let t = &plan.times;
     let save_at = plan.save_at();
-    let mut y =
-        super::forward::run_plan::<_, _, _, f64>(sde, method, plan, x0, p, noise, true, |_, _| {})
-            .map_err(|e| {
-                e.with_context_prefix(
-                    "forward pass of the reversible adjoint (it reconstructs the path from the \
+    let mut y = super::forward::run_plan(path, plan, noise, true, |_, _| {}).map_err(|e| {
+        e.with_context_prefix(
+            "forward pass of the reversible adjoint (it reconstructs the path from the \
                      final state, which must be finite): ",
-                )
-            })?;
+        )
+    })?;
     let sl = y.len();
     let mut prev = vec![0.0; sl];
     let mut ws = Workspace::<f64>::new(sde);
     let mut inc = IncrementBuf::new(noise.dim(), noise.with_area());
-    let mut vjp = LocalVjp::new();
+    let mut vjp = LocalVjp::new(sde, method, p);
     let mut lam = vec![0.0; sl];
     let mut lam_prev = vec![0.0; sl];
     let mut lam_p = vec![0.0; p.len()];
@@ -53,9 +48,8 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     };
     add_out(n, &mut lam);
     for k in (0..n).rev() {
-        let h = t[k + 1] - t[k];
         noise.at(t[k], t[k + 1], &mut inc)?;
-        method.reverse(sde, t[k], h, &inc.get(), p, &y, &mut prev, &mut ws)?;
+        method.reverse(sde, &inc.get(), p, &y, &mut prev, &mut ws)?;
         if let Some(i) = prev.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 op: method.name(),
@@ -70,24 +64,13 @@ pub(crate) fn reversible_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
                 ),
             });
         }
-        vjp.step(
-            sde,
-            method,
-            t[k],
-            h,
-            &inc.get(),
-            p,
-            &prev,
-            &lam,
-            &mut lam_prev,
-            &mut lam_p,
-        )?;
+        vjp.step(&inc.get(), &prev, &lam, &mut lam_prev, &mut lam_p)?;
         std::mem::swap(&mut lam, &mut lam_prev);
         std::mem::swap(&mut y, &mut prev);
         add_out(k, &mut lam);
         check_adjoints(PASS, &lam, &lam_p, d, t[k], k)?;
     }
-    let gx0 = vjp.init(sde, method, t[0], x0, p, &lam, &mut lam_p)?;
+    let gx0 = vjp.init(t[0], x0, &lam, &mut lam_p)?;
     check_adjoints(PASS, &gx0, &lam_p, d, t[0], 0)?;
     Ok(SdeGradients { x0: gx0, p: lam_p })
 }

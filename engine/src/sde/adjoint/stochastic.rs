@@ -16,27 +16,22 @@
 //! Without backsolve, `x̃` and `x_k` are the forward solution's states, replayed from
 //! checkpoints.
 
-use super::vjp::LocalVjp;
-use super::{
-    NoiseReplay, SdeGradients, StepPlan, auto_checkpoints, check_adjoints, require_random_access,
-};
+use super::vjp::{LocalVjp, PhiVjp};
+use super::{NoiseReplay, SdeGradients, StepPlan, check_adjoints, require_random_access};
 use crate::error::Result;
 use crate::sde::convert::StratonovichForm;
 use crate::sde::methods::{SdeMethod, Workspace};
 use crate::sde::problem::Sde;
-use crate::sde::solve::IncrementBuf;
+use crate::sde::solve::{IncrementBuf, PathInputs};
 
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
-    sde: &S,
-    method: &M,
+    path: PathInputs<'_, S, M, f64>,
     plan: &StepPlan,
-    x0: &[f64],
-    p: &[f64],
     noise: &mut N,
     out_adj: &[f64],
     backsolve: bool,
 ) -> Result<SdeGradients> {
+    let PathInputs { sde, method, x0, p } = path;
     require_random_access(noise, "the stochastic adjoint")?;
     let strat = StratonovichForm::new(sde);
     let d = sde.n_states();
@@ -50,7 +45,7 @@ pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
     let mut inc = IncrementBuf::new(noise.dim(), noise.with_area());
 
     // Forward: the final state, and checkpoints unless backsolving.
-    let c = auto_checkpoints(n, 0);
+    let c = crate::solver::Checkpointing::Auto.interval(n);
     let mut checkpoints: Vec<(Vec<f64>, N::Pos)> = Vec::new();
     let mut y = vec![0.0; sl];
     let mut next = vec![0.0; sl];
@@ -60,25 +55,15 @@ pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
             checkpoints.push((y.clone(), noise.position()));
         }
         noise.next(t[k], t[k + 1], &mut inc)?;
-        method.step(
-            sde,
-            t[k],
-            t[k + 1] - t[k],
-            &inc.get(),
-            p,
-            &y,
-            &mut next,
-            &mut ws,
-        );
+        method.step(sde, &inc.get(), p, &y, &mut next, &mut ws);
         std::mem::swap(&mut y, &mut next);
     }
     let mut x = y[..d].to_vec();
 
-    let mut vjp = LocalVjp::new();
+    let mut vjp = LocalVjp::new(&strat, method, p);
     let mut a = vec![0.0; d];
     let mut a_p = vec![0.0; np];
-    let (mut phi1, mut ax1, mut ap1) = (vec![0.0; d], vec![0.0; d], vec![0.0; np]);
-    let (mut phi2, mut ax2, mut ap2) = (vec![0.0; d], vec![0.0; d], vec![0.0; np]);
+    let (mut s1, mut s2) = (PhiVjp::new(d, np), PhiVjp::new(d, np));
     let mut x_pred = vec![0.0; d];
     let mut a_pred = vec![0.0; d];
     let add_out = |k: usize, a: &mut [f64]| {
@@ -103,16 +88,7 @@ pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
             seg_x[..d].copy_from_slice(&y[..d]);
             for j in seg_k0..k1 {
                 noise.next(t[j], t[j + 1], &mut inc)?;
-                method.step(
-                    sde,
-                    t[j],
-                    t[j + 1] - t[j],
-                    &inc.get(),
-                    p,
-                    &y,
-                    &mut next,
-                    &mut ws,
-                );
+                method.step(sde, &inc.get(), p, &y, &mut next, &mut ws);
                 std::mem::swap(&mut y, &mut next);
                 let o = (j + 1 - seg_k0) * d;
                 seg_x[o..o + d].copy_from_slice(&y[..d]);
@@ -124,37 +100,24 @@ pub(crate) fn stochastic_adjoint<S: Sde, M: SdeMethod, N: NoiseReplay>(
             let o = (k + 1 - seg_k0) * d;
             x.copy_from_slice(&seg_x[o..o + d]);
         }
-        vjp.phi(
-            &strat,
-            t[k + 1],
-            h,
-            &inc.dw,
-            p,
-            &x,
-            &a,
-            &mut phi1,
-            &mut ax1,
-            &mut ap1,
-        )?;
+        vjp.phi(t[k + 1], h, &inc.dw, &x, &a, &mut s1)?;
         for i in 0..d {
             x_pred[i] = if backsolve {
-                x[i] - phi1[i]
+                x[i] - s1.phi[i]
             } else {
                 seg_x[(k - seg_k0) * d + i]
             };
-            a_pred[i] = a[i] + ax1[i];
+            a_pred[i] = a[i] + s1.a_x[i];
         }
-        vjp.phi(
-            &strat, t[k], h, &inc.dw, p, &x_pred, &a_pred, &mut phi2, &mut ax2, &mut ap2,
-        )?;
+        vjp.phi(t[k], h, &inc.dw, &x_pred, &a_pred, &mut s2)?;
         for i in 0..d {
             if backsolve {
-                x[i] -= 0.5 * (phi1[i] + phi2[i]);
+                x[i] -= 0.5 * (s1.phi[i] + s2.phi[i]);
             }
-            a[i] += 0.5 * (ax1[i] + ax2[i]);
+            a[i] += 0.5 * (s1.a_x[i] + s2.a_x[i]);
         }
         for j in 0..np {
-            a_p[j] += 0.5 * (ap1[j] + ap2[j]);
+            a_p[j] += 0.5 * (s1.a_p[j] + s2.a_p[j]);
         }
         add_out(k, &mut a);
         check_adjoints("the stochastic adjoint", &a, &a_p, d, t[k], k)?;

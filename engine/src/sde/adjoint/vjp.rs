@@ -9,30 +9,48 @@ use crate::error::Result;
 use crate::sde::methods::{Increment, SdeMethod, Workspace};
 use crate::sde::problem::Sde;
 
-/// A reusable local tape.
-pub(crate) struct LocalVjp {
+/// A reusable local tape for the VJPs of one path: the SDE, the method and the parameters
+/// stay fixed, each call differentiates one step.
+pub(crate) struct LocalVjp<'a, S, M> {
     tape: Tape,
     adj: Adjoints,
+    sde: &'a S,
+    method: &'a M,
+    p: &'a [f64],
 }
 
-impl LocalVjp {
-    pub fn new() -> Self {
+/// The outputs of [`LocalVjp::phi`]: `φ` and the adjoints `aᵀ ∂φ/∂x`, `aᵀ ∂φ/∂p`.
+pub(crate) struct PhiVjp {
+    pub phi: Vec<f64>,
+    pub a_x: Vec<f64>,
+    pub a_p: Vec<f64>,
+}
+
+impl PhiVjp {
+    pub fn new(d: usize, np: usize) -> Self {
+        Self {
+            phi: vec![0.0; d],
+            a_x: vec![0.0; d],
+            a_p: vec![0.0; np],
+        }
+    }
+}
+
+impl<'a, S: Sde, M: SdeMethod> LocalVjp<'a, S, M> {
+    pub fn new(sde: &'a S, method: &'a M, p: &'a [f64]) -> Self {
         Self {
             tape: Tape::with_capacity(4096),
             adj: Adjoints::default(),
+            sde,
+            method,
+            p,
         }
     }
 
     /// `lam_y = (∂ step / ∂y)ᵀ lam`, `lam_p += (∂ step / ∂p)ᵀ lam` at state `y`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn step<S: Sde, M: SdeMethod>(
+    pub fn step(
         &mut self,
-        sde: &S,
-        method: &M,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
-        p: &[f64],
         y: &[f64],
         lam: &[f64],
         lam_y: &mut [f64],
@@ -41,12 +59,12 @@ impl LocalVjp {
         self.tape.clear();
         let tape = &self.tape;
         let yv = tape.var_vec(y);
-        let pv = tape.var_vec(p);
+        let pv = tape.var_vec(self.p);
         let ys = yv.vars();
         let ps = pv.vars();
         let mut out = vec![Var::constant(0.0); y.len()];
-        let mut ws = Workspace::<Var<'_>>::new(sde);
-        method.step(sde, t, h, inc, &ps, &ys, &mut out, &mut ws);
+        let mut ws = Workspace::<Var<'_>>::new(self.sde);
+        self.method.step(self.sde, inc, &ps, &ys, &mut out, &mut ws);
         let seeds = seeds(&out, lam);
         tape.reverse_into(&seeds, &mut self.adj)?;
         lam_y.copy_from_slice(&self.adj.wrt_vec(&yv));
@@ -56,26 +74,23 @@ impl LocalVjp {
         Ok(())
     }
 
-    /// The adjoint of the initial map `(x₀, p) ↦ state`: returns `∂/∂x₀`, adds `∂/∂p`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn init<S: Sde, M: SdeMethod>(
+    /// The adjoint of the initial map `(x₀, p) ↦ state` at `t0`: returns `∂/∂x₀`, adds
+    /// `∂/∂p` into `lam_p`.
+    pub fn init(
         &mut self,
-        sde: &S,
-        method: &M,
         t0: f64,
         x0: &[f64],
-        p: &[f64],
         lam: &[f64],
         lam_p: &mut [f64],
     ) -> Result<Vec<f64>> {
         self.tape.clear();
         let tape = &self.tape;
         let xv = tape.var_vec(x0);
-        let pv = tape.var_vec(p);
+        let pv = tape.var_vec(self.p);
         let xs = xv.vars();
         let ps = pv.vars();
         let mut out = vec![Var::constant(0.0); lam.len()];
-        method.init(sde, t0, &xs, &ps, &mut out);
+        self.method.init(self.sde, t0, &xs, &ps, &mut out);
         let seeds = seeds(&out, lam);
         tape.reverse_into(&seeds, &mut self.adj)?;
         for (a, b) in lam_p.iter_mut().zip(self.adj.wrt_vec(&pv)) {
@@ -84,45 +99,41 @@ impl LocalVjp {
         Ok(self.adj.wrt_vec(&xv))
     }
 
-    /// `φ = f(t, x) h + g(t, x)·ΔW` at `x`, and `aᵀ ∂φ/∂x`, `aᵀ ∂φ/∂p` (the right-hand side
-    /// of one Heun stage of the stochastic adjoint).
-    #[allow(clippy::too_many_arguments)]
-    pub fn phi<S: Sde>(
+    /// `φ = f(t, x) h + g(t, x)·ΔW` at `(t, x)`, and `aᵀ ∂φ/∂x`, `aᵀ ∂φ/∂p` (the
+    /// right-hand side of one Heun stage of the stochastic adjoint) into `out`.
+    pub fn phi(
         &mut self,
-        sde: &S,
         t: f64,
         h: f64,
         dw: &[f64],
-        p: &[f64],
         x: &[f64],
         a: &[f64],
-        phi: &mut [f64],
-        a_x: &mut [f64],
-        a_p: &mut [f64],
+        out: &mut PhiVjp,
     ) -> Result<()> {
         self.tape.clear();
         let tape = &self.tape;
         let xv = tape.var_vec(x);
-        let pv = tape.var_vec(p);
+        let pv = tape.var_vec(self.p);
         let xs = xv.vars();
         let ps = pv.vars();
+        let sde = self.sde;
         let (d, m) = (sde.n_states(), sde.n_noise());
         let gl = sde.noise().diffusion_len(d, m);
         let mut f = vec![Var::constant(0.0); d];
         let mut g = vec![Var::constant(0.0); gl];
-        sde.drift(t, &xs, &ps, &mut f);
-        sde.diffusion(t, &xs, &ps, &mut g);
+        sde.drift(Var::constant(t), &xs, &ps, &mut f);
+        sde.diffusion(Var::constant(t), &xs, &ps, &mut g);
         for fi in f.iter_mut() {
             *fi *= h;
         }
         sde.noise().apply(d, m, &g, dw, &mut f);
-        for (o, fi) in phi.iter_mut().zip(&f) {
+        for (o, fi) in out.phi.iter_mut().zip(&f) {
             *o = fi.value();
         }
         let seeds = seeds(&f, a);
         tape.reverse_into(&seeds, &mut self.adj)?;
-        a_x.copy_from_slice(&self.adj.wrt_vec(&xv));
-        a_p.copy_from_slice(&self.adj.wrt_vec(&pv));
+        out.a_x.copy_from_slice(&self.adj.wrt_vec(&xv));
+        out.a_p.copy_from_slice(&self.adj.wrt_vec(&pv));
         Ok(())
     }
 }

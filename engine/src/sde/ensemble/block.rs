@@ -10,6 +10,8 @@ pub(super) struct BlockOut {
     /// `[k * d + i]`.
     pub(super) mean: Vec<f64>,
     pub(super) m2: Vec<f64>,
+    /// Co-moments `Σ_l (x_il − x̄_i)(x_jl − x̄_j)`, `[(k * d + i) * d + j]`, when asked.
+    pub(super) cross: Option<Vec<f64>>,
     /// Saved states, lane-major `[(lane * n_save + k) * d + i]`, when kept.
     pub(super) saved: Option<Vec<f64>>,
     pub(super) n_steps: usize,
@@ -17,11 +19,12 @@ pub(super) struct BlockOut {
 }
 
 impl BlockOut {
-    pub(super) fn new(n: usize, n_save: usize, d: usize, keep: bool) -> Self {
+    pub(super) fn new(n: usize, n_save: usize, d: usize, keep: bool, cross: bool) -> Self {
         Self {
             n,
             mean: vec![0.0; n_save * d],
             m2: vec![0.0; n_save * d],
+            cross: cross.then(|| vec![0.0; n_save * d * d]),
             saved: keep.then(|| vec![0.0; n * n_save * d]),
             n_steps: 0,
             n_rejected: 0,
@@ -43,6 +46,20 @@ impl BlockOut {
                 }
             }
         }
+        if let Some(c) = &mut self.cross {
+            // The same operations as `m2` on the diagonal, so that it equals the variance.
+            for i in 0..d {
+                let (xi, mi) = (&x[i * lanes..i * lanes + self.n], self.mean[k * d + i]);
+                for j in 0..d {
+                    let (xj, mj) = (&x[j * lanes..j * lanes + self.n], self.mean[k * d + j]);
+                    c[(k * d + i) * d + j] = xi
+                        .iter()
+                        .zip(xj)
+                        .map(|(a, b)| (a - mi) * (b - mj))
+                        .sum::<f64>();
+                }
+            }
+        }
     }
 }
 
@@ -52,6 +69,8 @@ pub(super) struct Merge {
     pub(super) d: usize,
     pub(super) mean: Vec<f64>,
     pub(super) m2: Vec<f64>,
+    /// Co-moments `[(k * d + i) * d + j]`, when asked.
+    pub(super) cross: Option<Vec<f64>>,
     pub(super) count: f64,
     /// Every path's saved states, when kept.
     pub(super) paths: Option<Vec<f64>>,
@@ -84,6 +103,7 @@ impl Merge {
             d,
             mean: vec![0.0; n_save * d],
             m2: vec![0.0; n_save * d],
+            cross: opts.covariance.then(|| vec![0.0; n_save * d * d]),
             count: 0.0,
             paths: keep_all.then(|| Vec::with_capacity(opts.n_paths * n_save * d)),
             estimators,
@@ -99,6 +119,20 @@ impl Merge {
         let (n_save, d, nq) = (self.n_save, self.d, self.n_levels);
         let nb = b.n as f64;
         let n_ab = self.count + nb;
+        if let (Some(c), Some(bc)) = (&mut self.cross, &b.cross) {
+            // The pairwise update of Chan, Golub & LeVeque for co-moments (the same
+            // operations as for `m2` on the diagonal).
+            for k in 0..n_save {
+                for i in 0..d {
+                    let di = b.mean[k * d + i] - self.mean[k * d + i];
+                    for j in 0..d {
+                        let dj = b.mean[k * d + j] - self.mean[k * d + j];
+                        let e = (k * d + i) * d + j;
+                        c[e] += bc[e] + di * dj * self.count * nb / n_ab;
+                    }
+                }
+            }
+        }
         for e in 0..n_save * d {
             let delta = b.mean[e] - self.mean[e];
             self.mean[e] += delta * nb / n_ab;

@@ -33,16 +33,18 @@
 //!
 //! ```
 //! use mechml_engine::sde::{ensemble, reference::OrnsteinUhlenbeck, EnsembleOptions,
-//!     EulerMaruyama, SaveAt, Steps};
-//! let p = [1.0, 0.0, 0.5];
+//!     EulerMaruyama, SdeProblem, Steps};
+//! use mechml_engine::solver::SaveAt;
+//! let p = vec![1.0, 0.0, 0.5];
+//! let problem = SdeProblem::new(OrnsteinUhlenbeck, 0.0, 2.0, vec![1.0], p.clone())?;
 //! let opts = EnsembleOptions {
 //!     n_paths: 2000,
 //!     steps: Steps::Fixed { n_steps: 200 },
-//!     save: SaveAt::Every(100),
+//!     save_at: SaveAt::Every(100),
 //!     quantiles: vec![0.5],
 //!     ..Default::default()
 //! };
-//! let ens = ensemble(&OrnsteinUhlenbeck, &EulerMaruyama, 0.0, 2.0, &[1.0], &p, &opts)?;
+//! let ens = ensemble(&problem, &EulerMaruyama, &opts)?;
 //! let (mean, _var) = OrnsteinUhlenbeck::moments(1.0, &p, 2.0);
 //! // Four standard errors, plus 0.01 for Euler–Maruyama's O(h) bias of the mean
 //! // ((1 − h)^200 against e^{−2}: 0.0013 here).
@@ -55,20 +57,19 @@ mod streams;
 mod tree;
 
 use block::{BlockOut, Merge};
-use streams::block_streams;
-use tree::block_tree;
 
-use faer::Par;
 use rayon::prelude::*;
 
 use super::controller::AdaptiveOptions;
 use super::methods::SdeMethod;
 use super::normal::Ziggurat;
-use super::problem::{Sde, check_problem};
+use super::problem::{Sde, SdeProblem};
 use super::quantile::{P2Quantile, QuantileMethod, cross_section_quantiles};
 use super::seed::{derive_seed, tag};
-use super::solve::{FixedGrid, SaveAt, Steps, adaptive_stops};
+use super::solve::{FixedGrid, PathInputs, Steps, adaptive_stops};
 use crate::error::{Error, Result};
+use crate::linalg::Par;
+use crate::solver::SaveAt;
 
 /// Paths per block.
 pub const LANES: usize = 64;
@@ -87,7 +88,7 @@ pub enum NoiseSource {
 }
 
 /// Options of [`ensemble`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct EnsembleOptions {
     /// Number of paths.
     pub n_paths: usize,
@@ -96,17 +97,22 @@ pub struct EnsembleOptions {
     /// Step selection.
     pub steps: Steps,
     /// Save times (the statistics are computed at these).
-    pub save: SaveAt,
+    pub save_at: SaveAt,
     /// Quantile levels in `[0, 1]` to report at each save time (empty: none).
     pub quantiles: Vec<f64>,
     /// How quantiles are computed: streaming P² estimates (default; no path is stored) or
     /// exact sample quantiles (stores every path's saved states).
     pub quantile_method: QuantileMethod,
-    /// Keep every path's saved states.
+    /// Keep every path's saved states ([`Ensemble::path`], [`Ensemble::component`],
+    /// [`Ensemble::cross_section`]).
     pub keep_paths: bool,
+    /// Accumulate the covariance matrix of the components at each save time
+    /// ([`Ensemble::covariance`]; `d²` numbers per save time, no path stored).
+    pub covariance: bool,
     /// Source of the Brownian increments.
     pub noise: NoiseSource,
-    /// `Par::Seq`, or `Par::Rayon(_)` to run blocks on the current rayon pool.
+    /// [`Par::Seq`], or [`Par::rayon`]`(0)` to run blocks on the current rayon pool (the
+    /// engine's re-export of faer's parallelism setting, [`linalg::Par`](crate::linalg::Par)).
     pub par: Par,
     /// Stop with an error naming the path, time and component at the first non-finite
     /// state (default `true`).
@@ -122,16 +128,55 @@ impl Default for EnsembleOptions {
             n_paths: 1000,
             seed: 0,
             steps: Steps::Fixed { n_steps: 100 },
-            save: SaveAt::Final,
+            save_at: SaveAt::Final,
             quantiles: Vec::new(),
             quantile_method: QuantileMethod::Streaming,
             keep_paths: false,
+            covariance: false,
             noise: NoiseSource::Streams,
             par: Par::Seq,
             check_finite: true,
             tree_depth: 20,
         }
     }
+}
+
+impl EnsembleOptions {
+    /// Checks the options that do not depend on the problem: at least one path, quantile
+    /// levels in `[0, 1]`.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_paths == 0 {
+            return Err(Error::invalid_option(OP, "n_paths", 0, "≥ 1"));
+        }
+        if let Some((i, q)) = self
+            .quantiles
+            .iter()
+            .enumerate()
+            .find(|(_, q)| !(0.0..=1.0).contains(*q))
+        {
+            return Err(Error::invalid_option(
+                OP,
+                format!("quantiles[{i}]"),
+                q,
+                "a quantile level in [0, 1]",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The name of ensemble errors.
+const OP: &str = "sde::ensemble";
+
+/// The error for adaptive steps driven by normal streams.
+pub(crate) fn adaptive_needs_tree(op: &'static str) -> Error {
+    Error::invalid_option(
+        op,
+        "noise",
+        "NoiseSource::Streams",
+        "NoiseSource::Tree with adaptive steps (rejected steps must re-use the same Brownian \
+         path)",
+    )
 }
 
 /// The seed of path `k` of an ensemble with seed `seed` (the tree seed for
@@ -153,6 +198,9 @@ pub struct Ensemble {
     pub mean: Vec<f64>,
     /// Unbiased sample variances (divisor `n − 1`), same layout.
     pub variance: Vec<f64>,
+    /// Unbiased sample covariances of the components, `[(k * d + i) * d + j]`, if asked
+    /// ([`EnsembleOptions::covariance`]); the diagonal equals `variance`.
+    pub covariances: Option<Vec<f64>>,
     /// The quantile levels.
     pub quantile_levels: Vec<f64>,
     /// Quantiles, `[(k * n_levels + q) * d + i]` (P² estimates or exact, as asked by
@@ -186,70 +234,100 @@ impl Ensemble {
         let nq = self.quantile_levels.len();
         &self.quantiles[(k * nq + q) * d..(k * nq + q + 1) * d]
     }
-    /// The saved states of path `path` at save time `k`, if paths were kept.
-    pub fn path_state(&self, path: usize, k: usize) -> Option<&[f64]> {
-        let (d, ns) = (self.n_states, self.t.len());
+    /// Number of save times.
+    pub fn n_save(&self) -> usize {
+        self.t.len()
+    }
+    /// The saved states of path `path`: an `n_save × d` row-major block (row `k` = the
+    /// state at save time `k`); `None` if paths were not kept or `path ≥ n_paths`.
+    pub fn path(&self, path: usize) -> Option<&[f64]> {
+        if path >= self.n_paths {
+            return None;
+        }
+        let per = self.t.len() * self.n_states;
         self.paths
             .as_ref()
-            .map(|p| &p[(path * ns + k) * d..(path * ns + k + 1) * d])
+            .map(|p| &p[path * per..(path + 1) * per])
+    }
+    /// The saved state of path `path` at save time `k` (`d` values), if paths were kept.
+    pub fn path_state(&self, path: usize, k: usize) -> Option<&[f64]> {
+        let d = self.n_states;
+        if k >= self.t.len() {
+            return None;
+        }
+        self.path(path).map(|p| &p[k * d..(k + 1) * d])
+    }
+    /// Component `i` of path `path` at every save time (`n_save` values), if paths were
+    /// kept.
+    pub fn component(&self, path: usize, i: usize) -> Option<Vec<f64>> {
+        let d = self.n_states;
+        if i >= d {
+            return None;
+        }
+        self.path(path)
+            .map(|p| p.chunks_exact(d).map(|x| x[i]).collect())
+    }
+    /// Component `i` of every path at save time `k` (`n_paths` values, in path order), if
+    /// paths were kept.
+    pub fn cross_section(&self, k: usize, i: usize) -> Option<Vec<f64>> {
+        let (d, ns) = (self.n_states, self.t.len());
+        if k >= ns || i >= d {
+            return None;
+        }
+        self.paths
+            .as_ref()
+            .map(|p| p.chunks_exact(ns * d).map(|path| path[k * d + i]).collect())
+    }
+    /// The `d × d` covariance matrix (row-major) of the components at save time `k`, if
+    /// asked for ([`EnsembleOptions::covariance`]).
+    pub fn covariance(&self, k: usize) -> Option<&[f64]> {
+        let dd = self.n_states * self.n_states;
+        if k >= self.t.len() {
+            return None;
+        }
+        self.covariances.as_ref().map(|c| &c[k * dd..(k + 1) * dd])
     }
 }
 
-/// Simulates `opts.n_paths` paths of `sde` with `method` and summarises them.
+/// Simulates `opts.n_paths` paths of `problem` with `method` and summarises them.
 ///
 /// Errors as for [`solve`](super::solve()), with the path index in non-finite errors;
 /// also: zero paths, quantile levels outside `[0, 1]`, and
 /// [`NoiseSource::Streams`] with a method whose steps need a tree.
-#[allow(clippy::too_many_arguments)]
 pub fn ensemble<S: Sde, M: SdeMethod>(
-    sde: &S,
+    problem: &SdeProblem<S>,
     method: &M,
-    t0: f64,
-    t1: f64,
-    x0: &[f64],
-    p: &[f64],
     opts: &EnsembleOptions,
 ) -> Result<Ensemble> {
-    check_problem(sde, x0, p)?;
+    problem.validate()?;
+    let SdeProblem {
+        sde, t0, t1, x0, p, ..
+    } = problem;
+    let (t0, t1, x0, p) = (*t0, *t1, &x0[..], &p[..]);
     method.check(sde)?;
-    if opts.n_paths == 0 {
-        return Err(Error::InvalidArgument {
-            op: "sde::ensemble",
-            message: "n_paths must be at least 1".into(),
-        });
-    }
-    if let Some(q) = opts.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-        return Err(Error::InvalidArgument {
-            op: "sde::ensemble",
-            message: format!("quantile level {q} is outside [0, 1]"),
-        });
-    }
+    opts.validate()?;
     let d = sde.n_states();
     let plan = match &opts.steps {
         Steps::Fixed { n_steps } => {
             let grid = FixedGrid::new(t0, t1, *n_steps)?;
-            let save = grid.save_indices(&opts.save)?;
+            let save = grid.save_indices(&opts.save_at)?;
             Plan::Fixed { grid, save }
         }
         Steps::Adaptive(aopts) => {
             if opts.noise != NoiseSource::Tree {
-                return Err(Error::InvalidArgument {
-                    op: "sde::ensemble",
-                    message: "adaptive steps need NoiseSource::Tree (rejected steps must \
-                              re-use the same Brownian path)"
-                        .into(),
-                });
+                return Err(adaptive_needs_tree(OP));
             }
-            if matches!(opts.save, SaveAt::Every(_)) {
-                return Err(Error::InvalidArgument {
-                    op: "sde::ensemble",
-                    message: "adaptive paths take different steps: save at SaveAt::Times \
-                              or SaveAt::Final"
-                        .into(),
-                });
+            if let SaveAt::Every(k) = opts.save_at {
+                return Err(Error::invalid_option(
+                    OP,
+                    "save_at",
+                    format!("Every({k})"),
+                    "SaveAt::Times or SaveAt::Final with adaptive steps (paths take \
+                     different steps)",
+                ));
             }
-            let stops = adaptive_stops(t0, t1, &opts.save)?;
-            let times = match &opts.save {
+            let stops = adaptive_stops(t0, t1, &opts.save_at)?;
+            let times = match &opts.save_at {
                 SaveAt::Times(ts) => ts.clone(),
                 _ => vec![t1],
             };
@@ -272,14 +350,21 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     let keep = keep_all || !opts.quantiles.is_empty();
     let zig = Ziggurat::new();
     let n_blocks = opts.n_paths.div_ceil(LANES);
+    let job = BlockJob {
+        path: PathInputs { sde, method, x0, p },
+        opts,
+        plan: &plan,
+        keep,
+        zig: &zig,
+    };
     let run = |b: usize| -> Result<BlockOut> {
         let first = b * LANES;
         let n = LANES.min(opts.n_paths - first);
         match (opts.noise, &plan) {
             (NoiseSource::Streams, Plan::Fixed { grid, save }) => {
-                block_streams(sde, method, *grid, x0, p, opts, first, n, save, keep, &zig)
+                job.streams(*grid, save, first, n)
             }
-            _ => block_tree(sde, method, &plan, x0, p, opts, first, n, keep),
+            _ => job.tree(first, n),
         }
     };
     let mut acc = Merge::new(n_save, d, opts, keep_all)?;
@@ -303,6 +388,7 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
     let Merge {
         mean,
         m2,
+        cross,
         count,
         mut paths,
         estimators,
@@ -320,6 +406,17 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
             }
         })
         .collect();
+    let covariances = cross.map(|c| {
+        c.iter()
+            .map(|v| {
+                if count > 1.0 {
+                    v / (count - 1.0)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    });
     let quantiles = match (&paths, opts.quantile_method) {
         _ if opts.quantiles.is_empty() => Vec::new(),
         (Some(all), QuantileMethod::Exact) => {
@@ -336,12 +433,23 @@ pub fn ensemble<S: Sde, M: SdeMethod>(
         n_paths: opts.n_paths,
         mean,
         variance,
+        covariances,
         quantile_levels: opts.quantiles.clone(),
         quantiles,
         paths,
         n_steps: n_total_steps,
         n_rejected,
     })
+}
+
+/// What every block of an ensemble shares: the path inputs, the options, the step plan,
+/// whether blocks keep their saved states, and the normal generator.
+pub(super) struct BlockJob<'a, S, M> {
+    pub path: PathInputs<'a, S, M, f64>,
+    pub opts: &'a EnsembleOptions,
+    pub plan: &'a Plan,
+    pub keep: bool,
+    pub zig: &'a Ziggurat,
 }
 
 /// How the paths of an ensemble step.

@@ -1,35 +1,49 @@
 //! Blocks driven by per-path normal streams (fixed steps).
 
 use super::block::BlockOut;
-use super::{CHUNK, EnsembleOptions, path_seed};
+use super::{BlockJob, CHUNK, path_seed};
 use crate::error::{Error, Result, all_finite};
 use crate::sde::methods::{BatchWorkspace, SdeMethod};
-use crate::sde::normal::{NormalLanes, Ziggurat};
+use crate::sde::normal::NormalLanes;
 use crate::sde::problem::Sde;
-use crate::sde::solve::FixedGrid;
+use crate::sde::solve::{FixedGrid, PathInputs};
+
+impl<S: Sde, M: SdeMethod> BlockJob<'_, S, M> {
+    /// Paths `first..first + n`, each driven by its own normal stream, on the fixed grid
+    /// `grid`, saved after the steps `save`.
+    pub(super) fn streams(
+        &self,
+        grid: FixedGrid,
+        save: &[usize],
+        first: usize,
+        n: usize,
+    ) -> Result<BlockOut> {
+        block_streams(self, grid, save, first, n)
+    }
+}
 
 /// A block driven by per-path normal streams.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn block_streams<S: Sde, M: SdeMethod>(
-    sde: &S,
-    method: &M,
+fn block_streams<S: Sde, M: SdeMethod>(
+    job: &BlockJob<'_, S, M>,
     grid: FixedGrid,
-    x0: &[f64],
-    p: &[f64],
-    opts: &EnsembleOptions,
+    save: &[usize],
     first: usize,
     n: usize,
-    save: &[usize],
-    keep: bool,
-    zig: &Ziggurat,
 ) -> Result<BlockOut> {
+    let BlockJob {
+        path: PathInputs { sde, method, x0, p },
+        opts,
+        keep,
+        zig,
+        ..
+    } = *job;
     let (d, m) = (sde.n_states(), sde.n_noise());
     let gl = sde.noise().diffusion_len(d, m);
     let sl = method.state_len(d, gl);
     // Pad the block to a multiple of 4 lanes is unnecessary: `lanes` = n.
     let lanes = n;
     let n_save = save.len();
-    let mut out = BlockOut::new(n, n_save, d, keep);
+    let mut out = BlockOut::new(n, n_save, d, keep, opts.covariance);
     let mut streams =
         NormalLanes::from_seeds((first..first + n).map(|k| path_seed(opts.seed, k as u64)));
     let mut bw = BatchWorkspace::new(sde, method, lanes);

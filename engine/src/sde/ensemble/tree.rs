@@ -1,31 +1,41 @@
 //! Blocks whose paths are each driven by their own virtual Brownian tree.
 
 use super::block::BlockOut;
-use super::{EnsembleOptions, Plan, path_seed, with_path};
+use super::{BlockJob, Plan, path_seed, with_path};
 use crate::error::Result;
 use crate::sde::brownian::{BrownianTreeOptions, VirtualBrownianTree};
 use crate::sde::methods::SdeMethod;
 use crate::sde::problem::Sde;
-use crate::sde::solve::{run_adaptive, run_fixed};
+use crate::sde::solve::{AdaptiveRun, PathInputs, run_adaptive, run_fixed};
+
+impl<S: Sde, M: SdeMethod> BlockJob<'_, S, M> {
+    /// Paths `first..first + n`, each driven by its own Brownian tree.
+    pub(super) fn tree(&self, first: usize, n: usize) -> Result<BlockOut> {
+        block_tree(self, first, n)
+    }
+}
 
 /// A block whose paths are each driven by their own Brownian tree.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn block_tree<S: Sde, M: SdeMethod>(
-    sde: &S,
-    method: &M,
-    plan: &Plan,
-    x0: &[f64],
-    p: &[f64],
-    opts: &EnsembleOptions,
+fn block_tree<S: Sde, M: SdeMethod>(
+    job: &BlockJob<'_, S, M>,
     first: usize,
     n: usize,
-    keep: bool,
 ) -> Result<BlockOut> {
+    let BlockJob {
+        path: inputs,
+        opts,
+        plan,
+        keep,
+        ..
+    } = *job;
+    let PathInputs {
+        sde, method, x0, ..
+    } = inputs;
     let d = sde.n_states();
     let m = sde.n_noise();
     let times = plan.times();
     let n_save = times.len();
-    let mut out = BlockOut::new(n, n_save, d, keep);
+    let mut out = BlockOut::new(n, n_save, d, keep, opts.covariance);
     // Saved states in SoA per save time: [k][i * n + l].
     let mut soa = vec![0.0; n_save * d * n];
     let area = method.needs_levy_area();
@@ -41,24 +51,18 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
         };
         match plan {
             Plan::Fixed { grid, save: idx } => {
-                let mut w = VirtualBrownianTree::for_fixed_steps(
-                    grid.t0, grid.t1, grid.n, m, seed, 0, area,
-                )?;
-                run_fixed(
-                    sde,
-                    method,
-                    *grid,
-                    x0,
-                    p,
-                    &mut w,
-                    opts.check_finite,
-                    |k, _, y| {
-                        if idx.get(next_save) == Some(&k) {
-                            save(y, &mut next_save);
-                        }
-                        Ok(())
-                    },
-                )
+                let mut w = VirtualBrownianTree::builder(grid.t0, grid.t1)
+                    .dim(m)
+                    .seed(seed)
+                    .levy_area(area)
+                    .fixed_steps(grid.n)
+                    .build()?;
+                run_fixed(inputs, *grid, &mut w, opts.check_finite, |k, _, y| {
+                    if idx.get(next_save) == Some(&k) {
+                        save(y, &mut next_save);
+                    }
+                    Ok(())
+                })
                 .map_err(|e| with_path(e, path))?;
                 out.n_steps += grid.n;
             }
@@ -77,24 +81,19 @@ pub(super) fn block_tree<S: Sde, M: SdeMethod>(
                 if times.first() == Some(t0) {
                     save(x0, &mut next_save);
                 }
-                let info = run_adaptive(
-                    sde,
-                    method,
-                    *t0,
-                    *t1,
-                    x0,
-                    p,
-                    &mut w,
-                    aopts,
+                let run = AdaptiveRun {
+                    opts: aopts,
+                    t0: *t0,
+                    t1: *t1,
                     stops,
-                    opts.check_finite,
-                    |_, t, y, at_stop| {
-                        if at_stop && times.get(next_save) == Some(&t) {
-                            save(y, &mut next_save);
-                        }
-                        Ok(())
-                    },
-                )
+                    check_finite: opts.check_finite,
+                };
+                let info = run_adaptive(inputs, &run, &mut w, |_, t, y, at_stop| {
+                    if at_stop && times.get(next_save) == Some(&t) {
+                        save(y, &mut next_save);
+                    }
+                    Ok(())
+                })
                 .map_err(|e| with_path(e, path))?;
                 out.n_steps += info.n_steps;
                 out.n_rejected += info.n_rejected;

@@ -27,17 +27,16 @@ impl SdeMethod for EulerMaruyama {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
         out: &mut [R],
         ws: &mut Workspace<R>,
     ) {
-        let (d, m) = (sde.n_states(), sde.n_noise());
-        sde.drift(t, y, p, &mut ws.f0);
-        sde.diffusion(t, y, p, &mut ws.g0);
+        let (d, m, h) = (sde.n_states(), sde.n_noise(), inc.h);
+        let tr = R::from_f64(inc.t);
+        sde.drift(tr, y, p, &mut ws.f0);
+        sde.diffusion(tr, y, p, &mut ws.g0);
         for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
             *o = yi + fi * h;
         }

@@ -31,8 +31,6 @@ impl SdeMethod for Heun {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
@@ -41,14 +39,16 @@ impl SdeMethod for Heun {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
-        sde.drift(t, y, p, &mut ws.f0);
-        sde.diffusion(t, y, p, &mut ws.g0);
+        let (t, h) = (inc.t, inc.h);
+        let (t0, t1) = (R::from_f64(t), R::from_f64(t + h));
+        sde.drift(t0, y, p, &mut ws.f0);
+        sde.diffusion(t0, y, p, &mut ws.g0);
         for ((x, &yi), &fi) in ws.x1.iter_mut().zip(y).zip(&ws.f0) {
             *x = yi + fi * h;
         }
         noise.apply(d, m, &ws.g0, inc.dw, &mut ws.x1);
-        sde.drift(t + h, &ws.x1, p, &mut ws.f1);
-        sde.diffusion(t + h, &ws.x1, p, &mut ws.g1);
+        sde.drift(t1, &ws.x1, p, &mut ws.f1);
+        sde.diffusion(t1, &ws.x1, p, &mut ws.g1);
         for k in 0..ws.g0.len() {
             ws.g0[k] = (ws.g0[k] + ws.g1[k]) * 0.5;
         }

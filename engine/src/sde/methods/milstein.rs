@@ -10,12 +10,11 @@
 //! directional derivative of `g` for scalar and diagonal noise, `m` for general commutative
 //! noise, none for additive noise (where the method is Euler–Maruyama).
 //!
-//! [`Tangent`]: crate::sde::Tangent
+//! [`Tangent`]: crate::ad::Tangent
 
 use super::{Increment, SdeMethod, Workspace};
-use crate::ad::Real;
+use crate::ad::{Real, Tangent};
 use crate::error::{Error, Result};
-use crate::sde::directional::Tangent;
 use crate::sde::noise::{Calculus, NoiseType};
 use crate::sde::problem::Sde;
 
@@ -46,8 +45,6 @@ impl SdeMethod for Milstein {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
@@ -56,14 +53,16 @@ impl SdeMethod for Milstein {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
+        let (t, h) = (inc.t, inc.h);
         let ito = if sde.calculus() == Calculus::Ito {
             h
         } else {
             0.0
         };
         let dw = inc.dw;
-        sde.drift(t, y, p, &mut ws.f0);
-        sde.diffusion(t, y, p, &mut ws.g0);
+        let tr = R::from_f64(t);
+        sde.drift(tr, y, p, &mut ws.f0);
+        sde.diffusion(tr, y, p, &mut ws.g0);
         for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
             *o = yi + fi * h;
         }
@@ -86,7 +85,7 @@ impl SdeMethod for Milstein {
             for ((tx, &yi), &vi) in ws.tx.iter_mut().zip(y).zip(dir) {
                 *tx = Tangent::new(yi, vi);
             }
-            sde.diffusion(t, &ws.tx, &ws.tp, &mut ws.tg);
+            sde.diffusion(Tangent::constant(tr), &ws.tx, &ws.tp, &mut ws.tg);
             match noise {
                 NoiseType::Scalar => {
                     let c = (dw[0] * dw[0] - ito) * 0.5;

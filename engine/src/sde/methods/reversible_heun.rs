@@ -26,12 +26,9 @@ impl ReversibleHeun {
     /// The state at `t` from the state `next` at `t + h` and the same increment (Kidger et
     /// al. 2021, Algorithm 2): `z_n = 2 y_{n+1} − z_{n+1} − f_{n+1} h − g_{n+1} ΔW`, then
     /// `f_n, g_n` at `z_n`, then `y_n = y_{n+1} − ½ (f_n + f_{n+1}) h − ½ (g_n + g_{n+1}) ΔW`.
-    #[allow(clippy::too_many_arguments)]
     pub fn reverse_step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         next: &[R],
@@ -40,6 +37,7 @@ impl ReversibleHeun {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
+        let (t, h) = (inc.t, inc.h);
         let gl = ws.g0.len();
         let (y1, rest) = next.split_at(d);
         let (z1, rest) = rest.split_at(d);
@@ -55,8 +53,8 @@ impl ReversibleHeun {
             z[i] = y1[i] * 2.0 - z1[i] - f1[i] * h;
         }
         noise.apply(d, m, g1, &neg, z);
-        sde.drift(t, z, p, fz);
-        sde.diffusion(t, z, p, &mut gz[..gl]);
+        sde.drift(R::from_f64(t), z, p, fz);
+        sde.diffusion(R::from_f64(t), z, p, &mut gz[..gl]);
         for i in 0..d {
             y[i] = y1[i] - (fz[i] + f1[i]) * (0.5 * h);
         }
@@ -87,15 +85,13 @@ impl SdeMethod for ReversibleHeun {
     fn reverse<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         next: &[R],
         out: &mut [R],
         ws: &mut Workspace<R>,
     ) -> Result<()> {
-        self.reverse_step(sde, t, h, inc, p, next, out, ws);
+        self.reverse_step(sde, inc, p, next, out, ws);
         Ok(())
     }
     fn init<S: Sde, R: Real>(&self, sde: &S, t0: f64, x0: &[R], p: &[R], state: &mut [R]) {
@@ -103,14 +99,12 @@ impl SdeMethod for ReversibleHeun {
         state[..d].copy_from_slice(x0);
         state[d..2 * d].copy_from_slice(x0);
         let (fz, gz) = state[2 * d..].split_at_mut(d);
-        sde.drift(t0, x0, p, fz);
-        sde.diffusion(t0, x0, p, gz);
+        sde.drift(R::from_f64(t0), x0, p, fz);
+        sde.diffusion(R::from_f64(t0), x0, p, gz);
     }
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         state: &[R],
@@ -119,6 +113,7 @@ impl SdeMethod for ReversibleHeun {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
+        let (t, h) = (inc.t, inc.h);
         let gl = ws.g0.len();
         let (y, rest) = state.split_at(d);
         let (z, rest) = rest.split_at(d);
@@ -130,8 +125,8 @@ impl SdeMethod for ReversibleHeun {
             z1[i] = y[i] * 2.0 - z[i] + fz[i] * h;
         }
         noise.apply(d, m, gz, inc.dw, z1);
-        sde.drift(t + h, z1, p, f1);
-        sde.diffusion(t + h, z1, p, &mut g1[..gl]);
+        sde.drift(R::from_f64(t + h), z1, p, f1);
+        sde.diffusion(R::from_f64(t + h), z1, p, &mut g1[..gl]);
         for i in 0..d {
             y1[i] = y[i] + (fz[i] + f1[i]) * (0.5 * h);
         }
@@ -161,18 +156,22 @@ mod tests {
         let mut next = s.clone();
         for (k, dw) in dws.iter().enumerate() {
             let inc = Increment {
+                t: k as f64 * h,
+                h,
                 dw: &[*dw],
                 area: None,
             };
-            m.step(&sde, k as f64 * h, h, &inc, &p, &s, &mut next, &mut ws);
+            m.step(&sde, &inc, &p, &s, &mut next, &mut ws);
             std::mem::swap(&mut s, &mut next);
         }
         for (k, dw) in dws.iter().enumerate().rev() {
             let inc = Increment {
+                t: k as f64 * h,
+                h,
                 dw: &[*dw],
                 area: None,
             };
-            m.reverse_step(&sde, k as f64 * h, h, &inc, &p, &s, &mut next, &mut ws);
+            m.reverse_step(&sde, &inc, &p, &s, &mut next, &mut ws);
             std::mem::swap(&mut s, &mut next);
         }
         for (a, b) in s.iter().zip(&start) {

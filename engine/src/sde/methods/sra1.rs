@@ -39,14 +39,13 @@ impl SdeMethod for Sra1 {
         if sde.noise() == NoiseType::Additive {
             Ok(())
         } else {
-            Err(Error::InvalidArgument {
-                op: self.name(),
-                message: format!(
-                    "SRA1 is for additive noise (g independent of x), but the SDE has {:?} \
-                     noise; use Milstein, Heun or Euler–Maruyama",
-                    sde.noise()
-                ),
-            })
+            Err(Error::invalid_option(
+                self.name(),
+                "sde.noise()",
+                format!("{:?}", sde.noise()),
+                "Additive: SRA1 is for additive noise (g independent of x); use Milstein, \
+                 Heun or Euler–Maruyama",
+            ))
         }
     }
     fn needs_levy_area(&self) -> bool {
@@ -58,21 +57,17 @@ impl SdeMethod for Sra1 {
     fn step<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
         out: &mut [R],
         ws: &mut Workspace<R>,
     ) {
-        sra1(sde, t, h, inc, p, y, out, None, ws);
+        sra1(sde, inc, p, y, out, None, ws);
     }
     fn step_with_error<S: Sde, R: Real>(
         &self,
         sde: &S,
-        t: f64,
-        h: f64,
         inc: &Increment<'_>,
         p: &[R],
         y: &[R],
@@ -80,16 +75,13 @@ impl SdeMethod for Sra1 {
         err: &mut [R],
         ws: &mut Workspace<R>,
     ) -> Result<()> {
-        sra1(sde, t, h, inc, p, y, out, Some(err), ws);
+        sra1(sde, inc, p, y, out, Some(err), ws);
         Ok(())
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn sra1<S: Sde, R: Real>(
     sde: &S,
-    t: f64,
-    h: f64,
     inc: &Increment<'_>,
     p: &[R],
     y: &[R],
@@ -99,7 +91,7 @@ fn sra1<S: Sde, R: Real>(
 ) {
     let (d, m) = (sde.n_states(), sde.n_noise());
     let noise = sde.noise();
-    let dw = inc.dw;
+    let (t, h, dw) = (inc.t, inc.h, inc.dw);
     let area = inc
         .area
         .expect("invariant: solvers check needs_levy_area before stepping");
@@ -108,14 +100,14 @@ fn sra1<S: Sde, R: Real>(
         ws.wa[k] = 0.5 * dw[k] + area[k];
         ws.wb[k] = 1.5 * ws.wa[k];
     }
-    sde.drift(t, y, p, &mut ws.f0);
-    sde.diffusion(t, y, p, &mut ws.g0); // g(t)
-    sde.diffusion(t + h, y, p, &mut ws.g1); // g(t + h)
+    sde.drift(R::from_f64(t), y, p, &mut ws.f0);
+    sde.diffusion(R::from_f64(t), y, p, &mut ws.g0); // g(t)
+    sde.diffusion(R::from_f64(t + h), y, p, &mut ws.g1); // g(t + h)
     for i in 0..d {
         ws.x1[i] = y[i] + ws.f0[i] * (0.75 * h);
     }
     noise.apply(d, m, &ws.g1, &ws.wb, &mut ws.x1);
-    sde.drift(t + 0.75 * h, &ws.x1, p, &mut ws.f1);
+    sde.drift(R::from_f64(t + 0.75 * h), &ws.x1, p, &mut ws.f1);
     for i in 0..d {
         out[i] = y[i] + (ws.f0[i] * (1.0 / 3.0) + ws.f1[i] * (2.0 / 3.0)) * h;
     }

@@ -4,10 +4,11 @@
 
 use mechml_engine::Result;
 use mechml_engine::ad::Real;
+use mechml_engine::param::{Param, ParamLayout};
 
 use super::model::{EbmData, EbmPrior, KBoxEbm};
 use super::sensitivity;
-use crate::ssm::fit::{Derived, ParamSpec, ParametricSsm};
+use crate::ssm::fit::{Derived, ParametricSsm};
 use crate::ssm::model::{LinearGaussianSsm, Observations};
 
 /// A k-box model with its data and prior.
@@ -72,12 +73,27 @@ impl Derived for Tcr {
     }
 }
 
-/// Default parameter specifications for fitting the temperature record: heat capacities,
-/// exchange coefficients, efficacy and noise free (log scale), the offset T₀ free, the
-/// forcing scale held at 1 (the forcing series is in W m⁻²) and the extra observation
-/// noise σ_T held at `sigma_t` (e.g. 0 when the data carry their own uncertainty).
-pub fn default_specs(ebm: &KBoxEbm, sigma_t: f64, fix_epsilon: Option<f64>) -> Vec<ParamSpec> {
-    ebm.param_names()
+/// Default parameters for fitting the temperature record: heat capacities, exchange
+/// coefficients, efficacy and noise free (log scale), the offset T₀ free (real), the
+/// forcing scale held at 1 (the forcing series is in W m⁻²), the extra observation noise
+/// σ_T held at `sigma_t` (e.g. 0 when the data carry their own uncertainty), and the
+/// efficacy held at `fix_epsilon` when given. Starting values are typical of the
+/// historical record (C₁ = 8, C₂ = 100 (2 boxes) or 20, C₃ = 150, κ₁ = 1.2, …).
+///
+/// ```
+/// use mechml_models::ssm::ebm::{KBoxEbm, family::default_params};
+/// let ebm = KBoxEbm::new(2, false, false)?;
+/// let params = default_params(&ebm, 0.0, Some(1.0))?;
+/// assert_eq!(params.free_names(), ["C1", "C2", "kappa1", "kappa2", "sigma_xi", "T0"]);
+/// # Ok::<(), mechml_engine::Error>(())
+/// ```
+pub fn default_params(
+    ebm: &KBoxEbm,
+    sigma_t: f64,
+    fix_epsilon: Option<f64>,
+) -> Result<ParamLayout> {
+    let params = ebm
+        .param_names()
         .iter()
         .map(|name| {
             let n = name.as_str();
@@ -109,15 +125,14 @@ pub fn default_specs(ebm: &KBoxEbm, sigma_t: f64, fix_epsilon: Option<f64>) -> V
                 "sigma_N" => 0.5,
                 _ => 0.0,
             };
-            match n {
-                "F" => ParamSpec::fixed(n, 1.0),
-                "sigma_T" => ParamSpec::fixed(n, sigma_t),
-                "epsilon" if fix_epsilon.is_some() => {
-                    ParamSpec::fixed(n, fix_epsilon.unwrap_or(1.0))
-                }
-                "T0" => ParamSpec::identity(n, init),
-                _ => ParamSpec::positive(n, init),
+            match (n, fix_epsilon) {
+                ("F", _) => Param::real(n, 1.0).held(),
+                ("sigma_T", _) => Param::real(n, sigma_t).held(),
+                ("epsilon", Some(eps)) => Param::real(n, eps).held(),
+                ("T0", _) => Param::real(n, init),
+                _ => Param::positive(n, init),
             }
         })
-        .collect()
+        .collect();
+    ParamLayout::new(params)
 }

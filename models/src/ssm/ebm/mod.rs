@@ -1,7 +1,20 @@
-//! The k-box stochastic energy-balance model (k = 2, 3) of Cummins, Stephenson & Stott
-//! (2020, J. Climate 33, 7909–7926): model structure and parameters ([`model`]) and the
-//! climate-sensitivity figures they imply ([`sensitivity`]), and parameter-recovery
-//! studies on simulated data ([`recovery`]).
+//! The k-box stochastic energy-balance model (k = 1, 2, 3) of Cummins, Stephenson & Stott
+//! (2020, J. Climate 33, 7909–7926) and the climate science built on it, usable without
+//! the `mechml` program:
+//!
+//! | capability | module | entry points |
+//! |---|---|---|
+//! | structure, parameters, data, state-space form | [`model`] | [`KBoxEbm`], [`EbmParams`], [`EbmData`], [`KBoxEbm::state_space`] |
+//! | deterministic response, equilibrium | [`response`] | [`KBoxEbm::response`], [`KBoxEbm::equilibrium`] |
+//! | climate sensitivity | [`sensitivity`] | [`ecs`](sensitivity::ecs), [`tcr`](sensitivity::tcr), [`ramp_response`](sensitivity::ramp_response) |
+//! | maximum-likelihood family, derived quantities, default parameters | [`family`] | [`EbmFamily`], [`Ecs`], [`Tcr`], [`default_params`](family::default_params) |
+//! | projections under forcing scenarios | [`projection`] | [`project_ensemble`](projection::project_ensemble), [`parameter_draws`](projection::parameter_draws) |
+//! | mixture quantiles, percentiles | [`quantiles`] | [`mixture_quantiles`](quantiles::mixture_quantiles) |
+//! | parameter recovery, the synthetic case with known truth | [`recovery`] | [`recovery_study`](recovery::recovery_study) |
+//! | the benchmark workload | [`workload`] | [`loglik`](workload::loglik) |
+//!
+//! The model is checked against an independent re-implementation of the paper's
+//! equations (`check/`, tests only).
 //!
 //! ```
 //! use mechml_models::ssm::ebm::{KBoxEbm, sensitivity};
@@ -15,11 +28,18 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+#[cfg(test)]
+mod check;
 pub mod family;
 pub mod model;
+pub mod projection;
+pub mod quantiles;
 pub mod recovery;
+pub mod response;
 pub mod sensitivity;
+mod state_space;
 pub mod workload;
 
 pub use family::{EbmFamily, Ecs, Tcr};
 pub use model::{EbmData, EbmParams, EbmPrior, KBoxEbm};
+pub use response::EbmResponse;

@@ -2,7 +2,9 @@
 //! the truth, over replicates simulated from known parameters.
 //!
 //! Each replicate simulates the exactly discretised model at the true parameters
-//! (its own seed), fits it by [`fit_mle`] from the given start, and records, for every
+//! (its own seed) on a record's template — its forcing, its pattern of missing
+//! observations, its known observation variance and its step — fits it by [`fit_mle`]
+//! from the given start, and records, for every
 //! free parameter, whether the truth lies in its 95 % interval (log-scale intervals for
 //! positive parameters, [`fit`](crate::ssm::fit)); the same for the equilibrium climate
 //! sensitivity and the transient climate response by the delta method; and whether the
@@ -11,6 +13,10 @@
 //! (Wilks 1938; Pawitan 2001, §9.4). A coverage c over R replicates has the binomial standard error
 //! √(c(1 − c)/R) (for the nominal 0.95 and R = 100: 0.022). Replicates are independent
 //! and run in parallel; the report does not depend on the number of threads.
+//!
+//! With the record itself as the template and a fitted model as the truth this is the
+//! synthetic case with known truth of the `mechml` program: does the method recover the
+//! parameters it reports, on data like the record?
 //!
 //! ```
 //! use mechml_models::ssm::ebm::recovery::chi2_quantile;
@@ -28,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use super::family::{EbmFamily, Ecs, Tcr};
 use super::model::{EbmData, EbmPrior, KBoxEbm};
 use crate::ssm::fit::{
-    Derived, FitOptions, MleFit, ParamMap, ParamSpec, ParametricSsm, delta_method, fit_mle,
-    loglik_at,
+    Derived, DerivedEstimate, FitOptions, MleFit, ParamLayout, ParametricSsm, delta_method,
+    fit_mle, loglik_at, unconstrained,
 };
 use crate::ssm::model::Observations;
 use crate::ssm::simulate::simulate;
@@ -39,15 +45,20 @@ use crate::ssm::simulate::simulate;
 pub struct RecoveryStudy {
     /// Model structure.
     pub ebm: KBoxEbm,
-    /// The forcing series u (one value per year; its length is the record length).
-    pub forcing: Vec<f64>,
+    /// The record to imitate: its forcing series u (whose length is the record length),
+    /// its missing observations (NaN entries stay missing in every replicate; the other
+    /// values are ignored), its known observation variance and its step
+    /// ([`EbmData::template`] for a complete record).
+    pub data: EbmData,
     /// True parameters (in [`KBoxEbm::param_names`] order).
     pub truth: Vec<f64>,
-    /// Which parameters are free, their transforms and starts.
-    pub specs: Vec<ParamSpec>,
+    /// The parameters: which are free, their transforms and starts (in
+    /// [`KBoxEbm::param_names`] order).
+    pub params: ParamLayout,
     /// Distribution of the first state.
     pub prior: EbmPrior,
-    /// Fit options of each replicate (the seed is offset per replicate).
+    /// Fit options of each replicate (the seed is offset per replicate; e.g.
+    /// [`default_fit_options`](crate::ssm::fit::default_fit_options)).
     pub fit: FitOptions,
     /// Forcing of doubled CO₂ for ECS and TCR (W m⁻²).
     pub f2x: f64,
@@ -114,6 +125,8 @@ pub struct RecoveryReport {
     /// replicate; invariant under reparametrisation, so it does not assume a quadratic
     /// log-likelihood in z).
     pub joint_lr: Coverage,
+    /// The fit of every replicate, in replicate order.
+    pub fits: Vec<MleFit>,
 }
 
 /// A derived quantity's (estimate, lower, upper) in one replicate.
@@ -128,48 +141,68 @@ struct Replicate {
     lr: f64,
 }
 
-/// Simulates replicate `r` (seed `seed + r`) and fits it.
+/// Simulates replicate `r` (seed `seed + r`) on the template and fits it.
 fn replicate(
     study: &RecoveryStudy,
     model_fam: &EbmFamily,
     r: usize,
     seed: u64,
 ) -> Result<Replicate> {
-    let t_len = study.forcing.len();
+    let template = &study.data;
+    let t_len = template.obs.n_steps;
     let model = model_fam.build(&study.truth)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed.wrapping_add(r as u64));
-    let sim = simulate(&model, t_len, &study.forcing, &mut rng)?;
+    let sim = simulate(&model, t_len, &template.obs.u, &mut rng)?;
+    // Keep the template's pattern of missing observations.
+    let y: Vec<f64> = sim
+        .observations
+        .y
+        .iter()
+        .zip(&template.obs.y)
+        .map(|(s, o)| if o.is_nan() { f64::NAN } else { *s })
+        .collect();
+    let obs = Observations::new(
+        t_len,
+        template.obs.n_obs,
+        y,
+        template.obs.n_inputs,
+        template.obs.u.clone(),
+    )?;
     let fam = EbmFamily {
-        data: EbmData::new(sim.observations, vec![0.0; t_len], 1.0)?,
+        data: EbmData::new(obs, template.known_var.clone(), template.dt)?,
         ..model_fam.clone()
     };
     let opts = FitOptions {
         seed: study.fit.seed.wrapping_add(r as u64),
         ..study.fit.clone()
     };
-    let fit = fit_mle(&fam, &study.specs, &opts, &|_| {})?;
-    let derived = |d: &dyn Fn(&MleFit) -> Result<crate::ssm::fit::DerivedEstimate>| {
+    let fit = fit_mle(&fam, &study.params, &opts, &|_| {})?;
+    let derived = |d: &dyn Fn(&MleFit) -> Result<DerivedEstimate>| {
         d(&fit).map(|e| e.ci.map(|(lo, hi)| (e.value, lo, hi)))
     };
     let f2x = Some(study.f2x);
     let ebm = study.ebm;
-    let ecs = derived(&|f| delta_method(f, &study.specs, &Ecs { ebm, f2x }))?;
-    let tcr = derived(&|f| delta_method(f, &study.specs, &Tcr { ebm, f2x }))?;
+    let ecs = derived(&|f| delta_method(f, &Ecs { ebm, f2x }))?;
+    let tcr = derived(&|f| delta_method(f, &Tcr { ebm, f2x }))?;
     let wald = match &fit.cov_z {
         Some(cov) => {
-            let map = ParamMap::new(&fit.names, &study.specs)?;
             let dz: Vec<f64> = fit
                 .z_hat
                 .iter()
-                .zip(map.z_of(&study.truth))
+                .zip(unconstrained(&fit.layout, &study.truth)?)
                 .map(|(a, b)| a - b)
                 .collect();
             let k = dz.len();
             let mut l = cov.clone();
-            crate::ssm::dense::cholesky_in_place(&mut l, k, "parameter covariance")?;
-            let mut w = dz;
-            crate::ssm::dense::solve_lower_in_place(&l, k, &mut w);
-            Some(w.iter().map(|v| v * v).sum())
+            // A covariance too ill-conditioned to factorise gives no Wald statistic.
+            match crate::ssm::dense::cholesky_in_place(&mut l, k, "parameter covariance") {
+                Ok(()) => {
+                    let mut w = dz;
+                    crate::ssm::dense::solve_lower_in_place(&l, k, &mut w);
+                    Some(w.iter().map(|v| v * v).sum())
+                }
+                Err(_) => None,
+            }
         }
         None => None,
     };
@@ -202,38 +235,51 @@ pub fn synthetic_forcing(t_len: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Runs `replicates` replicates (seeds `seed`, `seed + 1`, …) and reports the coverage.
+/// Runs `replicates` replicates (simulation seeds `seed`, `seed + 1`, …; fit seeds
+/// `study.fit.seed + r`) and reports the coverage.
 pub fn recovery_study(
     study: &RecoveryStudy,
     replicates: usize,
     seed: u64,
 ) -> Result<RecoveryReport> {
+    recovery_study_with_progress(study, replicates, seed, &|| {})
+}
+
+/// As [`recovery_study`], calling `on_replicate` as each replicate finishes (from worker
+/// threads).
+pub fn recovery_study_with_progress(
+    study: &RecoveryStudy,
+    replicates: usize,
+    seed: u64,
+    on_replicate: &(dyn Fn() + Sync),
+) -> Result<RecoveryReport> {
     if replicates == 0 {
-        return Err(Error::InvalidArgument {
-            op: "recovery_study",
-            message: "replicates must be at least 1".into(),
-        });
+        return Err(Error::invalid_option(
+            "recovery_study",
+            "replicates",
+            0,
+            "at least 1",
+        ));
     }
-    let t_len = study.forcing.len();
-    let m = study.ebm.n_obs();
-    let placeholder = EbmData::new(
-        Observations::new(t_len, m, vec![0.0; t_len * m], 1, study.forcing.clone())?,
-        vec![0.0; t_len],
-        1.0,
-    )?;
     let fam = EbmFamily {
         ebm: study.ebm,
-        data: placeholder,
+        data: study.data.clone(),
         prior: study.prior.clone(),
     };
     let names = study.ebm.param_names();
-    let map = ParamMap::new(&names, &study.specs)?;
+    crate::ssm::fit::check_layout("recovery_study", &names, &study.params)?;
+    let mut layout = study.params.clone();
+    layout.fix_all(&study.fit.fixed)?;
     let reps: Vec<Replicate> = (0..replicates)
         .into_par_iter()
-        .map(|r| replicate(study, &fam, r, seed))
+        .map(|r| {
+            let rep = replicate(study, &fam, r, seed);
+            on_replicate();
+            rep
+        })
         .collect::<Result<_>>()?;
     let with_cov: Vec<&Replicate> = reps.iter().filter(|r| r.fit.cov_z.is_some()).collect();
-    let params = map
+    let params = layout
         .free_indices()
         .iter()
         .map(|&i| {
@@ -266,7 +312,7 @@ pub fn recovery_study(
         f2x,
     }
     .eval::<f64>(&study.truth)?;
-    let q = chi2_quantile(0.95, map.n_free())?;
+    let q = chi2_quantile(0.95, layout.n_free())?;
     let wald: Vec<f64> = with_cov.iter().filter_map(|r| r.wald).collect();
     let joint = Coverage::new(
         "joint",
@@ -290,6 +336,7 @@ pub fn recovery_study(
         tcr: derived("TCR", tcr_true, &|r| r.tcr),
         joint,
         joint_lr,
+        fits: reps.into_iter().map(|r| r.fit).collect(),
     })
 }
 
@@ -346,10 +393,17 @@ fn gamma_p(a: f64, x: f64) -> Result<f64> {
 /// P(k/2, x/2) = p to a relative 1e-12).
 pub fn chi2_quantile(p: f64, k: usize) -> Result<f64> {
     if !(p > 0.0 && p < 1.0) || k == 0 {
-        return Err(Error::InvalidArgument {
-            op: "chi2_quantile",
-            message: format!("need 0 < p < 1 and k ≥ 1, got p = {p}, k = {k}"),
-        });
+        let (name, value, expected) = if k == 0 {
+            ("k", k.to_string(), "at least 1 degree of freedom")
+        } else {
+            ("p", p.to_string(), "inside (0, 1)")
+        };
+        return Err(Error::invalid_option(
+            "chi2_quantile",
+            name,
+            value,
+            expected,
+        ));
     }
     let a = 0.5 * k as f64;
     let (mut lo, mut hi) = (0.0, k as f64 + 20.0 * (k as f64).sqrt() + 40.0);

@@ -31,12 +31,21 @@ pub fn ecs<R: Real>(p: &EbmParams<R>, f2x: R) -> R {
 
 /// TCR: top-box warming after 70 years of the 1 %/yr ramp (forcing F₂ₓ at year ≈ 69.7).
 pub fn tcr<R: Real>(model: &KBoxEbm, p: &EbmParams<R>, f2x: R) -> Result<R> {
-    ramp_response(model, p, f2x, 70.0)
+    Ok(ramp_response(model, p, f2x, 70.0)?[0])
 }
 
-/// Top-box temperature at time `t` (years) under the forcing ramp
-/// f(s) = F₂ₓ s ln(1.01)/ln 2 from rest.
-pub fn ramp_response<R: Real>(model: &KBoxEbm, p: &EbmParams<R>, f2x: R, t: f64) -> Result<R> {
+/// Every box's temperature [T₁, …, T_k] at time `t` (years) under the forcing ramp
+/// f(s) = F₂ₓ s ln(1.01)/ln 2 from rest (the top box's is the transient response; the
+/// deeper boxes lag behind it).
+pub fn ramp_response<R: Real>(model: &KBoxEbm, p: &EbmParams<R>, f2x: R, t: f64) -> Result<Vec<R>> {
+    if !(t.is_finite() && t >= 0.0) {
+        return Err(Error::invalid_option(
+            "ramp_response",
+            "t",
+            t,
+            "a finite time ≥ 0 (years)",
+        ));
+    }
     let sde = model.continuous(p)?;
     let n = sde.n;
     // Input per unit u is the column B (which contains the forcing scale s): the ramp of u
@@ -53,19 +62,15 @@ pub fn ramp_response<R: Real>(model: &KBoxEbm, p: &EbmParams<R>, f2x: R, t: f64)
         }
         v[i] = s;
     }
-    let solve = |rhs: &mut Vec<R>| -> Result<()> {
-        lu_solve_in_place(&sde.a, n, rhs, 1, "tcr").map_err(|_| Error::InvalidArgument {
-            op: "tcr",
-            message: "the drift matrix is singular (a box is decoupled); no transient response"
-                .into(),
-        })
-    };
+    // A singular drift matrix (a decoupled box) has no transient response:
+    // `Error::Singular` names the pivot.
+    let solve = |rhs: &mut Vec<R>| lu_solve_in_place(&sde.a, n, rhs, 1, "ramp_response");
     solve(&mut v)?;
     solve(&mut v)?; // A⁻²(e^{At} − I) b
     let mut w = sde.b.clone();
     solve(&mut w)?; // A⁻¹ b
     let o = model.t1_index();
-    Ok(r * (v[o] - w[o] * t))
+    Ok((o..n).map(|i| r * (v[i] - w[i] * t)).collect())
 }
 
 /// The e-folding timescales (years) of the deterministic temperature dynamics, sorted

@@ -29,13 +29,14 @@ pub fn workload_data(y: Vec<f64>) -> Result<EbmData> {
 pub fn parse_workload_csv(text: &str) -> Result<EbmData> {
     let mut y = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
-        let v: f64 = line
-            .trim()
-            .parse()
-            .map_err(|_| mechml_engine::Error::InvalidArgument {
-                op: "parse_workload_csv",
-                message: format!("line {}: not a number: {line:?}", i + 1),
-            })?;
+        let v: f64 = line.trim().parse().map_err(|_| {
+            mechml_engine::Error::invalid_option(
+                "parse_workload_csv",
+                format!("y (line {})", i + 1),
+                format!("{line:?}"),
+                "a number",
+            )
+        })?;
         y.push(v);
     }
     workload_data(y)

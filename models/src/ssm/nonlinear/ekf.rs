@@ -20,7 +20,7 @@
 use mechml_engine::Result;
 use mechml_engine::ad::{Dual, Real};
 
-use super::{GaussianFilterOutput, NonlinearSsm, gaussian_update, observed};
+use super::{GaussianFilterOutput, NonlinearSsm, ObservedMoments, gaussian_update, observed};
 use crate::ssm::model::Observations;
 
 /// The Jacobian (column-major, `out x n`) of `g` at `x` by `n` forward passes.
@@ -94,7 +94,13 @@ pub fn ekf<M: NonlinearSsm>(
             }
             let yo: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
             let yhat: Vec<f64> = idx.iter().map(|&i| hx[i]).collect();
-            out.loglik += gaussian_update(&mut m, &mut p, n, &yo, &yhat, &s, &c, t, "ekf")?;
+            let moments = ObservedMoments {
+                y: &yo,
+                yhat: &yhat,
+                s: &s,
+                c: &c,
+            };
+            out.loglik += gaussian_update(&mut m, &mut p, n, moments, t, "ekf")?;
         }
         out.filt_mean.extend_from_slice(&m);
         out.filt_cov.extend_from_slice(&p);

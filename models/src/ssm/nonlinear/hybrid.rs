@@ -41,10 +41,12 @@ impl Mlp {
     /// Layer sizes, input first (at least two layers, none empty).
     pub fn new(sizes: Vec<usize>) -> Result<Self> {
         if sizes.len() < 2 || sizes.contains(&0) {
-            return Err(Error::InvalidArgument {
-                op: "Mlp",
-                message: format!("layer sizes {sizes:?}: need at least two non-empty layers"),
-            });
+            return Err(Error::invalid_option(
+                "Mlp",
+                "sizes",
+                format!("{sizes:?}"),
+                "at least two layers (input and output), none empty",
+            ));
         }
         Ok(Self { sizes })
     }

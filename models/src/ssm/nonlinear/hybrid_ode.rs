@@ -397,8 +397,8 @@ impl<F: OdeRhs + Sync, G: LearnedTerm> OdeHybridSsm<F, G> {
                 });
             }
             th.push(match t {
-                Transform::Log => p.ln(),
                 Transform::Identity => p,
+                t => t.to_unconstrained("OdeHybridSsm::theta", &format!("physical[{i}]"), p)?,
             });
         }
         th.extend_from_slice(weights);
@@ -410,10 +410,7 @@ impl<F: OdeRhs + Sync, G: LearnedTerm> OdeHybridSsm<F, G> {
         theta[..self.n_phys]
             .iter()
             .zip(&self.transforms)
-            .map(|(&z, t)| match t {
-                Transform::Log => z.exp(),
-                Transform::Identity => z,
-            })
+            .map(|(&z, t)| t.to_natural(z))
             .collect()
     }
 

@@ -148,21 +148,30 @@ pub(crate) fn observed(y: &[f64]) -> Vec<usize> {
         .collect()
 }
 
-/// One Gaussian update given the predicted observation mean `yhat`, its covariance `s`
-/// (observed block), the state–observation cross-covariance `c` (`n x mo`), and the
-/// predicted moments; returns the log-density of the innovation.
-#[allow(clippy::too_many_arguments)]
+/// The predicted moments of the observed components of y_t at one step.
+pub(crate) struct ObservedMoments<'a, R> {
+    /// The observed values.
+    pub y: &'a [f64],
+    /// Their predicted mean ŷ.
+    pub yhat: &'a [R],
+    /// Their predicted covariance S (`mo x mo`).
+    pub s: &'a [R],
+    /// The state–observation cross-covariance C (`n x mo`).
+    pub c: &'a [R],
+}
+
+/// One Gaussian update of the predicted moments (m, P) of step `t` by the observed
+/// components (Kalman gain K = C S⁻¹, m ← m + K (y − ŷ), P ← P − K S Kᵀ); returns the
+/// log-density of the innovation.
 pub(crate) fn gaussian_update<R: Real>(
     m: &mut [R],
     p: &mut [R],
     n: usize,
-    y: &[f64],
-    yhat: &[R],
-    s: &[R],
-    c: &[R],
+    obs: ObservedMoments<'_, R>,
     t: usize,
     op: &'static str,
 ) -> mechml_engine::Result<R> {
+    let ObservedMoments { y, yhat, s, c } = obs;
     use super::dense::{chol_inverse_into, cholesky_in_place, symmetrize_in_place};
     let mo = y.len();
     let mut l = s.to_vec();

@@ -98,10 +98,12 @@ pub fn particle_filter<M: NonlinearSsm>(
     let n = model.n_state();
     let np = opts.n_particles;
     if np == 0 {
-        return Err(Error::InvalidArgument {
-            op: "particle_filter",
-            message: "n_particles must be at least 1".into(),
-        });
+        return Err(Error::invalid_option(
+            "particle_filter",
+            "n_particles",
+            np,
+            "at least 1",
+        ));
     }
     let (m1, p1) = model.prior(theta);
     let l1 = psd_sqrt(&p1, n, "the prior covariance")?;

@@ -23,7 +23,7 @@ use mechml_engine::ad::Real;
 use mechml_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{GaussianFilterOutput, NonlinearSsm, gaussian_update, observed};
+use super::{GaussianFilterOutput, NonlinearSsm, ObservedMoments, gaussian_update, observed};
 use crate::ssm::dense::{cholesky_in_place, symmetrize_in_place};
 use crate::ssm::model::Observations;
 
@@ -86,10 +86,17 @@ pub fn ukf<R: Real, M: NonlinearSsm>(
     let nf = n as f64;
     let lambda = opts.alpha * opts.alpha * (nf + opts.kappa) - nf;
     if nf + lambda <= 0.0 {
-        return Err(Error::InvalidArgument {
-            op: "ukf",
-            message: format!("n + λ = {} must be positive (raise α or κ)", nf + lambda),
-        });
+        return Err(Error::invalid_option(
+            "ukf",
+            "alpha, kappa",
+            format!(
+                "α = {}, κ = {} (n + λ = {})",
+                opts.alpha,
+                opts.kappa,
+                nf + lambda
+            ),
+            "n + λ = α² (n + κ) > 0: raise α or κ",
+        ));
     }
     let wm0 = lambda / (nf + lambda);
     let wc0 = wm0 + 1.0 - opts.alpha * opts.alpha + opts.beta;
@@ -136,7 +143,13 @@ pub fn ukf<R: Real, M: NonlinearSsm>(
                 }
             }
             let yo: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-            out.loglik += gaussian_update(&mut m, &mut p, n, &yo, &yhat, &s, &c, t, "ukf")?;
+            let moments = ObservedMoments {
+                y: &yo,
+                yhat: &yhat,
+                s: &s,
+                c: &c,
+            };
+            out.loglik += gaussian_update(&mut m, &mut p, n, moments, t, "ukf")?;
         }
         out.filt_mean.extend_from_slice(&m);
         out.filt_cov.extend_from_slice(&p);

@@ -1,154 +1,17 @@
-//! Brownian motion as a queryable, reproducible object.
-//!
-//! [`BrownianPath`] is the extension point: the increment `W(t) − W(s)` of an
-//! `m`-dimensional Brownian motion over any `s ≤ t`, and optionally the space-time Lévy area
-//! `H_{s,t}` that higher-order additive-noise methods need.
-//!
-//! [`VirtualBrownianTree`] is the reference implementation: a binary tree over the dyadic
-//! subdivision of `[t0, t0 + span]` whose nodes are generated on demand, each from its own
-//! seed (Li, Wong, Chen & Duvenaud 2020, "Scalable gradients for stochastic differential
-//! equations", AISTATS, arXiv:2001.01328, §4), with a per-level cache of the last split so
-//! that queries in time order (a forward solve) or reverse time order (an adjoint) cost O(1)
-//! splits each, in the spirit of the Brownian interval of Kidger, Foster, Li & Lyons (2021,
-//! "Efficient and accurate gradients for neural SDEs", NeurIPS, arXiv:2105.13493, §4).
-//!
-//! # Exactness
-//! Increments between grid points `t0 + span·j/2^depth` are exact samples of Brownian
-//! motion (and of its space-time Lévy area). Below the finest level the path is the
-//! conditional mean given the leaf's values: linear interpolation, or, with Lévy area, the
-//! polynomial `W(a + τδ) = τ W + 6τ(1−τ) H` (Foster, Lyons & Oberhauser 2020, "An optimal
-//! polynomial approximation of Brownian motion", SIAM J. Numer. Anal. 58(3),
-//! arXiv:1904.06998, Thm 2.4). Queries are then still consistent (additive over adjacent
-//! intervals) but no longer exact samples; their error is bounded by the leaf width.
-//! Solvers in this module step on the grid: fixed steps by construction
-//! ([`VirtualBrownianTree::for_fixed_steps`]), adaptive steps by choosing dyadic steps.
-//!
-//! # Reproducibility
-//! Every node's values are a fixed function of the seed and the node's position (see
-//! [`seed`](super::seed)), so the value of any query does not depend on which queries came
-//! before it: querying in a different order gives bitwise-identical results. The cache
-//! only saves work.
-//!
-//! # Splitting rules
-//! A node over an interval of length `2δ` with increment `W` (and area `H`) is split at its
-//! midpoint into children `(W₁, H₁)`, `(W₂, H₂)`. Without area, `W₁ = W/2 + √(δ/2) Z`
-//! (the Brownian bridge). With area, conditioning the four independent Gaussians
-//! `W₁, H₁, W₂, H₂` (variances `δ, δ/12`) on `W = W₁ + W₂` and
-//! `H = (W₁ − W₂)/4 + (H₁ + H₂)/2` gives
-//! ```text
-//! W₁ = W/2 + 3H/2 + √(δ/8) Z₁,      H₁ = H/4 − √(δ/32) Z₁ + √(δ/24) Z₂,
-//! W₂ = W − W₁,                      H₂ = 2H − W₁ + W/2 − H₁,
-//! ```
-//! with `Z₁, Z₂` independent standard normals (derived in `docs/sde.md`).
-//!
-//! ```
-//! use mechml_engine::sde::{BrownianPath, BrownianTreeOptions, VirtualBrownianTree};
-//! let mut w = VirtualBrownianTree::new(0.0, 1.0, 2, 42, BrownianTreeOptions::default())?;
-//! let mut a = [0.0; 2];
-//! let mut b = [0.0; 2];
-//! let mut ab = [0.0; 2];
-//! w.increment(0.0, 0.5, &mut a)?;
-//! w.increment(0.5, 1.0, &mut b)?;
-//! w.increment(0.0, 1.0, &mut ab)?;
-//! assert!((a[0] + b[0] - ab[0]).abs() < 1e-12);
-//! # Ok::<(), mechml_engine::Error>(())
-//! ```
+//! [`VirtualBrownianTree`]: the reference [`BrownianPath`], a binary tree of Brownian-bridge
+//! splits generated on demand (see the [module docs](super)).
 
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::seed::{derive_seed, tag};
+use super::{BrownianPath, DyadicGrid};
 use crate::error::{Error, Result};
+use crate::sde::seed::{derive_seed, tag};
 
 /// The deepest tree a [`VirtualBrownianTree`] may have (leaf width `span / 2⁴⁰`); deeper
 /// trees would lose the exact representation of grid positions in `f64`.
 pub const MAX_TREE_DEPTH: u32 = 40;
-
-/// An `m`-dimensional Brownian motion that can be queried over any interval.
-///
-/// Implementations must be deterministic: the same query gives the same answer whatever
-/// happened before (so that a solver and its adjoint see the same path).
-pub trait BrownianPath {
-    /// Number of independent components `m`.
-    fn dim(&self) -> usize;
-
-    /// The interval `[start, end]` on which the path is defined.
-    fn domain(&self) -> (f64, f64);
-
-    /// Writes `W(t) − W(s)` into `dw` (length [`dim`](Self::dim)), for `s ≤ t` in the domain.
-    fn increment(&mut self, s: f64, t: f64, dw: &mut [f64]) -> Result<()>;
-
-    /// The dyadic grid on which this path is exact, if it has one (adaptive solvers step
-    /// on it; see [`DyadicGrid`]).
-    fn dyadic_grid(&self) -> Option<DyadicGrid> {
-        None
-    }
-
-    /// Whether [`increment_with_area`](Self::increment_with_area) is available.
-    fn has_levy_area(&self) -> bool {
-        false
-    }
-
-    /// Writes `W(t) − W(s)` into `dw` and the space-time Lévy area
-    /// `H_{s,t} = (1/h) ∫ₛᵗ (W(u) − W(s) − (u−s)/h · (W(t) − W(s))) du`, `h = t − s`, into
-    /// `area`. Then `∫ₛᵗ (W(u) − W(s)) du = h (dw/2 + area)`.
-    fn increment_with_area(
-        &mut self,
-        _s: f64,
-        _t: f64,
-        _dw: &mut [f64],
-        _area: &mut [f64],
-    ) -> Result<()> {
-        Err(Error::Unsupported {
-            op: "BrownianPath::increment_with_area",
-            reason: "this Brownian path has no space-time Lévy area; build it with \
-                     `levy_area: true`"
-                .into(),
-        })
-    }
-}
-
-/// The grids `t0 + span · j / 2^level`, `level = 0..=depth`, on which a
-/// [`VirtualBrownianTree`] is exact.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DyadicGrid {
-    /// Start of the root interval.
-    pub t0: f64,
-    /// Length of the root interval.
-    pub span: f64,
-    /// The finest level.
-    pub depth: u32,
-}
-
-impl DyadicGrid {
-    /// Step size at `level`, `span / 2^level`.
-    pub fn step(&self, level: u32) -> f64 {
-        self.span / (1u64 << level) as f64
-    }
-    /// The position of `t` in units of the finest cells (snapped to the grid within
-    /// rounding).
-    pub fn position(&self, t: f64) -> f64 {
-        let n = (1u64 << self.depth) as f64;
-        let pos = (t - self.t0) / self.span * n;
-        let r = pos.round();
-        if (pos - r).abs() <= 16.0 * f64::EPSILON * n.max(1.0) {
-            r
-        } else {
-            pos
-        }
-    }
-    /// The time at a position in finest-cell units.
-    pub fn time(&self, pos: f64) -> f64 {
-        self.t0 + self.span * (pos / (1u64 << self.depth) as f64)
-    }
-    /// The first grid point of `level` strictly after `t`.
-    pub fn next_point(&self, t: f64, level: u32) -> f64 {
-        let cells = (1u64 << (self.depth - level.min(self.depth))) as f64;
-        let k = (self.position(t) / cells).floor() + 1.0;
-        self.time(k * cells)
-    }
-}
 
 /// Options of a [`VirtualBrownianTree`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -171,7 +34,7 @@ impl Default for BrownianTreeOptions {
     }
 }
 
-/// A virtual Brownian tree over `[t0, t0 + span]` (see the [module docs](self)).
+/// A virtual Brownian tree over `[t0, t0 + span]` (see the [module docs](super)).
 #[derive(Clone, Debug)]
 pub struct VirtualBrownianTree {
     t0: f64,
@@ -199,27 +62,23 @@ const EMPTY: u64 = u64::MAX;
 impl VirtualBrownianTree {
     /// A tree over `[t0, t1]` for an `dim`-dimensional Brownian motion, reproducible from `seed`.
     pub fn new(t0: f64, t1: f64, dim: usize, seed: u64, opts: BrownianTreeOptions) -> Result<Self> {
-        if !(t0.is_finite() && t1.is_finite() && t1 > t0) {
-            return Err(Error::InvalidArgument {
-                op: "VirtualBrownianTree::new",
-                message: format!("need finite t0 < t1, got t0 = {t0}, t1 = {t1}"),
-            });
-        }
+        const OP: &str = "VirtualBrownianTree::new";
+        crate::sde::problem::check_interval(OP, t0, t1)?;
         if dim == 0 {
-            return Err(Error::InvalidArgument {
-                op: "VirtualBrownianTree::new",
-                message: "the Brownian motion needs at least one component (dim = 0)".into(),
-            });
+            return Err(Error::invalid_option(
+                OP,
+                "dim",
+                0,
+                "≥ 1 (the number of Brownian components)",
+            ));
         }
         if opts.depth > MAX_TREE_DEPTH {
-            return Err(Error::InvalidArgument {
-                op: "VirtualBrownianTree::new",
-                message: format!(
-                    "depth {} exceeds the maximum {MAX_TREE_DEPTH}; use a coarser tolerance \
-                     or a shorter interval",
-                    opts.depth
-                ),
-            });
+            return Err(Error::invalid_option(
+                OP,
+                "depth",
+                opts.depth,
+                format!("≤ {MAX_TREE_DEPTH} (use a coarser tolerance or a shorter interval)"),
+            ));
         }
         let span = t1 - t0;
         let m = dim;
@@ -253,37 +112,25 @@ impl VirtualBrownianTree {
         })
     }
 
-    /// A tree whose finest grid contains the fixed-step times `t0 + k·h`, `h = (t1 − t0) /
-    /// n_steps`, `k = 0..=n_steps`, with `extra_levels` levels below the step size (for
-    /// adaptive refinement). The root covers `[t0, t0 + h·2^⌈log₂ n_steps⌉]`.
-    pub fn for_fixed_steps(
-        t0: f64,
-        t1: f64,
-        n_steps: usize,
-        dim: usize,
-        seed: u64,
-        extra_levels: u32,
-        levy_area: bool,
-    ) -> Result<Self> {
-        if n_steps == 0 {
-            return Err(Error::InvalidArgument {
-                op: "VirtualBrownianTree::for_fixed_steps",
-                message: "n_steps must be at least 1".into(),
-            });
-        }
-        let h = (t1 - t0) / n_steps as f64;
-        let k = usize::BITS - (n_steps - 1).leading_zeros();
-        let span = h * (1u64 << k.min(63)) as f64;
-        Self::new(
-            t0,
-            t0 + span,
-            dim,
-            seed,
-            BrownianTreeOptions {
-                depth: k + extra_levels,
-                levy_area,
-            },
-        )
+    /// A builder: the interval, then the dimension, seed, Lévy area and the grid (a
+    /// depth, or a fixed-step grid) by name.
+    ///
+    /// ```
+    /// use mechml_engine::sde::VirtualBrownianTree;
+    /// // 100 fixed steps on [0, 1] for a 2-dimensional motion with Lévy areas, with 4
+    /// // levels below the step size for adaptive refinement.
+    /// let w = VirtualBrownianTree::builder(0.0, 1.0)
+    ///     .dim(2)
+    ///     .seed(42)
+    ///     .levy_area(true)
+    ///     .fixed_steps(100)
+    ///     .extra_levels(4)
+    ///     .build()?;
+    /// assert_eq!(w.depth(), 7 + 4); // 2⁷ = 128 ≥ 100 cells of the step size
+    /// # Ok::<(), mechml_engine::Error>(())
+    /// ```
+    pub fn builder(t0: f64, t1: f64) -> super::BrownianTreeBuilder {
+        super::BrownianTreeBuilder::new(t0, t1)
     }
 
     /// The grid on which the tree is exact.
@@ -338,14 +185,16 @@ impl VirtualBrownianTree {
         let n = (1u64 << self.depth) as f64;
         let pos = self.grid().position(t);
         if !(0.0..=n).contains(&pos) {
-            return Err(Error::InvalidArgument {
-                op: "VirtualBrownianTree",
-                message: format!(
-                    "time {t} is outside the domain [{}, {}] of the Brownian path",
+            return Err(Error::invalid_option(
+                "VirtualBrownianTree",
+                "t",
+                t,
+                format!(
+                    "a time inside the domain [{}, {}] of the Brownian path",
                     self.t0,
                     self.t0 + self.span
                 ),
-            });
+            ));
         }
         Ok(pos)
     }
@@ -371,10 +220,12 @@ impl VirtualBrownianTree {
             });
         }
         if s.is_nan() || t.is_nan() || s > t {
-            return Err(Error::InvalidArgument {
-                op: "VirtualBrownianTree::increment",
-                message: format!("need s <= t, got s = {s}, t = {t}"),
-            });
+            return Err(Error::invalid_option(
+                "VirtualBrownianTree::increment",
+                "s",
+                s,
+                format!("a start time ≤ the end time t = {t}"),
+            ));
         }
         Ok((self.position(s)?, self.position(t)?))
     }
@@ -593,7 +444,11 @@ mod tests {
     #[test]
     fn sequential_queries_use_few_splits() {
         let n = 1024;
-        let mut w = VirtualBrownianTree::for_fixed_steps(0.0, 1.0, n, 1, 3, 0, false).unwrap();
+        let mut w = VirtualBrownianTree::builder(0.0, 1.0)
+            .seed(3)
+            .fixed_steps(n)
+            .build()
+            .unwrap();
         let mut dw = [0.0];
         let h = 1.0 / n as f64;
         for k in 0..n {
@@ -610,11 +465,11 @@ mod tests {
         let mut dw = [0.0];
         assert!(matches!(
             w.increment(0.5, 2.0, &mut dw),
-            Err(Error::InvalidArgument { .. })
+            Err(Error::InvalidOption { .. })
         ));
         assert!(matches!(
             w.increment(0.5, 0.2, &mut dw),
-            Err(Error::InvalidArgument { .. })
+            Err(Error::InvalidOption { .. })
         ));
         assert!(matches!(
             w.increment(0.0, 0.2, &mut [0.0, 0.0]),

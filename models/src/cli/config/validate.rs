@@ -1,0 +1,113 @@
+//! The checks of the settings that do not depend on the data; every error points at
+//! the setting (file, line and column).
+
+use mechml_engine::optim::MAX_STARTS;
+
+use super::schema::ConfigFile;
+use super::source::ConfigSource;
+use crate::cli::error::CliResult;
+
+/// Checks the settings that do not depend on the data; errors point at the setting.
+pub(super) fn check_settings(config: &ConfigFile, src: &ConfigSource) -> CliResult<()> {
+    let m = &config.model;
+    if m.boxes.is_empty() {
+        return Err(src.error(&["model", "boxes"], "is empty; give 2, 3 or both"));
+    }
+    for (i, &b) in m.boxes.iter().enumerate() {
+        if !(2..=3).contains(&b) {
+            let idx = i.to_string();
+            return Err(src.error(
+                &["model", "boxes", &idx],
+                format!("{b} boxes are not supported (2 or 3)"),
+            ));
+        }
+    }
+    if !["stationary", "at_rest"].contains(&m.prior.as_str()) {
+        return Err(src.error(
+            &["model", "prior"],
+            format!("must be \"stationary\" or \"at_rest\", got \"{}\"", m.prior),
+        ));
+    }
+    if !(m.f2x > 0.0 && m.f2x.is_finite()) {
+        return Err(src.error(
+            &["model", "f2x"],
+            format!(
+                "the forcing of doubled CO₂ must be positive (W m⁻²), got {}",
+                m.f2x
+            ),
+        ));
+    }
+    if !(m.sigma_obs >= 0.0 && m.sigma_obs.is_finite()) {
+        return Err(src.error(
+            &["model", "sigma_obs"],
+            format!("must be non-negative (K), got {}", m.sigma_obs),
+        ));
+    }
+    if !(m.fixed_efficacy > 0.0 && m.fixed_efficacy.is_finite()) {
+        return Err(src.error(
+            &["model", "fixed_efficacy"],
+            format!("the efficacy must be positive, got {}", m.fixed_efficacy),
+        ));
+    }
+    let f = &config.fit;
+    if f.starts == 0 {
+        return Err(src.error(&["fit", "starts"], "must be at least 1"));
+    }
+    if f.starts > MAX_STARTS {
+        return Err(src.error(
+            &["fit", "starts"],
+            format!("must be at most {MAX_STARTS}, got {}", f.starts),
+        ));
+    }
+    if f.max_iters == 0 {
+        return Err(src.error(&["fit", "max_iters"], "must be at least 1"));
+    }
+    if !(f.spread >= 0.0 && f.spread.is_finite()) {
+        return Err(src.error(
+            &["fit", "spread"],
+            format!("must be non-negative, got {}", f.spread),
+        ));
+    }
+    let p = &config.projection;
+    if p.ensemble == 0 {
+        return Err(src.error(&["projection", "ensemble"], "must be at least 1"));
+    }
+    for (key, r) in [("baseline", p.baseline), ("period", p.period)] {
+        if !(r[0].is_finite() && r[1].is_finite() && r[0] <= r[1]) {
+            return Err(src.error(
+                &["projection", key],
+                format!("must be [first year, last year], got [{}, {}]", r[0], r[1]),
+            ));
+        }
+    }
+    if let Some(end) = p.end
+        && !end.is_finite()
+    {
+        return Err(src.error(&["projection", "end"], format!("is {end}")));
+    }
+    let d = &config.data;
+    match (&d.lower_column, &d.upper_column) {
+        (Some(_), None) => {
+            return Err(src.error(
+                &["data", "lower_column"],
+                "give upper_column too (both ends of the interval), or neither",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(src.error(
+                &["data", "upper_column"],
+                "give lower_column too (both ends of the interval), or neither",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(st) = d.start
+        && st.fract() != 0.0
+    {
+        return Err(src.error(
+            &["data", "start"],
+            format!("must be a whole year, got {st}"),
+        ));
+    }
+    Ok(())
+}
