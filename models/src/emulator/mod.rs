@@ -3,11 +3,11 @@
 //!
 //! * [`design`]: Latin hypercubes (random, maximin), Sobol' (Joe–Kuo, Owen-scrambled) and
 //!   Halton points over a box with linear or logarithmic ranges.
+pub mod calibrate;
 pub mod design;
+pub mod ebm;
 pub mod gp;
 pub mod history;
 pub mod sensitivity;
 pub mod simulator;
 pub mod validate;
-pub mod calibrate;
-pub mod ebm;

@@ -70,7 +70,12 @@ impl CalibrationEmulator for PcaEmulator {
         for (j, gj) in g.iter().enumerate() {
             dvar[j * d..(j + 1) * d].copy_from_slice(&gj.dvar);
         }
-        Ok(EmuMoments { mean, dmean, var: g.iter().map(|p| p.var).collect(), dvar })
+        Ok(EmuMoments {
+            mean,
+            dmean,
+            var: g.iter().map(|p| p.var).collect(),
+            dvar,
+        })
     }
 }
 
@@ -94,7 +99,14 @@ impl CalibrationEmulator for MultiOutputEmulator {
             mean: g.iter().map(|p| p.mean).collect(),
             dmean: g.iter().flat_map(|p| p.dmean.iter().copied()).collect(),
             var: g.iter().map(|p| p.var).collect(),
-            dvar: g.iter().flat_map(|p| p.dvar.iter().copied()).collect::<Vec<_>>().chunks(d).flatten().copied().collect(),
+            dvar: g
+                .iter()
+                .flat_map(|p| p.dvar.iter().copied())
+                .collect::<Vec<_>>()
+                .chunks(d)
+                .flatten()
+                .copied()
+                .collect(),
         })
     }
 }
@@ -139,7 +151,11 @@ pub struct KohDensity<'a, E: CalibrationEmulator> {
 
 impl<E: CalibrationEmulator> Clone for KohDensity<'_, E> {
     fn clone(&self) -> Self {
-        Self { emu: self.emu, opts: self.opts.clone(), d: self.d }
+        Self {
+            emu: self.emu,
+            opts: self.opts.clone(),
+            d: self.d,
+        }
     }
 }
 
@@ -161,8 +177,17 @@ impl<'a, E: CalibrationEmulator> KohDensity<'a, E> {
                 });
             }
         }
-        if let Some(i) = opts.obs_var.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(Error::invalid_option("KohOptions", format!("obs_var[{i}]"), opts.obs_var[i], "finite and ≥ 0"));
+        if let Some(i) = opts
+            .obs_var
+            .iter()
+            .position(|v| !(v.is_finite() && *v >= 0.0))
+        {
+            return Err(Error::invalid_option(
+                "KohOptions",
+                format!("obs_var[{i}]"),
+                opts.obs_var[i],
+                "finite and ≥ 0",
+            ));
         }
         if let Some(i) = opts.observations.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
@@ -184,7 +209,11 @@ impl<'a, E: CalibrationEmulator> KohDensity<'a, E> {
             sigma.validate("discrepancy.sigma")?;
             lengthscale.validate("discrepancy.lengthscale")?;
         }
-        Ok(Self { emu, d: emu.dim(), opts })
+        Ok(Self {
+            emu,
+            d: emu.dim(),
+            opts,
+        })
     }
 
     fn n_disc(&self) -> usize {
@@ -203,7 +232,11 @@ impl<'a, E: CalibrationEmulator> KohDensity<'a, E> {
 }
 
 fn logistic(z: f64) -> f64 {
-    if z >= 0.0 { 1.0 / (1.0 + (-z).exp()) } else { z.exp() / (1.0 + z.exp()) }
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        z.exp() / (1.0 + z.exp())
+    }
 }
 
 impl<E: CalibrationEmulator> LogDensity for KohDensity<'_, E> {
@@ -242,7 +275,11 @@ impl<E: CalibrationEmulator> LogDensity for KohDensity<'_, E> {
                 }
             }
         }
-        let (sd2, ell) = if self.n_disc() == 2 { (nat[d] * nat[d], nat[d + 1]) } else { (0.0, 1.0) };
+        let (sd2, ell) = if self.n_disc() == 2 {
+            (nat[d] * nat[d], nat[d + 1])
+        } else {
+            (0.0, 1.0)
+        };
         let loc = &self.opts.locations;
         if sd2 > 0.0 {
             for b in 0..t {
@@ -255,9 +292,17 @@ impl<E: CalibrationEmulator> LogDensity for KohDensity<'_, E> {
             Ok(l) => l,
             Err(_) => return Ok(f64::NEG_INFINITY),
         };
-        let r: Vec<f64> = self.opts.observations.iter().zip(&mo.mean).map(|(a, b)| a - b).collect();
+        let r: Vec<f64> = self
+            .opts
+            .observations
+            .iter()
+            .zip(&mo.mean)
+            .map(|(a, b)| a - b)
+            .collect();
         let w = llt.solve_vec(&r, Par::Seq);
-        let mut lp = -0.5 * r.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() - 0.5 * llt.logdet() - 0.5 * t as f64 * LN_2PI;
+        let mut lp = -0.5 * r.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
+            - 0.5 * llt.logdet()
+            - 0.5 * t as f64 * LN_2PI;
         // S̄ = ½ (w wᵀ − S⁻¹), full.
         let sinv = llt.inverse(Par::Seq);
         let sbar = |a: usize, b: usize| 0.5 * (w[a] * w[b] - sinv[(a, b)]);
@@ -340,7 +385,11 @@ pub struct CalibrationResult {
 }
 
 /// Samples the KOH posterior by NUTS.
-pub fn calibrate<E: CalibrationEmulator>(emu: &E, opts: KohOptions, nuts: &NutsOptions) -> Result<CalibrationResult> {
+pub fn calibrate<E: CalibrationEmulator>(
+    emu: &E,
+    opts: KohOptions,
+    nuts: &NutsOptions,
+) -> Result<CalibrationResult> {
     let dens = KohDensity::new(emu, opts)?;
     let mut nuts = nuts.clone();
     if matches!(nuts.init, mechml_engine::infer::Init::Random { .. }) {

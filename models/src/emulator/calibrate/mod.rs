@@ -20,5 +20,6 @@
 mod density;
 
 pub use density::{
-    CalibrationEmulator, CalibrationResult, Discrepancy, EmuMoments, KohDensity, KohOptions, calibrate,
+    CalibrationEmulator, CalibrationResult, Discrepancy, EmuMoments, KohDensity, KohOptions,
+    calibrate,
 };

@@ -11,6 +11,7 @@ mod study;
 
 pub use simulator::{EBM_INPUTS, Ebm2BoxSimulator, two_box_trajectory};
 pub use study::{
-    CalibrationConfig, CalibrationSummary, DesignConfig, EmulatorConfig, HistoryConfig, LooSummary, ParamSummary,
-    SensitivityConfig, SensitivitySummary, StudyConfig, StudyResults, WaveSummary, run_study,
+    CalibrationConfig, CalibrationSummary, DesignConfig, EmulatorConfig, HistoryConfig, LooSummary,
+    ParamSummary, SensitivityConfig, SensitivitySummary, StudyConfig, StudyResults, WaveSummary,
+    run_study,
 };

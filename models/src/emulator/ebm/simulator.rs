@@ -5,62 +5,31 @@
 //!
 //! $$ C_1 \dot T_1 = F(t) − λ T_1 − ε κ_2 (T_1 − T_2), \qquad C_2 \dot T_2 = κ_2 (T_1 − T_2), $$
 //!
-//! from rest in the first forcing year, with the forcing held constant over each year. The
-//! system `Ṫ = A T + b F` is integrated exactly over each year:
-//! `T_{k+1} = e^{A} T_k + A^{−1}(e^{A} − I) b F_k`, both matrix functions by Sylvester's
-//! formula over the two real, distinct eigenvalues of `A` (real because
-//! `(a_{11} − a_{22})² + 4 a_{12} a_{21} > 0`). The outputs are the top-box temperatures
-//! of the output years as anomalies from their mean over a baseline period (as the
-//! observations are). Written once over [`Real`], so its Jacobian comes from dual numbers.
-//!
-//! **Where this should switch**: once `models::ssm::ebm::KBoxEbm` has a deterministic
-//! response/trajectory API, [`Ebm2BoxSimulator::run`] should call it instead of
-//! [`two_box_trajectory`] (same equations; this file then keeps only the `Simulator`
-//! adapter and the baseline).
+//! from rest in the first forcing year, with the forcing held constant over each year,
+//! integrated exactly over each year by [`KBoxEbm::response`] (the discretisation of the
+//! state-space model: `T_{k+1} = e^{A} T_k + ∫₀¹ e^{As} ds\, b F_k`). The outputs are the
+//! top-box temperatures at the end of each output year as anomalies from their mean over a
+//! baseline period (as the observations are). The response is generic over [`Real`], so
+//! the Jacobian comes from dual numbers.
 
 use mechml_engine::ad::{Dual, Real};
 use mechml_engine::{Error, Result};
 
 use crate::emulator::simulator::Simulator;
+use crate::ssm::ebm::KBoxEbm;
 
 /// Top-box temperatures `T₁` at the end of each forcing year, from rest, for
-/// `p = (C₁, C₂, λ, κ₂, ε)`.
-pub fn two_box_trajectory<R: Real>(p: &[R], forcing: &[f64]) -> Vec<R> {
-    let (c1, c2, lam, k2, eps) = (p[0], p[1], p[2], p[3], p[4]);
-    // A = [[a, b], [c, e]].
-    let a = -(lam + eps * k2) / c1;
-    let b = eps * k2 / c1;
-    let c = k2 / c2;
-    let e = -k2 / c2;
-    let tr = a + e;
-    let disc = ((a - e) * (a - e) + b * c * 4.0).sqrt();
-    let mu1 = (tr + disc) * 0.5;
-    let mu2 = (tr - disc) * 0.5;
-    // f(A) = (f(μ₁)(A − μ₂I) − f(μ₂)(A − μ₁I)) / (μ₁ − μ₂).
-    let fa = |f1: R, f2: R| {
-        let den = mu1 - mu2;
-        [
-            (f1 * (a - mu2) - f2 * (a - mu1)) / den,
-            (f1 * b - f2 * b) / den,
-            (f1 * c - f2 * c) / den,
-            (f1 * (e - mu2) - f2 * (e - mu1)) / den,
-        ]
-    };
-    let ex = fa(mu1.exp(), mu2.exp());
-    // φ(μ) = (e^μ − 1)/μ; forcing enters the first equation as F / C₁.
-    let ph = fa(mu1.exp_m1() / mu1, mu2.exp_m1() / mu2);
-    let (g1, g2) = (ph[0] / c1, ph[2] / c1);
-    let mut t1 = R::zero();
-    let mut t2 = R::zero();
-    let mut out = Vec::with_capacity(forcing.len());
-    for &f in forcing {
-        let n1 = ex[0] * t1 + ex[1] * t2 + g1 * f;
-        let n2 = ex[2] * t1 + ex[3] * t2 + g2 * f;
-        t1 = n1;
-        t2 = n2;
-        out.push(t1);
-    }
-    out
+/// `p = (C₁, C₂, λ, κ₂, ε)` (the deterministic two-box response of [`KBoxEbm::response`]).
+///
+/// # Errors
+/// Parameters the model refuses (e.g. non-finite), a non-finite forcing.
+pub fn two_box_trajectory<R: Real>(p: &[R], forcing: &[f64]) -> Result<Vec<R>> {
+    let ebm = KBoxEbm::new(2, false, false)?;
+    // C1, C2, kappa1 = λ, kappa2, epsilon, sigma_xi, F (forcing scale), sigma_T, T0.
+    let (z, one) = (R::zero(), R::one());
+    let params = ebm.params_from_slice(&[p[0], p[1], p[2], p[3], p[4], z, one, z, z])?;
+    let r = ebm.response(&params, forcing, 1.0)?;
+    Ok(r.top()[1..].to_vec())
 }
 
 /// The two-box EBM over a historical forcing series, returning anomalies of `T₁` over
@@ -80,7 +49,12 @@ impl Ebm2BoxSimulator {
     /// `forcing[k]` is the forcing (W m⁻²) of year `first_year + k`; outputs cover
     /// `out_years` (inclusive), as anomalies from the mean over `baseline` (inclusive,
     /// inside the output years).
-    pub fn new(forcing: Vec<f64>, first_year: i32, out_years: (i32, i32), baseline: (i32, i32)) -> Result<Self> {
+    pub fn new(
+        forcing: Vec<f64>,
+        first_year: i32,
+        out_years: (i32, i32),
+        baseline: (i32, i32),
+    ) -> Result<Self> {
         let last = first_year + forcing.len() as i32 - 1;
         if out_years.0 < first_year || out_years.1 > last || out_years.0 > out_years.1 {
             return Err(Error::invalid_option(
@@ -106,7 +80,12 @@ impl Ebm2BoxSimulator {
                 context: format!("forcing of year {}", first_year + k as i32),
             });
         }
-        Ok(Self { forcing, first_year, out_years, baseline })
+        Ok(Self {
+            forcing,
+            first_year,
+            out_years,
+            baseline,
+        })
     }
 
     /// The output years.
@@ -114,18 +93,24 @@ impl Ebm2BoxSimulator {
         (self.out_years.0..=self.out_years.1).collect()
     }
 
-    fn outputs<R: Real>(&self, p: &[R]) -> Vec<R> {
-        let traj = two_box_trajectory(p, &self.forcing[..=(self.out_years.1 - self.first_year) as usize]);
+    fn outputs<R: Real>(&self, p: &[R]) -> Result<Vec<R>> {
+        let traj = two_box_trajectory(
+            p,
+            &self.forcing[..=(self.out_years.1 - self.first_year) as usize],
+        )?;
         let lo = (self.out_years.0 - self.first_year) as usize;
         let out = &traj[lo..];
-        let (b0, b1) = ((self.baseline.0 - self.out_years.0) as usize, (self.baseline.1 - self.out_years.0) as usize);
+        let (b0, b1) = (
+            (self.baseline.0 - self.out_years.0) as usize,
+            (self.baseline.1 - self.out_years.0) as usize,
+        );
         let nb = (b1 - b0 + 1) as f64;
         let mut base = R::zero();
         for v in &out[b0..=b1] {
             base += *v;
         }
         let base = base / nb;
-        out.iter().map(|v| *v - base).collect()
+        Ok(out.iter().map(|v| *v - base).collect())
     }
 
     fn check(&self, x: &[f64]) -> Result<()> {
@@ -138,7 +123,12 @@ impl Ebm2BoxSimulator {
             });
         }
         if let Some(k) = x.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
-            return Err(Error::invalid_option("Ebm2BoxSimulator", EBM_INPUTS[k], x[k], "finite and > 0"));
+            return Err(Error::invalid_option(
+                "Ebm2BoxSimulator",
+                EBM_INPUTS[k],
+                x[k],
+                "finite and > 0",
+            ));
         }
         Ok(())
     }
@@ -164,7 +154,7 @@ impl Simulator for Ebm2BoxSimulator {
     }
     fn run(&self, x: &[f64]) -> Result<Vec<f64>> {
         self.check(x)?;
-        Ok(self.outputs(x))
+        self.outputs(x)
     }
     fn has_gradient(&self) -> bool {
         true
@@ -175,8 +165,12 @@ impl Simulator for Ebm2BoxSimulator {
         let mut jac = vec![0.0; m * 5];
         let mut y = Vec::new();
         for k in 0..5 {
-            let p: Vec<Dual> = x.iter().enumerate().map(|(i, &v)| Dual::dual(v, if i == k { 1.0 } else { 0.0 })).collect();
-            let out = self.outputs(&p);
+            let p: Vec<Dual> = x
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| Dual::dual(v, if i == k { 1.0 } else { 0.0 }))
+                .collect();
+            let out = self.outputs(&p)?;
             for (i, o) in out.iter().enumerate() {
                 jac[i * 5 + k] = o.tangent();
             }

@@ -11,9 +11,15 @@ use super::data::{HADCRUT5_CSV, RCP_FORCING_CSV, parse_forcing, parse_temperatur
 use super::simulator::Ebm2BoxSimulator;
 use crate::emulator::calibrate::{Discrepancy, KohOptions, calibrate};
 use crate::emulator::design::{MaximinOptions, ParamRange, ParameterSpace, maximin_lhs};
-use crate::emulator::gp::{Components, EmulatorOptions, GpEmulator, KernelFamily, MeanFunction, PcaEmulator};
-use crate::emulator::history::{HmOptions, PcaFunctionals, SampleOptions, Target, Wave, nroy_mask, sample_nroy};
-use crate::emulator::sensitivity::{SensitivityOptions, gp_sobol_indices, saltelli_design, sobol_from_outputs};
+use crate::emulator::gp::{
+    Components, EmulatorOptions, GpEmulator, KernelFamily, MeanFunction, PcaEmulator,
+};
+use crate::emulator::history::{
+    HmOptions, PcaFunctionals, SampleOptions, Target, Wave, nroy_mask, sample_nroy,
+};
+use crate::emulator::sensitivity::{
+    SensitivityOptions, gp_sobol_indices, saltelli_design, sobol_from_outputs,
+};
 use crate::emulator::simulator::{ProgressFn, RunControl, Runner};
 use crate::emulator::validate::loo;
 
@@ -164,10 +170,13 @@ pub const MAX_STUDY_RUNS: usize = 100_000;
 pub const MAX_STUDY_SAMPLER_WORK: usize = 50_000_000;
 
 impl StudyConfig {
-    /// Parses and checks a TOML configuration.
+    /// Parses and checks a TOML configuration (with the `cli` feature, which brings `toml`).
+    #[cfg(feature = "cli")]
     pub fn from_toml(text: &str) -> Result<Self> {
-        let c: Self = toml::from_str(text)
-            .map_err(|e| Error::InvalidArgument { op: "StudyConfig", message: e.to_string() })?;
+        let c: Self = toml::from_str(text).map_err(|e| Error::InvalidArgument {
+            op: "StudyConfig",
+            message: e.to_string(),
+        })?;
         c.validate()?;
         Ok(c)
     }
@@ -176,59 +185,143 @@ impl StudyConfig {
     pub fn validate(&self) -> Result<()> {
         let op = "StudyConfig";
         if self.parameters.len() != 5 {
-            return Err(Error::invalid_option(op, "parameters", self.parameters.len(), "5 (C1, C2, lambda, kappa2, epsilon)"));
+            return Err(Error::invalid_option(
+                op,
+                "parameters",
+                self.parameters.len(),
+                "5 (C1, C2, lambda, kappa2, epsilon)",
+            ));
         }
         ParameterSpace::new(self.parameters.clone())?;
         if let Some(p) = self.parameters.iter().find(|p| p.lo <= 0.0) {
-            return Err(Error::invalid_option(op, format!("{}.lo", p.name), p.lo, "> 0 (physical parameters are positive)"));
+            return Err(Error::invalid_option(
+                op,
+                format!("{}.lo", p.name),
+                p.lo,
+                "> 0 (physical parameters are positive)",
+            ));
         }
-        let total = self.design.runs.saturating_add(self.history.runs_per_wave.saturating_mul(self.history.waves.saturating_sub(1)));
+        let total = self.design.runs.saturating_add(
+            self.history
+                .runs_per_wave
+                .saturating_mul(self.history.waves.saturating_sub(1)),
+        );
         if self.design.runs < 10 || total > MAX_STUDY_RUNS {
-            return Err(Error::invalid_option(op, "runs", total, format!("at least 10 first-wave runs, at most {MAX_STUDY_RUNS} in all")));
+            return Err(Error::invalid_option(
+                op,
+                "runs",
+                total,
+                format!("at least 10 first-wave runs, at most {MAX_STUDY_RUNS} in all"),
+            ));
         }
         if self.history.waves == 0 || self.history.waves > 10 {
-            return Err(Error::invalid_option(op, "history.waves", self.history.waves, "between 1 and 10"));
+            return Err(Error::invalid_option(
+                op,
+                "history.waves",
+                self.history.waves,
+                "between 1 and 10",
+            ));
         }
         if self.history.waves > 1 && self.history.runs_per_wave < 10 {
-            return Err(Error::invalid_option(op, "history.runs_per_wave", self.history.runs_per_wave, "≥ 10"));
+            return Err(Error::invalid_option(
+                op,
+                "history.runs_per_wave",
+                self.history.runs_per_wave,
+                "≥ 10",
+            ));
         }
         if self.history.periods.is_empty() {
-            return Err(Error::invalid_option(op, "history.periods", "[]", "at least one period"));
+            return Err(Error::invalid_option(
+                op,
+                "history.periods",
+                "[]",
+                "at least one period",
+            ));
         }
-        for &(a, b) in self.history.periods.iter().chain([&self.sensitivity.period, &self.baseline]) {
+        for &(a, b) in self
+            .history
+            .periods
+            .iter()
+            .chain([&self.sensitivity.period, &self.baseline])
+        {
             if a > b || a < self.years.0 || b > self.years.1 {
-                return Err(Error::invalid_option(op, "period", format!("{a}–{b}"), format!("inside {}–{}", self.years.0, self.years.1)));
+                return Err(Error::invalid_option(
+                    op,
+                    "period",
+                    format!("{a}–{b}"),
+                    format!("inside {}–{}", self.years.0, self.years.1),
+                ));
             }
         }
         if !(self.history.discrepancy_sd.is_finite() && self.history.discrepancy_sd >= 0.0) {
-            return Err(Error::invalid_option(op, "history.discrepancy_sd", self.history.discrepancy_sd, "finite and ≥ 0"));
+            return Err(Error::invalid_option(
+                op,
+                "history.discrepancy_sd",
+                self.history.discrepancy_sd,
+                "finite and ≥ 0",
+            ));
         }
         if !(1_000..=100_000_000).contains(&self.history.candidates) {
-            return Err(Error::invalid_option(op, "history.candidates", self.history.candidates, "between 10³ and 10⁸"));
+            return Err(Error::invalid_option(
+                op,
+                "history.candidates",
+                self.history.candidates,
+                "between 10³ and 10⁸",
+            ));
         }
         let c = &self.calibration;
-        let work = c.chains.saturating_mul(c.warmup.saturating_add(c.draws)).saturating_mul(1024);
+        let work = c
+            .chains
+            .saturating_mul(c.warmup.saturating_add(c.draws))
+            .saturating_mul(1024);
         if c.chains == 0 || c.draws == 0 || work > MAX_STUDY_SAMPLER_WORK {
             return Err(Error::invalid_option(
                 op,
                 "calibration",
                 format!("{} chains × {} iterations", c.chains, c.warmup + c.draws),
-                format!("≥ 1 chain and draw, chains × iterations ≤ {}", MAX_STUDY_SAMPLER_WORK / 1024),
+                format!(
+                    "≥ 1 chain and draw, chains × iterations ≤ {}",
+                    MAX_STUDY_SAMPLER_WORK / 1024
+                ),
             ));
         }
-        c.discrepancy_sigma.validate("calibration.discrepancy_sigma")?;
-        c.discrepancy_lengthscale.validate("calibration.discrepancy_lengthscale")?;
-        if !(16..=1 << 20).contains(&self.sensitivity.base_samples) || self.sensitivity.bootstrap > 10_000 {
-            return Err(Error::invalid_option(op, "sensitivity", self.sensitivity.base_samples, "base_samples in 16..2²⁰, bootstrap ≤ 10⁴"));
+        c.discrepancy_sigma
+            .validate("calibration.discrepancy_sigma")?;
+        c.discrepancy_lengthscale
+            .validate("calibration.discrepancy_lengthscale")?;
+        if !(16..=1 << 20).contains(&self.sensitivity.base_samples)
+            || self.sensitivity.bootstrap > 10_000
+        {
+            return Err(Error::invalid_option(
+                op,
+                "sensitivity",
+                self.sensitivity.base_samples,
+                "base_samples in 16..2²⁰, bootstrap ≤ 10⁴",
+            ));
         }
         if !(self.emulator.pca_variance > 0.0 && self.emulator.pca_variance <= 1.0) {
-            return Err(Error::invalid_option(op, "emulator.pca_variance", self.emulator.pca_variance, "in (0, 1]"));
+            return Err(Error::invalid_option(
+                op,
+                "emulator.pca_variance",
+                self.emulator.pca_variance,
+                "in (0, 1]",
+            ));
         }
         if !["constant", "linear"].contains(&self.emulator.mean.as_str()) {
-            return Err(Error::invalid_option(op, "emulator.mean", &self.emulator.mean, "constant or linear"));
+            return Err(Error::invalid_option(
+                op,
+                "emulator.mean",
+                &self.emulator.mean,
+                "constant or linear",
+            ));
         }
         if !(1..=50).contains(&self.emulator.restarts) {
-            return Err(Error::invalid_option(op, "emulator.restarts", self.emulator.restarts, "between 1 and 50"));
+            return Err(Error::invalid_option(
+                op,
+                "emulator.restarts",
+                self.emulator.restarts,
+                "between 1 and 50",
+            ));
         }
         Ok(())
     }
@@ -368,7 +461,10 @@ fn period_rows(years: &[i32], periods: &[(i32, i32)], baseline: (i32, i32)) -> V
         .iter()
         .map(|&(a, b)| {
             let len = (b - a + 1) as f64;
-            years.iter().map(|&y| if y >= a && y <= b { 1.0 / len } else { 0.0 }).collect()
+            years
+                .iter()
+                .map(|&y| if y >= a && y <= b { 1.0 / len } else { 0.0 })
+                .collect()
         })
         .collect()
 }
@@ -385,11 +481,16 @@ pub fn run_study(
     let read = |p: &Option<String>, shipped: &'static str| -> Result<String> {
         match p {
             None => Ok(shipped.to_string()),
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| Error::InvalidArgument { op: "run_study", message: format!("{path}: {e}") }),
+            Some(path) => std::fs::read_to_string(path).map_err(|e| Error::InvalidArgument {
+                op: "run_study",
+                message: format!("{path}: {e}"),
+            }),
         }
     };
-    let temp = parse_temperature(&read(&config.temperature_file, HADCRUT5_CSV)?, "temperature")?;
+    let temp = parse_temperature(
+        &read(&config.temperature_file, HADCRUT5_CSV)?,
+        "temperature",
+    )?;
     let (f0, forcing) = parse_forcing(
         &read(&config.forcing_file, RCP_FORCING_CSV)?,
         "forcing",
@@ -402,14 +503,21 @@ pub fn run_study(
     let mut obs = Vec::with_capacity(years.len());
     let mut obs_var = Vec::with_capacity(years.len());
     for &y in &years {
-        let k = temp.years.iter().position(|&t| t == y).ok_or_else(|| Error::InvalidArgument {
-            op: "run_study",
-            message: format!("year {y} is missing from the temperature record"),
-        })?;
+        let k = temp
+            .years
+            .iter()
+            .position(|&t| t == y)
+            .ok_or_else(|| Error::InvalidArgument {
+                op: "run_study",
+                message: format!("year {y} is missing from the temperature record"),
+            })?;
         obs.push(temp.anomaly[k]);
         obs_var.push(temp.variance[k]);
     }
-    let (b0, b1) = ((config.baseline.0 - config.years.0) as usize, (config.baseline.1 - config.years.0) as usize);
+    let (b0, b1) = (
+        (config.baseline.0 - config.years.0) as usize,
+        (config.baseline.1 - config.years.0) as usize,
+    );
     let base = obs[b0..=b1].iter().sum::<f64>() / (b1 - b0 + 1) as f64;
     obs.iter_mut().for_each(|v| *v -= base);
 
@@ -417,10 +525,16 @@ pub fn run_study(
     let d = space.dim();
     let mut eopts = EmulatorOptions {
         kernel: config.emulator.kernel,
-        mean: if config.emulator.mean == "linear" { MeanFunction::Linear } else { MeanFunction::Constant },
+        mean: if config.emulator.mean == "linear" {
+            MeanFunction::Linear
+        } else {
+            MeanFunction::Constant
+        },
         ..EmulatorOptions::default()
     };
-    eopts.fit = eopts.fit.with_starts(config.emulator.restarts, 1.0, config.seed);
+    eopts.fit = eopts
+        .fit
+        .with_starts(config.emulator.restarts, 1.0, config.seed);
     let rows = period_rows(&years, &config.history.periods, config.baseline);
     let targets: Vec<Target> = rows
         .iter()
@@ -446,7 +560,11 @@ pub fn run_study(
             let des = maximin_lhs(
                 config.design.runs,
                 d,
-                &MaximinOptions { iterations: config.design.maximin_iterations, seed: config.seed, ..Default::default() },
+                &MaximinOptions {
+                    iterations: config.design.maximin_iterations,
+                    seed: config.seed,
+                    ..Default::default()
+                },
             )?;
             (0..des.n()).map(|i| des.point(i).to_vec()).collect()
         } else {
@@ -455,7 +573,10 @@ pub fn run_study(
                 d,
                 &SampleOptions {
                     n: config.history.runs_per_wave,
-                    max_candidates: config.history.candidates.max(config.history.runs_per_wave * 1000),
+                    max_candidates: config
+                        .history
+                        .candidates
+                        .max(config.history.runs_per_wave * 1000),
                     batch: 50_000,
                     seed: config.seed.wrapping_add(w as u64),
                 },
@@ -465,10 +586,15 @@ pub fn run_study(
         if unit.len() < 2 {
             return Err(Error::InvalidArgument {
                 op: "run_study",
-                message: format!("wave {w}: fewer than 2 NROY points found; widen the ranges or the discrepancy"),
+                message: format!(
+                    "wave {w}: fewer than 2 NROY points found; widen the ranges or the discrepancy"
+                ),
             });
         }
-        let phys: Vec<Vec<f64>> = unit.iter().map(|u| space.to_physical(u)).collect::<Result<_>>()?;
+        let phys: Vec<Vec<f64>> = unit
+            .iter()
+            .map(|u| space.to_physical(u))
+            .collect::<Result<_>>()?;
         let ctl = RunControl {
             log: log_dir.map(|p| p.join(format!("wave{w}.jsonl"))),
             progress,
@@ -495,21 +621,45 @@ pub fn run_study(
         // Refocusing: train on every run so far that the earlier waves keep.
         let flat: Vec<f64> = all_x.iter().flatten().copied().collect();
         let keep = nroy_mask(&waves, &flat, d)?;
-        let tx: Vec<f64> = all_x.iter().zip(&keep).filter(|(_, k)| **k).flat_map(|(x, _)| x.iter().copied()).collect();
-        let ty: Vec<Vec<f64>> = all_y.iter().zip(&keep).filter(|(_, k)| **k).map(|(y, _)| y.clone()).collect();
+        let tx: Vec<f64> = all_x
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .flat_map(|(x, _)| x.iter().copied())
+            .collect();
+        let ty: Vec<Vec<f64>> = all_y
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(y, _)| y.clone())
+            .collect();
         if ty.len() < 5 {
             return Err(Error::InvalidArgument {
                 op: "run_study",
-                message: format!("wave {w}: only {} successful runs in the NROY region", ty.len()),
+                message: format!(
+                    "wave {w}: only {} successful runs in the NROY region",
+                    ty.len()
+                ),
             });
         }
         let xin = Inputs::new(ty.len(), d, tx)?;
-        let pca = PcaEmulator::fit(&xin, &ty, Components::Variance(config.emulator.pca_variance), &eopts)?;
+        let pca = PcaEmulator::fit(
+            &xin,
+            &ty,
+            Components::Variance(config.emulator.pca_variance),
+            &eopts,
+        )?;
         let components = pca.n_components();
         waves.push(Wave {
-            predictor: Box::new(PcaFunctionals { emulator: pca, functionals: rows.clone() }),
+            predictor: Box::new(PcaFunctionals {
+                emulator: pca,
+                functionals: rows.clone(),
+            }),
             targets: targets.clone(),
-            options: HmOptions { cutoff: config.history.cutoff, order: config.history.order.min(rows.len()) },
+            options: HmOptions {
+                cutoff: config.history.cutoff,
+                order: config.history.order.min(rows.len()),
+            },
         });
         let sample = sample_nroy(
             &waves,
@@ -525,7 +675,15 @@ pub fn run_study(
         let best = all_y
             .iter()
             .enumerate()
-            .map(|(i, y)| (i, y.iter().zip(&obs).map(|(a, b)| (a - b).powi(2)).sum::<f64>()))
+            .map(|(i, y)| {
+                (
+                    i,
+                    y.iter()
+                        .zip(&obs)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>(),
+                )
+            })
             .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a })
             .0;
         let best_nroy = nroy_mask(&waves, &all_x[best], d)?[0];
@@ -541,12 +699,20 @@ pub fn run_study(
         last_sample = Some(sample);
     }
     let sample = last_sample.expect("at least one wave ran");
-    let nroy_points: Vec<Vec<f64>> =
-        sample.points.chunks(d).map(|u| space.to_physical(u)).collect::<Result<_>>()?;
+    let nroy_points: Vec<Vec<f64>> = sample
+        .points
+        .chunks(d)
+        .map(|u| space.to_physical(u))
+        .collect::<Result<_>>()?;
 
     // Calibration on a PCA emulator of every run.
     let xin = Inputs::new(all_x.len(), d, all_x.iter().flatten().copied().collect())?;
-    let pca_all = PcaEmulator::fit(&xin, &all_y, Components::Variance(config.emulator.pca_variance), &eopts)?;
+    let pca_all = PcaEmulator::fit(
+        &xin,
+        &all_y,
+        Components::Variance(config.emulator.pca_variance),
+        &eopts,
+    )?;
     let names = space.names();
     let kopts = KohOptions {
         observations: obs.clone(),
@@ -584,7 +750,9 @@ pub fn run_study(
         .map(|(j, n)| {
             let mut v: Vec<f64> = phys_draws.iter().map(|r| r[j]).collect();
             let m = v.iter().sum::<f64>() / v.len() as f64;
-            let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0).max(1.0)).sqrt();
+            let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+                / (v.len() as f64 - 1.0).max(1.0))
+            .sqrt();
             v.sort_by(f64::total_cmp);
             let q = |p| mechml_engine::infer::stats::quantile_sorted(&v, p);
             let row = post.summary.row(n);
@@ -603,8 +771,9 @@ pub fn run_study(
     let mut ecs: Vec<f64> = phys_draws.iter().map(|r| 3.71 / r[2]).collect();
     ecs.sort_by(f64::total_cmp);
     let qe = |p| mechml_engine::infer::stats::quantile_sorted(&ecs, p);
-    let post_mean_unit: Vec<f64> =
-        (0..d).map(|j| rows_all.iter().map(|r| r[j]).sum::<f64>() / rows_all.len() as f64).collect();
+    let post_mean_unit: Vec<f64> = (0..d)
+        .map(|j| rows_all.iter().map(|r| r[j]).sum::<f64>() / rows_all.len() as f64)
+        .collect();
     let (fitted_mean, fitted_var) = pca_all.predict_field(&post_mean_unit)?;
     let stride = (phys_draws.len() / 1000).max(1);
     let calibration = CalibrationSummary {
@@ -621,9 +790,16 @@ pub fn run_study(
     let (fx, fy) = first_wave.expect("wave 1 ran");
     let (pa, pb) = config.sensitivity.period;
     let srow = &period_rows(&years, &[(pa, pb)], config.baseline)[0];
-    let sy: Vec<f64> = fy.iter().map(|y| y.iter().zip(srow).map(|(a, w)| a * w).sum()).collect();
+    let sy: Vec<f64> = fy
+        .iter()
+        .map(|y| y.iter().zip(srow).map(|(a, w)| a * w).sum())
+        .collect();
     let sx = Inputs::new(fx.len(), d, fx.iter().flatten().copied().collect())?;
-    let sopts = EmulatorOptions { mean: MeanFunction::Constant, kernel: KernelFamily::SquaredExponential, ..eopts.clone() };
+    let sopts = EmulatorOptions {
+        mean: MeanFunction::Constant,
+        kernel: KernelFamily::SquaredExponential,
+        ..eopts.clone()
+    };
     let semu = GpEmulator::fit(sx, &sy, &sopts)?;
     let l = loo(&semu)?;
     let output = format!("mean anomaly {pa}–{pb}");

@@ -61,6 +61,26 @@ pub struct RunLog {
     file: File,
 }
 
+#[cfg(feature = "run-log")]
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "run-log")]
+fn to_json<T: Serialize>(v: &T) -> std::result::Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "run-log"))]
+fn from_json<T>(_: &str) -> std::result::Result<T, String> {
+    Err("built without the `run-log` feature".into())
+}
+
+#[cfg(not(feature = "run-log"))]
+fn to_json<T>(_: &T) -> std::result::Result<String, String> {
+    Err("built without the `run-log` feature".into())
+}
+
 fn io_err(path: &Path, what: &str, e: std::io::Error) -> Error {
     Error::InvalidArgument {
         op: "RunLog",
@@ -76,6 +96,12 @@ impl RunLog {
     /// A header that does not match (another design or simulator), a damaged line before
     /// the last, or an I/O failure — each naming the file (and line).
     pub fn open(path: &Path, header: &LogHeader) -> Result<(Self, Vec<RunRecord>)> {
+        if !cfg!(feature = "run-log") {
+            return Err(Error::Unsupported {
+                op: "RunLog",
+                reason: "mechml-models was built without the `run-log` feature (serde_json)".into(),
+            });
+        }
         let mut records = Vec::new();
         let exists = path.exists()
             && std::fs::metadata(path)
@@ -110,7 +136,7 @@ impl RunLog {
                 let complete = line.ends_with('\n');
                 let text = line.trim_end();
                 if lineno == 1 {
-                    let h: LogHeader = match serde_json::from_str(text) {
+                    let h: LogHeader = match from_json::<LogHeader>(text) {
                         Ok(h) if complete => h,
                         _ if !complete => {
                             // Torn header: start afresh.
@@ -146,7 +172,7 @@ impl RunLog {
                     good_bytes += nread as u64;
                     continue;
                 }
-                match serde_json::from_str::<RunRecord>(text) {
+                match from_json::<RunRecord>(text) {
                     Ok(r) if complete => {
                         if r.index >= header.n_runs || r.input.len() != header.n_inputs {
                             return Err(Error::InvalidArgument {
@@ -180,7 +206,13 @@ impl RunLog {
             .map_err(|e| io_err(path, "cannot open for appending", e))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len == 0 {
-            let mut s = serde_json::to_string(header).expect("a header serialises");
+            let mut s = to_json(header).map_err(|e| {
+                io_err(
+                    path,
+                    "cannot serialise the header",
+                    std::io::Error::other(e),
+                )
+            })?;
             s.push('\n');
             file.write_all(s.as_bytes())
                 .map_err(|e| io_err(path, "cannot write", e))?;
@@ -197,7 +229,7 @@ impl RunLog {
 
     /// Appends one record (one line, flushed).
     pub fn append(&mut self, r: &RunRecord) -> Result<()> {
-        let mut s = serde_json::to_string(r).map_err(|e| Error::InvalidArgument {
+        let mut s = to_json(r).map_err(|e| Error::InvalidArgument {
             op: "RunLog",
             message: format!("cannot serialise run {}: {e}", r.index),
         })?;
