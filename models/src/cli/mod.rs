@@ -2,7 +2,7 @@
 //! configuration file, its checks and its resolution against the data into the
 //! engine's inputs ([`config`], [`csv`]), the pipeline that runs the climate science of
 //! [`ssm::ebm`](crate::ssm::ebm) ([`pipeline`]), and the report ([`report`], [`plots`],
-//! [`results`]). The binary (`src/bin/mechml.rs`) only calls [`main`].
+//! [`results`]); `mechml emulate` in [`emulate`]. The binary (`src/bin/mechml.rs`) only calls [`main`].
 //!
 //! Exit codes: 0 success, 1 a failure while computing or writing, 2 bad input (arguments,
 //! configuration, data), with a message naming the file, line and column where known.
@@ -13,6 +13,7 @@ pub mod args;
 pub mod config;
 pub mod csv;
 pub mod demo;
+pub mod emulate;
 pub mod error;
 pub mod pipeline;
 pub mod plots;
@@ -63,6 +64,11 @@ fn dispatch(cli: Cli) -> CliResult<()> {
             let res = config::load(&config)?;
             run_pipeline(&res, &options, command_line)
         }
+        Command::Emulate {
+            config,
+            runs,
+            options,
+        } => emulate::run(&config, &options, runs.as_ref(), command_line),
         Command::Logistic => logistic(),
     }
 }

@@ -391,11 +391,6 @@ pub fn calibrate<E: CalibrationEmulator>(
     nuts: &NutsOptions,
 ) -> Result<CalibrationResult> {
     let dens = KohDensity::new(emu, opts)?;
-    let mut nuts = nuts.clone();
-    if matches!(nuts.init, mechml_engine::infer::Init::Random { .. }) {
-        // Start inside the box and at moderate discrepancy scales.
-        nuts.init = mechml_engine::infer::Init::Random { radius: 1.0 };
-    }
-    let posterior = sample(&dens, &nuts)?;
+    let posterior = sample(&dens, nuts)?;
     Ok(CalibrationResult { posterior })
 }
