@@ -1,0 +1,1 @@
+//! `mechml emulate` (placeholder, filled below).
