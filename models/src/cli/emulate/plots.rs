@@ -360,7 +360,7 @@ pub fn sensitivity(path: &Path, s: &StudyResults) -> CliResult<()> {
         .total_ci
         .iter()
         .map(|c| c.1)
-        .chain(se.gp_total.iter().copied())
+        .chain(se.gp_total.iter().flatten().copied())
         .fold(1.0f64, f64::max);
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -414,6 +414,7 @@ pub fn sensitivity(path: &Path, s: &StudyResults) -> CliResult<()> {
         chart
             .draw_series(
                 gp.iter()
+                    .flatten()
                     .enumerate()
                     .map(|(i, &v)| Cross::new((i as f64 + off, v), 5, BLACK.stroke_width(2))),
             )

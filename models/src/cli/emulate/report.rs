@@ -130,9 +130,12 @@ fn html(r: &EmulateResults) -> String {
             se.total[i],
             se.total_ci[i].0,
             se.total_ci[i].1,
-            se.gp_first[i],
-            se.gp_total[i]
+            se.gp_first.as_ref().map_or(f64::NAN, |v| v[i]),
+            se.gp_total.as_ref().map_or(f64::NAN, |v| v[i])
         );
+    }
+    if let Some(n) = &se.gp_note {
+        let _ = write!(h, "</table><p class=note>GP route: {}</p><table>", esc(n));
     }
     h.push_str("</table><img src=\"sensitivity.svg\"><p class=note>Everything shown is in results.json.</p></body></html>");
     h

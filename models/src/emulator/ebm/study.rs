@@ -421,9 +421,12 @@ pub struct SensitivitySummary {
     /// Bootstrap intervals of `total`.
     pub total_ci: Vec<(f64, f64)>,
     /// First-order indices from the GP in closed form (emulator uncertainty included).
-    pub gp_first: Vec<f64>,
+    pub gp_first: Option<Vec<f64>>,
     /// Total indices from the GP.
-    pub gp_total: Vec<f64>,
+    pub gp_total: Option<Vec<f64>>,
+    /// Why the GP route gave no indices (it loses its precision on an ill-conditioned
+    /// emulator), if it did not.
+    pub gp_note: Option<String>,
 }
 
 /// Everything the study produced (written as `results.json` by the CLI).
@@ -823,7 +826,10 @@ pub fn run_study(
     let (mut ym, mut yv) = (vec![0.0; m], vec![0.0; m]);
     semu.predict_into(&design, &mut ym, &mut yv)?;
     let s = sobol_from_outputs(&ym, sens_opts.n, d, &sens_opts)?;
-    let g = gp_sobol_indices(&semu)?;
+    let (gp_first, gp_total, gp_note) = match gp_sobol_indices(&semu) {
+        Ok(g) => (Some(g.first), Some(g.total), None),
+        Err(e) => (None, None, Some(e.to_string())),
+    };
     let sensitivity = SensitivitySummary {
         output,
         names: names.clone(),
@@ -831,8 +837,9 @@ pub fn run_study(
         total: s.total,
         first_ci: s.first_ci,
         total_ci: s.total_ci,
-        gp_first: g.first,
-        gp_total: g.total,
+        gp_first,
+        gp_total,
+        gp_note,
     };
     Ok(StudyResults {
         parameters: names,

@@ -52,6 +52,9 @@ fn erf(x: f64) -> f64 {
 /// Sobol' indices of the emulated function (module docs).
 ///
 /// # Errors
+/// [`Error::NonFinite`] when the closed form loses its precision (indices outside
+/// `[0, 1]` or a first-order index above its total: a large signal variance with a nearly
+/// singular covariance matrix makes the σ⁴-weighted sums cancel).
 /// [`Error::Unsupported`] for a kernel other than the squared exponential or a mean
 /// other than zero or constant (use [`sobol_indices`](super::sobol_indices) on the
 /// emulator's mean instead).
@@ -162,6 +165,29 @@ pub fn gp_sobol_indices(emu: &GpEmulator) -> Result<GpSobol> {
         out.total[k] = 1.0 - vrest / v;
         out.first_mean_fn[k] = s4 * first_a[k] / va;
         out.total_mean_fn[k] = 1.0 - s4 * rest_a[k] / va;
+    }
+    // The σ⁴-weighted sums cancel: with a large signal variance and a nearly singular
+    // K (long lengthscales, a tiny nugget) they lose every digit. Indices outside their
+    // range are reported as an error instead of being returned.
+    let tol = 0.02;
+    let sum_first: f64 = out.first.iter().sum();
+    let bad = (0..d).find(|&k| {
+        let (f, t) = (out.first[k], out.total[k]);
+        !(f.is_finite() && t.is_finite()) || f < -tol || t > 1.0 + tol || f > t + tol || t < -tol
+    });
+    if bad.is_some() || sum_first > 1.0 + tol {
+        let k = bad.unwrap_or(0);
+        return Err(Error::NonFinite {
+            op: "gp_sobol_indices",
+            index: k,
+            value: out.first[k],
+            context: format!(
+                "the closed form lost its precision (first-order {:?}, total {:?}; signal \
+                 variance {s2:.3e}): the emulator is too ill-conditioned; use sobol_indices \
+                 on its mean, or more runs",
+                out.first, out.total
+            ),
+        });
     }
     Ok(out)
 }
