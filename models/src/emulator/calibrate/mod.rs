@@ -16,10 +16,15 @@
 //! and through `S` (`∂/∂p log N = wᵀ ∂μ/∂p + tr(S̄ ∂S/∂p)`, `w = S⁻¹ r`,
 //! `S̄ = ½(w wᵀ − S⁻¹)`) — feed the engine's NUTS ([`mechml_engine::infer::sample`]) on the
 //! unconstrained scale (`θ = logistic(z)`, `σ_δ, ℓ_δ = e^z`, log-Jacobians added).
+//!
+//! The cost of one gradient is that of factoring and inverting `S` (`T³`): a long record
+//! is best calibrated on block means ([`Projected`]), as `mechml emulate` does.
 
 mod density;
+mod projected;
 
 pub use density::{
     CalibrationEmulator, CalibrationResult, Discrepancy, EmuMoments, KohDensity, KohOptions,
     calibrate,
 };
+pub use projected::Projected;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{HADCRUT5_CSV, RCP_FORCING_CSV, parse_forcing, parse_temperature};
 use super::simulator::Ebm2BoxSimulator;
-use crate::emulator::calibrate::{Discrepancy, KohOptions, calibrate};
+use crate::emulator::calibrate::{Discrepancy, KohOptions, Projected, calibrate};
 use crate::emulator::design::{MaximinOptions, ParamRange, ParameterSpace, maximin_lhs};
 use crate::emulator::gp::{
     Components, EmulatorOptions, GpEmulator, KernelFamily, MeanFunction, PcaEmulator,
@@ -113,6 +113,14 @@ pub struct CalibrationConfig {
     pub discrepancy_sigma: Prior,
     /// Prior of the discrepancy lengthscale (years).
     pub discrepancy_lengthscale: Prior,
+    /// Calibrate against means over blocks of this many years (the last block may be
+    /// shorter): one gradient costs `(years / block)³`.
+    #[serde(default = "default_block")]
+    pub block_years: usize,
+}
+
+fn default_block() -> usize {
+    5
 }
 
 /// Sensitivity analysis of the mean anomaly over a period.
@@ -717,10 +725,39 @@ pub fn run_study(
         &eopts,
     )?;
     let names = space.names();
+    // Block means of the record: rows of A, observed means and their variances.
+    let block = config.calibration.block_years;
+    let blocks: Vec<Vec<f64>> = (0..years.len())
+        .step_by(block)
+        .map(|a| {
+            let b = (a + block).min(years.len());
+            let w = 1.0 / (b - a) as f64;
+            (0..years.len())
+                .map(|t| if t >= a && t < b { w } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let proj = Projected::new(&pca_all, &blocks)?;
     let kopts = KohOptions {
-        observations: obs.clone(),
-        obs_var: obs_var.clone(),
-        locations: years.iter().map(|&y| y as f64).collect(),
+        observations: blocks
+            .iter()
+            .map(|r| r.iter().zip(&obs).map(|(w, o)| w * o).sum())
+            .collect(),
+        obs_var: blocks
+            .iter()
+            .map(|r| r.iter().zip(&obs_var).map(|(w, v)| w * w * v).sum())
+            .collect(),
+        locations: blocks
+            .iter()
+            .map(|r| {
+                let (n, s) = r
+                    .iter()
+                    .zip(&years)
+                    .filter(|(w, _)| **w > 0.0)
+                    .fold((0.0, 0.0), |(n, s), (_, &y)| (n + 1.0, s + y as f64));
+                s / n
+            })
+            .collect(),
         discrepancy: Discrepancy::Gp {
             sigma: config.calibration.discrepancy_sigma,
             lengthscale: config.calibration.discrepancy_lengthscale,
@@ -733,9 +770,11 @@ pub fn run_study(
         n_warmup: c.warmup,
         n_draws: c.draws,
         seed: config.seed,
+        // Start inside the box and at moderate discrepancy scales (σ_δ, ℓ_δ in e^±1).
+        init: mechml_engine::infer::Init::Random { radius: 1.0 },
         ..NutsOptions::default()
     };
-    let cal = calibrate(&pca_all, kopts, &nuts)?;
+    let cal = calibrate(&proj, kopts, &nuts)?;
     let post = &cal.posterior;
     let rows_all: Vec<Vec<f64>> = post.rows().map(|r| r.to_vec()).collect();
     let to_phys = |r: &[f64]| -> Result<Vec<f64>> {
