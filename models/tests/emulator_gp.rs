@@ -2,6 +2,9 @@
 //! emulator's own prior, gradients against finite differences, MAP with hyperpriors,
 //! heteroscedastic nuggets from replicates.
 
+// Index loops mirror the formulas they check.
+#![allow(clippy::needless_range_loop)]
+
 use faer::Par;
 use mechml_engine::gp::{Inputs, kernel_matrix};
 use mechml_engine::infer::Prior;
@@ -255,14 +258,16 @@ fn prediction_gradients_match_finite_differences() {
 fn hyperpriors_and_fixed_parameters() {
     let d = lhs(20, 2, 8).unwrap();
     let y: Vec<f64> = (0..20).map(|i| (6.0 * d.point(i)[0]).sin()).collect();
-    let mut opts = EmulatorOptions::default();
-    opts.priors = vec![HyperPrior {
-        name: "lengthscale".into(),
-        prior: Prior::LogNormal {
-            mu: 3f64.ln(),
-            sigma: 0.01,
-        },
-    }];
+    let opts = EmulatorOptions {
+        priors: vec![HyperPrior {
+            name: "lengthscale".into(),
+            prior: Prior::LogNormal {
+                mu: 3f64.ln(),
+                sigma: 0.01,
+            },
+        }],
+        ..EmulatorOptions::default()
+    };
     let emu = GpEmulator::fit(d.to_inputs().unwrap(), &y, &opts).unwrap();
     for k in 0..2 {
         let l = emu.param(&format!("lengthscale[{k}]")).unwrap();

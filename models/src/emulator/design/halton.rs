@@ -99,7 +99,10 @@ fn first_primes(d: usize) -> Vec<u64> {
     let mut out = Vec::with_capacity(d);
     let mut c = 2u64;
     while out.len() < d {
-        if (2..c).take_while(|p| p * p <= c).all(|p| c % p != 0) {
+        if (2..c)
+            .take_while(|p| p * p <= c)
+            .all(|p| !c.is_multiple_of(p))
+        {
             out.push(c);
         }
         c += 1;

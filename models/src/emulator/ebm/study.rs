@@ -466,6 +466,9 @@ pub struct StudyResults {
     pub sensitivity: SensitivitySummary,
 }
 
+/// Inputs (unit cube) and outputs of a set of runs.
+type Runs = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 fn period_rows(years: &[i32], periods: &[(i32, i32)], baseline: (i32, i32)) -> Vec<Vec<f64>> {
     let _ = baseline;
     periods
@@ -564,7 +567,7 @@ pub fn run_study(
     let mut all_y: Vec<Vec<f64>> = Vec::new();
     let mut run_inputs = Vec::new();
     let mut run_waves = Vec::new();
-    let mut first_wave: Option<(Vec<Vec<f64>>, Vec<Vec<f64>>)> = None;
+    let mut first_wave: Option<Runs> = None;
     let mut last_sample = None;
     for w in 1..=config.history.waves {
         let unit: Vec<Vec<f64>> = if w == 1 {

@@ -288,7 +288,6 @@ impl GpEmulator {
             }
         };
         let theta = layout.natural(&best.x)?;
-        drop(neg);
         self.layout.set_values(&theta)?;
         Ok(EmulatorFit {
             names: self.param_names(),

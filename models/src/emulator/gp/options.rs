@@ -9,26 +9,21 @@ use super::kernel::KernelFamily;
 use super::mean::MeanFunction;
 
 /// The nugget: a variance added to the diagonal of the training covariance.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Nugget {
     /// A fixed variance (0: interpolation, with jitter only if the factorisation needs
     /// it, reported in the fit).
     Fixed(f64),
     /// A fitted variance (parameter `nugget`), for simulators with noise or numerical
-    /// roughness (Andrianakis & Challenor 2012, CSDA 56).
+    /// roughness (Andrianakis & Challenor 2012, CSDA 56). The default.
+    #[default]
     Fitted,
     /// Known variances, one per training point: the variance of each point's output (for
     /// a stochastic simulator, the sample variance of its replicates over their number:
     /// stochastic kriging, Ankenman, Nelson & Staum 2010, Oper. Res. 58(2)). See
     /// [`aggregate_replicates`](super::aggregate_replicates).
     Known(Vec<f64>),
-}
-
-impl Default for Nugget {
-    fn default() -> Self {
-        Self::Fitted
-    }
 }
 
 /// What the hyperparameters maximise.

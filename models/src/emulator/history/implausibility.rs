@@ -195,7 +195,7 @@ pub fn implausibility(
         }
     }
     opts.validate(p)?;
-    if xs.len() % d != 0 {
+    if !xs.len().is_multiple_of(d) {
         return Err(Error::ShapeMismatch {
             op: "implausibility",
             arg: "xs",

@@ -10,7 +10,7 @@
 //!   estimators of Jansen (1999, Comput. Phys. Commun. 117, 35–43)
 //!
 //!   $$ V_i ≈ V − \frac{1}{2N}\sum_j (f(B)_j − f(A_B^{(i)})_j)^2, \qquad
-//!      V_{T,i} ≈ \frac{1}{2N}\sum_j (f(A)_j − f(A_B^{(i)})_j)^2 $$
+//!   V_{T,i} ≈ \frac{1}{2N}\sum_j (f(A)_j − f(A_B^{(i)})_j)^2 $$
 //!
 //!   (Saltelli et al. 2010, Table 2, estimators (f) and (b)), with `V` the variance of
 //!   all `f(A)` and `f(B)` values, and percentile bootstrap intervals over the rows.
