@@ -73,8 +73,26 @@ def sklearn_fits(repeats):
     return t1, t50
 
 
+def _scalar_rvs():
+    # mogp-emulator 0.7.2 calls float() on size-1 arrays from scipy's rvs, which numpy 2
+    # refuses: hand it a scalar (no effect on the fit itself).
+    import scipy.stats
+
+    for name in ("invgamma", "gamma", "lognorm", "norm"):
+        dist = getattr(scipy.stats, name)
+        orig = dist.rvs
+
+        def rvs(*a, _orig=orig, **k):
+            r = _orig(*a, **k)
+            return r[0] if k.get("size") == 1 and np.ndim(r) == 1 else r
+
+        dist.rvs = rvs
+
+
 def mogp_fits(repeats):
     import mogp_emulator
+
+    _scalar_rvs()
 
     x, y, ys = fit_data()
 
