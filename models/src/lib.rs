@@ -5,6 +5,9 @@
 //! * [`ssm`] — state-space models: linear-Gaussian models, the Kalman filter and smoother,
 //!   exact discretisation, maximum likelihood, nonlinear filters and hybrid models, and the
 //!   k-box energy-balance models with their climate science ([`ssm::ebm`]).
+//! * [`emulator`] — emulation of expensive simulators: designs, runs (resumable), GP
+//!   emulators (multi-output, PCA), validation, history matching, Kennedy–O'Hagan
+//!   calibration by NUTS, Sobol' indices, and the energy-balance study of `mechml emulate`.
 //! * [`logistic`] — logistic growth fitted by gradient descent on the tape.
 //! * `cli` (feature `cli`, on by default) — the `mechml` program: argument parsing, the
 //!   configuration file, the pipeline, progress bars, plots and the report. Build with
@@ -17,12 +20,16 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod da;
+pub mod emulator;
 pub mod logistic;
 pub mod ssm;
 
-/// The guide `docs/da.md`, compiled and run as doctests so it stays true.
+/// The guides `docs/da.md` and `docs/emulator.md`, compiled and run as doctests so they
+/// stay true.
 #[cfg(doctest)]
 mod doc_examples {
     #[doc = include_str!("../../docs/da.md")]
     struct DataAssimilation;
+    #[doc = include_str!("../../docs/emulator.md")]
+    struct Emulator;
 }

@@ -35,6 +35,21 @@ pub enum Command {
         #[command(flatten)]
         options: RunOptions,
     },
+    /// Emulate the two-box energy-balance model run over 1850–2022 (a design, PCA
+    /// emulators), history-match it against HadCRUT5 in waves, calibrate it with a model
+    /// discrepancy by NUTS and compute Sobol' indices (a TOML study, e.g.
+    /// models/data/emulate_ebm.toml).
+    Emulate {
+        /// The study configuration.
+        config: PathBuf,
+        /// Folder of the run logs (`wave<k>.jsonl`): a second call with the same folder
+        /// resumes an interrupted study without repeating finished simulator runs.
+        #[arg(long)]
+        runs: Option<PathBuf>,
+        /// Output options.
+        #[command(flatten)]
+        options: RunOptions,
+    },
     /// Logistic growth fitted by gradient descent on the tape (a small first example).
     Logistic,
     /// A data-assimilation twin experiment (a TOML configuration, e.g.

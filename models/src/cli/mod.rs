@@ -2,9 +2,9 @@
 //! configuration file, its checks and its resolution against the data into the
 //! engine's inputs ([`config`], [`csv`]), the pipeline that runs the climate science of
 //! [`ssm::ebm`](crate::ssm::ebm) ([`pipeline`]), and the report ([`report`], [`plots`],
-//! [`results`]), and `mechml assimilate`, the data-assimilation twin experiments of
-//! [`da`](crate::da) with their report ([`assimilate`]). The binary
-//! (`src/bin/mechml.rs`) only calls [`main`].
+//! [`results`]), `mechml assimilate`, the data-assimilation twin experiments of
+//! [`da`](crate::da) with their report ([`assimilate`]), and `mechml emulate` in
+//! [`emulate`]. The binary (`src/bin/mechml.rs`) only calls [`main`].
 //!
 //! Exit codes: 0 success, 1 a failure while computing or writing, 2 bad input (arguments,
 //! configuration, data), with a message naming the file, line and column where known.
@@ -16,6 +16,7 @@ pub mod assimilate;
 pub mod config;
 pub mod csv;
 pub mod demo;
+pub mod emulate;
 pub mod error;
 pub mod pipeline;
 pub mod plots;
@@ -66,6 +67,11 @@ fn dispatch(cli: Cli) -> CliResult<()> {
             let res = config::load(&config)?;
             run_pipeline(&res, &options, command_line)
         }
+        Command::Emulate {
+            config,
+            runs,
+            options,
+        } => emulate::run(&config, &options, runs.as_ref(), command_line),
         Command::Logistic => logistic(),
         Command::Assimilate { config, options } => {
             options.validate()?;

@@ -1,0 +1,19 @@
+//! GP emulators on the engine's kernels: a regression mean with GLS coefficients,
+//! fixed, fitted or known (heteroscedastic) nuggets, ML/REML or MAP with hyperpriors,
+//! restarts; several outputs as independent GPs fitted together, a PCA basis for field
+//! outputs, a coregionalised (ICM/LMC) GP, and a gradient-enhanced GP.
+
+mod emulator;
+mod kernel;
+mod likelihood;
+mod mean;
+mod multi;
+mod options;
+mod pca;
+
+pub use emulator::{EmuPrediction, EmulatorFit, GpEmulator, PREDICT_CHUNK, PointGradient};
+pub use kernel::{EmuKernel, KernelFamily};
+pub use mean::{MeanBasis, MeanFunction};
+pub use multi::MultiOutputEmulator;
+pub use options::{EmulatorOptions, HyperPrior, Nugget, Objective};
+pub use pca::{Components, PcaEmulator};
