@@ -1,7 +1,8 @@
 //! GP emulators on the engine's kernels: a regression mean with GLS coefficients,
 //! fixed, fitted or known (heteroscedastic) nuggets, ML/REML or MAP with hyperpriors,
-//! restarts; several outputs as independent GPs fitted together, a PCA basis for field
-//! outputs, a coregionalised (ICM/LMC) GP, and a gradient-enhanced GP.
+//! restarts; several outputs as independent GPs fitted together, and a PCA basis for
+//! field outputs. (A coregionalised ICM/LMC GP and a gradient-enhanced GP are not built
+//! yet.)
 
 mod emulator;
 mod kernel;

@@ -21,8 +21,8 @@ pub enum Nugget {
     Fitted,
     /// Known variances, one per training point: the variance of each point's output (for
     /// a stochastic simulator, the sample variance of its replicates over their number:
-    /// stochastic kriging, Ankenman, Nelson & Staum 2010, Oper. Res. 58(2)). See
-    /// [`aggregate_replicates`](super::aggregate_replicates).
+    /// stochastic kriging, Ankenman, Nelson & Staum 2010, Oper. Res. 58(2)), with the
+    /// replicates' means as the outputs.
     Known(Vec<f64>),
 }
 
