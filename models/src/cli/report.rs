@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::config::Resolved;
 use super::error::{CliError, CliResult};
 use super::plots;
-use super::results::Results;
+use super::results::{Interval, Results};
 
 /// Observations as (year, value, lower, upper) for the plots.
 fn observations(res: &Resolved) -> Vec<(f64, f64, f64, f64)> {
@@ -169,6 +169,26 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// `v [lo, hi] (method)`, or `v (no valid interval)`: a missing or zero-width interval is
+/// never printed as one.
+fn with_interval(v: f64, i: Option<&Interval>) -> String {
+    match i {
+        Some(i) if i.lo.is_some() || i.hi.is_some() => {
+            format!("{v:.2} {} {}", i.show(2), short_method(&i.method))
+        }
+        _ => format!("{v:.2} (no valid interval)"),
+    }
+}
+
+fn short_method(m: &str) -> &'static str {
+    match m {
+        "profile" => "prof",
+        "posterior" => "post",
+        "wald" => "wald",
+        _ => "",
+    }
+}
+
 fn fmt_opt(v: Option<f64>, prec: usize) -> String {
     v.map_or("—".into(), |x| format!("{x:.prec$}"))
 }
@@ -181,7 +201,7 @@ fn html(r: &Results, files: &[String]) -> String {
          body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
          th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}img{{max-width:100%;border:1px solid #eee;margin:.5em 0}}\
-         .note{{color:#555;font-size:90%}}</style></head><body><h1>{t}</h1>",
+         .note{{color:#555;font-size:90%}}.warn li{{color:#a00}}</style></head><body><h1>{t}</h1>",
         t = esc(&r.title)
     );
     let _ = write!(
@@ -200,23 +220,33 @@ fn html(r: &Results, files: &[String]) -> String {
         esc(&r.data.historical_scenario),
         r.data.start_year
     );
+    if !r.warnings.is_empty() {
+        h.push_str("<h2>Warnings</h2><ul class=warn>");
+        for w in &r.warnings {
+            let _ = write!(
+                h,
+                "<li><b>{}</b>{}: {}</li>",
+                esc(&w.code),
+                w.model
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(" ({})", esc(m))),
+                esc(&w.message)
+            );
+        }
+        h.push_str("</ul>");
+    }
     h.push_str("<h2>Models</h2><table><tr><th>model</th><th>log-likelihood</th><th>free parameters</th><th>AIC</th><th>BIC</th><th>ECS (K)</th><th>TCR (K)</th><th>timescales (yr)</th><th>innovations mean / sd</th></tr>");
     for m in &r.models {
-        let ci = |d: &crate::ssm::fit::DerivedEstimate| {
-            d.ci.map_or(String::new(), |c| format!(" [{:.2}, {:.2}]", c.0, c.1))
-        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}{}</td><td>{:.2}{}</td><td>{}</td><td>{:.2} / {:.2}</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2} / {:.2}</td></tr>",
             m.name,
             m.loglik,
             m.n_free,
             m.aic,
             m.bic,
-            m.ecs.value,
-            ci(&m.ecs),
-            m.tcr.value,
-            ci(&m.tcr),
+            esc(&with_interval(m.ecs.value, m.ecs_interval.as_ref())),
+            esc(&with_interval(m.tcr.value, m.tcr_interval.as_ref())),
             m.timescales
                 .iter()
                 .map(|t| format!("{t:.1}"))
@@ -237,7 +267,7 @@ fn html(r: &Results, files: &[String]) -> String {
             " Likelihood-ratio statistic (largest vs smallest model): {lr:.2}."
         );
     }
-    h.push_str("</p>");
+    h.push_str("</p><p class=note>Intervals: <i>prof</i> = profile likelihood (95%; an open side means the likelihood does not fall below the threshold there), <i>post</i> = 2.5–97.5% posterior quantiles, <i>wald</i> = observed information. “No valid interval” means none could be computed honestly.</p>");
     if let Some(c) = &r.cmip5 {
         let _ = write!(
             h,
@@ -245,23 +275,27 @@ fn html(r: &Results, files: &[String]) -> String {
             c.n, c.tcr[0], c.tcr[1], c.tcr[2], c.ecs[0], c.ecs[1], c.ecs[2]
         );
     }
+    h.push_str(SCIENCE_NOTE);
+    bayes_html(&mut h, r);
     for m in &r.models {
         let _ = write!(
             h,
-            "<h3>{} parameters</h3><table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>95% interval</th></tr>",
+            "<h3>{} parameters</h3><table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>95% Wald interval</th><th>95% profile interval</th></tr>",
             m.name
         );
         for p in &m.params {
             let ci =
                 p.ci.map_or("—".into(), |c| format!("[{:.4}, {:.4}]", c[0], c[1]));
+            let prof = p.profile.as_ref().map_or("—".into(), |i| i.show(4));
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:.4}{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{:.4}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 p.name,
                 p.estimate,
                 if p.free { "" } else { " (fixed)" },
                 fmt_opt(p.se, 4),
-                ci
+                ci,
+                prof
             );
         }
         let _ = write!(
@@ -277,18 +311,23 @@ fn html(r: &Results, files: &[String]) -> String {
     }
     h.push_str("<h2>Temperature</h2><img src=\"temperature.svg\" alt=\"temperature\">");
     if !r.projections.is_empty() {
-        h.push_str("<h2>Projections</h2><table><tr><th>scenario</th><th>warming (K)</th><th>95% range</th></tr>");
+        h.push_str("<h2>Projections</h2><table><tr><th>scenario</th><th>warming (K)</th><th>95% range</th><th>parameter draws</th></tr>");
         for p in &r.projections {
+            let range = if p.interval_valid {
+                format!("{:+.2} to {:+.2}", p.warming[1], p.warming[2])
+            } else {
+                "no valid interval".into()
+            };
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:+.2}</td><td>{:+.2} to {:+.2}</td></tr>",
-                p.scenario, p.warming[0], p.warming[1], p.warming[2]
+                "<tr><td>{}</td><td>{:+.2}</td><td>{}</td><td>{}</td></tr>",
+                p.scenario, p.warming[0], range, p.draws_from
             );
         }
         if let Some(p) = r.projections.first() {
             let _ = write!(
                 h,
-                "</table><p class=note>Mean warming over {:.0}–{:.0} relative to {:.0}–{:.0}; the range is across parameter draws from the fit's asymptotic normal law.</p>",
+                "</table><p class=note>Mean warming over {:.0}–{:.0} relative to {:.0}–{:.0}; the range is across parameter draws: from the posterior (NUTS) when sampled, else from the fit's asymptotic normal law.</p>",
                 p.period[0], p.period[1], p.baseline[0], p.baseline[1]
             );
         }
@@ -330,6 +369,77 @@ fn html(r: &Results, files: &[String]) -> String {
     h
 }
 
+/// The scientific context of the sensitivity figures.
+const SCIENCE_NOTE: &str = "<h3>Context</h3><p>IPCC AR6 (Forster et al. 2021, WG1 ch. 7, §7.5) assesses the equilibrium climate sensitivity as <i>likely</i> 2.5–4 K and <i>very likely</i> 2–5 K (best estimate 3 K), and the transient climate response as <i>likely</i> 1.4–2.2 K (very likely 1.2–2.4 K). The CMIP5 values above are the models' own.</p><p class=note>Why estimates from the historical record run low: energy-balance fits assume one constant feedback, but the pattern of sea-surface warming since 1850 (stronger in the western Pacific and Southern Ocean than it will be at equilibrium) has made the feedback temporarily stronger than the long-term one — the <i>pattern effect</i> (Armour et al. 2013, J. Climate 26; Andrews et al. 2018, GRL 45; Sherwood et al. 2020, Rev. Geophys. 58, §4). The effective sensitivity from 1850–2022 therefore understates ECS, and models with one feedback parameter (all k-box models here; the efficacy ε only partly absorbs it) cannot correct for it from temperature alone.</p>";
+
+/// The Bayesian tables: posterior summaries per model and the prior sensitivity.
+fn bayes_html(h: &mut String, r: &Results) {
+    if r.models.iter().all(|m| m.bayes.is_none()) {
+        return;
+    }
+    h.push_str("<h2>Bayesian fit (NUTS)</h2>");
+    for m in &r.models {
+        let Some(b) = &m.bayes else { continue };
+        let _ = write!(
+            h,
+            "<h3>{} posterior</h3><p class=note>{} chains × ({} warm-up + {} draws), {} priors; {} gradient evaluations in {:.1} s; {} divergences; max R-hat {}; min bulk ESS {}.</p><table><tr><th>quantity</th><th>prior</th><th>mean</th><th>sd</th><th>5%</th><th>50%</th><th>95%</th><th>MCSE</th><th>bulk ESS</th><th>tail ESS</th><th>R-hat</th></tr>",
+            esc(&m.name),
+            b.chains,
+            b.warmup,
+            b.draws,
+            esc(&b.prior_set),
+            b.gradient_evaluations,
+            b.time_s,
+            b.divergences,
+            fmt_opt(b.max_rhat, 3),
+            fmt_opt(b.min_ess_bulk, 0)
+        );
+        for row in &b.summary {
+            let prior = b
+                .priors
+                .iter()
+                .find(|(n, _)| *n == row.name)
+                .map_or("derived".into(), |(_, p)| format!("{p:?}"));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&row.name),
+                esc(&prior),
+                row.mean,
+                row.sd,
+                row.q5,
+                row.q50,
+                row.q95,
+                fmt_opt(row.mcse_mean, 4),
+                fmt_opt(row.ess_bulk, 0),
+                fmt_opt(row.ess_tail, 0),
+                fmt_opt(row.rhat, 3)
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !r.prior_sensitivity.is_empty() {
+        h.push_str("<h3>Prior sensitivity</h3><table><tr><th>model</th><th>priors</th><th>ECS median [95%] (K)</th><th>TCR median [95%] (K)</th><th>max R-hat</th><th>divergences</th></tr>");
+        for p in &r.prior_sensitivity {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.2} [{:.2}, {:.2}]</td><td>{:.2} [{:.2}, {:.2}]</td><td>{}</td><td>{}</td></tr>",
+                esc(&p.model),
+                esc(&p.prior_set),
+                p.ecs[1],
+                p.ecs[0],
+                p.ecs[2],
+                p.tcr[1],
+                p.tcr[0],
+                p.tcr[2],
+                fmt_opt(p.max_rhat, 3),
+                p.divergences
+            );
+        }
+        h.push_str("</table><p class=note><i>cmip5</i>: the default priors (log-normal, centred on CMIP5 multi-model values of Geoffroy et al. 2013 and Cummins et al. 2020); <i>wide</i>: the same centres with every log-sd doubled. Where the two differ, the data alone do not determine the quantity.</p>");
+    }
+}
+
 /// The one-screen summary printed at the end.
 pub fn summary(r: &Results, out: &Path) -> String {
     let mut s = String::new();
@@ -345,24 +455,48 @@ pub fn summary(r: &Results, out: &Path) -> String {
     );
     let _ = writeln!(
         s,
-        "  {:<7} {:>10} {:>4} {:>9} {:>9}  {:>20}  {:>20}",
+        "  {:<7} {:>10} {:>4} {:>9} {:>9}  {:>26}  {:>26}",
         "model", "loglik", "k", "AIC", "BIC", "ECS (K) [95%]", "TCR (K) [95%]"
     );
     for m in &r.models {
-        let d = |e: &crate::ssm::fit::DerivedEstimate| match e.ci {
-            Some(c) => format!("{:.2} [{:.2}, {:.2}]", e.value, c.0, c.1),
-            None => format!("{:.2}", e.value),
-        };
         let _ = writeln!(
             s,
-            "  {:<7} {:>10.2} {:>4} {:>9.2} {:>9.2}  {:>20}  {:>20}",
+            "  {:<7} {:>10.2} {:>4} {:>9.2} {:>9.2}  {:>26}  {:>26}",
             m.name,
             m.loglik,
             m.n_free,
             m.aic,
             m.bic,
-            d(&m.ecs),
-            d(&m.tcr)
+            with_interval(m.ecs.value, m.ecs_interval.as_ref()),
+            with_interval(m.tcr.value, m.tcr_interval.as_ref())
+        );
+    }
+    for m in &r.models {
+        if let Some(b) = &m.bayes {
+            let _ = writeln!(
+                s,
+                "  {} posterior (NUTS, {} chains x {} draws, {} priors): ECS {:.2} [{:.2}, {:.2}] K, TCR {:.2} [{:.2}, {:.2}] K; max R-hat {}, min bulk ESS {}, {} divergences",
+                m.name,
+                b.chains,
+                b.draws,
+                b.prior_set,
+                b.ecs[1],
+                b.ecs[0],
+                b.ecs[2],
+                b.tcr[1],
+                b.tcr[0],
+                b.tcr[2],
+                b.max_rhat.map_or("n/a".into(), |v| format!("{v:.3}")),
+                b.min_ess_bulk.map_or("n/a".into(), |v| format!("{v:.0}")),
+                b.divergences
+            );
+        }
+    }
+    for p in &r.prior_sensitivity {
+        let _ = writeln!(
+            s,
+            "  prior sensitivity, {} ECS: {} priors {:.2} [{:.2}, {:.2}] K",
+            p.model, p.prior_set, p.ecs[1], p.ecs[0], p.ecs[2]
         );
     }
     let _ = writeln!(
@@ -384,11 +518,19 @@ pub fn summary(r: &Results, out: &Path) -> String {
             p.period[0], p.period[1], p.baseline[0], p.baseline[1], p.model
         );
         for p in &r.projections {
-            let _ = writeln!(
-                s,
-                "    {:<8} {:+.2} K  [{:+.2}, {:+.2}]",
-                p.scenario, p.warming[0], p.warming[1], p.warming[2]
-            );
+            if p.interval_valid {
+                let _ = writeln!(
+                    s,
+                    "    {:<8} {:+.2} K  [{:+.2}, {:+.2}]  ({} draws)",
+                    p.scenario, p.warming[0], p.warming[1], p.warming[2], p.draws_from
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "    {:<8} {:+.2} K  (no valid interval)",
+                    p.scenario, p.warming[0]
+                );
+            }
         }
     }
     if let Some(syn) = &r.synthetic {
@@ -403,6 +545,19 @@ pub fn summary(r: &Results, out: &Path) -> String {
             syn.replicates,
             cov.join(", "),
             100.0 * syn.tcr_coverage
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  AR6 assessed ranges: ECS likely 2.5–4 K, very likely 2–5 K; TCR likely 1.4–2.2 K"
+    );
+    for w in &r.warnings {
+        let _ = writeln!(
+            s,
+            "  warning [{}]{}: {}",
+            w.code,
+            w.model.as_ref().map_or(String::new(), |m| format!(" {m}")),
+            w.message
         );
     }
     let _ = writeln!(

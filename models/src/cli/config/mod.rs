@@ -40,7 +40,8 @@ mod validate;
 
 pub use resolve::{Resolved, Series, TemperatureRecord, load, resolve};
 pub use schema::{
-    ConfigFile, DataSection, FitSection, ModelSection, ProjectionSection, SyntheticSection,
+    BayesSection, ConfigFile, DataSection, FitSection, ModelSection, ProjectionSection,
+    SyntheticSection,
 };
 pub use source::{ConfigSource, parse_config};
 

@@ -13,6 +13,12 @@ pub const MAX_FIT_STARTS: usize = 1000;
 pub const MAX_ENSEMBLE: usize = 100_000;
 /// Largest `synthetic.replicates`: each replicate is a full fit (about 0.1 s).
 pub const MAX_REPLICATES: usize = 1000;
+/// Largest `bayes.chains`.
+pub const MAX_CHAINS: usize = 64;
+/// Largest `bayes.warmup` and `bayes.draws` (iterations per chain; each is up to
+/// 2¹⁰ likelihood gradients).
+pub const MAX_NUTS_ITERATIONS: usize = 100_000;
+
 /// Largest `fit.max_iters` (L-BFGS iterations per start).
 pub const MAX_ITERS: usize = 100_000;
 
@@ -121,6 +127,38 @@ pub(super) fn check_settings(config: &ConfigFile, src: &ConfigSource) -> CliResu
         && !end.is_finite()
     {
         return Err(src.error(&["projection", "end"], format!("is {end}")));
+    }
+    let b = &config.bayes;
+    if !(1..=MAX_CHAINS).contains(&b.chains) {
+        return Err(src.error(
+            &["bayes", "chains"],
+            format!("must be between 1 and {MAX_CHAINS}, got {}", b.chains),
+        ));
+    }
+    for (key, v, min) in [("warmup", b.warmup, 0), ("draws", b.draws, 1)] {
+        if v < min || v > MAX_NUTS_ITERATIONS {
+            return Err(src.error(
+                &["bayes", key],
+                format!(
+                    "must be between {min} and {MAX_NUTS_ITERATIONS} iterations per chain, got {v}"
+                ),
+            ));
+        }
+    }
+    for (name, prior) in &b.priors {
+        let known = (2..=3).any(|k| {
+            crate::ssm::ebm::KBoxEbm::new(k, m.stochastic_forcing, false)
+                .is_ok_and(|e| e.param_names().iter().any(|n| n == name))
+        });
+        if !known {
+            return Err(src.error(
+                &["bayes", "priors", name],
+                format!("'{name}' is not a parameter of the models (C1, C2, C3, kappa1, kappa2, kappa3, epsilon, sigma_xi, sigma_T, T0, …)"),
+            ));
+        }
+        if let Err(e) = prior.validate(name) {
+            return Err(src.error(&["bayes", "priors", name], e.to_string()));
+        }
     }
     let d = &config.data;
     match (&d.lower_column, &d.upper_column) {

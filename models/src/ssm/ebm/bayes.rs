@@ -226,13 +226,21 @@ impl LogDensity for EbmDensity {
         let tape: &Tape = &self.tape;
         let zv = tape.vars(z);
         let th = self.layout.natural(&zv)?;
-        let ssm = self.family.build(&th)?;
-        let mut lp = kalman_loglik_tape(
-            tape,
-            &ssm,
-            self.family.observations(),
-            self.family.kalman_gradient(),
-        )?;
+        // Outside the model's domain (rates so large that the discretisation overflows,
+        // an innovation variance that is not positive): a point of zero density, which
+        // samplers reject as divergent and optimisers step back from.
+        let ll = self.family.build(&th).and_then(|ssm| {
+            kalman_loglik_tape(
+                tape,
+                &ssm,
+                self.family.observations(),
+                self.family.kalman_gradient(),
+            )
+        });
+        let Ok(mut lp) = ll else {
+            grad.fill(0.0);
+            return Ok(f64::NEG_INFINITY);
+        };
         if let Some(priors) = &self.priors {
             for (p, &i) in priors.iter().zip(&self.free) {
                 lp += p.log_pdf(th[i]);
