@@ -71,6 +71,16 @@ fn dispatch(cli: Cli) -> CliResult<()> {
 
 fn run_pipeline(res: &config::Resolved, opts: &RunOptions, command: String) -> CliResult<()> {
     opts.validate()?;
+    let mut res = res.clone();
+    match opts.draws {
+        Some(0) => res.config.bayes.enabled = false,
+        Some(n) => {
+            res.config.bayes.warmup = n;
+            res.config.bayes.draws = n;
+        }
+        None => {}
+    }
+    let res = &res;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
         builder = builder.num_threads(t);
