@@ -430,6 +430,38 @@ mod tests {
         );
     }
 
+    /// The §8.1 benchmark's likelihood (demo data, 2 boxes) against the independent JAX
+    /// implementation of `benches/peers/numpyro_ebm2box_hadcrut5.py` (its printed value).
+    #[cfg(feature = "cli")]
+    #[test]
+    fn hadcrut5_likelihood_matches_the_jax_peer() {
+        let res = crate::cli::demo::resolved().unwrap();
+        let data = res
+            .ebm_data(&res.historical, res.last_observed_year())
+            .unwrap();
+        let ebm = KBoxEbm::new(2, false, false).unwrap();
+        let layout = res.params(&ebm).unwrap();
+        let family = EbmFamily {
+            ebm,
+            data,
+            prior: res.prior(),
+        };
+        let mut theta = layout.values();
+        for (name, v) in [
+            ("C1", 8.0),
+            ("C2", 100.0),
+            ("kappa1", 1.2),
+            ("kappa2", 0.7),
+            ("sigma_xi", 0.5),
+            ("T0", -0.3),
+        ] {
+            theta[layout.index_of(name).unwrap()] = v;
+        }
+        let ll = crate::ssm::fit::loglik_at(&family, &theta).unwrap();
+        let jax = 64.59259266668028;
+        assert!((ll - jax).abs() < 1e-8 * jax.abs(), "{ll} vs {jax}");
+    }
+
     #[test]
     fn wide_priors_double_the_scales() {
         let ebm = KBoxEbm::new(3, false, false).unwrap();
