@@ -208,11 +208,11 @@ pub fn compare_with_profile(
             "open_interval",
             model,
             format!(
-                "the profile likelihood of {what} does not drop below the 95% threshold on the {} side(s): the data do not bound it there; reported as {}",
+                "the profile likelihood of {what} does not drop below the 95% threshold on the {}: the data do not bound it there; reported as {}",
                 match (prof.lo, prof.hi) {
-                    (None, None) => "lower and upper",
-                    (None, _) => "lower",
-                    _ => "upper",
+                    (None, None) => "lower and upper sides",
+                    (None, _) => "lower side",
+                    _ => "upper side",
                 },
                 prof.show(3)
             ),

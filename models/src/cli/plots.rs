@@ -365,7 +365,7 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
     let y = range(ys.into_iter());
     let (x, y) = (
         (x.0 - 0.1 * (x.1 - x.0), x.1 + 0.1 * (x.1 - x.0)),
-        (y.0 - 0.1 * (y.1 - y.0), y.1 + 0.15 * (y.1 - y.0)),
+        (y.0 - 0.1 * (y.1 - y.0), y.1 + 0.45 * (y.1 - y.0)),
     );
     let mut chart = ChartBuilder::on(&root)
         .caption(
