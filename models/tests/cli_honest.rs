@@ -320,3 +320,63 @@ fn unknown_prior_names_the_setting() {
         &["config.toml:", "kappa1"],
     );
 }
+
+mod arbitrary_bytes {
+    //! The fuzz target `fuzz/fuzz_targets/cli_input.rs` as a property test: arbitrary
+    //! bytes, split at the first two zero bytes into a configuration, a temperature CSV
+    //! and a forcing CSV, never make the readers or the resolution panic; every error is
+    //! an input error (exit code 2).
+    use mechml_models::cli::config::{ConfigSource, parse_config, resolve};
+    use mechml_models::cli::{csv, demo};
+    use proptest::prelude::*;
+
+    fn check(data: &[u8]) {
+        let mut parts = data.splitn(3, |b| *b == 0);
+        let cfg = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
+        let temp = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
+        let forcing = String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
+        for text in [&temp, &forcing] {
+            if let Ok(t) = csv::parse("x.csv", text) {
+                for c in 0..t.header.len() {
+                    let _ = t.numeric(c, true);
+                    let _ = t.numeric(c, false);
+                }
+            }
+        }
+        let config = parse_config("c.toml", &cfg).unwrap_or_else(|_| demo::config());
+        if let Err(e) = resolve(
+            config,
+            &ConfigSource::file("c.toml", cfg.clone()),
+            ("t.csv", &temp),
+            ("f.csv", &forcing),
+        ) {
+            assert_eq!(e.exit_code(), 2, "{e}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn never_panic(data in proptest::collection::vec(any::<u8>(), 0..3000)) {
+            check(&data);
+        }
+    }
+
+    /// Bytes that reach the data checks: a valid pair with one field replaced.
+    #[test]
+    fn near_valid_inputs_reach_the_data_checks() {
+        let mut t = String::from("year,gmst_anomaly_degC,lower_95_degC,upper_95_degC\n");
+        for y in 1850..1900 {
+            t.push_str(&format!("{y},0.1,0.0,0.2\n"));
+        }
+        for bad in ["1e308", "-1e300", "inf", "NaN", "", "1e5"] {
+            let tt = t.replacen("1860,0.1", &format!("1860,{bad}"), 1);
+            let mut data = Vec::new();
+            data.push(0u8);
+            data.extend_from_slice(tt.as_bytes());
+            data.push(0u8);
+            data.extend_from_slice(demo::RCP_FORCING_CSV.as_bytes());
+            check(&data);
+        }
+    }
+}
