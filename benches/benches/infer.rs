@@ -15,7 +15,9 @@
 //!   log-likelihood as one tape block plus the priors and the log-Jacobian of the log
 //!   transforms; same sampler settings, random inits in (−2, 2) on the unconstrained scale.
 //!   Peer: `benches/peers/numpyro_ebm2box_hadcrut5.py` (the same filter in JAX,
-//!   `lax.scan`); both print the log-likelihood at a fixed θ as a cross-check.
+//!   `lax.scan`); both print the log-likelihood at a fixed θ as a cross-check. Figures
+//!   (docs/infer.md): mechml 115 ESS/s (R-hat 1.006), NumPyro 2.8 ESS/s (R-hat 1.004,
+//!   JIT included), on a loaded 2-core machine.
 //!
 //! Criterion times whole sampling runs (each with its own seed); after them the harness
 //! prints, over the same runs, the median time, the median minimum bulk-ESS, their
