@@ -17,9 +17,11 @@ pub mod error;
 pub mod honest;
 pub mod pipeline;
 pub mod plots;
+mod plots_synthetic;
 pub mod posterior;
 pub mod progress;
 pub mod report;
+mod report_bayes;
 pub mod results;
 
 use std::process::ExitCode;
