@@ -135,7 +135,7 @@ fn demo_writes_a_complete_report() {
     let d = scratch("demo");
     let out = d.join("report");
     let o = bin()
-        .args(["demo", "--quiet", "--seed", "3", "--out"])
+        .args(["demo", "--quiet", "--seed", "3", "--draws", "80", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -164,7 +164,17 @@ fn demo_writes_a_complete_report() {
     assert!(r["synthetic"]["params"].as_array().unwrap().len() >= 4);
     // Running again replaces the previous report.
     let o = bin()
-        .args(["demo", "--quiet", "--seed", "3", "--threads", "1", "--out"])
+        .args([
+            "demo",
+            "--quiet",
+            "--seed",
+            "3",
+            "--draws",
+            "80",
+            "--threads",
+            "1",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();

@@ -113,13 +113,25 @@ pub struct RunOptions {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Warm-up iterations and draws per chain of the Bayesian fit, replacing those of
+    /// `[bayes]` (0 skips the Bayesian fit; e.g. `--draws 100` for a quick look).
+    #[arg(long)]
+    pub draws: Option<usize>,
 }
 
 impl RunOptions {
-    /// Checks what clap cannot: at least one worker thread.
+    /// Checks what clap cannot: at least one worker thread, a bounded number of draws.
     pub fn validate(&self) -> CliResult<()> {
         if self.threads == Some(0) {
             return Err(CliError::usage("--threads must be at least 1"));
+        }
+        if let Some(n) = self.draws
+            && n > super::config::MAX_NUTS_ITERATIONS
+        {
+            return Err(CliError::usage(format!(
+                "--draws must be at most {}, got {n}",
+                super::config::MAX_NUTS_ITERATIONS
+            )));
         }
         Ok(())
     }

@@ -158,6 +158,32 @@ impl Table {
     }
 }
 
+/// Checks that every non-missing value of column `col` lies in `[lo, hi]` (a plausible
+/// range: values far outside it are a unit mistake or a corrupt file, and would overflow
+/// the model); the error names the first offending line and column.
+pub fn check_range(
+    table: &Table,
+    col: usize,
+    values: &[f64],
+    (lo, hi): (f64, f64),
+    what: &str,
+) -> CliResult<()> {
+    for (i, v) in values.iter().enumerate() {
+        if !v.is_nan() && !(lo..=hi).contains(v) {
+            return Err(CliError::input(
+                &table.file,
+                Some(table.lines[i]),
+                Some(col + 1),
+                format!(
+                    "column '{}': {v:e} is not a plausible {what} (expected between {lo} and {hi})",
+                    table.header[col]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that times strictly increase; the error names the offending line.
 pub fn check_increasing(table: &Table, col: usize, times: &[f64], rows: &[usize]) -> CliResult<()> {
     for w in 1..times.len() {

@@ -3,8 +3,8 @@
 //! with the default configuration.
 
 use super::config::{
-    ConfigFile, ConfigSource, DataSection, FitSection, ModelSection, ProjectionSection, Resolved,
-    SyntheticSection, resolve,
+    BayesSection, ConfigFile, ConfigSource, DataSection, FitSection, ModelSection,
+    ProjectionSection, Resolved, SyntheticSection, resolve,
 };
 use super::error::CliResult;
 
@@ -44,6 +44,7 @@ pub fn config() -> ConfigFile {
             ..ProjectionSection::default()
         },
         synthetic: SyntheticSection::default(),
+        bayes: BayesSection::default(),
     }
 }
 

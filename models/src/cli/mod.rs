@@ -18,10 +18,14 @@ pub mod csv;
 pub mod demo;
 pub mod emulate;
 pub mod error;
+pub mod honest;
 pub mod pipeline;
 pub mod plots;
+mod plots_synthetic;
+pub mod posterior;
 pub mod progress;
 pub mod report;
+mod report_bayes;
 pub mod results;
 
 use std::process::ExitCode;
@@ -83,6 +87,16 @@ fn dispatch(cli: Cli) -> CliResult<()> {
 
 fn run_pipeline(res: &config::Resolved, opts: &RunOptions, command: String) -> CliResult<()> {
     opts.validate()?;
+    let mut res = res.clone();
+    match opts.draws {
+        Some(0) => res.config.bayes.enabled = false,
+        Some(n) => {
+            res.config.bayes.warmup = n;
+            res.config.bayes.draws = n;
+        }
+        None => {}
+    }
+    let res = &res;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
         builder = builder.num_threads(t);

@@ -6,8 +6,11 @@ use std::time::Instant;
 
 use super::config::Resolved;
 use super::error::{CliError, CliResult};
+use super::honest;
+use super::posterior::{self, PosteriorFit};
 use super::progress::Progress;
 use super::results::*;
+use crate::ssm::ebm::bayes::{EbmDensity, PriorSet, profile_intervals};
 use crate::ssm::ebm::projection::{
     ProjectionSettings, TemperatureBand, parameter_draws, project_ensemble, top_box_band,
 };
@@ -32,9 +35,12 @@ pub struct RunSettings {
 /// A fitted model with what the later stages need.
 struct Fitted {
     ebm: KBoxEbm,
+    family: EbmFamily,
     params: ParamLayout,
     fit: MleFit,
     result: ModelResult,
+    warnings: Vec<RunWarning>,
+    posterior: Option<PosteriorFit>,
 }
 
 impl From<TemperatureBand> for Band {
@@ -113,23 +119,85 @@ fn fit_model(
     let zm = z.iter().sum::<f64>() / z.len().max(1) as f64;
     let zsd =
         (z.iter().map(|v| (v - zm) * (v - zm)).sum::<f64>() / (z.len().max(2) - 1) as f64).sqrt();
-    let param_results = fit
-        .names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| ParamResult {
-            name: name.clone(),
+    let name = format!("{boxes}-box");
+    let identifiability = honest::identifiability(&family, &fit);
+    let mut warnings = honest::information_warnings(&name, &fit, &identifiability);
+    let profile = if res.config.fit.profile && fit.n_free > 0 {
+        let bar = progress.bar(1, &format!("profile likelihood, {boxes}-box model"));
+        let density = EbmDensity::likelihood(family.clone(), fit.layout.clone());
+        let p = profile_intervals(&density, &fit.z_hat, 20.0);
+        bar.finish_and_clear();
+        match p {
+            Ok(p) => Some(p),
+            Err(e) => {
+                warnings.push(honest::warn(
+                    "profile_failed",
+                    &name,
+                    format!("the profile likelihood could not be computed ({e}); Wald intervals are shown where they exist"),
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut param_results = Vec::with_capacity(fit.names.len());
+    for (i, pname) in fit.names.iter().enumerate() {
+        let wald = match (fit.ci_low[i], fit.ci_high[i]) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        };
+        let prof = if fit.free[i] {
+            profile
+                .as_ref()
+                .and_then(|p| honest::profile_interval(p, pname))
+        } else {
+            None
+        };
+        if let Some(pi) = &prof
+            && let Some(w) =
+                honest::compare_with_profile(&name, pname, wald.map(|c| (c[0], c[1])), pi)
+        {
+            warnings.push(w);
+        }
+        let interval = prof
+            .clone()
+            .or_else(|| wald.and_then(|c| Interval::closed("wald", c[0], c[1])));
+        param_results.push(ParamResult {
+            name: pname.clone(),
             estimate: fit.estimate[i],
             free: fit.free[i],
             se: fit.se[i],
-            ci: match (fit.ci_low[i], fit.ci_high[i]) {
-                (Some(a), Some(b)) => Some([a, b]),
-                _ => None,
-            },
-        })
-        .collect();
+            ci: wald,
+            profile: prof,
+            interval,
+        });
+    }
+    let ecs_profile = profile
+        .as_ref()
+        .and_then(|p| honest::ecs_from_kappa1(p, m.f2x));
+    if let Some(pi) = &ecs_profile
+        && let Some(w) = honest::compare_with_profile(&name, "ECS", ecs.ci, pi)
+    {
+        // The κ₁ warning already says it when the sides are open.
+        if w.code == "wald_unreliable" {
+            warnings.push(w);
+        }
+    }
+    let ecs_interval =
+        ecs_profile.or_else(|| ecs.ci.and_then(|c| Interval::closed("wald", c.0, c.1)));
+    let trusted_wald = !warnings.iter().any(|w| {
+        matches!(
+            w.code.as_str(),
+            "singular_information" | "near_singular_information" | "estimate_at_bound"
+        )
+    });
+    let tcr_interval = tcr
+        .ci
+        .filter(|_| trusted_wald)
+        .and_then(|c| Interval::closed("wald", c.0, c.1));
     let result = ModelResult {
-        name: format!("{boxes}-box"),
+        name,
         boxes,
         params: param_results,
         loglik: fit.loglik,
@@ -138,6 +206,10 @@ fn fit_model(
         bic: fit.bic,
         ecs,
         tcr,
+        ecs_interval,
+        tcr_interval,
+        identifiability,
+        bayes: None,
         timescales,
         solver: SolverStats {
             starts: fit.starts.clone(),
@@ -154,10 +226,44 @@ fn fit_model(
     };
     Ok(Fitted {
         ebm,
+        family,
         params,
         fit,
         result,
+        warnings,
+        posterior: None,
     })
+}
+
+/// Stores a posterior in a fitted model: the report's summary, the TCR interval from the
+/// posterior, and the sampler's warnings.
+fn attach_posterior(f: &mut Fitted, p: PosteriorFit) {
+    let b = &p.result;
+    let name = f.result.name.clone();
+    if b.divergences > 0 || b.max_rhat.is_none_or(|r| r > 1.01) || !b.warnings.is_empty() {
+        let mut what = b.warnings.clone();
+        if b.max_rhat.is_some_and(|r| r > 1.01) && what.is_empty() {
+            what.push(format!(
+                "R-hat {:.3} > 1.01",
+                b.max_rhat.unwrap_or(f64::NAN)
+            ));
+        }
+        f.warnings.push(honest::warn(
+            "sampler",
+            &name,
+            format!(
+                "NUTS: {} divergences, max R-hat {}, min bulk ESS {}{}{}: treat the posterior with care (more warm-up or draws in [bayes])",
+                b.divergences,
+                b.max_rhat.map_or("n/a".into(), |r| format!("{r:.3}")),
+                b.min_ess_bulk.map_or("n/a".into(), |r| format!("{r:.0}")),
+                if what.is_empty() { "" } else { "; " },
+                what.join("; ")
+            ),
+        ));
+    }
+    f.result.tcr_interval = Interval::closed("posterior", b.tcr[0], b.tcr[2]);
+    f.result.bayes = Some(p.result.clone());
+    f.posterior = Some(p);
 }
 
 /// Projections under every scenario from the model preferred by AIC: the estimate and
@@ -173,7 +279,26 @@ fn project(
     let scenarios = res.projection_scenarios();
     let last_obs = res.last_observed_year();
     let mut out = Vec::new();
-    let draws = parameter_draws(&best.fit, pc.ensemble, seed ^ 0x5eed)?;
+    let trusted = !best.warnings.iter().any(|w| {
+        matches!(
+            w.code.as_str(),
+            "singular_information" | "near_singular_information" | "estimate_at_bound"
+        )
+    });
+    let (draws, draws_from) = match &best.posterior {
+        Some(p) if !p.thetas.is_empty() => {
+            let n = pc.ensemble.min(p.thetas.len()).max(1);
+            let d: Vec<Vec<f64>> = (0..n)
+                .map(|i| p.thetas[i * p.thetas.len() / n].clone())
+                .collect();
+            (d, "posterior")
+        }
+        _ if best.fit.cov_z.is_some() && trusted => (
+            parameter_draws(&best.fit, pc.ensemble, seed ^ 0x5eed)?,
+            "asymptotic",
+        ),
+        _ => (vec![best.fit.estimate.clone()], "estimate"),
+    };
     let bar = progress.bar(
         (scenarios.len() * draws.len()) as u64,
         "projecting scenarios",
@@ -206,6 +331,9 @@ fn project(
             model: best.result.name.clone(),
             band: p.band.into(),
             warming: p.warming,
+            draws_from: draws_from.into(),
+            interval_valid: draws_from != "estimate"
+                && Interval::closed("", p.warming[1], p.warming[2]).is_some(),
             baseline: pc.baseline,
             period: pc.period,
         });
@@ -250,9 +378,22 @@ fn synthetic(
         .iter()
         .map(|c| {
             let i = first.names.iter().position(|n| *n == c.name).unwrap_or(0);
+            let replicates = report
+                .fits
+                .iter()
+                .map(|f| {
+                    let j = f.names.iter().position(|n| *n == c.name).unwrap_or(0);
+                    let ci = match (f.ci_low[j], f.ci_high[j]) {
+                        (Some(a), Some(b)) => Some([a, b]),
+                        _ => None,
+                    };
+                    (f.estimate[j], ci)
+                })
+                .collect();
             SyntheticParam {
                 name: c.name.clone(),
                 truth: c.truth,
+                replicates,
                 estimate: first.estimate[i],
                 ci: match (first.ci_low[i], first.ci_high[i]) {
                     (Some(a), Some(b)) => Some([a, b]),
@@ -296,9 +437,51 @@ pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliRe
     let t0 = Instant::now();
     let last_obs = res.last_observed_year();
     let data = res.ebm_data(&res.historical, last_obs)?;
-    let mut fitted = Vec::new();
+    let mut fitted: Vec<Fitted> = Vec::new();
     for &k in &res.config.model.boxes {
         fitted.push(fit_model(res, &data, k, settings.seed, progress)?);
+    }
+    let mut prior_sensitivity = Vec::new();
+    if res.config.bayes.enabled {
+        for f in fitted.iter_mut() {
+            let bar = progress.bar(
+                1,
+                &format!("sampling the {} posterior (NUTS)", f.result.name),
+            );
+            let seed = settings.seed.wrapping_add(7 * f.ebm.boxes as u64);
+            let p = posterior::sample(res, &f.family, &f.fit, PriorSet::Cmip5, seed)?;
+            bar.finish_and_clear();
+            attach_posterior(f, p);
+        }
+        if res.config.bayes.prior_sensitivity
+            && let Some(f) = fitted.iter_mut().max_by_key(|f| f.ebm.boxes)
+        {
+            let bar = progress.bar(1, &format!("prior sensitivity, {}", f.result.name));
+            let seed = settings.seed.wrapping_add(1 + 7 * f.ebm.boxes as u64);
+            let wide = posterior::sample(res, &f.family, &f.fit, PriorSet::Wide, seed)?;
+            bar.finish_and_clear();
+            if wide.result.divergences > 0 || wide.result.max_rhat.is_none_or(|r| r > 1.01) {
+                f.warnings.push(honest::warn(
+                    "sampler",
+                    &format!("{} (wide priors)", f.result.name),
+                    format!(
+                        "NUTS under the wide priors: {} divergences, max R-hat {}: the prior-sensitivity row is approximate",
+                        wide.result.divergences,
+                        wide.result.max_rhat.map_or("n/a".into(), |r| format!("{r:.3}"))
+                    ),
+                ));
+            }
+            for b in f.result.bayes.iter().chain(std::iter::once(&wide.result)) {
+                prior_sensitivity.push(PriorSensitivityRow {
+                    model: f.result.name.clone(),
+                    prior_set: b.prior_set.clone(),
+                    ecs: b.ecs,
+                    tcr: b.tcr,
+                    max_rhat: b.max_rhat,
+                    divergences: b.divergences,
+                });
+            }
+        }
     }
     let best_aic = fitted
         .iter()
@@ -337,6 +520,17 @@ pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliRe
         .find(|f| f.result.name == best_aic)
         .ok_or_else(|| CliError::Runtime("no model was fitted".into()))?;
     let projections = project(res, best, settings.seed, progress)?;
+    let mut warnings: Vec<RunWarning> = fitted.iter().flat_map(|f| f.warnings.clone()).collect();
+    for p in projections.iter().filter(|p| !p.interval_valid) {
+        warnings.push(honest::warn(
+            "no_valid_interval",
+            &p.model,
+            format!(
+                "the {} warming has no valid interval: the fit has no usable covariance and no posterior was sampled (enable [bayes])",
+                p.scenario
+            ),
+        ));
+    }
     let synthetic = if res.config.synthetic.enabled {
         let truth = fitted
             .iter()
@@ -374,6 +568,8 @@ pub fn run(res: &Resolved, settings: &RunSettings, progress: &Progress) -> CliRe
             known_variance: rec.known_var.iter().any(|&v| v > 0.0),
         },
         models: fitted.into_iter().map(|f| f.result).collect(),
+        warnings,
+        prior_sensitivity,
         comparison,
         cmip5: cmip5_summary(super::demo::CMIP5_CSV),
         projections,

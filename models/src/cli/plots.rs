@@ -7,18 +7,18 @@ use plotters::prelude::*;
 use super::error::{CliError, CliResult};
 use super::results::{Band, Results};
 
-const BLUE: RGBColor = RGBColor(31, 119, 180);
+pub(super) const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(230, 120, 20);
-const GREEN: RGBColor = RGBColor(44, 160, 44);
-const RED: RGBColor = RGBColor(214, 39, 40);
+pub(super) const GREEN: RGBColor = RGBColor(44, 160, 44);
+pub(super) const RED: RGBColor = RGBColor(214, 39, 40);
 const PURPLE: RGBColor = RGBColor(148, 103, 189);
-const GREY: RGBColor = RGBColor(120, 120, 120);
+pub(super) const GREY: RGBColor = RGBColor(120, 120, 120);
 
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
+pub(super) fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
     move |e| CliError::Runtime(format!("drawing {what}: {e}"))
 }
 
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(super) fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite()) {
         lo = lo.min(v);
@@ -337,42 +337,39 @@ pub fn traces(path: &Path, r: &Results, model: usize) -> CliResult<()> {
     Ok(())
 }
 
-/// Fitted ECS and TCR (95 % intervals) beside the CMIP5 models.
+/// Climate sensitivity: each model's estimate with its reported interval (profile for
+/// ECS, posterior or Wald for TCR) and its posterior 95 % interval beside it, the CMIP5
+/// models, and the AR6 likely ranges. The axes are chosen from the points, the CMIP5
+/// models and the AR6 very likely ranges (not from the intervals), so a very wide or
+/// open interval cannot squeeze the rest: it is drawn to the edge, dashed, with an
+/// arrow.
 pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
     let what = "sensitivity.svg";
     let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(err(what))?;
-    let mut xs: Vec<f64> = r
-        .models
-        .iter()
-        .flat_map(|m| {
-            [
-                m.tcr.value,
-                m.tcr.ci.map_or(m.tcr.value, |c| c.0),
-                m.tcr.ci.map_or(m.tcr.value, |c| c.1),
-            ]
-        })
-        .collect();
-    let mut ys: Vec<f64> = r
-        .models
-        .iter()
-        .flat_map(|m| {
-            [
-                m.ecs.value,
-                m.ecs.ci.map_or(m.ecs.value, |c| c.0),
-                m.ecs.ci.map_or(m.ecs.value, |c| c.1),
-            ]
-        })
-        .collect();
+    let mut xs: Vec<f64> = vec![AR6_TCR_VERY_LIKELY.0, AR6_TCR_VERY_LIKELY.1];
+    let mut ys: Vec<f64> = vec![AR6_ECS_VERY_LIKELY.0, AR6_ECS_VERY_LIKELY.1];
+    for m in &r.models {
+        xs.push(m.tcr.value);
+        ys.push(m.ecs.value);
+        if let Some(b) = &m.bayes {
+            xs.push(b.tcr[1]);
+            ys.push(b.ecs[1]);
+        }
+    }
     if let Some(c) = &r.cmip5 {
         xs.extend(c.pairs.iter().map(|p| p.0));
         ys.extend(c.pairs.iter().map(|p| p.1));
     }
     let x = range(xs.into_iter());
     let y = range(ys.into_iter());
+    let (x, y) = (
+        (x.0 - 0.1 * (x.1 - x.0), x.1 + 0.1 * (x.1 - x.0)),
+        (y.0 - 0.1 * (y.1 - y.0), y.1 + 0.45 * (y.1 - y.0)),
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Climate sensitivity: fitted models (95% intervals) and CMIP5",
+            "Climate sensitivity: fits (95% intervals), posteriors, CMIP5 and AR6",
             ("sans-serif", 17),
         )
         .margin(12)
@@ -387,6 +384,19 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err(what))?;
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [
+                (AR6_TCR_LIKELY.0, AR6_ECS_LIKELY.0),
+                (AR6_TCR_LIKELY.1, AR6_ECS_LIKELY.1),
+            ],
+            ORANGE.mix(0.12).filled(),
+        )))
+        .map_err(err(what))?
+        .label("AR6 likely ranges (ECS 2.5–4 K, TCR 1.4–2.2 K)")
+        .legend(|(x, y)| {
+            Rectangle::new([(x + 4, y - 5), (x + 16, y + 5)], ORANGE.mix(0.3).filled())
+        });
     if let Some(c) = &r.cmip5 {
         chart
             .draw_series(
@@ -398,10 +408,15 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
             .label(format!("CMIP5 models (n = {})", c.n))
             .legend(|(x, y)| Circle::new((x + 10, y), 4, GREY.filled()));
     }
+    let clip = |v: f64, lo: f64, hi: f64| v.clamp(lo, hi);
+    let dx = 0.012 * (x.1 - x.0);
+    let dy = 0.012 * (y.1 - y.0);
     for (i, m) in r.models.iter().enumerate() {
         let c = [BLUE, RED, GREEN][i % 3];
         let (tx, ey) = (m.tcr.value, m.ecs.value);
-        if let Some((a, b)) = m.tcr.ci {
+        if let Some(iv) = &m.tcr_interval {
+            let a = iv.lo.map_or(x.0, |v| clip(v, x.0, x.1));
+            let b = iv.hi.map_or(x.1, |v| clip(v, x.0, x.1));
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(a, ey), (b, ey)],
@@ -409,25 +424,91 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
                 )))
                 .map_err(err(what))?;
         }
-        if let Some((a, b)) = m.ecs.ci {
+        if let Some(iv) = &m.ecs_interval {
+            // Open or clipped ends: dashed to the edge, with an arrow head.
+            let lo = iv.lo.map_or(y.0, |v| clip(v, y.0, y.1));
+            let hi_clipped = iv.hi.is_none_or(|v| v > y.1);
+            let hi = iv.hi.map_or(y.1, |v| clip(v, y.0, y.1));
+            let solid_top = if hi_clipped { (hi + ey) / 2.0 } else { hi };
             chart
                 .draw_series(std::iter::once(PathElement::new(
-                    vec![(tx, a), (tx, b)],
+                    vec![(tx, lo), (tx, solid_top)],
                     c.stroke_width(2),
                 )))
                 .map_err(err(what))?;
+            if hi_clipped {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(tx, solid_top), (tx, hi)],
+                        4,
+                        4,
+                        c.stroke_width(2),
+                    ))
+                    .map_err(err(what))?;
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        vec![(tx - dx, hi - 2.0 * dy), (tx + dx, hi - 2.0 * dy), (tx, hi)],
+                        c.filled(),
+                    )))
+                    .map_err(err(what))?;
+            }
         }
+        let label = format!(
+            "{}: TCR {}, ECS {}",
+            m.name,
+            m.tcr_interval
+                .as_ref()
+                .map_or(format!("{tx:.2} (no interval)"), |i| format!(
+                    "{tx:.2} {}",
+                    i.show(2)
+                )),
+            m.ecs_interval
+                .as_ref()
+                .map_or(format!("{ey:.2} (no interval)"), |i| format!(
+                    "{ey:.2} {} ({})",
+                    i.show(2),
+                    i.method
+                )),
+        );
         chart
             .draw_series(std::iter::once(Circle::new((tx, ey), 6, c.filled())))
             .map_err(err(what))?
-            .label(match (m.tcr.ci, m.ecs.ci) {
-                (Some(t), Some(e)) => format!(
-                    "{}: TCR {:.2} [{:.2}, {:.2}] K, ECS {:.2} [{:.2}, {:.2}] K",
-                    m.name, tx, t.0, t.1, ey, e.0, e.1
-                ),
-                _ => format!("{}: TCR {:.2} K, ECS {:.2} K", m.name, tx, ey),
-            })
+            .label(label)
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+        if let Some(b) = &m.bayes {
+            // Posterior: median and 2.5–97.5 % in both, offset a little to the right.
+            let px = b.tcr[1] + 2.0 * dx;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![
+                        (px, clip(b.ecs[0], y.0, y.1)),
+                        (px, clip(b.ecs[2], y.0, y.1)),
+                    ],
+                    c.mix(0.6).stroke_width(4),
+                )))
+                .map_err(err(what))?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![
+                        (clip(b.tcr[0], x.0, x.1), b.ecs[1]),
+                        (clip(b.tcr[2], x.0, x.1), b.ecs[1]),
+                    ],
+                    c.mix(0.6).stroke_width(4),
+                )))
+                .map_err(err(what))?;
+            chart
+                .draw_series(std::iter::once(TriangleMarker::new(
+                    (px, b.ecs[1]),
+                    7,
+                    c.filled(),
+                )))
+                .map_err(err(what))?
+                .label(format!(
+                    "{} posterior: TCR {:.2} [{:.2}, {:.2}], ECS {:.2} [{:.2}, {:.2}]",
+                    m.name, b.tcr[1], b.tcr[0], b.tcr[2], b.ecs[1], b.ecs[0], b.ecs[2]
+                ))
+                .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, c.filled()));
+        }
     }
     chart
         .configure_series_labels()
@@ -440,79 +521,13 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
     Ok(())
 }
 
-/// The synthetic case: estimate / truth with 95 % intervals, per parameter.
-pub fn synthetic(path: &Path, r: &Results) -> CliResult<()> {
-    let what = "synthetic.svg";
-    let Some(s) = &r.synthetic else { return Ok(()) };
-    let root = SVGBackend::new(path, (860, 460)).into_drawing_area();
-    root.fill(&WHITE).map_err(err(what))?;
-    let n = s.params.len();
-    let rel = |p: &super::results::SyntheticParam, v: f64| {
-        if p.name == "T0" {
-            1.0 + v - p.truth
-        } else {
-            v / p.truth
-        }
-    };
-    let y = range(s.params.iter().flat_map(|p| {
-        let mut v = vec![rel(p, p.estimate), 1.0];
-        if let Some(c) = p.ci {
-            v.push(rel(p, c[0]));
-            v.push(rel(p, c[1]));
-        }
-        v
-    }));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Synthetic data from the fitted {} model: estimate / truth (95% intervals; coverage over {} replicates)", s.model, s.replicates), ("sans-serif", 15))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(-0.5..(n as f64 - 0.5), y.0..y.1)
-        .map_err(err(what))?;
-    let names: Vec<String> = s
-        .params
-        .iter()
-        .map(|p| format!("{} ({:.0}%)", p.name, 100.0 * p.coverage))
-        .collect();
-    chart
-        .configure_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc("estimate / truth")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(-0.5, 1.0), (n as f64 - 0.5, 1.0)],
-            GREY.stroke_width(1),
-        )))
-        .map_err(err(what))?;
-    for (i, p) in s.params.iter().enumerate() {
-        let xi = i as f64;
-        if let Some(c) = p.ci {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(xi, rel(p, c[0])), (xi, rel(p, c[1]))],
-                    BLUE.stroke_width(2),
-                )))
-                .map_err(err(what))?;
-        }
-        chart
-            .draw_series(std::iter::once(Circle::new(
-                (xi, rel(p, p.estimate)),
-                5,
-                BLUE.filled(),
-            )))
-            .map_err(err(what))?;
-    }
-    root.present().map_err(err(what))?;
-    Ok(())
-}
+/// AR6 assessed ECS likely range (K) (Forster et al. 2021, IPCC AR6 WG1 ch. 7, §7.5.5).
+pub const AR6_ECS_LIKELY: (f64, f64) = (2.5, 4.0);
+/// AR6 ECS very likely range (K).
+pub const AR6_ECS_VERY_LIKELY: (f64, f64) = (2.0, 5.0);
+/// AR6 TCR likely range (K).
+pub const AR6_TCR_LIKELY: (f64, f64) = (1.4, 2.2);
+/// AR6 TCR very likely range (K).
+pub const AR6_TCR_VERY_LIKELY: (f64, f64) = (1.2, 2.4);
+
+pub use super::plots_synthetic::synthetic;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::config::Resolved;
 use super::error::{CliError, CliResult};
 use super::plots;
-use super::results::Results;
+use super::results::{Interval, Results};
 
 /// Observations as (year, value, lower, upper) for the plots.
 fn observations(res: &Resolved) -> Vec<(f64, f64, f64, f64)> {
@@ -163,13 +163,33 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
-fn fmt_opt(v: Option<f64>, prec: usize) -> String {
+/// `v [lo, hi] (method)`, or `v (no valid interval)`: a missing or zero-width interval is
+/// never printed as one.
+fn with_interval(v: f64, i: Option<&Interval>) -> String {
+    match i {
+        Some(i) if i.lo.is_some() || i.hi.is_some() => {
+            format!("{v:.2} {} {}", i.show(2), short_method(&i.method))
+        }
+        _ => format!("{v:.2} (no valid interval)"),
+    }
+}
+
+fn short_method(m: &str) -> &'static str {
+    match m {
+        "profile" => "prof",
+        "posterior" => "post",
+        "wald" => "wald",
+        _ => "",
+    }
+}
+
+pub(super) fn fmt_opt(v: Option<f64>, prec: usize) -> String {
     v.map_or("—".into(), |x| format!("{x:.prec$}"))
 }
 
@@ -181,7 +201,7 @@ fn html(r: &Results, files: &[String]) -> String {
          body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
          th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}img{{max-width:100%;border:1px solid #eee;margin:.5em 0}}\
-         .note{{color:#555;font-size:90%}}</style></head><body><h1>{t}</h1>",
+         .note{{color:#555;font-size:90%}}.warn li{{color:#a00}}</style></head><body><h1>{t}</h1>",
         t = esc(&r.title)
     );
     let _ = write!(
@@ -200,23 +220,33 @@ fn html(r: &Results, files: &[String]) -> String {
         esc(&r.data.historical_scenario),
         r.data.start_year
     );
+    if !r.warnings.is_empty() {
+        h.push_str("<h2>Warnings</h2><ul class=warn>");
+        for w in &r.warnings {
+            let _ = write!(
+                h,
+                "<li><b>{}</b>{}: {}</li>",
+                esc(&w.code),
+                w.model
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(" ({})", esc(m))),
+                esc(&w.message)
+            );
+        }
+        h.push_str("</ul>");
+    }
     h.push_str("<h2>Models</h2><table><tr><th>model</th><th>log-likelihood</th><th>free parameters</th><th>AIC</th><th>BIC</th><th>ECS (K)</th><th>TCR (K)</th><th>timescales (yr)</th><th>innovations mean / sd</th></tr>");
     for m in &r.models {
-        let ci = |d: &crate::ssm::fit::DerivedEstimate| {
-            d.ci.map_or(String::new(), |c| format!(" [{:.2}, {:.2}]", c.0, c.1))
-        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}{}</td><td>{:.2}{}</td><td>{}</td><td>{:.2} / {:.2}</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2} / {:.2}</td></tr>",
             m.name,
             m.loglik,
             m.n_free,
             m.aic,
             m.bic,
-            m.ecs.value,
-            ci(&m.ecs),
-            m.tcr.value,
-            ci(&m.tcr),
+            esc(&with_interval(m.ecs.value, m.ecs_interval.as_ref())),
+            esc(&with_interval(m.tcr.value, m.tcr_interval.as_ref())),
             m.timescales
                 .iter()
                 .map(|t| format!("{t:.1}"))
@@ -237,7 +267,7 @@ fn html(r: &Results, files: &[String]) -> String {
             " Likelihood-ratio statistic (largest vs smallest model): {lr:.2}."
         );
     }
-    h.push_str("</p>");
+    h.push_str("</p><p class=note>Intervals: <i>prof</i> = profile likelihood (95%; an open side means the likelihood does not fall below the threshold there), <i>post</i> = 2.5–97.5% posterior quantiles, <i>wald</i> = observed information. “No valid interval” means none could be computed honestly.</p>");
     if let Some(c) = &r.cmip5 {
         let _ = write!(
             h,
@@ -245,23 +275,27 @@ fn html(r: &Results, files: &[String]) -> String {
             c.n, c.tcr[0], c.tcr[1], c.tcr[2], c.ecs[0], c.ecs[1], c.ecs[2]
         );
     }
+    h.push_str(super::report_bayes::SCIENCE_NOTE);
+    super::report_bayes::bayes_html(&mut h, r);
     for m in &r.models {
         let _ = write!(
             h,
-            "<h3>{} parameters</h3><table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>95% interval</th></tr>",
+            "<h3>{} parameters</h3><table><tr><th>parameter</th><th>estimate</th><th>std. error</th><th>95% Wald interval</th><th>95% profile interval</th></tr>",
             m.name
         );
         for p in &m.params {
             let ci =
                 p.ci.map_or("—".into(), |c| format!("[{:.4}, {:.4}]", c[0], c[1]));
+            let prof = p.profile.as_ref().map_or("—".into(), |i| i.show(4));
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:.4}{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{:.4}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 p.name,
                 p.estimate,
                 if p.free { "" } else { " (fixed)" },
                 fmt_opt(p.se, 4),
-                ci
+                ci,
+                prof
             );
         }
         let _ = write!(
@@ -277,18 +311,23 @@ fn html(r: &Results, files: &[String]) -> String {
     }
     h.push_str("<h2>Temperature</h2><img src=\"temperature.svg\" alt=\"temperature\">");
     if !r.projections.is_empty() {
-        h.push_str("<h2>Projections</h2><table><tr><th>scenario</th><th>warming (K)</th><th>95% range</th></tr>");
+        h.push_str("<h2>Projections</h2><table><tr><th>scenario</th><th>warming (K)</th><th>95% range</th><th>parameter draws</th></tr>");
         for p in &r.projections {
+            let range = if p.interval_valid {
+                format!("{:+.2} to {:+.2}", p.warming[1], p.warming[2])
+            } else {
+                "no valid interval".into()
+            };
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{:+.2}</td><td>{:+.2} to {:+.2}</td></tr>",
-                p.scenario, p.warming[0], p.warming[1], p.warming[2]
+                "<tr><td>{}</td><td>{:+.2}</td><td>{}</td><td>{}</td></tr>",
+                p.scenario, p.warming[0], range, p.draws_from
             );
         }
         if let Some(p) = r.projections.first() {
             let _ = write!(
                 h,
-                "</table><p class=note>Mean warming over {:.0}–{:.0} relative to {:.0}–{:.0}; the range is across parameter draws from the fit's asymptotic normal law.</p>",
+                "</table><p class=note>Mean warming over {:.0}–{:.0} relative to {:.0}–{:.0}; the range is across parameter draws: from the posterior (NUTS) when sampled, else from the fit's asymptotic normal law.</p>",
                 p.period[0], p.period[1], p.baseline[0], p.baseline[1]
             );
         }
@@ -345,24 +384,48 @@ pub fn summary(r: &Results, out: &Path) -> String {
     );
     let _ = writeln!(
         s,
-        "  {:<7} {:>10} {:>4} {:>9} {:>9}  {:>20}  {:>20}",
+        "  {:<7} {:>10} {:>4} {:>9} {:>9}  {:>26}  {:>26}",
         "model", "loglik", "k", "AIC", "BIC", "ECS (K) [95%]", "TCR (K) [95%]"
     );
     for m in &r.models {
-        let d = |e: &crate::ssm::fit::DerivedEstimate| match e.ci {
-            Some(c) => format!("{:.2} [{:.2}, {:.2}]", e.value, c.0, c.1),
-            None => format!("{:.2}", e.value),
-        };
         let _ = writeln!(
             s,
-            "  {:<7} {:>10.2} {:>4} {:>9.2} {:>9.2}  {:>20}  {:>20}",
+            "  {:<7} {:>10.2} {:>4} {:>9.2} {:>9.2}  {:>26}  {:>26}",
             m.name,
             m.loglik,
             m.n_free,
             m.aic,
             m.bic,
-            d(&m.ecs),
-            d(&m.tcr)
+            with_interval(m.ecs.value, m.ecs_interval.as_ref()),
+            with_interval(m.tcr.value, m.tcr_interval.as_ref())
+        );
+    }
+    for m in &r.models {
+        if let Some(b) = &m.bayes {
+            let _ = writeln!(
+                s,
+                "  {} posterior (NUTS, {} chains x {} draws, {} priors): ECS {:.2} [{:.2}, {:.2}] K, TCR {:.2} [{:.2}, {:.2}] K; max R-hat {}, min bulk ESS {}, {} divergences",
+                m.name,
+                b.chains,
+                b.draws,
+                b.prior_set,
+                b.ecs[1],
+                b.ecs[0],
+                b.ecs[2],
+                b.tcr[1],
+                b.tcr[0],
+                b.tcr[2],
+                b.max_rhat.map_or("n/a".into(), |v| format!("{v:.3}")),
+                b.min_ess_bulk.map_or("n/a".into(), |v| format!("{v:.0}")),
+                b.divergences
+            );
+        }
+    }
+    for p in &r.prior_sensitivity {
+        let _ = writeln!(
+            s,
+            "  prior sensitivity, {} ECS: {} priors {:.2} [{:.2}, {:.2}] K",
+            p.model, p.prior_set, p.ecs[1], p.ecs[0], p.ecs[2]
         );
     }
     let _ = writeln!(
@@ -384,11 +447,19 @@ pub fn summary(r: &Results, out: &Path) -> String {
             p.period[0], p.period[1], p.baseline[0], p.baseline[1], p.model
         );
         for p in &r.projections {
-            let _ = writeln!(
-                s,
-                "    {:<8} {:+.2} K  [{:+.2}, {:+.2}]",
-                p.scenario, p.warming[0], p.warming[1], p.warming[2]
-            );
+            if p.interval_valid {
+                let _ = writeln!(
+                    s,
+                    "    {:<8} {:+.2} K  [{:+.2}, {:+.2}]  ({} draws)",
+                    p.scenario, p.warming[0], p.warming[1], p.warming[2], p.draws_from
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "    {:<8} {:+.2} K  (no valid interval)",
+                    p.scenario, p.warming[0]
+                );
+            }
         }
     }
     if let Some(syn) = &r.synthetic {
@@ -403,6 +474,19 @@ pub fn summary(r: &Results, out: &Path) -> String {
             syn.replicates,
             cov.join(", "),
             100.0 * syn.tcr_coverage
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  AR6 assessed ranges: ECS likely 2.5–4 K, very likely 2–5 K; TCR likely 1.4–2.2 K"
+    );
+    for w in &r.warnings {
+        let _ = writeln!(
+            s,
+            "  warning [{}]{}: {}",
+            w.code,
+            w.model.as_ref().map_or(String::new(), |m| format!(" {m}")),
+            w.message
         );
     }
     let _ = writeln!(

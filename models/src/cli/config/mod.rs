@@ -38,11 +38,18 @@ mod schema;
 mod source;
 mod validate;
 
+pub use resolve::{
+    FORCING_RANGE, MIN_OBSERVATIONS, MIN_OBSERVATIONS_PER_PARAMETER, TEMPERATURE_RANGE, YEAR_RANGE,
+};
 pub use resolve::{Resolved, Series, TemperatureRecord, load, resolve};
 pub use schema::{
-    ConfigFile, DataSection, FitSection, ModelSection, ProjectionSection, SyntheticSection,
+    BayesSection, ConfigFile, DataSection, FitSection, ModelSection, ProjectionSection,
+    SyntheticSection,
 };
 pub use source::{ConfigSource, parse_config};
+pub use validate::{
+    MAX_CHAINS, MAX_ENSEMBLE, MAX_FIT_STARTS, MAX_ITERS, MAX_NUTS_ITERATIONS, MAX_REPLICATES,
+};
 
 #[cfg(test)]
 mod tests {

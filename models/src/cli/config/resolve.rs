@@ -10,6 +10,19 @@ use super::validate::check_settings;
 use crate::cli::csv;
 use crate::cli::error::{CliError, CliResult};
 
+/// Plausible temperature anomalies and interval ends (K): anything beyond is a unit
+/// mistake or a corrupt value (e.g. 1e308), refused with its line and column.
+pub const TEMPERATURE_RANGE: (f64, f64) = (-100.0, 100.0);
+/// Plausible effective radiative forcing (W m⁻²; quadrupled CO₂ is about 8, the largest
+/// volcanic eruptions about −10 as annual means).
+pub const FORCING_RANGE: (f64, f64) = (-1000.0, 1000.0);
+/// Plausible years (the model runs on an annual grid between them).
+pub const YEAR_RANGE: (f64, f64) = (-100_000.0, 100_000.0);
+/// Fewest observed years accepted for any fit.
+pub const MIN_OBSERVATIONS: usize = 30;
+/// Fewest observed years per free parameter of the largest model fitted.
+pub const MIN_OBSERVATIONS_PER_PARAMETER: usize = 5;
+
 /// A forcing series on a regular annual grid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
@@ -91,9 +104,17 @@ pub fn resolve(
     let tc = tt.column(&d.time_column)?;
     let vc = tt.column(&d.value_column)?;
     let years = tt.numeric(tc, false)?;
+    csv::check_range(&tt, tc, &years, YEAR_RANGE, "year")?;
     let idx: Vec<usize> = (0..years.len()).collect();
     csv::check_increasing(&tt, tc, &years, &idx)?;
     let values = tt.numeric(vc, true)?;
+    csv::check_range(
+        &tt,
+        vc,
+        &values,
+        TEMPERATURE_RANGE,
+        "temperature anomaly (K)",
+    )?;
     if values.iter().all(|v| v.is_nan()) {
         return Err(CliError::input(
             temperature.0,
@@ -107,9 +128,12 @@ pub fn resolve(
     }
     let known_var = match (&d.lower_column, &d.upper_column) {
         (Some(lo), Some(hi)) => {
-            let l = tt.numeric(tt.column(lo)?, true)?;
+            let lc = tt.column(lo)?;
+            let l = tt.numeric(lc, true)?;
+            csv::check_range(&tt, lc, &l, TEMPERATURE_RANGE, "temperature (K)")?;
             let hc = tt.column(hi)?;
             let h = tt.numeric(hc, true)?;
+            csv::check_range(&tt, hc, &h, TEMPERATURE_RANGE, "temperature (K)")?;
             let mut kv = Vec::with_capacity(l.len());
             for (i, (a, b)) in l.iter().zip(&h).enumerate() {
                 if a.is_nan() || b.is_nan() {
@@ -145,7 +169,9 @@ pub fn resolve(
     let ftc = ftab.column(&d.forcing_time_column)?;
     let fvc = ftab.column(&d.forcing_value_column)?;
     let fyears = ftab.numeric(ftc, false)?;
+    csv::check_range(&ftab, ftc, &fyears, YEAR_RANGE, "year")?;
     let fvals = ftab.numeric(fvc, false)?;
+    csv::check_range(&ftab, fvc, &fvals, FORCING_RANGE, "forcing (W m⁻²)")?;
     let scen_col = match &d.forcing_scenario_column {
         Some(s) => Some(ftab.column(s)?),
         None => None,
@@ -307,7 +333,7 @@ pub fn resolve(
             }
         }
     }
-    Ok(Resolved {
+    let res = Resolved {
         temperature_source: temperature.0.to_string(),
         forcing_source: forcing.0.to_string(),
         temperature: TemperatureRecord {
@@ -319,5 +345,34 @@ pub fn resolve(
         historical,
         start,
         config,
-    })
+    };
+    check_enough_observations(&res, observed.len(), (tt.header_line, vc + 1))?;
+    Ok(res)
+}
+
+/// The identifiability guard on the record's length: every model to be fitted needs at
+/// least [`MIN_OBSERVATIONS`] observed years and [`MIN_OBSERVATIONS_PER_PARAMETER`] per
+/// free parameter. With fewer, the likelihood cannot separate the heat capacities,
+/// exchange coefficients and noise (a three-year record gave ECS 220 K).
+fn check_enough_observations(
+    res: &Resolved,
+    n_obs: usize,
+    (line, col): (usize, usize),
+) -> CliResult<()> {
+    for &k in &res.config.model.boxes {
+        let ebm = crate::ssm::ebm::KBoxEbm::new(k, res.config.model.stochastic_forcing, false)?;
+        let n_free = res.params(&ebm)?.n_free();
+        let need = MIN_OBSERVATIONS.max(MIN_OBSERVATIONS_PER_PARAMETER * n_free);
+        if n_obs < need {
+            return Err(CliError::input(
+                &res.temperature_source,
+                Some(line),
+                Some(col),
+                format!(
+                    "too few observations: {n_obs} observed years, but the {k}-box model has {n_free} free parameters and needs at least {need} (the larger of {MIN_OBSERVATIONS} and {MIN_OBSERVATIONS_PER_PARAMETER} per free parameter); use a longer record or fewer boxes (model.boxes)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

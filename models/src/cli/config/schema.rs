@@ -1,5 +1,8 @@
 //! The configuration file's sections, keys and defaults.
 
+use std::collections::BTreeMap;
+
+use mechml_engine::infer::Prior;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration file.
@@ -23,6 +26,9 @@ pub struct ConfigFile {
     /// The synthetic case with known truth.
     #[serde(default)]
     pub synthetic: SyntheticSection,
+    /// The Bayesian fit (priors, NUTS).
+    #[serde(default)]
+    pub bayes: BayesSection,
 }
 
 fn default_title() -> String {
@@ -136,6 +142,10 @@ pub struct FitSection {
     /// L-BFGS iteration limit.
     #[serde(default = "default_iters")]
     pub max_iters: usize,
+    /// Profile-likelihood intervals for every free parameter and ECS (each profile
+    /// point re-optimises the other parameters).
+    #[serde(default = "default_true")]
+    pub profile: bool,
 }
 
 fn default_starts() -> usize {
@@ -154,6 +164,7 @@ impl Default for FitSection {
             starts: default_starts(),
             spread: default_spread(),
             max_iters: default_iters(),
+            profile: true,
         }
     }
 }
@@ -223,6 +234,57 @@ impl Default for SyntheticSection {
         Self {
             enabled: true,
             replicates: default_reps(),
+        }
+    }
+}
+
+/// `[bayes]`: NUTS over the Kalman likelihood with the documented default priors
+/// ([`default_prior`](crate::ssm::ebm::bayes::default_prior); Geoffroy et al. 2013,
+/// Cummins et al. 2020), which `priors` may replace per parameter, e.g.
+/// `priors.kappa1 = { family = "log_normal", mu = 0.1, sigma = 0.5 }`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BayesSection {
+    /// Whether to sample the posterior of every model.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Chains (run in parallel).
+    #[serde(default = "default_chains")]
+    pub chains: usize,
+    /// Warm-up iterations per chain.
+    #[serde(default = "default_warmup")]
+    pub warmup: usize,
+    /// Draws per chain.
+    #[serde(default = "default_draws")]
+    pub draws: usize,
+    /// Also sample the 3-box model (else the smallest model) under the wide priors
+    /// (every log-sd doubled) and report both ECS posteriors.
+    #[serde(default = "default_true")]
+    pub prior_sensitivity: bool,
+    /// Priors replacing the defaults, by parameter name.
+    #[serde(default)]
+    pub priors: BTreeMap<String, Prior>,
+}
+
+fn default_chains() -> usize {
+    4
+}
+fn default_warmup() -> usize {
+    400
+}
+fn default_draws() -> usize {
+    400
+}
+
+impl Default for BayesSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            chains: default_chains(),
+            warmup: default_warmup(),
+            draws: default_draws(),
+            prior_sensitivity: true,
+            priors: BTreeMap::new(),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | projections under forcing scenarios | [`projection`] | [`project_ensemble`](projection::project_ensemble), [`parameter_draws`](projection::parameter_draws) |
 //! | mixture quantiles, percentiles | [`quantiles`] | [`mixture_quantiles`](quantiles::mixture_quantiles) |
 //! | parameter recovery, the synthetic case with known truth | [`recovery`] | [`recovery_study`](recovery::recovery_study) |
+//! | Bayesian fit (priors, NUTS), profile-likelihood intervals | [`bayes`] | [`EbmDensity`](bayes::EbmDensity), [`default_prior`](bayes::default_prior), [`sample_posterior`](bayes::sample_posterior), [`profile_intervals`](bayes::profile_intervals) |
 //! | the benchmark workload | [`workload`] | [`loglik`](workload::loglik) |
 //!
 //! The model is checked against an independent re-implementation of the paper's
@@ -28,6 +29,7 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+pub mod bayes;
 #[cfg(test)]
 mod check;
 pub mod family;

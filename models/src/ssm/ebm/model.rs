@@ -25,7 +25,7 @@
 //! variance), and optionally the top-of-atmosphere net flux
 //! y_N = F − κ₁T₁ + (1 − ε) κ_k (T_{k−1} − T_k) + v_N (N = F − κ₁T₁ for one box). The
 //! model is discretised exactly over the data's step
-//! ([`discretize`](crate::ssm::discretize)).
+//! ([`discretize`](mod@crate::ssm::discretize)).
 
 use mechml_engine::ad::Real;
 use mechml_engine::{Error, Result};
