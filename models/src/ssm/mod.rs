@@ -14,9 +14,9 @@
 //! | maximum likelihood, standard errors | [`fit`] | [`fit_mle`](fit::fit_mle), [`delta_method`](fit::delta_method) |
 //! | EKF, UKF, particle filter, hybrid models | [`nonlinear`] | [`ekf`](nonlinear::ekf::ekf), [`ukf`](nonlinear::ukf::ukf), [`particle_filter`](nonlinear::particle::particle_filter), [`HybridSsm`](nonlinear::hybrid::HybridSsm), [`OdeHybridSsm`](nonlinear::hybrid_ode::OdeHybridSsm) |
 //! | smoother | [`smoother`] | [`rts_smoother`](smoother::rts_smoother) |
-//! | simulation | [`simulate`] | [`simulate`](simulate::simulate) |
-//! | matrix exponential | [`expm`] | [`expm`](expm::expm) |
-//! | exact discretisation | [`discretize`] | [`discretize`](discretize::discretize), [`van_loan_q`](discretize::van_loan_q) |
+//! | simulation | [`simulate`](mod@simulate) | [`simulate`](simulate::simulate) |
+//! | matrix exponential | [`expm`](mod@expm) | [`expm`](expm::expm) |
+//! | exact discretisation | [`discretize`](mod@discretize) | [`discretize`](discretize::discretize), [`van_loan_q`](discretize::van_loan_q) |
 
 pub use mechml_engine::ssm::{
     adjoint, dense, discretize, expm, kalman, loglik_op, model, simulate, smoother,

@@ -3,7 +3,7 @@
 //! $$ x_{t+1} = Φ x_t + Γ u_t + g_w(x_t) + w_t, $$
 //!
 //! where Φ, Γ come from the exact discretisation of a physical model (e.g. an
-//! energy-balance model, [`discretize`](crate::ssm::discretize)) and g_w is a small
+//! energy-balance model, [`discretize`](crate::ssm::discretize())) and g_w is a small
 //! multilayer perceptron written over [`Real`] ([`Mlp`]). The weights w are fitted by
 //! maximising the unscented Kalman filter's log-likelihood, recorded on a tape and
 //! differentiated exactly, with L-BFGS ([`fit_hybrid`]); a ridge penalty keeps the learned
