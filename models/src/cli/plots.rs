@@ -14,11 +14,11 @@ pub(super) const RED: RGBColor = RGBColor(214, 39, 40);
 const PURPLE: RGBColor = RGBColor(148, 103, 189);
 pub(super) const GREY: RGBColor = RGBColor(120, 120, 120);
 
-pub(super) fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
+pub(crate) fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
     move |e| CliError::Runtime(format!("drawing {what}: {e}"))
 }
 
-pub(super) fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite()) {
         lo = lo.min(v);

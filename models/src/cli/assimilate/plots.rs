@@ -5,12 +5,9 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::cli::error::{CliError, CliResult};
+use crate::cli::error::CliResult;
+use crate::cli::plots::err;
 use crate::da::twin::TwinResults;
-
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
-    move |e| CliError::Runtime(format!("drawing {what}: {e}"))
-}
 
 /// A qualitative colour for series `i` (the ten of matplotlib's `tab10`).
 fn color(i: usize) -> RGBColor {

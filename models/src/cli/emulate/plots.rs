@@ -5,7 +5,8 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::cli::error::{CliError, CliResult};
+use crate::cli::error::CliResult;
+use crate::cli::plots::{err, range};
 use crate::emulator::ebm::StudyResults;
 
 const BLUE: RGBColor = RGBColor(31, 119, 180);
@@ -15,23 +16,6 @@ const RED: RGBColor = RGBColor(214, 39, 40);
 const PURPLE: RGBColor = RGBColor(148, 103, 189);
 const GREY: RGBColor = RGBColor(150, 150, 150);
 const WAVES: [RGBColor; 5] = [BLUE, ORANGE, GREEN, RED, PURPLE];
-
-fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> CliError + '_ {
-    move |e| CliError::Runtime(format!("drawing {what}: {e}"))
-}
-
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.filter(|v| v.is_finite()) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = 0.05 * (hi - lo).max(1e-9);
-    (lo - pad, hi + pad)
-}
 
 /// Pairs plot of the NROY sample after the last wave (grey) with every run coloured by
 /// its wave; the diagonal panels name the parameter and its NROY range.
