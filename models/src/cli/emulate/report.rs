@@ -176,6 +176,9 @@ pub fn summary(r: &EmulateResults, out: &Path) -> String {
             opt(p.rhat, 3)
         );
     }
+    for w in &s.calibration.warnings {
+        let _ = writeln!(t, "  warning [sampler] calibration: {w}");
+    }
     let _ = writeln!(t, "  report: {}/index.html", out.display());
     t
 }
