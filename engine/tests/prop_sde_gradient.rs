@@ -8,8 +8,8 @@ use mechml_engine::ad::api::{jvp_tape, vjp_tape};
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_tape_gradient};
 use mechml_engine::ad::{Real, Tape, Var};
 use mechml_engine::sde::{
-    Calculus, EulerMaruyama, Milstein, NoiseType, ReversibleHeun, Sde, SdeMethod, SdeOptions,
-    SdeProblem, Sensitivity, Steps, VirtualBrownianTree, solve_on_tape,
+    Calculus, EulerMaruyama, Milstein, ReversibleHeun, Sde, SdeMethod, SdeOptions, SdeProblem,
+    SdeShape, Sensitivity, Steps, VirtualBrownianTree, solve_on_tape,
 };
 use mechml_engine::solver::SaveAt;
 use proptest::prelude::*;
@@ -20,20 +20,10 @@ struct Pendulum {
     calculus: Calculus,
 }
 impl Sde for Pendulum {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        2
-    }
-    fn n_params(&self) -> usize {
-        3
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Diagonal
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::diagonal(2)
+            .with_params(3)
+            .with_calculus(self.calculus)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[1] - p[1] * x[0];

@@ -12,7 +12,7 @@ use mechml_engine::ad::Real;
 use mechml_engine::sde::reference::OrnsteinUhlenbeck;
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianTreeOptions, EnsembleOptions, EulerMaruyama, Milstein, NoiseSource,
-    NoiseType, Sde, SdeMethod, SdeOptions, SdeProblem, Sra1, Steps, VirtualBrownianTree, ensemble,
+    Sde, SdeMethod, SdeOptions, SdeProblem, SdeShape, Sra1, Steps, VirtualBrownianTree, ensemble,
     solve,
 };
 use mechml_engine::solver::{PiController, SaveAt, StepController, StepDecision};
@@ -23,14 +23,8 @@ use sde_common::{assert_order, log2_slope};
 /// weak noise its error is dominated by the deterministic O(h²) part).
 struct SineDrift;
 impl Sde for SineDrift {
-    fn n_states(&self) -> usize {
-        1
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Additive
+    fn shape(&self) -> SdeShape {
+        SdeShape::additive(1, 1)
     }
     fn drift<R: Real>(&self, t: R, x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = x[0].sin() * -2.0 + (t * 3.0).cos();

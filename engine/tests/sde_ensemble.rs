@@ -10,9 +10,8 @@ use mechml_engine::linalg::Par;
 use mechml_engine::sde::normal::{NormalLanes, Ziggurat};
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck, TwoBoxEbm};
 use mechml_engine::sde::{
-    Ensemble, EnsembleOptions, EulerMaruyama, Heun, Milstein, NoiseSource, NoiseType,
-    ReversibleHeun, Sde, SdeOptions, SdeProblem, Steps, VirtualBrownianTree, ensemble, path_seed,
-    solve,
+    Ensemble, EnsembleOptions, EulerMaruyama, Heun, Milstein, NoiseSource, ReversibleHeun, Sde,
+    SdeOptions, SdeProblem, SdeShape, Steps, VirtualBrownianTree, ensemble, path_seed, solve,
 };
 use mechml_engine::solver::SaveAt;
 
@@ -306,14 +305,8 @@ fn tree_ensemble_path_is_the_single_path_solve() {
 fn non_finite_paths_are_reported() {
     struct Explode;
     impl Sde for Explode {
-        fn n_states(&self) -> usize {
-            1
-        }
-        fn n_noise(&self) -> usize {
-            1
-        }
-        fn noise(&self) -> NoiseType {
-            NoiseType::Diagonal
+        fn shape(&self) -> SdeShape {
+            SdeShape::diagonal(1)
         }
         fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = x[0] * x[0] * x[0];
@@ -539,17 +532,8 @@ fn stream_ensemble_paths_are_the_scalar_euler_maruyama_recursion() {
 /// `p = [a₀, a₁, s₀, s₁, ρ]`.
 struct CorrelatedLinear;
 impl Sde for CorrelatedLinear {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        2
-    }
-    fn n_params(&self) -> usize {
-        5
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Additive
+    fn shape(&self) -> SdeShape {
+        SdeShape::additive(2, 2).with_params(5)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = -(p[0] * x[0]);

@@ -8,7 +8,7 @@ use mechml_engine::Error;
 use mechml_engine::ad::Real;
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama, Heun, Milstein,
-    NoiseSource, NoiseType, ReversibleHeun, Sde, SdeMethod, SdeOptions, SdeProblem, Sensitivity,
+    NoiseSource, ReversibleHeun, Sde, SdeMethod, SdeOptions, SdeProblem, SdeShape, Sensitivity,
     Sra1, Steps, VirtualBrownianTree, ensemble, ensemble_vjp, solve, solve_vjp,
 };
 use mechml_engine::solver::SaveAt;
@@ -20,14 +20,8 @@ struct TwoComponents {
     t_nan: f64,
 }
 impl Sde for TwoComponents {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Additive
+    fn shape(&self) -> SdeShape {
+        SdeShape::additive(2, 1)
     }
     fn drift<R: Real>(&self, t: R, x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = -x[0];
@@ -227,20 +221,10 @@ struct Overflowing {
     calculus: Calculus,
 }
 impl Sde for Overflowing {
-    fn n_states(&self) -> usize {
-        1
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn n_params(&self) -> usize {
-        2
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Diagonal
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::diagonal(1)
+            .with_params(2)
+            .with_calculus(self.calculus)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[0];

@@ -16,9 +16,9 @@ use mechml_engine::ad::{Real, Tape, Var};
 use mechml_engine::sde::reference::{Gbm, TwoBoxEbm};
 use mechml_engine::sde::{
     AdaptiveOptions, BrownianPath, BrownianTreeOptions, Calculus, EnsembleOptions, EulerMaruyama,
-    Heun, Increment, Milstein, NoiseSource, NoiseType, ReversibleHeun, Sde, SdeMethod, SdeOptions,
-    SdeProblem, Sensitivity, Sra1, Steps, VirtualBrownianTree, Workspace, ensemble,
-    ensemble_on_tape, solve, solve_on_tape,
+    Heun, Increment, Milstein, NoiseSource, ReversibleHeun, Sde, SdeMethod, SdeOptions, SdeProblem,
+    SdeShape, Sensitivity, Sra1, Steps, VirtualBrownianTree, Workspace, ensemble, ensemble_on_tape,
+    solve, solve_on_tape,
 };
 use mechml_engine::solver::{Checkpointing, SaveAt};
 
@@ -29,20 +29,10 @@ struct Oscillator {
     calculus: Calculus,
 }
 impl Sde for Oscillator {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        2
-    }
-    fn n_params(&self) -> usize {
-        4
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Diagonal
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::diagonal(2)
+            .with_params(4)
+            .with_calculus(self.calculus)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = p[0] * x[1] - p[1] * x[0] * x[0] * x[0];
@@ -60,20 +50,10 @@ struct GeneralNoise {
     calculus: Calculus,
 }
 impl Sde for GeneralNoise {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        3
-    }
-    fn n_params(&self) -> usize {
-        2
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::General
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::general(2, 3)
+            .with_params(2)
+            .with_calculus(self.calculus)
     }
     fn drift<R: Real>(&self, t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = -(p[0] * x[0]) + x[1] * (t + 1.0);
@@ -935,20 +915,8 @@ fn stochastic_adjoint_converges_to_the_discrete_adjoint() {
 #[derive(Clone, Copy)]
 struct Pendulum;
 impl Sde for Pendulum {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        2
-    }
-    fn n_params(&self) -> usize {
-        4
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Diagonal
-    }
-    fn calculus(&self) -> Calculus {
-        Calculus::Stratonovich
+    fn shape(&self) -> SdeShape {
+        SdeShape::diagonal(2).with_params(4).stratonovich()
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
         out[0] = x[1];

@@ -23,9 +23,9 @@ use mechml_engine::Error;
 use mechml_engine::ad::Real;
 use mechml_engine::sde::reference::{Gbm, OrnsteinUhlenbeck};
 use mechml_engine::sde::{
-    Calculus, EnsembleOptions, EulerMaruyama, Heun, ItoForm, Milstein, NoiseType, ReversibleHeun,
-    Sde, SdeMethod, SdeOptions, SdeProblem, Steps, StratonovichForm, VirtualBrownianTree, ensemble,
-    solve,
+    Calculus, EnsembleOptions, EulerMaruyama, Heun, ItoForm, Milstein, ReversibleHeun, Sde,
+    SdeMethod, SdeOptions, SdeProblem, SdeShape, Steps, StratonovichForm, VirtualBrownianTree,
+    ensemble, solve,
 };
 use mechml_engine::solver::SaveAt;
 use sde_common::{SlopeFit, assert_order, log2_slope};
@@ -218,17 +218,8 @@ struct DiagonalLinear {
 const A: [f64; 2] = [1.0, -0.5];
 const B: [[f64; 2]; 2] = [[0.6, 0.3], [-0.4, 0.8]]; // B[j][i]
 impl Sde for DiagonalLinear {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        2
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::General
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::general(2, 2).with_calculus(self.calculus)
     }
     fn commutative_noise(&self) -> bool {
         true
@@ -303,17 +294,8 @@ const SA: (f64, f64) = (1.0, 0.5); // (a, c)
 const SB: (f64, f64) = (0.6, 0.4); // (b, e)
 const SX0: [f64; 2] = [1.0, 0.5];
 impl Sde for ScalarLinear {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Scalar
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::scalar(2).with_calculus(self.calculus)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         let (a, c) = SA;
@@ -399,17 +381,8 @@ const DMU: [f64; 3] = [1.0, -0.5, 0.2];
 const DSIGMA: [f64; 3] = [0.3, 1.2, 0.7];
 const DX0: [f64; 3] = [1.0, 2.0, 0.5];
 impl Sde for DiagonalGbms {
-    fn n_states(&self) -> usize {
-        3
-    }
-    fn n_noise(&self) -> usize {
-        3
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Diagonal
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::diagonal(3).with_calculus(self.calculus)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         for i in 0..3 {
@@ -454,14 +427,8 @@ fn diagonal_noise_milstein_strong_order_one_per_component() {
 #[derive(Clone, Copy)]
 struct NonCommutative;
 impl Sde for NonCommutative {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        2
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::General
+    fn shape(&self) -> SdeShape {
+        SdeShape::general(2, 2)
     }
     fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
         out[0] = -x[0];
@@ -645,14 +612,8 @@ fn errors_name_time_and_component() {
         .unwrap();
     struct Blowup;
     impl Sde for Blowup {
-        fn n_states(&self) -> usize {
-            2
-        }
-        fn n_noise(&self) -> usize {
-            1
-        }
-        fn noise(&self) -> NoiseType {
-            NoiseType::Additive
+        fn shape(&self) -> SdeShape {
+            SdeShape::additive(2, 1)
         }
         fn drift<R: Real>(&self, _t: R, x: &[R], _p: &[R], out: &mut [R]) {
             out[0] = R::zero();

@@ -22,7 +22,7 @@
 //! ```
 
 use super::noise::{Calculus, NoiseType};
-use super::problem::Sde;
+use super::problem::{Sde, SdeShape};
 use crate::ad::{Real, Tangent};
 
 /// Runs `f` on a scratch slice of `n` copies of `init`: on the stack up to 16 entries (the
@@ -110,20 +110,8 @@ impl<S: Sde> ItoForm<S> {
 macro_rules! converted {
     ($ty:ident, $target:expr, $sign:expr) => {
         impl<S: Sde> Sde for $ty<S> {
-            fn n_states(&self) -> usize {
-                self.0.n_states()
-            }
-            fn n_noise(&self) -> usize {
-                self.0.n_noise()
-            }
-            fn n_params(&self) -> usize {
-                self.0.n_params()
-            }
-            fn noise(&self) -> NoiseType {
-                self.0.noise()
-            }
-            fn calculus(&self) -> Calculus {
-                $target
+            fn shape(&self) -> SdeShape {
+                self.0.shape().with_calculus($target)
             }
             fn commutative_noise(&self) -> bool {
                 self.0.commutative_noise()

@@ -146,6 +146,6 @@ pub use methods::{
     Workspace,
 };
 pub use noise::{Calculus, NoiseType};
-pub use problem::{Sde, SdeInputs, SdeProblem};
+pub use problem::{Sde, SdeInputs, SdeProblem, SdeShape};
 pub use quantile::{P2Quantile, QuantileMethod};
 pub use solve::{SdeOptions, SdeSolution, SolveInfo, Steps, solve};

@@ -11,15 +11,12 @@
 //!
 //! ```
 //! use mechml_engine::ad::Real;
-//! use mechml_engine::sde::{NoiseType, Sde, SdeProblem};
+//! use mechml_engine::sde::{Sde, SdeProblem, SdeShape};
 //!
 //! /// Geometric Brownian motion dX = μ X dt + σ X dW, p = [μ, σ].
 //! struct Gbm;
 //! impl Sde for Gbm {
-//!     fn n_states(&self) -> usize { 1 }
-//!     fn n_noise(&self) -> usize { 1 }
-//!     fn n_params(&self) -> usize { 2 }
-//!     fn noise(&self) -> NoiseType { NoiseType::Diagonal }
+//!     fn shape(&self) -> SdeShape { SdeShape::diagonal(1).with_params(2) }
 //!     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) { out[0] = p[0] * x[0]; }
 //!     fn diffusion<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) { out[0] = p[1] * x[0]; }
 //! }
@@ -39,8 +36,9 @@ use crate::error::{Error, Result};
 
 /// An SDE `dx = f dt + g dW` (see the [module docs](self)).
 ///
-/// Required: the dimensions, the noise type, and `drift`/`diffusion` generic over
-/// [`Real`]. `diffusion` writes [`NoiseType::diffusion_len`] entries (`d` for scalar and
+/// Required: the [`SdeShape`] (dimensions, noise type, calculus) and `drift`/`diffusion`
+/// generic over [`Real`]; `n_states`, `n_noise`, `n_params`, `noise` and `calculus` read the
+/// shape. `diffusion` writes [`NoiseType::diffusion_len`] entries (`d` for scalar and
 /// diagonal noise, `d × m` column-major otherwise).
 ///
 /// Optional: [`drift_batch`](Sde::drift_batch) and [`diffusion_batch`](Sde::diffusion_batch)
@@ -52,19 +50,33 @@ use crate::error::{Error, Result};
 /// not time), so for `R = f64` it is the plain number. The batch functions, which serve
 /// `f64` ensembles only, take `t: f64`.
 pub trait Sde: Send + Sync {
-    /// Number of states `d`.
-    fn n_states(&self) -> usize;
-    /// Number of Brownian motions `m`.
-    fn n_noise(&self) -> usize;
-    /// Number of parameters `P`.
-    fn n_params(&self) -> usize {
-        0
+    /// The dimensions, the structure of `g` and the calculus, in one value: e.g.
+    /// `SdeShape::diagonal(2).with_params(4)`.
+    fn shape(&self) -> SdeShape;
+    /// Number of states `d` (from [`shape`](Sde::shape)).
+    #[inline]
+    fn n_states(&self) -> usize {
+        self.shape().n_states
     }
-    /// The structure of `g`.
-    fn noise(&self) -> NoiseType;
-    /// Itô (default) or Stratonovich.
+    /// Number of Brownian motions `m` (from [`shape`](Sde::shape)).
+    #[inline]
+    fn n_noise(&self) -> usize {
+        self.shape().n_noise
+    }
+    /// Number of parameters `P` (from [`shape`](Sde::shape)).
+    #[inline]
+    fn n_params(&self) -> usize {
+        self.shape().n_params
+    }
+    /// The structure of `g` (from [`shape`](Sde::shape)).
+    #[inline]
+    fn noise(&self) -> NoiseType {
+        self.shape().noise
+    }
+    /// Itô or Stratonovich (from [`shape`](Sde::shape)).
+    #[inline]
     fn calculus(&self) -> Calculus {
-        Calculus::Ito
+        self.shape().calculus
     }
     /// Whether the noise is commutative (`Lʲ gᵏ = Lᵏ gʲ` with `Lʲ = Σᵢ gᵢⱼ ∂ᵢ`), which lets
     /// Milstein's method reach strong order 1 without Lévy areas. Scalar, diagonal and
@@ -93,22 +105,76 @@ pub trait Sde: Send + Sync {
     }
 }
 
+/// The dimensions of an SDE, the structure of its diffusion and its calculus: what
+/// [`Sde::shape`] returns. Built by the constructor of the noise type, then
+/// [`with_params`](SdeShape::with_params) and [`stratonovich`](SdeShape::stratonovich):
+///
+/// ```
+/// use mechml_engine::sde::{Calculus, NoiseType, SdeShape};
+/// let s = SdeShape::diagonal(2).with_params(4).stratonovich();
+/// assert_eq!((s.n_states, s.n_noise, s.n_params), (2, 2, 4));
+/// assert_eq!((s.noise, s.calculus), (NoiseType::Diagonal, Calculus::Stratonovich));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SdeShape {
+    /// Number of states `d`.
+    pub n_states: usize,
+    /// Number of Brownian motions `m`.
+    pub n_noise: usize,
+    /// Number of parameters `P`.
+    pub n_params: usize,
+    /// The structure of `g`.
+    pub noise: NoiseType,
+    /// Itô or Stratonovich.
+    pub calculus: Calculus,
+}
+
+impl SdeShape {
+    /// `d` states driven by `m` Brownian motions with noise of type `noise`; no parameters,
+    /// Itô.
+    pub const fn new(noise: NoiseType, n_states: usize, n_noise: usize) -> Self {
+        Self {
+            n_states,
+            n_noise,
+            n_params: 0,
+            noise,
+            calculus: Calculus::Ito,
+        }
+    }
+    /// One Brownian motion shared by `d` states ([`NoiseType::Scalar`]).
+    pub const fn scalar(n_states: usize) -> Self {
+        Self::new(NoiseType::Scalar, n_states, 1)
+    }
+    /// One Brownian motion per state ([`NoiseType::Diagonal`], `m = d`).
+    pub const fn diagonal(n_states: usize) -> Self {
+        Self::new(NoiseType::Diagonal, n_states, n_states)
+    }
+    /// A state-independent `d × m` diffusion ([`NoiseType::Additive`]).
+    pub const fn additive(n_states: usize, n_noise: usize) -> Self {
+        Self::new(NoiseType::Additive, n_states, n_noise)
+    }
+    /// Any `d × m` diffusion ([`NoiseType::General`]).
+    pub const fn general(n_states: usize, n_noise: usize) -> Self {
+        Self::new(NoiseType::General, n_states, n_noise)
+    }
+    /// The same shape with `n_params` parameters.
+    pub const fn with_params(self, n_params: usize) -> Self {
+        Self { n_params, ..self }
+    }
+    /// The same shape read in `calculus`.
+    pub const fn with_calculus(self, calculus: Calculus) -> Self {
+        Self { calculus, ..self }
+    }
+    /// The same shape read in the Stratonovich calculus.
+    pub const fn stratonovich(self) -> Self {
+        self.with_calculus(Calculus::Stratonovich)
+    }
+}
+
 /// A reference to an SDE is the same SDE.
 impl<T: Sde + ?Sized> Sde for &T {
-    fn n_states(&self) -> usize {
-        (**self).n_states()
-    }
-    fn n_noise(&self) -> usize {
-        (**self).n_noise()
-    }
-    fn n_params(&self) -> usize {
-        (**self).n_params()
-    }
-    fn noise(&self) -> NoiseType {
-        (**self).noise()
-    }
-    fn calculus(&self) -> Calculus {
-        (**self).calculus()
+    fn shape(&self) -> SdeShape {
+        (**self).shape()
     }
     fn commutative_noise(&self) -> bool {
         (**self).commutative_noise()

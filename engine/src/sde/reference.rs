@@ -1,8 +1,8 @@
 //! Reference SDEs with known solutions or moments, shared by tests, benchmarks and examples
 //! (the workloads of section 3 of `WORKLOADS.md`).
 
-use super::noise::{Calculus, NoiseType};
-use super::problem::Sde;
+use super::noise::Calculus;
+use super::problem::{Sde, SdeShape};
 use crate::ad::Real;
 
 /// Geometric Brownian motion `dX = μ X dt + σ X dW` (or `∘ dW`), parameters `p = [μ, σ]`.
@@ -40,20 +40,10 @@ impl Gbm {
 }
 
 impl Sde for Gbm {
-    fn n_states(&self) -> usize {
-        1
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn n_params(&self) -> usize {
-        2
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Diagonal
-    }
-    fn calculus(&self) -> Calculus {
-        self.calculus
+    fn shape(&self) -> SdeShape {
+        SdeShape::diagonal(1)
+            .with_params(2)
+            .with_calculus(self.calculus)
     }
     #[inline]
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
@@ -95,17 +85,8 @@ impl OrnsteinUhlenbeck {
 }
 
 impl Sde for OrnsteinUhlenbeck {
-    fn n_states(&self) -> usize {
-        1
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn n_params(&self) -> usize {
-        3
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Additive
+    fn shape(&self) -> SdeShape {
+        SdeShape::additive(1, 1).with_params(3)
     }
     #[inline]
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
@@ -140,17 +121,8 @@ impl TwoBoxEbm {
 }
 
 impl Sde for TwoBoxEbm {
-    fn n_states(&self) -> usize {
-        2
-    }
-    fn n_noise(&self) -> usize {
-        1
-    }
-    fn n_params(&self) -> usize {
-        6
-    }
-    fn noise(&self) -> NoiseType {
-        NoiseType::Additive
+    fn shape(&self) -> SdeShape {
+        SdeShape::additive(2, 1).with_params(6)
     }
     #[inline]
     fn drift<R: Real>(&self, _t: R, x: &[R], p: &[R], out: &mut [R]) {
