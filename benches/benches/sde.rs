@@ -120,30 +120,8 @@ fn ebm2box(c: &mut Criterion) {
         ..Default::default()
     };
     let run = |m: &str, opts: &EnsembleOptions| match m {
-        "em" => ensemble(
-            &SdeProblem::new(
-                &TwoBoxEbm,
-                0.0,
-                200.0,
-                vec![0.0, 0.0],
-                TwoBoxEbm::PARAMS.to_vec(),
-            )
-            .unwrap(),
-            &EulerMaruyama,
-            opts,
-        ),
-        _ => ensemble(
-            &SdeProblem::new(
-                &TwoBoxEbm,
-                0.0,
-                200.0,
-                vec![0.0, 0.0],
-                TwoBoxEbm::PARAMS.to_vec(),
-            )
-            .unwrap(),
-            &Heun,
-            opts,
-        ),
+        "em" => ensemble(&TwoBoxEbm::workload(200.0).unwrap(), &EulerMaruyama, opts),
+        _ => ensemble(&TwoBoxEbm::workload(200.0).unwrap(), &Heun, opts),
     };
     g.bench_function("em", |b| b.iter(|| run("em", &opts).unwrap().mean[0]));
     g.bench_function("heun", |b| b.iter(|| run("heun", &opts).unwrap().mean[0]));

@@ -53,6 +53,27 @@ fn eight_schools() -> EightSchools {
     }
 }
 
+/// The priors of the normal model with unknown mean and scale: μ ~ N(0, 1),
+/// σ ~ LogNormal(0, 0.5).
+fn normal_mu_sigma_priors() -> Vec<ParamSpec> {
+    vec![
+        ParamSpec::new(
+            "mu",
+            Prior::Normal {
+                mu: 0.0,
+                sigma: 1.0,
+            },
+        ),
+        ParamSpec::new(
+            "sigma",
+            Prior::LogNormal {
+                mu: 0.0,
+                sigma: 0.5,
+            },
+        ),
+    ]
+}
+
 #[test]
 fn eight_schools_non_centred_has_no_divergences() {
     let model = Model::new(
@@ -270,22 +291,7 @@ fn simulation_based_calibration_ranks_are_uniform() {
     // bins of 10; under calibration each bin count ~ Binomial(N, 1/10) and the Pearson
     // statistic is χ²₉. Critical value χ²₉(0.999) = 27.877 (false-alarm rate 10⁻³ per
     // parameter; the run is seeded, so the outcome is deterministic).
-    let params = vec![
-        ParamSpec::new(
-            "mu",
-            Prior::Normal {
-                mu: 0.0,
-                sigma: 1.0,
-            },
-        ),
-        ParamSpec::new(
-            "sigma",
-            Prior::LogNormal {
-                mu: 0.0,
-                sigma: 0.5,
-            },
-        ),
-    ];
+    let params = normal_mu_sigma_priors();
     let n_sims = 200;
     let (l, thin) = (99usize, 2usize);
     let mut bins = [[0usize; 10]; 2];
@@ -329,22 +335,7 @@ fn simulation_based_calibration_ranks_are_uniform() {
 #[test]
 fn posterior_round_trips_through_json_and_predicts() {
     let model = Model::new(
-        vec![
-            ParamSpec::new(
-                "mu",
-                Prior::Normal {
-                    mu: 0.0,
-                    sigma: 1.0,
-                },
-            ),
-            ParamSpec::new(
-                "sigma",
-                Prior::LogNormal {
-                    mu: 0.0,
-                    sigma: 0.5,
-                },
-            ),
-        ],
+        normal_mu_sigma_priors(),
         Small {
             y: vec![0.3, -0.2, 0.8],
         },

@@ -201,18 +201,13 @@ fn adaptive_ensemble_moments_are_unbiased() {
 
 #[test]
 fn runaway_loops_are_errors() {
+    let sine = SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap();
     let mut w = tree(3);
     let few = SdeOptions {
         steps: Steps::Adaptive(AdaptiveOptions::with_tol(1e-4, 1e-4).with_max_steps(20)),
         ..Default::default()
     };
-    let e = solve(
-        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
-        &Sra1,
-        &mut w,
-        &few,
-    )
-    .unwrap_err();
+    let e = solve(&sine, &Sra1, &mut w, &few).unwrap_err();
     assert!(
         matches!(e, Error::TooManySteps { max_steps: 20, .. }),
         "{e}"
@@ -233,23 +228,11 @@ fn runaway_loops_are_errors() {
         steps: Steps::Adaptive(AdaptiveOptions::with_tol(1e-10, 1e-10)),
         ..Default::default()
     };
-    let e = solve(
-        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
-        &Sra1,
-        &mut shallow,
-        &tight,
-    )
-    .unwrap_err();
+    let e = solve(&sine, &Sra1, &mut shallow, &tight).unwrap_err();
     assert!(matches!(e, Error::StepSizeUnderflow { .. }), "{e}");
     assert!(e.to_string().contains("t = "));
     // A method without an error estimate, SRA1 on non-additive noise, a tree without area.
-    let e = solve(
-        &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
-        &Milstein,
-        &mut w,
-        &few,
-    )
-    .unwrap_err();
+    let e = solve(&sine, &Milstein, &mut w, &few).unwrap_err();
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
     let gbm = mechml_engine::sde::reference::Gbm::ito();
     let mut w1 = tree(4);
@@ -263,15 +246,7 @@ fn runaway_loops_are_errors() {
         .is_err()
     );
     let mut no_area = VirtualBrownianTree::new(0.0, 1.0, 1, 3, Default::default()).unwrap();
-    assert!(
-        solve(
-            &SdeProblem::new(&SineDrift, 0.0, 1.0, vec![0.5], vec![]).unwrap(),
-            &Sra1,
-            &mut no_area,
-            &few
-        )
-        .is_err()
-    );
+    assert!(solve(&sine, &Sra1, &mut no_area, &few).is_err());
 }
 
 #[test]

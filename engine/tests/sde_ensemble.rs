@@ -46,19 +46,7 @@ fn ebm2box_workload_moments() {
         steps: Steps::Fixed { n_steps: 20_000 },
         ..Default::default()
     };
-    let ens = ensemble(
-        &SdeProblem::new(
-            &TwoBoxEbm,
-            0.0,
-            200.0,
-            vec![0.0, 0.0],
-            TwoBoxEbm::PARAMS.to_vec(),
-        )
-        .unwrap(),
-        &EulerMaruyama,
-        &opts,
-    )
-    .unwrap();
+    let ens = ensemble(&TwoBoxEbm::workload(200.0).unwrap(), &EulerMaruyama, &opts).unwrap();
     check_mean("EBM T", &ens, 0, 0, 2.426646382954945);
     check_var("EBM T", &ens, 0, 0, 0.007919841114432611);
     check_mean("EBM T_D", &ens, 0, 1, 1.6691599293605068);
@@ -68,19 +56,7 @@ fn ebm2box_workload_moments() {
         n_paths: 256,
         ..opts
     };
-    let ens = ensemble(
-        &SdeProblem::new(
-            &TwoBoxEbm,
-            0.0,
-            200.0,
-            vec![0.0, 0.0],
-            TwoBoxEbm::PARAMS.to_vec(),
-        )
-        .unwrap(),
-        &Heun,
-        &opts,
-    )
-    .unwrap();
+    let ens = ensemble(&TwoBoxEbm::workload(200.0).unwrap(), &Heun, &opts).unwrap();
     check_mean("EBM Heun T", &ens, 0, 0, 2.426646382954945);
     check_var("EBM Heun T", &ens, 0, 0, 0.007919841114432611);
 }
@@ -201,21 +177,7 @@ fn run_in_pool(threads: usize, opts: &EnsembleOptions) -> Ensemble {
         .num_threads(threads)
         .build()
         .unwrap();
-    pool.install(|| {
-        ensemble(
-            &SdeProblem::new(
-                &TwoBoxEbm,
-                0.0,
-                10.0,
-                vec![0.0, 0.0],
-                TwoBoxEbm::PARAMS.to_vec(),
-            )
-            .unwrap(),
-            &EulerMaruyama,
-            opts,
-        )
-        .unwrap()
-    })
+    pool.install(|| ensemble(&TwoBoxEbm::workload(10.0).unwrap(), &EulerMaruyama, opts).unwrap())
 }
 
 #[test]

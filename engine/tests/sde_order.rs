@@ -131,40 +131,29 @@ fn gbm_exact(sde: Gbm) -> impl Fn(&[f64]) -> Vec<f64> {
     move |w: &[f64]| vec![sde.exact(1.0, &P, 1.0, w[0])]
 }
 
+/// The strong order of `method` on GBM from `X₀ = 1` against its exact solution.
+fn check_gbm<M: SdeMethod>(name: &str, sde: Gbm, method: &M, order: f64) {
+    check_strong(name, &sde, method, &[1.0], &P, gbm_exact(sde), order);
+}
+
 #[test]
 fn euler_maruyama_strong_order_half() {
     let sde = Gbm::ito();
-    check_strong("EM", &sde, &EulerMaruyama, &[1.0], &P, gbm_exact(sde), 0.5);
+    check_gbm("EM", sde, &EulerMaruyama, 0.5);
 }
 
 #[test]
 fn milstein_strong_order_one_ito_and_stratonovich() {
     let ito = Gbm::ito();
-    check_strong(
-        "Milstein Itô",
-        &ito,
-        &Milstein,
-        &[1.0],
-        &P,
-        gbm_exact(ito),
-        1.0,
-    );
+    check_gbm("Milstein Itô", ito, &Milstein, 1.0);
     let st = Gbm::stratonovich();
-    check_strong(
-        "Milstein Strat",
-        &st,
-        &Milstein,
-        &[1.0],
-        &P,
-        gbm_exact(st),
-        1.0,
-    );
+    check_gbm("Milstein Strat", st, &Milstein, 1.0);
 }
 
 #[test]
 fn heun_strong_order_one_on_scalar_noise() {
     let st = Gbm::stratonovich();
-    check_strong("Heun", &st, &Heun, &[1.0], &P, gbm_exact(st), 1.0);
+    check_gbm("Heun", st, &Heun, 1.0);
 }
 
 #[test]
@@ -172,15 +161,7 @@ fn reversible_heun_converges_on_stratonovich_gbm() {
     // Kidger et al. (2021), Theorem D.15: strong order 0.5 in general; on this scalar,
     // commutative problem it behaves like Heun (order 1).
     let st = Gbm::stratonovich();
-    check_strong(
-        "reversible Heun",
-        &st,
-        &ReversibleHeun,
-        &[1.0],
-        &P,
-        gbm_exact(st),
-        1.0,
-    );
+    check_gbm("reversible Heun", st, &ReversibleHeun, 1.0);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! (the workloads of section 3 of `WORKLOADS.md`).
 
 use super::noise::Calculus;
-use super::problem::{Sde, SdeShape};
+use super::problem::{Sde, SdeProblem, SdeShape};
 use crate::ad::Real;
 
 /// Geometric Brownian motion `dX = μ X dt + σ X dW` (or `∘ dW`), parameters `p = [μ, σ]`.
@@ -118,6 +118,12 @@ impl TwoBoxEbm {
     /// The parameters of `WORKLOADS.md` §3b: `C = 8, C_D = 100, λ = 1.3, γ = 0.7, F = 3.7,
     /// σ = 0.5`.
     pub const PARAMS: [f64; 6] = [8.0, 100.0, 1.3, 0.7, 3.7, 0.5];
+
+    /// The workload problem of `WORKLOADS.md` §3b over `[0, t1]`: from rest (`x₀ = 0`) with
+    /// [`PARAMS`](Self::PARAMS) (§3b integrates to `t1 = 200`).
+    pub fn workload(t1: f64) -> crate::error::Result<SdeProblem<Self>> {
+        SdeProblem::new(TwoBoxEbm, 0.0, t1, vec![0.0, 0.0], Self::PARAMS.to_vec())
+    }
 }
 
 impl Sde for TwoBoxEbm {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::error::{CliError, CliResult};
@@ -31,6 +32,89 @@ pub(crate) fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// The legend of `chart` at `pos`, on a light box with a black border.
+pub(crate) fn legend_box<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+    what: &str,
+) -> CliResult<()> {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(err(what))
+}
+
+/// The legend key of a line series: a short stroke in `style`.
+pub(crate) fn line_key<S: Into<ShapeStyle> + Copy>(
+    style: S,
+) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style)
+}
+
+/// A chart on `area` with a caption, the house margins, `x × y` axes and a mesh without
+/// minor lines; `years` prints the x labels as whole years.
+pub(crate) fn framed<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
+    frame: Frame<'_>,
+    what: &str,
+) -> CliResult<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(frame.caption, ("sans-serif", 17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(frame.x.0..frame.x.1, frame.y.0..frame.y.1)
+        .map_err(err(what))?;
+    let year = |x: &f64| format!("{x:.0}");
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(frame.x_desc)
+        .y_desc(frame.y_desc)
+        .light_line_style(WHITE.mix(0.0));
+    if frame.years {
+        mesh.x_label_formatter(&year);
+    }
+    mesh.draw().map_err(err(what))?;
+    Ok(chart)
+}
+
+/// What [`framed`] draws: the caption, the axis ranges and their descriptions.
+pub(crate) struct Frame<'s> {
+    /// The caption above the chart.
+    pub caption: &'s str,
+    /// The x range.
+    pub x: (f64, f64),
+    /// The y range.
+    pub y: (f64, f64),
+    /// The x axis description.
+    pub x_desc: &'s str,
+    /// The y axis description.
+    pub y_desc: &'s str,
+    /// Whether the x labels are whole years.
+    pub years: bool,
+}
+
+/// Observations as black dots, with a legend entry `label`.
+fn observed_dots<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    obs: &[(f64, f64, f64, f64)],
+    label: &str,
+    what: &str,
+) -> CliResult<()> {
+    chart
+        .draw_series(
+            obs.iter()
+                .map(|o| Circle::new((o.0, o.1), 2, BLACK.filled())),
+        )
+        .map_err(err(what))?
+        .label(label)
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
+    Ok(())
+}
+
 fn band_polygon(b: &Band) -> Vec<(f64, f64)> {
     let mut pts: Vec<(f64, f64)> = b.years.iter().copied().zip(b.hi.iter().copied()).collect();
     pts.extend(b.years.iter().copied().zip(b.lo.iter().copied()).rev());
@@ -52,27 +136,22 @@ pub fn temperature(path: &Path, r: &Results, obs: &[(f64, f64, f64, f64)]) -> Cl
             .chain(m.smoothed.lo.iter().copied())
             .chain(m.smoothed.hi.iter().copied()),
     );
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "Global-mean temperature: observed and {} model (filtered, smoothed; 95% bands)",
-                m.name
-            ),
-            ("sans-serif", 18),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(err(what))?;
-    chart
-        .configure_mesh()
-        .x_desc("year")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_desc("anomaly (K, vs 1961–1990)")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
+    let caption = format!(
+        "Global-mean temperature: observed and {} model (filtered, smoothed; 95% bands)",
+        m.name
+    );
+    let mut chart = framed(
+        &root,
+        Frame {
+            caption: &caption,
+            x,
+            y,
+            x_desc: "year",
+            y_desc: "anomaly (K, vs 1961–1990)",
+            years: true,
+        },
+        what,
+    )?;
     let obs_band = Band {
         years: obs.iter().map(|o| o.0).collect(),
         mean: obs.iter().map(|o| o.1).collect(),
@@ -110,7 +189,7 @@ pub fn temperature(path: &Path, r: &Results, obs: &[(f64, f64, f64, f64)]) -> Cl
         ))
         .map_err(err(what))?
         .label("filtered (given data up to each year)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE));
+        .legend(line_key(ORANGE));
     chart
         .draw_series(LineSeries::new(
             m.smoothed
@@ -122,22 +201,9 @@ pub fn temperature(path: &Path, r: &Results, obs: &[(f64, f64, f64, f64)]) -> Cl
         ))
         .map_err(err(what))?
         .label("smoothed (given all data)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-    chart
-        .draw_series(
-            obs.iter()
-                .map(|o| Circle::new((o.0, o.1), 2, BLACK.filled())),
-        )
-        .map_err(err(what))?
-        .label("observed (grey: its 95% interval)")
-        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(what))?;
+        .legend(line_key(BLUE));
+    observed_dots(&mut chart, obs, "observed (grey: its 95% interval)", what)?;
+    legend_box(&mut chart, SeriesLabelPosition::UpperLeft, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }
@@ -178,21 +244,18 @@ pub fn projections(
             sel.first().map_or("", |s| s.1.model.as_str())
         ),
     };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(err(what))?;
-    chart
-        .configure_mesh()
-        .x_desc("year")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_desc("anomaly (K, vs 1961–1990)")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
+    let mut chart = framed(
+        &root,
+        Frame {
+            caption: &title,
+            x,
+            y,
+            x_desc: "year",
+            y_desc: "anomaly (K, vs 1961–1990)",
+            years: true,
+        },
+        what,
+    )?;
     for (i, p) in &sel {
         let c = scenario_color(*i);
         chart
@@ -218,23 +281,10 @@ pub fn projections(
                 "{}: {:+.2} K in {:.0}–{:.0} vs {:.0}–{:.0}",
                 p.scenario, p.warming[0], p.period[0], p.period[1], p.baseline[0], p.baseline[1]
             ))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            .legend(line_key(c.stroke_width(2)));
     }
-    chart
-        .draw_series(
-            obs.iter()
-                .map(|o| Circle::new((o.0, o.1), 2, BLACK.filled())),
-        )
-        .map_err(err(what))?
-        .label("observed")
-        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(what))?;
+    observed_dots(&mut chart, obs, "observed", what)?;
+    legend_box(&mut chart, SeriesLabelPosition::UpperLeft, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }
@@ -325,14 +375,9 @@ pub fn traces(path: &Path, r: &Results, model: usize) -> CliResult<()> {
         ))
         .map_err(err(what))?
         .label(m.params[i].name.clone())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        .legend(line_key(c.stroke_width(2)));
     }
-    c2.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(what))?;
+    legend_box(&mut c2, SeriesLabelPosition::UpperRight, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }
@@ -367,23 +412,18 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
         (x.0 - 0.1 * (x.1 - x.0), x.1 + 0.1 * (x.1 - x.0)),
         (y.0 - 0.1 * (y.1 - y.0), y.1 + 0.45 * (y.1 - y.0)),
     );
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Climate sensitivity: fits (95% intervals), posteriors, CMIP5 and AR6",
-            ("sans-serif", 17),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(err(what))?;
-    chart
-        .configure_mesh()
-        .x_desc("TCR (K)")
-        .y_desc("ECS (K)")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
+    let mut chart = framed(
+        &root,
+        Frame {
+            caption: "Climate sensitivity: fits (95% intervals), posteriors, CMIP5 and AR6",
+            x,
+            y,
+            x_desc: "TCR (K)",
+            y_desc: "ECS (K)",
+            years: false,
+        },
+        what,
+    )?;
     chart
         .draw_series(std::iter::once(Rectangle::new(
             [
@@ -510,13 +550,7 @@ pub fn sensitivity(path: &Path, r: &Results) -> CliResult<()> {
                 .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, c.filled()));
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(what))?;
+    legend_box(&mut chart, SeriesLabelPosition::UpperLeft, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }

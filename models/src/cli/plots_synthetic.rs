@@ -5,7 +5,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::error::CliResult;
-use super::plots::{GREEN, GREY, RED, err, range};
+use super::plots::{GREEN, GREY, RED, err, legend_box, line_key, range};
 use super::results::Results;
 
 /// The synthetic case: for every parameter, every replicate's estimate and 95 % Wald
@@ -72,7 +72,7 @@ pub fn synthetic(path: &Path, r: &Results) -> CliResult<()> {
         )))
         .map_err(err(what))?
         .label("truth")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));
+        .legend(line_key(BLACK.stroke_width(1)));
     let mut labelled = [false; 3];
     for (i, p) in s.params.iter().enumerate() {
         let k = p.replicates.len().max(1);
@@ -99,9 +99,7 @@ pub fn synthetic(path: &Path, r: &Results) -> CliResult<()> {
                             } else {
                                 "95% interval missing the truth"
                             })
-                            .legend(move |(x, y)| {
-                                PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2))
-                            });
+                            .legend(line_key(col.stroke_width(2)));
                     }
                     chart
                         .draw_series(std::iter::once(Circle::new((xi, e), 2, col.filled())))
@@ -125,13 +123,7 @@ pub fn synthetic(path: &Path, r: &Results) -> CliResult<()> {
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(what))?;
+    legend_box(&mut chart, SeriesLabelPosition::UpperRight, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }

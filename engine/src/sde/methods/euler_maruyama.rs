@@ -4,7 +4,7 @@
 //! Converges to the Itô solution with strong order 0.5 (1.0 for additive noise) and weak
 //! order 1.0.
 
-use super::{BatchWorkspace, Increment, SdeMethod, Workspace, require_calculus};
+use super::{BatchWorkspace, Increment, SdeMethod, Workspace, euler_update, require_calculus};
 use crate::ad::Real;
 use crate::error::Result;
 use crate::sde::noise::Calculus;
@@ -33,14 +33,7 @@ impl SdeMethod for EulerMaruyama {
         out: &mut [R],
         ws: &mut Workspace<R>,
     ) {
-        let (d, m, h) = (sde.n_states(), sde.n_noise(), inc.h);
-        let tr = R::from_f64(inc.t);
-        sde.drift(tr, y, p, &mut ws.f0);
-        sde.diffusion(tr, y, p, &mut ws.g0);
-        for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
-            *o = yi + fi * h;
-        }
-        sde.noise().apply(d, m, &ws.g0, inc.dw, out);
+        euler_update(sde, inc, p, y, (&mut ws.f0, &mut ws.g0), out);
     }
 
     fn step_batch<S: Sde>(

@@ -8,7 +8,7 @@
 //! Converges to the Stratonovich solution, strong order 1.0 for commutative noise and 0.5
 //! in general.
 
-use super::{BatchWorkspace, Increment, SdeMethod, Workspace, require_calculus};
+use super::{BatchWorkspace, Increment, SdeMethod, Workspace, euler_update, require_calculus};
 use crate::ad::Real;
 use crate::error::Result;
 use crate::sde::noise::Calculus;
@@ -39,14 +39,9 @@ impl SdeMethod for Heun {
     ) {
         let (d, m) = (sde.n_states(), sde.n_noise());
         let noise = sde.noise();
-        let (t, h) = (inc.t, inc.h);
-        let (t0, t1) = (R::from_f64(t), R::from_f64(t + h));
-        sde.drift(t0, y, p, &mut ws.f0);
-        sde.diffusion(t0, y, p, &mut ws.g0);
-        for ((x, &yi), &fi) in ws.x1.iter_mut().zip(y).zip(&ws.f0) {
-            *x = yi + fi * h;
-        }
-        noise.apply(d, m, &ws.g0, inc.dw, &mut ws.x1);
+        let h = inc.h;
+        let t1 = R::from_f64(inc.t + h);
+        euler_update(sde, inc, p, y, (&mut ws.f0, &mut ws.g0), &mut ws.x1);
         sde.drift(t1, &ws.x1, p, &mut ws.f1);
         sde.diffusion(t1, &ws.x1, p, &mut ws.g1);
         for k in 0..ws.g0.len() {

@@ -12,7 +12,7 @@
 //!
 //! [`Tangent`]: crate::ad::Tangent
 
-use super::{Increment, SdeMethod, Workspace};
+use super::{Increment, SdeMethod, Workspace, euler_update};
 use crate::ad::{Real, Tangent};
 use crate::error::{Error, Result};
 use crate::sde::noise::{Calculus, NoiseType};
@@ -61,12 +61,7 @@ impl SdeMethod for Milstein {
         };
         let dw = inc.dw;
         let tr = R::from_f64(t);
-        sde.drift(tr, y, p, &mut ws.f0);
-        sde.diffusion(tr, y, p, &mut ws.g0);
-        for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(&ws.f0) {
-            *o = yi + fi * h;
-        }
-        noise.apply(d, m, &ws.g0, dw, out);
+        euler_update(sde, inc, p, y, (&mut ws.f0, &mut ws.g0), out);
         if noise == NoiseType::Additive {
             return;
         }

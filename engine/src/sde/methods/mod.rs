@@ -226,6 +226,27 @@ pub trait SdeMethod: Clone + Send + Sync + 'static {
     }
 }
 
+/// The Euler–Maruyama update from `y` at `inc.t`, the first stage of several methods:
+/// evaluates `f0 = f(t, y)` and `g0 = g(t, y)` and writes `out = y + f0 h + g0 ΔW` (the
+/// first `d` entries).
+pub(crate) fn euler_update<S: Sde, R: Real>(
+    sde: &S,
+    inc: &Increment<'_>,
+    p: &[R],
+    y: &[R],
+    (f0, g0): (&mut [R], &mut [R]),
+    out: &mut [R],
+) {
+    let (d, m) = (sde.n_states(), sde.n_noise());
+    let tr = R::from_f64(inc.t);
+    sde.drift(tr, y, p, f0);
+    sde.diffusion(tr, y, p, g0);
+    for ((o, &yi), &fi) in out[..d].iter_mut().zip(y).zip(f0.iter()) {
+        *o = yi + fi * inc.h;
+    }
+    sde.noise().apply(d, m, g0, inc.dw, out);
+}
+
 /// Scratch buffers for [`SdeMethod::step_batch`] on blocks of `lanes` paths.
 #[derive(Clone, Debug)]
 pub struct BatchWorkspace {

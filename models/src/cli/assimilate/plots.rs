@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::cli::error::CliResult;
-use crate::cli::plots::err;
+use crate::cli::plots::{err, legend_box, line_key};
 use crate::da::twin::TwinResults;
 
 /// A qualitative colour for series `i` (the ten of matplotlib's `tab10`).
@@ -93,7 +93,7 @@ pub fn rmse(path: &Path, r: &TwinResults) -> CliResult<()> {
             .draw_series(LineSeries::new(pts(&m.analysis.rmse), c.stroke_width(1)))
             .map_err(err(what))?
             .label(format!("{} ({:.3})", m.label, m.summary.rmse_analysis))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            .legend(line_key(c.stroke_width(2)));
         if let Some(sp) = &m.analysis.spread {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -105,14 +105,7 @@ pub fn rmse(path: &Path, r: &TwinResults) -> CliResult<()> {
                 .map_err(err(what))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 12))
-        .draw()
-        .map_err(err(what))?;
+    legend_box(&mut chart, SeriesLabelPosition::UpperRight, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }
