@@ -243,17 +243,7 @@ fn gradients_match_finite_differences() {
             let th: Vec<f64> = v[..np].iter().map(|t| t.exp()).collect();
             gp.objective_and_grad(&th, &z).map(|r| r.value)
         };
-        let rep = check_gradient(
-            value,
-            &v,
-            &analytic,
-            GradCheckOptions {
-                rtol: 1e-6,
-                atol: 1e-7,
-                rel_step: None,
-            },
-        )
-        .unwrap();
+        let rep = check_gradient(value, &v, &analytic, GradCheckOptions::tol(1e-6, 1e-7)).unwrap();
         assert!(rep.passed, "{method:?}: {rep}");
 
         // The tape block, also in the training inputs and outputs (hyperparameters on the
@@ -297,17 +287,7 @@ fn gradients_match_finite_differences() {
             };
             Ok(sparse_objective_var(&t, &k, method, &pv, data, &opts)?.val())
         };
-        let rep = check_gradient(
-            value,
-            &w,
-            &analytic,
-            GradCheckOptions {
-                rtol: 1e-6,
-                atol: 1e-7,
-                rel_step: None,
-            },
-        )
-        .unwrap();
+        let rep = check_gradient(value, &w, &analytic, GradCheckOptions::tol(1e-6, 1e-7)).unwrap();
         assert!(rep.passed, "{method:?} tape: {rep}");
     }
 }

@@ -256,17 +256,7 @@ fn unsorted_input_and_tape_block() {
             .log_marginal_likelihood()
             .map(|v| 2.0 * v))
         };
-        let rep = check_gradient(
-            value,
-            &p0,
-            &g,
-            GradCheckOptions {
-                rtol: 1e-7,
-                atol: 1e-8,
-                rel_step: None,
-            },
-        )
-        .unwrap();
+        let rep = check_gradient(value, &p0, &g, GradCheckOptions::tol(1e-7, 1e-8)).unwrap();
         assert!(rep.passed, "{order:?}: {rep}");
     }
 }

@@ -95,17 +95,7 @@ fn gradcheck<L: Likelihood>(lik: L, phi: &[f64], y: &[f64], x: &Inputs, label: &
         m.unpack(v)?;
         m.elbo(x, y)
     };
-    let rep = check_gradient(
-        value,
-        &v0,
-        &analytic,
-        GradCheckOptions {
-            rtol: 2e-6,
-            atol: 1e-6,
-            rel_step: None,
-        },
-    )
-    .unwrap();
+    let rep = check_gradient(value, &v0, &analytic, GradCheckOptions::tol(2e-6, 1e-6)).unwrap();
     assert!(rep.passed, "{label}: {rep}");
 }
 

@@ -17,11 +17,7 @@ use proptest::prelude::*;
 type Expr = for<'t> fn(&'t Tape, &[Var<'t>]) -> Result<Vec<Var<'t>>>;
 
 fn opts() -> GradCheckOptions {
-    GradCheckOptions {
-        rtol: 1e-5,
-        atol: 1e-8,
-        rel_step: None,
-    }
+    GradCheckOptions::tol(1e-5, 1e-8)
 }
 
 /// Checks `expr` at `x`: Σ wᵢ outᵢ against finite differences, and JVP against VJP.

@@ -55,11 +55,7 @@ fn unary_ops() -> Vec<Unary> {
 }
 
 fn opts() -> GradCheckOptions {
-    GradCheckOptions {
-        rtol: 1e-6,
-        atol: 1e-9,
-        rel_step: None,
-    }
+    GradCheckOptions::tol(1e-6, 1e-9)
 }
 
 proptest! {

@@ -38,7 +38,7 @@ proptest! {
             gp.lml_and_grad(&th).map(|r| r.value)
         };
         let rep = check_gradient(value, &z, &r.grad_unconstrained,
-            GradCheckOptions { rtol: 1e-6, atol: 1e-7, rel_step: None }).unwrap();
+            GradCheckOptions::tol(1e-6, 1e-7)).unwrap();
         prop_assert!(rep.passed, "{}", rep);
     }
 

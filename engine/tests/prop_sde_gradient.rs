@@ -84,7 +84,7 @@ proptest! {
 
     #[test]
     fn pullback_matches_finite_differences(z in inputs(), seed in 0u64..1000, which in 0usize..3) {
-        let opts = GradCheckOptions { rtol: 1e-6, atol: 1e-9, rel_step: None };
+        let opts = GradCheckOptions::tol(1e-6, 1e-9);
         let report = check_tape_gradient(&z, opts, |tape, zs| {
             let outs = match which {
                 0 => solve_loss(tape, zs, &EulerMaruyama, Calculus::Ito, seed, Sensitivity::default())?,

@@ -55,7 +55,7 @@ proptest! {
     fn expm_gradient_matches_finite_differences(n in 1usize..5, scale in 0.05f64..3.0, seed in matrix(4, 4), w in matrix(4, 4)) {
         let a: Vec<f64> = (0..n * n).map(|k| scale * col_major(&seed)[k]).collect();
         let wv: Vec<f64> = col_major(&w)[..n * n].to_vec();
-        let report = check_tape_gradient(&a, GradCheckOptions { rtol: 1e-6, atol: 1e-8, rel_step: None }, |_, x| {
+        let report = check_tape_gradient(&a, GradCheckOptions::tol(1e-6, 1e-8), |_, x| {
             let e = expm(x, n)?;
             let mut s = mechml_engine::ad::Var::constant(0.0);
             for (ei, wi) in e.iter().zip(&wv) {
@@ -97,7 +97,7 @@ proptest! {
     fn van_loan_gradient_matches_finite_differences(seed in matrix(2, 2), g in matrix(2, 2), dt in 0.2f64..3.0) {
         // Stable drift A = −I + B/2, W = G Gᵀ + 0.1 I; f = Σ Q.
         let x: Vec<f64> = col_major(&seed).iter().chain(col_major(&g).iter()).copied().collect();
-        let report = check_tape_gradient(&x, GradCheckOptions { rtol: 1e-6, atol: 1e-9, rel_step: None }, |_, v| {
+        let report = check_tape_gradient(&x, GradCheckOptions::tol(1e-6, 1e-9), |_, v| {
             let n = 2;
             let a: Vec<_> = (0..4).map(|k| v[k] * 0.5 - if k % 3 == 0 { 1.0 } else { 0.0 }).collect();
             let gg = &v[4..8];

@@ -76,18 +76,36 @@ fn assert_no_zero_width(stdout: &str) {
     }
 }
 
-#[test]
-fn estimated_noise_at_its_bound_is_named_and_never_printed_as_a_zero_width_interval() {
-    let d = scratch("noint");
-    let cfg = config(
-        &d,
-        None,
-        false,
-        "[model]\nboxes = [2]\n\n[fit]\nstarts = 2\n",
-    );
+/// Runs a quick fit (`--draws 0`) of `model` in a scratch folder `name`; returns the
+/// folder, the report folder, the output and its (stdout, stderr).
+fn quick_fit(
+    name: &str,
+    intervals: bool,
+    model: &str,
+) -> (PathBuf, PathBuf, Output, String, String) {
+    let d = scratch(name);
+    let cfg = config(&d, None, intervals, model);
     let out = d.join("out");
     let o = run(&cfg, &out, &["--draws", "0"]);
     let (stdout, stderr) = text(&o);
+    (d, out, o, stdout, stderr)
+}
+
+/// The default configuration in `d` with `from` replaced by `to`.
+fn config_with(d: &Path, from: &str, to: &str) -> PathBuf {
+    let cfg = config(d, None, true, "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(from, to);
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+#[test]
+fn estimated_noise_at_its_bound_is_named_and_never_printed_as_a_zero_width_interval() {
+    let (d, out, o, stdout, stderr) = quick_fit(
+        "noint",
+        false,
+        "[model]\nboxes = [2]\n\n[fit]\nstarts = 2\n",
+    );
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     for needle in [
         "warning [singular_information] 2-box",
@@ -128,7 +146,7 @@ fn estimated_noise_at_its_bound_is_named_and_never_printed_as_a_zero_width_inter
     assert!(html.contains("no valid interval"));
     // With a (short) posterior the projection gets a real interval from its draws.
     let out2 = d.join("out2");
-    let o = run(&cfg, &out2, &["--draws", "60"]);
+    let o = run(&d.join("config.toml"), &out2, &["--draws", "60"]);
     let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(stdout.contains("(posterior draws)"), "{stdout}");
@@ -170,16 +188,11 @@ fn a_three_year_record_is_refused_with_the_minimum_it_needs() {
 
 #[test]
 fn three_box_ecs_comes_from_the_profile_likelihood_not_a_wald_interval() {
-    let d = scratch("three-box");
-    let cfg = config(
-        &d,
-        None,
+    let (d, out, o, stdout, stderr) = quick_fit(
+        "three-box",
         true,
         "[model]\nboxes = [3]\n\n[fit]\nstarts = 2\n",
     );
-    let out = d.join("out");
-    let o = run(&cfg, &out, &["--draws", "0"]);
-    let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -234,11 +247,7 @@ fn unbounded_work_is_refused_before_it_starts() {
         &["config.toml:", "fit.starts", "must be at most 1000"],
     );
     let d = scratch("ensemble-big");
-    let cfg = config(&d, None, true, "");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("ensemble = 20", "ensemble = 1000000000");
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = config_with(&d, "ensemble = 20", "ensemble = 1000000000");
     let o = run(&cfg, &d.join("out"), &[]);
     let (_, stderr) = self::text(&o);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
@@ -249,11 +258,7 @@ fn unbounded_work_is_refused_before_it_starts() {
     assert!(stderr.contains("must be at most 100000"), "{stderr}");
     let _ = std::fs::remove_dir_all(&d);
     let d = scratch("replicates-big");
-    let cfg = config(&d, None, true, "");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("enabled = false", "replicates = 5000000");
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = config_with(&d, "enabled = false", "replicates = 5000000");
     let o = run(&cfg, &d.join("out"), &[]);
     let (_, stderr) = self::text(&o);
     assert_eq!(o.status.code(), Some(2), "{stderr}");

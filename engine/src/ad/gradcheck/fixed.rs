@@ -27,6 +27,17 @@ impl Default for GradCheckOptions {
     }
 }
 
+impl GradCheckOptions {
+    /// Relative and absolute tolerances with the default step.
+    pub const fn tol(rtol: f64, atol: f64) -> Self {
+        Self {
+            rtol,
+            atol,
+            rel_step: None,
+        }
+    }
+}
+
 /// The step `rel · max(|x|, 1)` (`rel` = ε^{1/5} by default).
 pub(super) fn step(x: f64, rel: Option<f64>) -> f64 {
     rel.unwrap_or(f64::EPSILON.powf(0.2)) * x.abs().max(1.0)
