@@ -45,6 +45,18 @@ pub(crate) struct LoopOutput<T> {
     pub stats: OdeStats,
 }
 
+impl LoopOutput<f64> {
+    /// The solution the public solves return (the final state is the last save).
+    pub(crate) fn into_solution(self) -> super::OdeSolution {
+        super::OdeSolution {
+            ts: self.ts,
+            ys: self.ys,
+            stats: self.stats,
+            dense: self.dense,
+        }
+    }
+}
+
 /// The save times of a solve on `[t0, t1]` (`Every(k)` saves by step count instead).
 pub(crate) fn save_times(save_at: &SaveAt, t1: f64) -> Vec<f64> {
     match save_at {

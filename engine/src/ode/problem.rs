@@ -91,3 +91,14 @@ impl<F: OdeRhs> OdeProblem<F> {
         Ok(())
     }
 }
+
+impl<F> OdeProblem<F> {
+    /// The interval and initial state, as the time loop takes them.
+    pub(crate) fn span(&self) -> super::driver::Span<'_, f64> {
+        super::driver::Span {
+            t0: self.t0,
+            t1: self.t1,
+            y0: &self.y0,
+        }
+    }
+}

@@ -55,20 +55,11 @@ pub fn solve<F: OdeRhs>(
         &mut sys,
         method,
         &mut controller,
-        Span {
-            t0: problem.t0,
-            t1: problem.t1,
-            y0: &problem.y0,
-        },
+        problem.span(),
         options,
         &mut NoObserver,
     )?;
-    Ok(OdeSolution {
-        ts: out.ts,
-        ys: out.ys,
-        stats: out.stats,
-        dense: out.dense,
-    })
+    Ok(out.into_solution())
 }
 
 /// Integrates any system with a Jacobian (the problem's, or an adjoint system).
@@ -134,19 +125,10 @@ where
         &mut sys,
         method,
         &mut controller,
-        Span {
-            t0: problem.t0,
-            t1: problem.t1,
-            y0: &problem.y0,
-        },
+        problem.span(),
         options,
         options.fixed_step,
         &mut NoObserver,
     )?;
-    Ok(OdeSolution {
-        ts: out.ts,
-        ys: out.ys,
-        stats: out.stats,
-        dense: out.dense,
-    })
+    Ok(out.into_solution())
 }

@@ -25,7 +25,6 @@ use faer::Mat;
 use super::checkpoint::Checkpoints;
 use super::{AdjointInfo, OdeGradient, SaveLoc, locate_saves};
 use crate::error::{Error, Result};
-use crate::ode::driver::Span;
 use crate::ode::explicit::ExplicitRk;
 use crate::ode::linsolve::LuWork;
 use crate::ode::method::{Family, Method};
@@ -53,23 +52,11 @@ pub(crate) fn forward_pass<F: OdeRhs>(
         &mut sys,
         method,
         &mut controller,
-        Span {
-            t0: problem.t0,
-            t1: problem.t1,
-            y0: &problem.y0,
-        },
+        problem.span(),
         options,
         &mut ck,
     )?;
-    Ok((
-        OdeSolution {
-            ts: out.ts,
-            ys: out.ys,
-            stats: out.stats,
-            dense: out.dense,
-        },
-        ck,
-    ))
+    Ok((out.into_solution(), ck))
 }
 
 /// The save cotangents of each step: `(save index, θ)`, grouped by step.

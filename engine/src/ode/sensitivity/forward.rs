@@ -306,25 +306,13 @@ fn esdirk<F: OdeRhs>(
         &mut sys,
         &mut stepper,
         &mut controller,
-        Span {
-            t0: problem.t0,
-            t1: problem.t1,
-            y0: &problem.y0,
-        },
+        problem.span(),
         options,
         options.fixed_step,
         &mut NoObserver,
     )?;
     let hook = stepper.hook;
-    Ok((
-        OdeSolution {
-            ts: res.ts,
-            ys: res.ys,
-            stats: res.stats,
-            dense: res.dense,
-        },
-        hook.out,
-    ))
+    Ok((res.into_solution(), hook.out))
 }
 
 /// The BDF tangent propagation (a [`BdfHook`]): difference arrays of `S`, row `j` at
@@ -474,22 +462,10 @@ fn bdf_forward<F: OdeRhs>(
         &mut sys,
         &mut stepper,
         &mut options.controller.clone(),
-        Span {
-            t0: problem.t0,
-            t1: problem.t1,
-            y0: &problem.y0,
-        },
+        problem.span(),
         options,
         None,
         &mut NoObserver,
     )?;
-    Ok((
-        OdeSolution {
-            ts: res.ts,
-            ys: res.ys,
-            stats: res.stats,
-            dense: res.dense,
-        },
-        stepper.hook.out,
-    ))
+    Ok((res.into_solution(), stepper.hook.out))
 }
