@@ -245,8 +245,8 @@ fn local_update(
         c.extend((0..pl).map(|k| dot(&yl[k * nm..(k + 1) * nm], a)));
         b.clear();
         b.extend_from_slice(dl);
-        sp.to_eigenbasis(c);
-        sp.to_eigenbasis(b);
+        sp.apply_vt(c);
+        sp.apply_vt(b);
         let sn1 = n1.sqrt();
         let mut incr = 0.0;
         for ((cq, &eq), &lam) in c.iter_mut().zip(b.iter()).zip(sp.vals()) {
@@ -255,7 +255,7 @@ fn local_update(
             *cq *= -1.0 / (sl * (sn1 + sl));
         }
         // a^a = a + Ỹ_L U (h ∘ c).
-        sp.from_eigenbasis(c);
+        sp.apply_v(c);
         out.copy_from_slice(a);
         for (k, &ck) in c.iter().enumerate() {
             axpy(ck, &yl[k * nm..(k + 1) * nm], out);
@@ -287,14 +287,14 @@ fn local_update(
         }
         c.clear();
         c.extend_from_slice(a);
-        sp.to_eigenbasis(b);
-        sp.to_eigenbasis(c);
+        sp.apply_vt(b);
+        sp.apply_vt(c);
         let mut incr = 0.0;
         for ((cq, &bq), &mu) in c.iter_mut().zip(b.iter()).zip(sp.vals()) {
             incr += bq * *cq / mu;
             *cq *= (n1 / mu).sqrt();
         }
-        sp.from_eigenbasis(c);
+        sp.apply_v(c);
         out.copy_from_slice(c);
         incr
     };

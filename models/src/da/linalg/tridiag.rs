@@ -46,7 +46,7 @@ impl SymSpectral {
         Self::default()
     }
 
-    /// The eigenvalues (unordered, matching [`to_eigenbasis`](Self::to_eigenbasis)).
+    /// The eigenvalues (unordered, matching [`apply_vt`](Self::apply_vt)).
     pub fn vals(&self) -> &[f64] {
         &self.d
     }
@@ -106,7 +106,7 @@ impl SymSpectral {
 
     /// `x ← Vᵀx = Wᵀ Qᵀ x` (coordinates in the eigenbasis, in the order of
     /// [`vals`](Self::vals)).
-    pub fn to_eigenbasis(&self, x: &mut [f64]) {
+    pub fn apply_vt(&self, x: &mut [f64]) {
         let n = self.n;
         for k in 0..n.saturating_sub(2) {
             let beta = self.tau[k];
@@ -124,7 +124,7 @@ impl SymSpectral {
     }
 
     /// `x ← Vx = Q W x` (from coordinates in the eigenbasis).
-    pub fn from_eigenbasis(&self, x: &mut [f64]) {
+    pub fn apply_v(&self, x: &mut [f64]) {
         let n = self.n;
         for &Rotation { k, c, s } in self.rotations.iter().rev() {
             let (u, w) = (x[k], x[k + 1]);
@@ -331,11 +331,11 @@ mod tests {
             let fs: [fn(f64, f64) -> f64; 2] = [|l, _| l, |l, m| 1.0 / (1.0 + l - m).sqrt()];
             for f in fs {
                 let mut y = x.clone();
-                sp.to_eigenbasis(&mut y);
+                sp.apply_vt(&mut y);
                 for (yi, &l) in y.iter_mut().zip(sp.vals()) {
                     *yi *= f(l, lmin);
                 }
-                sp.from_eigenbasis(&mut y);
+                sp.apply_v(&mut y);
                 let mut c = full.vecs.transpose() * faer::col::ColRef::from_slice(&x);
                 for (k, &l) in full.vals.iter().enumerate() {
                     c[k] *= f(l, lmin);
