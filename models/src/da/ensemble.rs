@@ -350,6 +350,48 @@ mod tests {
     }
 
     #[test]
+    fn rotation_is_haar_on_the_complement_of_ones() {
+        // Ω = 11ᵀ/N + B Q Bᵀ with Q Haar on O(N − 1): E[Q] = 0 and E[Q_ab Q_cd] =
+        // δ_ac δ_bd/(N − 1), so E[Ω] = 11ᵀ/N and E[(Ω − 11ᵀ/N)_ij²] = (BBᵀ)_ii (BBᵀ)_jj /
+        // (N − 1) = (N − 1)/N². Both columns and rows of Ω sum to 1 (Ωᵀ1 = 1 too, so the
+        // rotated anomalies keep zero column means).
+        let n = 5;
+        let draws = 4000;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let mut m1 = Mat::<f64>::zeros(n, n);
+        let mut m2 = Mat::<f64>::zeros(n, n);
+        for _ in 0..draws {
+            let o = random_mean_preserving_rotation(n, &mut rng);
+            for j in 0..n {
+                let col: f64 = (0..n).map(|i| o[(i, j)]).sum();
+                assert!((col - 1.0).abs() < 1e-12);
+                for i in 0..n {
+                    let c = o[(i, j)] - 1.0 / n as f64;
+                    m1[(i, j)] += c / draws as f64;
+                    m2[(i, j)] += c * c / draws as f64;
+                }
+            }
+        }
+        let var = (n as f64 - 1.0) / (n * n) as f64;
+        // Monte-Carlo standard error of a mean of `draws` values of variance ≤ var: 5 s.e.
+        let se = (var / draws as f64).sqrt();
+        for i in 0..n {
+            for j in 0..n {
+                assert!(
+                    m1[(i, j)].abs() < 5.0 * se,
+                    "E[Ω]({i},{j}) = {}",
+                    m1[(i, j)]
+                );
+                assert!(
+                    (m2[(i, j)] / var - 1.0).abs() < 0.1,
+                    "E[Ω²]({i},{j}) = {} vs {var}",
+                    m2[(i, j)]
+                );
+            }
+        }
+    }
+
+    #[test]
     fn rotation_keeps_mean_and_covariance() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
         let mut e = Ensemble::gaussian(9, &[1.0, -2.0, 0.5], 1.3, &mut rng).unwrap();

@@ -248,3 +248,34 @@ pub(crate) fn check_finite(e: &Ensemble, op: &'static str, what: &str) -> Result
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::da::obs::ObsOperator;
+
+    #[test]
+    fn rotation_keeps_the_analysis_mean_and_covariance() {
+        // The rotation acts on the members (left of the N × n ensemble), after the
+        // analysis and the inflation: the analysis mean and covariance are those of the
+        // unrotated filter, the members differ.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        let e = Ensemble::gaussian(6, &[0.3, -1.0, 2.0, 0.5], 1.0, &mut rng).unwrap();
+        let obs = ObsModel::new(ObsOperator::identity(4), 0.5).unwrap();
+        let y = [0.1, -0.7, 1.5, 0.9];
+        let opts = FilterOptions::new(AnalysisScheme::Etkf).inflation(1.1);
+        let mut plain = EnsembleFilter::new(e.clone(), opts.clone(), 1).unwrap();
+        let mut rotated = EnsembleFilter::new(e, opts.rotate(true), 1).unwrap();
+        plain.analyse(&obs, &y).unwrap();
+        rotated.analyse(&obs, &y).unwrap();
+        let (a, b) = (plain.ensemble(), rotated.ensemble());
+        assert!(a.data() != b.data());
+        let (ca, cb) = (a.covariance().unwrap(), b.covariance().unwrap());
+        for (i, (ma, mb)) in a.mean().iter().zip(b.mean()).enumerate() {
+            assert!((ma - mb).abs() < 1e-12);
+            for j in 0..4 {
+                assert!((ca[(i, j)] - cb[(i, j)]).abs() < 1e-12);
+            }
+        }
+    }
+}

@@ -13,7 +13,12 @@
 //! `a^a_i = a_i + Ỹ_L U diag(h(λ)) Uᵀ Ỹ_Lᵀ a_i` with
 //! `h(λ) = (√(N₁/(N₁+λ)) − 1)/λ = −1/(√(N₁+λ)(√N₁ + √(N₁+λ)))`; otherwise in ensemble space.
 //! The two are the same matrix function (push-through identity), so only the cost differs:
-//! O(p_i²N + p_i³) or O(N²p_i + N³) per variable.
+//! O(p_i²N + p_i³) or O(N²p_i + N³) per variable. Since a local analysis applies these
+//! matrix functions to two vectors only (`Ỹ_Lᵀa_i` and `d̃_L`, or `a_i` and `Ỹ_L d̃_L`),
+//! the eigenvectors are never formed: the eigenvalues come with the Householder vectors
+//! and Givens rotations of the tridiagonal QR algorithm, which map a vector to the
+//! eigenbasis and back in O(p²) (`SymSpectral`; about 2p³ flops in all instead of the
+//! ≈ 9p³ of a full eigendecomposition).
 //!
 //! Each local analysis reads the forecast ensemble and writes only its own variable, so
 //! they run in parallel (rayon, on the caller's pool when `par` is `Par::Rayon`) and the
@@ -28,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::localization::{LocalSets, Localization};
 use super::transform::{AnalysisInput, Scaled};
 use crate::da::Ensemble;
-use crate::da::linalg::{SymEig, dot};
+use crate::da::linalg::{SymSpectral, axpy, dot};
 
 /// Options of the LETKF.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,13 +101,19 @@ impl Letkf {
         }
         super::super::ensemble::check_len("letkf", "locations", locations.len(), s.p)?;
         let (nm, n) = (e.n_members(), e.n_state());
-        let sets = self.sets(n, locations)?.clone();
+        let sets = self.sets(n, locations)?;
         let mean = e.mean();
         let mut out = vec![0.0; nm * n];
         let ens: &Ensemble = e;
         let run = |ws: &mut LocalWork, (i, col): (usize, &mut [f64])| -> Result<()> {
             let (obs, rho) = sets.of(i);
-            local_update(ens.var(i), mean[i], &s, obs, rho, ws, col)
+            let loc = Local {
+                x: ens.var(i),
+                xbar: mean[i],
+                obs,
+                rho,
+            };
+            local_update(None, &loc, &s, ws, col)
         };
         match par {
             Par::Seq => {
@@ -131,9 +142,7 @@ struct LocalWork {
     a: Vec<f64>,
     b: Vec<f64>,
     c: Vec<f64>,
-    u: Vec<f64>,
-    yd: Vec<f64>,
-    eigs: Vec<Option<SymEig>>,
+    sp: SymSpectral,
     gram: Mat<f64>,
 }
 
@@ -145,32 +154,48 @@ impl LocalWork {
             a: vec![0.0; n_members],
             b: Vec::new(),
             c: Vec::new(),
-            u: Vec::new(),
-            yd: Vec::new(),
-            eigs: Vec::new(),
+            sp: SymSpectral::new(),
             gram: Mat::zeros(0, 0),
         }
     }
 }
 
-fn eig_of_size(eigs: &mut Vec<Option<SymEig>>, k: usize) -> &mut SymEig {
-    if eigs.len() <= k {
-        eigs.resize_with(k + 1, || None);
-    }
-    eigs[k].get_or_insert_with(|| SymEig::new(k))
+/// How a local analysis computes its matrix functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// The `p_i × p_i` eigenproblem of `Ỹ_LᵀỸ_L` (cheaper when `p_i < N`).
+    Obs,
+    /// The `N × N` eigenproblem of `Ỹ_LỸ_Lᵀ + N₁I`.
+    Ensemble,
 }
 
-/// The local analysis of one state variable: `x` its N forecast values, `xbar` their
-/// mean; writes the N analysis values into `out`.
-fn local_update(
-    x: &[f64],
+impl Route {
+    /// The cheaper route for `p_l` local observations and `n` members.
+    fn for_sizes(p_l: usize, n: usize) -> Self {
+        if p_l < n { Self::Obs } else { Self::Ensemble }
+    }
+}
+
+/// The data of one local analysis: the N forecast values `x` of the state variable, their
+/// mean, and its local observations with their tapers.
+struct Local<'a> {
+    x: &'a [f64],
     xbar: f64,
+    obs: &'a [u32],
+    rho: &'a [f64],
+}
+
+/// The local analysis of one state variable by `route` (`None`: the cheaper one); writes
+/// the N analysis values into `out`.
+fn local_update(
+    route: Option<Route>,
+    loc: &Local<'_>,
     s: &Scaled,
-    obs: &[u32],
-    rho: &[f64],
     ws: &mut LocalWork,
     out: &mut [f64],
 ) -> Result<()> {
+    let Local { x, xbar, obs, rho } = *loc;
+    let route = route.unwrap_or_else(|| Route::for_sizes(obs.len(), s.n));
     let nm = s.n;
     let pl = obs.len();
     if pl == 0 {
@@ -183,9 +208,7 @@ fn local_update(
         a,
         b,
         c,
-        u,
-        yd,
-        eigs,
+        sp,
         gram,
     } = ws;
     let n1 = (nm - 1) as f64;
@@ -205,7 +228,7 @@ fn local_update(
     for (ai, &v) in a.iter_mut().zip(x) {
         *ai = v - xbar;
     }
-    let mean_incr = if pl < nm {
+    let mean_incr = if route == Route::Obs {
         // Observation space: Ỹ_LᵀỸ_L = U diag(λ) Uᵀ.
         if gram.nrows() != pl {
             *gram = Mat::zeros(pl, pl);
@@ -216,42 +239,26 @@ fn local_update(
                 gram[(l, k)] = dot(yk, &yl[l * nm..(l + 1) * nm]);
             }
         }
-        let eig = eig_of_size(eigs, pl);
-        eig.compute(gram.as_ref(), "letkf")?;
-        b.resize(pl, 0.0);
-        c.resize(pl, 0.0);
-        u.resize(pl, 0.0);
-        for k in 0..pl {
-            b[k] = dot(&yl[k * nm..(k + 1) * nm], a);
-        }
-        let mut incr = 0.0;
+        sp.compute(gram.as_ref(), "letkf")?;
+        // c = Uᵀ Ỹ_L a, e = Uᵀ d̃_L.
+        c.clear();
+        c.extend((0..pl).map(|k| dot(&yl[k * nm..(k + 1) * nm], a)));
+        b.clear();
+        b.extend_from_slice(dl);
+        sp.apply_vt(c);
+        sp.apply_vt(b);
         let sn1 = n1.sqrt();
-        for q in 0..pl {
-            let uq = eig
-                .vecs
-                .col(q)
-                .try_as_col_major()
-                .expect("faer Mat columns are contiguous");
-            let uq = uq.as_slice();
-            let cq = dot(uq, b);
-            let eq = dot(uq, dl);
-            let sl = (n1 + eig.vals[q].max(0.0)).sqrt();
-            incr += eq * cq / (sl * sl);
-            c[q] = -cq / (sl * (sn1 + sl));
+        let mut incr = 0.0;
+        for ((cq, &eq), &lam) in c.iter_mut().zip(b.iter()).zip(sp.vals()) {
+            let sl = (n1 + lam.max(0.0)).sqrt();
+            incr += eq * *cq / (sl * sl);
+            *cq *= -1.0 / (sl * (sn1 + sl));
         }
         // a^a = a + Ỹ_L U (h ∘ c).
-        u.iter_mut().for_each(|v| *v = 0.0);
-        for q in 0..pl {
-            let uq = eig
-                .vecs
-                .col(q)
-                .try_as_col_major()
-                .expect("faer Mat columns are contiguous");
-            crate::da::linalg::axpy(c[q], uq.as_slice(), u);
-        }
+        sp.apply_v(c);
         out.copy_from_slice(a);
-        for k in 0..pl {
-            crate::da::linalg::axpy(u[k], &yl[k * nm..(k + 1) * nm], out);
+        for (k, &ck) in c.iter().enumerate() {
+            axpy(ck, &yl[k * nm..(k + 1) * nm], out);
         }
         incr
     } else {
@@ -271,27 +278,24 @@ fn local_update(
         for k in 0..nm {
             gram[(k, k)] += n1;
         }
-        yd.clear();
-        yd.resize(nm, 0.0);
+        sp.compute(gram.as_ref(), "letkf")?;
+        // b = Vᵀ Ỹ_L d̃_L, c = Vᵀ a.
+        b.clear();
+        b.resize(nm, 0.0);
         for k in 0..pl {
-            crate::da::linalg::axpy(dl[k], &yl[k * nm..(k + 1) * nm], yd);
+            axpy(dl[k], &yl[k * nm..(k + 1) * nm], b);
         }
-        let eig = eig_of_size(eigs, nm);
-        eig.compute(gram.as_ref(), "letkf")?;
+        c.clear();
+        c.extend_from_slice(a);
+        sp.apply_vt(b);
+        sp.apply_vt(c);
         let mut incr = 0.0;
-        out.iter_mut().for_each(|o| *o = 0.0);
-        for q in 0..nm {
-            let v = eig
-                .vecs
-                .col(q)
-                .try_as_col_major()
-                .expect("faer Mat columns are contiguous");
-            let v = v.as_slice();
-            let (vy, va) = (dot(v, yd), dot(v, a));
-            let mu = eig.vals[q];
-            incr += vy * va / mu;
-            crate::da::linalg::axpy((n1 / mu).sqrt() * va, v, out);
+        for ((cq, &bq), &mu) in c.iter_mut().zip(b.iter()).zip(sp.vals()) {
+            incr += bq * *cq / mu;
+            *cq *= (n1 / mu).sqrt();
         }
+        sp.apply_v(c);
+        out.copy_from_slice(c);
         incr
     };
     let shift = xbar + mean_incr;
@@ -299,4 +303,70 @@ fn local_update(
         *o += shift;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Distribution, StandardNormal};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// A random local problem: N members, p scaled observations (with a spread of sizes),
+    /// of which `pl` are local with tapers in (0, 1].
+    fn case(
+        g: &mut Xoshiro256PlusPlus,
+        n: usize,
+        p: usize,
+        pl: usize,
+    ) -> (Scaled, Vec<f64>, Vec<u32>, Vec<f64>) {
+        let scale: f64 = 10f64.powf(g.random_range(-1.0..1.5));
+        let mut ytil: Vec<f64> = (0..n * p)
+            .map(|_| scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, g))
+            .collect();
+        for col in ytil.chunks_mut(n) {
+            let m = col.iter().sum::<f64>() / n as f64;
+            col.iter_mut().for_each(|v| *v -= m);
+        }
+        let dtil = (0..p).map(|_| StandardNormal.sample(g)).collect();
+        let x = (0..n).map(|_| StandardNormal.sample(g)).collect();
+        let obs: Vec<u32> = (0..pl).map(|k| ((k * p) / pl) as u32).collect();
+        let rho = (0..pl).map(|_| g.random_range(0.01..=1.0)).collect();
+        (Scaled { n, p, ytil, dtil }, x, obs, rho)
+    }
+
+    #[test]
+    fn observation_and_ensemble_space_routes_agree_to_rounding() {
+        let mut g = Xoshiro256PlusPlus::seed_from_u64(15);
+        for (n, p, pl) in [
+            (40, 60, 27),
+            (40, 60, 39),
+            (40, 60, 40),
+            (40, 60, 55),
+            (7, 20, 3),
+            (7, 20, 12),
+            (2, 5, 1),
+            (24, 24, 24),
+        ] {
+            for _ in 0..5 {
+                let (s, x, obs, rho) = case(&mut g, n, p, pl);
+                let xbar = x.iter().sum::<f64>() / n as f64;
+                let loc = Local {
+                    x: &x,
+                    xbar,
+                    obs: &obs,
+                    rho: &rho,
+                };
+                let mut ws = LocalWork::new(n);
+                let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+                local_update(Some(Route::Obs), &loc, &s, &mut ws, &mut a).unwrap();
+                local_update(Some(Route::Ensemble), &loc, &s, &mut ws, &mut b).unwrap();
+                let size = x.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+                let tol = 64.0 * f64::EPSILON * (n as f64) * size;
+                for (k, (u, v)) in a.iter().zip(&b).enumerate() {
+                    assert!((u - v).abs() <= tol, "N={n} p={pl} member {k}: {u} vs {v}");
+                }
+            }
+        }
+    }
 }
