@@ -11,10 +11,12 @@ mod mean;
 mod multi;
 mod options;
 mod pca;
+mod predict;
 
-pub use emulator::{EmuPrediction, EmulatorFit, GpEmulator, PREDICT_CHUNK, PointGradient};
+pub use emulator::{EmuPrediction, EmulatorFit, GpEmulator, PointGradient};
 pub use kernel::{EmuKernel, KernelFamily};
 pub use mean::{MeanBasis, MeanFunction};
 pub use multi::MultiOutputEmulator;
 pub use options::{EmulatorOptions, HyperPrior, Nugget, Objective};
 pub use pca::{Components, PcaEmulator};
+pub use predict::PREDICT_CHUNK;
