@@ -183,6 +183,51 @@ impl GpEmulator {
         Ok(emu)
     }
 
+    /// The emulator conditioned on extra runs `(x_new, y_new)` (point-major, unit cube) at
+    /// the same hyperparameters, without refitting (for fantasies in batch sequential
+    /// design). With known per-run nugget variances, each new run gets their mean.
+    pub fn with_runs(&self, x_new: &[f64], y_new: &[f64]) -> Result<Self> {
+        let d = self.x.d();
+        if x_new.len() != y_new.len() * d {
+            return Err(Error::ShapeMismatch {
+                op: "GpEmulator::with_runs",
+                arg: "x_new",
+                expected: format!("{} coordinates ({d} per new run)", y_new.len() * d),
+                found: format!("{} coordinates", x_new.len()),
+            });
+        }
+        let mut xs = self.x.as_slice().to_vec();
+        xs.extend_from_slice(x_new);
+        let x = Inputs::new(self.x.n() + y_new.len(), d, xs)?;
+        let mut y = self.y.clone();
+        y.extend_from_slice(y_new);
+        check_data(&x, &y)?;
+        let nugget = match &self.nugget {
+            Nugget::Known(v) => {
+                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                let mut v = v.clone();
+                v.resize(x.n(), mean);
+                Nugget::Known(v)
+            }
+            other => other.clone(),
+        };
+        let mut emu = Self {
+            kernel: self.kernel.clone(),
+            mean: self.mean.clone(),
+            layout: self.layout.clone(),
+            nugget,
+            objective: self.objective,
+            h: basis(&self.mean, &x),
+            x,
+            y,
+            factor: placeholder(),
+            cache: PredictCache::default(),
+            fit: None,
+        };
+        emu.refactor()?;
+        Ok(emu)
+    }
+
     fn problem(&self) -> Problem<'_> {
         Problem {
             kernel: &self.kernel,
