@@ -1,9 +1,10 @@
 //! GP emulators on the engine's kernels: a regression mean with GLS coefficients,
 //! fixed, fitted or known (heteroscedastic) nuggets, ML/REML or MAP with hyperpriors,
 //! restarts; several outputs as independent GPs fitted together, and a PCA basis for
-//! field outputs. (A coregionalised ICM/LMC GP and a gradient-enhanced GP are not built
-//! yet.)
+//! field outputs, and a coregionalised (ICM/LMC) multi-output GP. (A gradient-enhanced GP
+//! is not built yet.)
 
+mod coregional;
 mod emulator;
 mod kernel;
 mod likelihood;
@@ -13,6 +14,7 @@ mod options;
 mod pca;
 mod predict;
 
+pub use coregional::{CoregionalGp, CoregionalOptions};
 pub use emulator::{EmuPrediction, EmulatorFit, GpEmulator, PointGradient};
 pub use kernel::{EmuKernel, KernelFamily};
 pub use mean::{MeanBasis, MeanFunction};
