@@ -13,11 +13,12 @@
 //! `B̄_q[a,b] = Σ K̄[(i,a),(j,b)] k_q(x_i,x_j)` (so `W̄_q = (B̄_q + B̄_qᵀ) W_q`,
 //! `κ̄_q = diag B̄_q`) and `K̄_q[i,j] = Σ K̄[(i,a),(j,b)] B_q[a,b]` (through the kernel's
 //! pullback for the lengthscales). When every output is observed at every run and
-//! `Q = 1`, [`CoregionalGp::kronecker_log_likelihood`] evaluates the same likelihood from
-//! the eigendecompositions of `K_x` and `Σ^{-½} B Σ^{-½}` (Stegle et al. 2011, NIPS 24,
-//! §2; Bonilla et al. 2008, §3.1) in `O(n³ + p³ + n²p)` instead of `O(n³p³)`.
+//! `Q = 1`, [`CoregionalGp::kronecker_log_likelihood_grad`] evaluates the same likelihood
+//! and its gradient from the eigendecompositions of `K_x` and `Σ^{-½} B Σ^{-½}` (Stegle et
+//! al. 2011, NIPS 24, §2; Bonilla et al. 2008, §3.1) in `O(n³ + p³ + n²p)` instead of
+//! `O(n³p³)`, and the fit uses it; predictions factor the stacked covariance.
 
-use faer::{Mat, MatRef, Par, Side};
+use faer::{Mat, Par};
 use mechml_engine::gp::{Inputs, Kernel, KernelAdjoints};
 use mechml_engine::linalg::{JitterPolicy, Llt, cholesky_with_jitter, fill_upper_from_lower};
 use mechml_engine::optim::{FitOptions, lbfgs};
@@ -30,7 +31,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::emulator::EmuPrediction;
 use super::kernel::{EmuKernel, KernelFamily};
 
-const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub(super) const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// Structure and fitting options of a [`CoregionalGp`].
 #[derive(Clone, Debug)]
@@ -76,32 +77,32 @@ impl Default for CoregionalOptions {
 /// ```
 #[derive(Clone, Debug)]
 pub struct CoregionalGp {
-    kernel: EmuKernel,
-    latent: usize,
-    rank: usize,
-    p: usize,
-    layout: ParamLayout,
-    x: Inputs,
+    pub(super) kernel: EmuKernel,
+    pub(super) latent: usize,
+    pub(super) rank: usize,
+    pub(super) p: usize,
+    pub(super) layout: ParamLayout,
+    pub(super) x: Inputs,
     /// `n × p` point-major, `NaN` where unobserved.
-    y: Vec<f64>,
+    pub(super) y: Vec<f64>,
     /// Per-output means of the observed values.
-    means: Vec<f64>,
+    pub(super) means: Vec<f64>,
     /// Observed `(run, output)` pairs, output-major.
-    obs: Vec<(usize, usize)>,
-    llt: Llt,
-    alpha: Vec<f64>,
-    value: f64,
+    pub(super) obs: Vec<(usize, usize)>,
+    pub(super) llt: Llt,
+    pub(super) alpha: Vec<f64>,
+    pub(super) value: f64,
 }
 
 /// The unpacked parameters.
-struct Unpacked {
+pub(super) struct Unpacked {
     /// Per latent kernel: `[1, ℓ…]` (unit variance).
-    theta_k: Vec<Vec<f64>>,
+    pub(super) theta_k: Vec<Vec<f64>>,
     /// Per latent kernel: `B_q` (`p × p`).
-    b: Vec<Mat<f64>>,
+    pub(super) b: Vec<Mat<f64>>,
     /// Per latent kernel: `W_q` (`p × R`).
-    w: Vec<Mat<f64>>,
-    noise: Vec<f64>,
+    pub(super) w: Vec<Mat<f64>>,
+    pub(super) noise: Vec<f64>,
 }
 
 impl CoregionalGp {
@@ -269,7 +270,11 @@ impl CoregionalGp {
                 .collect();
             let neg = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
                 let theta = layout.natural(z)?;
-                let (v, g) = gp.log_likelihood_grad(&theta)?;
+                let (v, g) = if gp.is_kronecker() {
+                    gp.kronecker_grad(&theta)?
+                } else {
+                    gp.log_likelihood_grad(&theta)?
+                };
                 let gz = layout.chain_gradient(z, &g)?;
                 Ok((-v, gz.iter().map(|g| -g).collect()))
             };
@@ -302,7 +307,7 @@ impl CoregionalGp {
         Ok(gp)
     }
 
-    fn unpack(&self, theta: &[f64]) -> Unpacked {
+    pub(super) fn unpack(&self, theta: &[f64]) -> Unpacked {
         let (d, p, r) = (self.x.d(), self.p, self.rank);
         let mut at = 0;
         let (mut theta_k, mut b, mut w) = (Vec::new(), Vec::new(), Vec::new());
@@ -330,7 +335,7 @@ impl CoregionalGp {
     }
 
     /// The latent kernel matrices `k_q(X, X)` (full, symmetric).
-    fn kx(&self, u: &Unpacked) -> Vec<Mat<f64>> {
+    pub(super) fn kx(&self, u: &Unpacked) -> Vec<Mat<f64>> {
         let n = self.x.n();
         u.theta_k
             .iter()
@@ -449,55 +454,6 @@ impl CoregionalGp {
             g[at + a] += kbar[(s, s)];
         }
         Ok((value, g))
-    }
-
-    /// The log likelihood by the Kronecker structure `K = B ⊗ K_x + Σ ⊗ I` (module docs):
-    /// for ICM (`Q = 1`) with every output observed at every run.
-    ///
-    /// # Errors
-    /// More than one latent kernel, a missing value, or a failed eigendecomposition.
-    pub fn kronecker_log_likelihood(&self) -> Result<f64> {
-        let (n, p) = (self.x.n(), self.p);
-        if self.latent != 1 || self.obs.len() != n * p {
-            return Err(Error::invalid_option(
-                "CoregionalGp::kronecker_log_likelihood",
-                "structure",
-                format!(
-                    "{} latent kernels, {} of {} values observed",
-                    self.latent,
-                    self.obs.len(),
-                    n * p
-                ),
-                "one latent kernel (ICM) and every output observed at every run",
-            ));
-        }
-        let u = self.unpack(&self.layout.values());
-        let kx = self.kx(&u).remove(0);
-        let eig = |m: MatRef<'_, f64>, what: &str| {
-            m.self_adjoint_eigen(Side::Lower)
-                .map_err(|_| Error::NoConvergence {
-                    op: "CoregionalGp::kronecker_log_likelihood",
-                    iterations: 0,
-                    detail: format!("eigendecomposition of {what} failed"),
-                })
-        };
-        let ex = eig(kx.as_ref(), "K_x")?;
-        let sd: Vec<f64> = u.noise.iter().map(|v| v.sqrt()).collect();
-        let bt = Mat::from_fn(p, p, |a, b| u.b[0][(a, b)] / (sd[a] * sd[b]));
-        let eb = eig(bt.as_ref(), "Σ^-½ B Σ^-½")?;
-        let (sx, sb) = (ex.S().column_vector(), eb.S().column_vector());
-        // Ỹ = U_xᵀ Y Σ^{-½} U_B with Y the n × p centred outputs.
-        let yc = Mat::from_fn(n, p, |i, a| (self.y[i * p + a] - self.means[a]) / sd[a]);
-        let yt = ex.U().transpose() * &yc * eb.U();
-        let mut value =
-            -0.5 * (n * p) as f64 * LN_2PI - n as f64 * sd.iter().map(|s| s.ln()).sum::<f64>();
-        for a in 0..p {
-            for i in 0..n {
-                let lam = sb[a].max(0.0) * sx[i].max(0.0) + 1.0;
-                value -= 0.5 * (lam.ln() + yt[(i, a)] * yt[(i, a)] / lam);
-            }
-        }
-        Ok(value)
     }
 
     /// The log likelihood at the current parameters (dense).

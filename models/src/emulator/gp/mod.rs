@@ -8,6 +8,7 @@ mod coregional;
 mod emulator;
 mod gradient;
 mod kernel;
+mod kronecker;
 mod likelihood;
 mod mean;
 mod multi;
