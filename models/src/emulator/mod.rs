@@ -9,5 +9,6 @@ pub mod ebm;
 pub mod gp;
 pub mod history;
 pub mod sensitivity;
+pub mod sequential;
 pub mod simulator;
 pub mod validate;

@@ -36,8 +36,8 @@ pub use discrepancy::l2_star_discrepancy;
 pub use halton::{HaltonOptions, halton};
 pub use lhs::{MaximinOptions, lhs, maximin_lhs, min_distance, phi_p};
 pub use sobol::{MAX_SOBOL_DIM, SobolOptions, SobolSequence, owen_scramble, sobol};
-pub(crate) use space::check_point;
 pub use space::{ParamRange, ParameterSpace, Scale};
+pub(crate) use space::{check_point, check_points};
 
 use mechml_engine::gp::Inputs;
 use mechml_engine::{Error, Result};

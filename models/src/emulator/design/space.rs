@@ -239,3 +239,25 @@ pub(crate) fn check_point(op: &'static str, x: &[f64], d: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Checks point-major coordinates of `d`-dimensional points: a whole number of points
+/// (at least one), all finite.
+pub(crate) fn check_points(op: &'static str, xs: &[f64], d: usize) -> Result<()> {
+    if d == 0 || xs.is_empty() || !xs.len().is_multiple_of(d) {
+        return Err(Error::ShapeMismatch {
+            op,
+            arg: "points",
+            expected: format!("a positive multiple of {d} coordinates"),
+            found: format!("{} coordinates", xs.len()),
+        });
+    }
+    if let Some(k) = xs.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            op,
+            index: k / d,
+            value: xs[k],
+            context: format!("coordinate {} of point {}", k % d, k / d),
+        });
+    }
+    Ok(())
+}

@@ -29,9 +29,7 @@ use super::kernel::EmuKernel;
 use super::likelihood::{Factor, Problem, Workspace, factor, value_and_grad};
 use super::mean::MeanFunction;
 use super::options::{EmulatorOptions, HyperPrior, Nugget, Objective};
-
-/// Points predicted per chunk (bounds the `n × chunk` work matrices).
-pub const PREDICT_CHUNK: usize = 2048;
+use super::predict::PredictCache;
 
 /// What a fit did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,16 +74,17 @@ pub struct EmuPrediction {
 /// ```
 #[derive(Clone, Debug)]
 pub struct GpEmulator {
-    kernel: EmuKernel,
-    mean: MeanFunction,
-    layout: ParamLayout,
-    nugget: Nugget,
-    objective: Objective,
-    x: Inputs,
-    y: Vec<f64>,
-    h: Mat<f64>,
-    factor: Factor,
-    fit: Option<EmulatorFit>,
+    pub(super) kernel: EmuKernel,
+    pub(super) mean: MeanFunction,
+    pub(super) layout: ParamLayout,
+    pub(super) nugget: Nugget,
+    pub(super) objective: Objective,
+    pub(super) x: Inputs,
+    pub(super) y: Vec<f64>,
+    pub(super) h: Mat<f64>,
+    pub(super) factor: Factor,
+    pub(super) cache: PredictCache,
+    pub(super) fit: Option<EmulatorFit>,
 }
 
 /// The parameter layout: the kernel's, then `nugget` when fitted.
@@ -130,6 +129,7 @@ impl GpEmulator {
             y: y.to_vec(),
             h,
             factor: placeholder(),
+            cache: PredictCache::default(),
             fit: None,
         };
         emu.refactor()?;
@@ -171,6 +171,7 @@ impl GpEmulator {
             y: y.to_vec(),
             h,
             factor: placeholder(),
+            cache: PredictCache::default(),
             fit: None,
         };
         let fit = emu.optimise(opts)?;
@@ -179,6 +180,51 @@ impl GpEmulator {
             jitter: emu.factor.jitter,
             ..fit
         });
+        Ok(emu)
+    }
+
+    /// The emulator conditioned on extra runs `(x_new, y_new)` (point-major, unit cube) at
+    /// the same hyperparameters, without refitting (for fantasies in batch sequential
+    /// design). With known per-run nugget variances, each new run gets their mean.
+    pub fn with_runs(&self, x_new: &[f64], y_new: &[f64]) -> Result<Self> {
+        let d = self.x.d();
+        if x_new.len() != y_new.len() * d {
+            return Err(Error::ShapeMismatch {
+                op: "GpEmulator::with_runs",
+                arg: "x_new",
+                expected: format!("{} coordinates ({d} per new run)", y_new.len() * d),
+                found: format!("{} coordinates", x_new.len()),
+            });
+        }
+        let mut xs = self.x.as_slice().to_vec();
+        xs.extend_from_slice(x_new);
+        let x = Inputs::new(self.x.n() + y_new.len(), d, xs)?;
+        let mut y = self.y.clone();
+        y.extend_from_slice(y_new);
+        check_data(&x, &y)?;
+        let nugget = match &self.nugget {
+            Nugget::Known(v) => {
+                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                let mut v = v.clone();
+                v.resize(x.n(), mean);
+                Nugget::Known(v)
+            }
+            other => other.clone(),
+        };
+        let mut emu = Self {
+            kernel: self.kernel.clone(),
+            mean: self.mean.clone(),
+            layout: self.layout.clone(),
+            nugget,
+            objective: self.objective,
+            h: basis(&self.mean, &x),
+            x,
+            y,
+            factor: placeholder(),
+            cache: PredictCache::default(),
+            fit: None,
+        };
+        emu.refactor()?;
         Ok(emu)
     }
 
@@ -311,6 +357,7 @@ impl GpEmulator {
         };
         let mut ws = Workspace::default();
         self.factor = factor(&self.problem(), &theta[..nk], nug, &mut ws, false)?;
+        self.cache = PredictCache::new(&self.factor);
         Ok(())
     }
 
@@ -440,109 +487,6 @@ impl GpEmulator {
     /// Number of mean coefficients.
     pub fn n_basis(&self) -> usize {
         self.h.ncols()
-    }
-
-    /// Latent mean and variance at `xs` (unit cube), in chunks of [`PREDICT_CHUNK`].
-    pub fn predict(&self, xs: &Inputs) -> Result<EmuPrediction> {
-        let m = xs.n();
-        let mut mean = vec![0.0; m];
-        let mut var = vec![0.0; m];
-        self.predict_into(xs.as_slice(), &mut mean, &mut var)?;
-        Ok(EmuPrediction { mean, var })
-    }
-
-    /// [`GpEmulator::predict`] from point-major coordinates into caller buffers.
-    pub fn predict_into(&self, xs: &[f64], mean: &mut [f64], var: &mut [f64]) -> Result<()> {
-        let d = self.x.d();
-        let m = xs.len() / d.max(1);
-        if xs.len() != m * d || mean.len() != m || var.len() != m {
-            return Err(Error::ShapeMismatch {
-                op: "GpEmulator::predict",
-                arg: "xs",
-                expected: format!(
-                    "{d} coordinates per point and one mean and variance slot per point"
-                ),
-                found: format!(
-                    "{} coordinates, {} / {} slots",
-                    xs.len(),
-                    mean.len(),
-                    var.len()
-                ),
-            });
-        }
-        let mut ws = PredictWorkspace::default();
-        for (c, chunk) in xs.chunks(PREDICT_CHUNK * d.max(1)).enumerate() {
-            let lo = c * PREDICT_CHUNK;
-            let hi = lo + chunk.len() / d.max(1);
-            self.predict_chunk(chunk, &mut mean[lo..hi], &mut var[lo..hi], &mut ws)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn predict_chunk(
-        &self,
-        xs: &[f64],
-        mean: &mut [f64],
-        var: &mut [f64],
-        ws: &mut PredictWorkspace,
-    ) -> Result<()> {
-        let (n, d, q) = (self.x.n(), self.x.d(), self.h.ncols());
-        let m = mean.len();
-        let xin = Inputs::new(m, d, xs.to_vec())?;
-        let tk = self.kernel_params();
-        if ws.ks.nrows() != n || ws.ks.ncols() != m {
-            ws.ks = Mat::zeros(n, m);
-        }
-        self.kernel
-            .matrix_into(&tk, &self.x, Some(&xin), ws.ks.as_mut());
-        // Means: k_*ᵀ α + h_*ᵀ β.
-        let alpha = faer::MatRef::from_column_major_slice(&self.factor.alpha, n, 1);
-        let mut mm = Mat::<f64>::zeros(m, 1);
-        faer::linalg::matmul::matmul(
-            mm.as_mut(),
-            faer::Accum::Replace,
-            ws.ks.transpose(),
-            alpha,
-            1.0,
-            Par::Seq,
-        );
-        let mut hrow = vec![0.0; q];
-        let mut hs = Mat::<f64>::zeros(q, m);
-        for i in 0..m {
-            self.mean.eval(&xs[i * d..(i + 1) * d], &mut hrow);
-            let mut s = mm[(i, 0)];
-            for j in 0..q {
-                s += hrow[j] * self.factor.beta[j];
-                hs[(j, i)] = hrow[j];
-            }
-            mean[i] = s;
-        }
-        // Variances: k(x, x) − ‖L⁻¹ k_*‖² + ‖L_A⁻¹ u‖².
-        if q > 0 {
-            faer::linalg::matmul::matmul(
-                hs.as_mut(),
-                faer::Accum::Add,
-                self.factor.kinv_h.transpose(),
-                ws.ks.as_ref(),
-                -1.0,
-                Par::Seq,
-            );
-            if let Some(a) = &self.factor.a_llt {
-                a.solve_l_in_place(hs.as_mut(), Par::Seq);
-            }
-        }
-        self.factor.llt.solve_l_in_place(ws.ks.as_mut(), Par::Seq);
-        ws.kdiag.resize(m, 0.0);
-        self.kernel.diag_into(&tk, &xin, &mut ws.kdiag);
-        for i in 0..m {
-            let col = ws.ks.col(i);
-            let mut v = ws.kdiag[i] - col.squared_norm_l2();
-            if q > 0 {
-                v += hs.col(i).squared_norm_l2();
-            }
-            var[i] = v.max(0.0);
-        }
-        Ok(())
     }
 
     /// Mean, variance and their gradients in `x` (unit cube) at one point.
@@ -696,21 +640,6 @@ pub struct PointGradient {
     pub dmean: Vec<f64>,
     /// `∂v/∂x`.
     pub dvar: Vec<f64>,
-}
-
-/// Buffers of chunked prediction.
-pub(crate) struct PredictWorkspace {
-    ks: Mat<f64>,
-    kdiag: Vec<f64>,
-}
-
-impl Default for PredictWorkspace {
-    fn default() -> Self {
-        Self {
-            ks: Mat::zeros(0, 0),
-            kdiag: Vec::new(),
-        }
-    }
 }
 
 fn basis(mean: &MeanFunction, x: &Inputs) -> Mat<f64> {

@@ -13,8 +13,8 @@
 //! smoother and the emulators sharper; a point is NROY when every wave keeps it.
 //!
 //! Evaluation is vectorised: candidates are predicted in chunks of
-//! [`PREDICT_CHUNK`](super::gp::PREDICT_CHUNK) (one kernel block, one triangular solve
-//! with many right-hand sides), chunks in parallel.
+//! [`PREDICT_CHUNK`](super::gp::PREDICT_CHUNK) (one kernel block, one product with the
+//! precomputed inverse Cholesky factor), chunks in parallel.
 
 mod implausibility;
 mod waves;
