@@ -22,7 +22,7 @@
 
 use mechml_engine::ad::{Real, Tape};
 use mechml_engine::optim::{LbfgsOptions, OptimResult, lbfgs};
-use mechml_engine::{Error, Result};
+use mechml_engine::Result;
 
 use super::ukf::{UkfOptions, ukf};
 use super::{NonlinearSsm, affine, constants};
