@@ -10,6 +10,7 @@
 //! | `data` | [`Trajectory`]: observation times and states, split in time |
 //! | `loss` | single-shooting window losses and the multiple-shooting objective, gradients by forward sensitivities, discrete or continuous adjoints |
 //! | `train` | [`train`]: Adam on windows or segments, validation and early stopping, L-BFGS |
+//! | `lotka_volterra` | the worked case of Rackauckas et al. (2020): known rates, learned interactions |
 //! | `sindy` | [`stlsq`] over a [`PolynomialLibrary`] |
 //!
 //! ```
@@ -39,11 +40,13 @@
 
 pub mod data;
 pub mod loss;
+pub mod lotka_volterra;
 pub mod sindy;
 pub mod train;
 pub mod ude;
 
 pub use data::Trajectory;
+pub use lotka_volterra::{LvKnown, lv_observations, lv_true_term, lv_ude};
 pub use loss::{SolverSettings, ValueGrad, multiple_shooting_loss, segment_bounds, window_loss};
 pub use sindy::{PolynomialLibrary, SparseModel, stlsq};
 pub use train::{EpochRecord, Shooting, TrainOptions, TrainResult, train, trajectory_loss};
