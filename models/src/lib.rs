@@ -28,12 +28,14 @@ pub mod emulator;
 pub mod logistic;
 pub mod ssm;
 
-/// The guides `docs/da.md` and `docs/emulator.md`, compiled and run as doctests so they
+/// The guides `docs/da.md`, `docs/de.md` and `docs/emulator.md`, compiled and run as doctests so they
 /// stay true.
 #[cfg(doctest)]
 mod doc_examples {
     #[doc = include_str!("../../docs/da.md")]
     struct DataAssimilation;
+    #[doc = include_str!("../../docs/de.md")]
+    struct DifferentialEquationLearning;
     #[doc = include_str!("../../docs/emulator.md")]
     struct Emulator;
 }
