@@ -109,7 +109,11 @@ fn fused_blocks_match_scalar_tape() {
             let l = loss(&net, &v, fused);
             let n_blocks = tape.stats().n_blocks;
             let g = tape.gradient(&l).unwrap();
-            (l.val(), v.iter().map(|vi| g.wrt(vi)).collect::<Vec<_>>(), n_blocks)
+            (
+                l.val(),
+                v.iter().map(|vi| g.wrt(vi)).collect::<Vec<_>>(),
+                n_blocks,
+            )
         };
         let (lf, gf, bf) = grad(true);
         let (ls, gs, bs) = grad(false);
@@ -153,7 +157,11 @@ fn hvp_through_network_matches_gradient_differences() {
     for k in 0..x.len() {
         // loss = 0.3 y for one output.
         let fd = (gp[k] - gm[k]) / (2.0 * h) / 0.3;
-        assert!((hv[k] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "{k}: {} vs {fd}", hv[k]);
+        assert!(
+            (hv[k] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+            "{k}: {} vs {fd}",
+            hv[k]
+        );
     }
 }
 
@@ -178,8 +186,14 @@ fn init_variance_within_sampling_error() {
         let var = weights.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
         let sigma2 = init.variance(n_in, n_out);
         let se = sigma2 * ((kurt - 1.0) / n).sqrt();
-        assert!((var - sigma2).abs() < 4.0 * se, "{init:?}: {var} vs {sigma2} ± {se}");
-        assert!(mean.abs() < 4.0 * (sigma2 / n).sqrt(), "{init:?}: mean {mean}");
+        assert!(
+            (var - sigma2).abs() < 4.0 * se,
+            "{init:?}: {var} vs {sigma2} ± {se}"
+        );
+        assert!(
+            mean.abs() < 4.0 * (sigma2 / n).sqrt(),
+            "{init:?}: mean {mean}"
+        );
     }
     let expected = 2.0 / (n_in + n_out) as f64;
     assert_eq!(Init::GlorotNormal.variance(n_in, n_out), expected);
@@ -189,8 +203,14 @@ fn init_variance_within_sampling_error() {
 #[test]
 fn init_is_seeded() {
     let net = Mlp::new(vec![3, 5, 2]).unwrap();
-    assert_eq!(net.init_seeded(Init::HeNormal, 9), net.init_seeded(Init::HeNormal, 9));
-    assert_ne!(net.init_seeded(Init::HeNormal, 9), net.init_seeded(Init::HeNormal, 10));
+    assert_eq!(
+        net.init_seeded(Init::HeNormal, 9),
+        net.init_seeded(Init::HeNormal, 9)
+    );
+    assert_ne!(
+        net.init_seeded(Init::HeNormal, 9),
+        net.init_seeded(Init::HeNormal, 10)
+    );
 }
 
 #[test]

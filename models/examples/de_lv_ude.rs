@@ -29,16 +29,32 @@ const P: [f64; 4] = [1.3, 0.9, 1.8, 0.8];
 const Y0: [f64; 2] = [0.44249296, 4.6280594];
 
 fn main() -> mechml_engine::Result<()> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "de_lv_ude.svg".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "de_lv_ude.svg".into());
     let ts: Vec<f64> = (0..31).map(|k| 0.1 * k as f64).collect();
-    let noise: f64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(0.01);
+    let noise: f64 = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.01);
     let data = lv_observations(P, Y0, &ts, noise, 1)?;
     let net = Mlp::new(vec![2, 8, 8, 2])?.with_activations(Activation::Gelu, Activation::Identity);
     let ude = lv_ude(P[0], P[2], net.clone())?.with_input_scale(vec![0.5, 0.5])?;
-    let w0: Vec<f64> = net.init_seeded(Init::GlorotNormal, 3).iter().map(|v| 0.1 * v).collect();
+    let w0: Vec<f64> = net
+        .init_seeded(Init::GlorotNormal, 3)
+        .iter()
+        .map(|v| 0.1 * v)
+        .collect();
     let opts = TrainOptions {
-        solver: SolverSettings { rtol: 1e-6, atol: 1e-8, ..SolverSettings::default() },
-        shooting: Shooting::Multiple { segment: 10, rho: 10.0 },
+        solver: SolverSettings {
+            rtol: 1e-6,
+            atol: 1e-8,
+            ..SolverSettings::default()
+        },
+        shooting: Shooting::Multiple {
+            segment: 10,
+            rho: 10.0,
+        },
         epochs: 300,
         learning_rate: 1e-2,
         lbfgs_iters: 3000,
@@ -62,7 +78,11 @@ fn main() -> mechml_engine::Result<()> {
     // The learned term along the true trajectory (the data range) and on a grid beyond it.
     let prob = OdeProblem::new(LotkaVolterra, 0.0, 3.0, Y0.to_vec(), P.to_vec())?;
     let dense: Vec<f64> = (0..=300).map(|k| 0.01 * k as f64).collect();
-    let sol = solve(&prob, Method::Vern7, &OdeOptions::with_tol(1e-10, 1e-12).saving(SaveAt::Times(dense.clone())))?;
+    let sol = solve(
+        &prob,
+        Method::Vern7,
+        &OdeOptions::with_tol(1e-10, 1e-12).saving(SaveAt::Times(dense.clone())),
+    )?;
     let rel_err = |pts: &[Vec<f64>]| {
         let (mut num, mut den) = (0.0, 0.0);
         for y in pts {
@@ -77,7 +97,10 @@ fn main() -> mechml_engine::Result<()> {
     let off: Vec<Vec<f64>> = (0..10)
         .flat_map(|i| (0..10).map(move |j| vec![4.0 + 0.3 * i as f64, 6.0 + 0.3 * j as f64]))
         .collect();
-    println!("relative RMS error of the learned term: on the data range {on:.3}, off it (x in [4, 6.7], y in [6, 8.7]) {:.3}", rel_err(&off));
+    println!(
+        "relative RMS error of the learned term: on the data range {on:.3}, off it (x in [4, 6.7], y in [6, 8.7]) {:.3}",
+        rel_err(&off)
+    );
     let lib = PolynomialLibrary::new(2, 2)?;
     let gs: Vec<Vec<f64>> = sol.ys.iter().map(|y| ude.learned_term(&r.w, y)).collect();
     let model = stlsq(&lib, &sol.ys, &gs, 0.1, 10)?;
@@ -85,8 +108,9 @@ fn main() -> mechml_engine::Result<()> {
         println!("  {line}");
     }
     println!("  truth: g0 = -0.9 x*y, g1 = +0.8 x*y");
-    std::fs::write(&out, svg(&dense, &sol.ys, &gs))
-        .map_err(|e| mechml_engine::Error::invalid_option("de_lv_ude", "output", out.clone(), e.to_string()))?;
+    std::fs::write(&out, svg(&dense, &sol.ys, &gs)).map_err(|e| {
+        mechml_engine::Error::invalid_option("de_lv_ude", "output", out.clone(), e.to_string())
+    })?;
     println!("wrote {out}");
     Ok(())
 }
@@ -96,20 +120,44 @@ fn svg(ts: &[f64], ys: &[Vec<f64>], gs: &[Vec<f64>]) -> String {
     let (w, h, pad) = (640.0, 360.0, 40.0);
     let tmax = ts[ts.len() - 1];
     let truth: Vec<[f64; 2]> = ys.iter().map(|y| lv_true_term(&P, y)).collect();
-    let all = gs.iter().flatten().copied().chain(truth.iter().flatten().copied());
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let all = gs
+        .iter()
+        .flatten()
+        .copied()
+        .chain(truth.iter().flatten().copied());
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     let px = |t: f64| pad + (w - 2.0 * pad) * t / tmax;
     let py = |v: f64| h - pad - (h - 2.0 * pad) * (v - lo) / (hi - lo);
     let path = |f: &dyn Fn(usize) -> f64| {
-        ts.iter().enumerate().map(|(k, &t)| format!("{:.1},{:.1}", px(t), py(f(k)))).collect::<Vec<_>>().join(" ")
+        ts.iter()
+            .enumerate()
+            .map(|(k, &t)| format!("{:.1},{:.1}", px(t), py(f(k))))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
-    let mut s = format!("<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}'>\n<rect width='100%' height='100%' fill='white'/>\n");
+    let mut s = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}'>\n<rect width='100%' height='100%' fill='white'/>\n"
+    );
     for (c, col) in [(0, "#1f77b4"), (1, "#d62728")] {
-        s += &format!("<polyline fill='none' stroke='{col}' stroke-width='2' points='{}'/>\n", path(&|k| gs[k][c]));
-        s += &format!("<polyline fill='none' stroke='{col}' stroke-dasharray='5,4' points='{}'/>\n", path(&|k| truth[k][c]));
+        s += &format!(
+            "<polyline fill='none' stroke='{col}' stroke-width='2' points='{}'/>\n",
+            path(&|k| gs[k][c])
+        );
+        s += &format!(
+            "<polyline fill='none' stroke='{col}' stroke-dasharray='5,4' points='{}'/>\n",
+            path(&|k| truth[k][c])
+        );
     }
-    s += &format!("<text x='{pad}' y='20' font-family='sans-serif' font-size='13'>LV UDE: learned (solid) vs true (dashed) interaction terms; blue −βxy, red γxy; t ∈ [0, {tmax}]</text>\n");
-    s += &format!("<line x1='{pad}' y1='{0}' x2='{1}' y2='{0}' stroke='black'/>\n", h - pad, w - pad);
+    s += &format!(
+        "<text x='{pad}' y='20' font-family='sans-serif' font-size='13'>LV UDE: learned (solid) vs true (dashed) interaction terms; blue −βxy, red γxy; t ∈ [0, {tmax}]</text>\n"
+    );
+    s += &format!(
+        "<line x1='{pad}' y1='{0}' x2='{1}' y2='{0}' stroke='black'/>\n",
+        h - pad,
+        w - pad
+    );
     s += "</svg>\n";
     s
 }

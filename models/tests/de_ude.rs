@@ -2,6 +2,9 @@
 //! other and against finite differences; multiple shooting against single shooting;
 //! bitwise reproducible training.
 
+// Gradients are compared component by component, by index.
+#![allow(clippy::needless_range_loop)]
+
 use mechml_engine::ad::Real;
 use mechml_engine::ad::gradcheck::finite_diff_gradient;
 use mechml_engine::nn::{Activation, Init, Mlp};
@@ -52,13 +55,33 @@ fn ude_gradient_three_ways_and_finite_differences() {
     .unwrap();
     let scale = da.grad.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
     for k in 0..w.len() {
-        assert!((da.grad[k] - fw.grad[k]).abs() <= 1e-9 * scale, "{k}: discrete {} vs forward {}", da.grad[k], fw.grad[k]);
-        assert!((da.grad[k] - ca.grad[k]).abs() <= 1e-6 * scale, "{k}: discrete {} vs continuous {}", da.grad[k], ca.grad[k]);
+        assert!(
+            (da.grad[k] - fw.grad[k]).abs() <= 1e-9 * scale,
+            "{k}: discrete {} vs forward {}",
+            da.grad[k],
+            fw.grad[k]
+        );
+        assert!(
+            (da.grad[k] - ca.grad[k]).abs() <= 1e-6 * scale,
+            "{k}: discrete {} vs continuous {}",
+            da.grad[k],
+            ca.grad[k]
+        );
     }
     let s = settings(Sensitivity::Forward);
-    let fd = finite_diff_gradient(|x| Ok(trajectory_loss(&ude, x, &data, &s)?.value), &w, Some(1e-3)).unwrap();
+    let fd = finite_diff_gradient(
+        |x| Ok(trajectory_loss(&ude, x, &data, &s)?.value),
+        &w,
+        Some(1e-3),
+    )
+    .unwrap();
     for k in 0..w.len() {
-        assert!((da.grad[k] - fd[k]).abs() <= 1e-6 * scale, "{k}: adjoint {} vs differences {}", da.grad[k], fd[k]);
+        assert!(
+            (da.grad[k] - fd[k]).abs() <= 1e-6 * scale,
+            "{k}: adjoint {} vs differences {}",
+            da.grad[k],
+            fd[k]
+        );
     }
 }
 
@@ -89,7 +112,10 @@ fn oscillator_data(noise: f64) -> Trajectory {
             let e = (-z * w0 * t).exp();
             let x = e * ((wd * t).cos() + z * w0 / wd * (wd * t).sin());
             let v = -e * w0 * w0 / wd * (wd * t).sin();
-            vec![x + noise * (1.7 * k as f64).sin(), v + noise * (2.3 * k as f64 + 1.0).cos()]
+            vec![
+                x + noise * (1.7 * k as f64).sin(),
+                v + noise * (2.3 * k as f64 + 1.0).cos(),
+            ]
         })
         .collect();
     Trajectory::new(ts, ys).unwrap()
@@ -103,17 +129,29 @@ fn oscillator_data(noise: f64) -> Trajectory {
 /// both estimates within 0.01 of the truth.
 #[test]
 fn multiple_shooting_reaches_single_shooting_optimum() {
-    let net = Mlp::new(vec![2, 2]).unwrap().with_activations(Activation::Identity, Activation::Identity);
+    let net = Mlp::new(vec![2, 2])
+        .unwrap()
+        .with_activations(Activation::Identity, Activation::Identity);
     let ude = UdeRhs::new(Oscillator, vec![], net.clone(), vec![0, 1]).unwrap();
     let w0 = vec![0.0; net.n_params()];
     let truth = [0.0, 0.0, 0.0, -0.3, 0.0, 0.0];
     let base = TrainOptions {
-        solver: SolverSettings { rtol: 1e-9, atol: 1e-11, ..SolverSettings::default() },
+        solver: SolverSettings {
+            rtol: 1e-9,
+            atol: 1e-11,
+            ..SolverSettings::default()
+        },
         epochs: 0,
         lbfgs_iters: 500,
         ..TrainOptions::default()
     };
-    let multiple = TrainOptions { shooting: Shooting::Multiple { segment: 4, rho: 100.0 }, ..base.clone() };
+    let multiple = TrainOptions {
+        shooting: Shooting::Multiple {
+            segment: 4,
+            rho: 100.0,
+        },
+        ..base.clone()
+    };
     for noise in [0.0, 0.01] {
         let data = oscillator_data(noise);
         let single = train(&ude, &w0, &data, &base).unwrap();
@@ -123,13 +161,24 @@ fn multiple_shooting_reaches_single_shooting_optimum() {
         let lm = trajectory_loss(&ude, &multi.w, &data, s).unwrap().value;
         let tol = if noise == 0.0 { 1e-4 } else { 0.01 };
         for k in 0..6 {
-            assert!((single.w[k] - truth[k]).abs() < tol, "noise {noise}: single {:?}", single.w);
-            assert!((multi.w[k] - truth[k]).abs() < tol, "noise {noise}: multiple {:?}", multi.w);
+            assert!(
+                (single.w[k] - truth[k]).abs() < tol,
+                "noise {noise}: single {:?}",
+                single.w
+            );
+            assert!(
+                (multi.w[k] - truth[k]).abs() < tol,
+                "noise {noise}: multiple {:?}",
+                multi.w
+            );
         }
         if noise == 0.0 {
             assert!(ls < 1e-8 && lm < 1e-8, "{ls} {lm}");
         } else {
-            assert!(lm <= 1.1 * ls, "single-shooting loss at the multiple-shooting optimum {lm} vs {ls}");
+            assert!(
+                lm <= 1.1 * ls,
+                "single-shooting loss at the multiple-shooting optimum {lm} vs {ls}"
+            );
         }
     }
 }
@@ -140,8 +189,15 @@ fn multiple_shooting_reaches_single_shooting_optimum() {
 fn training_is_bitwise_reproducible() {
     let (ude, w, data) = lv_setup();
     let opts = TrainOptions {
-        solver: SolverSettings { rtol: 1e-6, atol: 1e-8, ..SolverSettings::default() },
-        shooting: Shooting::Single { window: 3, batch: 2 },
+        solver: SolverSettings {
+            rtol: 1e-6,
+            atol: 1e-8,
+            ..SolverSettings::default()
+        },
+        shooting: Shooting::Single {
+            window: 3,
+            batch: 2,
+        },
         epochs: 4,
         lbfgs_iters: 3,
         n_validation: 3,
@@ -157,21 +213,62 @@ fn training_is_bitwise_reproducible() {
         assert_eq!(x.train_loss.to_bits(), y.train_loss.to_bits());
         assert_eq!(x.val_loss.to_bits(), y.val_loss.to_bits());
     }
-    let c = train(&ude, &w, &data, &TrainOptions { seed: 18, ..opts.clone() }).unwrap();
-    assert_ne!(bits(&a.w), bits(&c.w), "another seed shuffles the windows differently");
+    let c = train(
+        &ude,
+        &w,
+        &data,
+        &TrainOptions {
+            seed: 18,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert_ne!(
+        bits(&a.w),
+        bits(&c.w),
+        "another seed shuffles the windows differently"
+    );
 }
 
 #[test]
 fn bad_inputs_are_errors() {
     let (ude, w, data) = lv_setup();
     assert!(train(&ude, &w[1..], &data, &TrainOptions::default()).is_err());
-    let bad = TrainOptions { learning_rate: -1.0, ..TrainOptions::default() };
+    let bad = TrainOptions {
+        learning_rate: -1.0,
+        ..TrainOptions::default()
+    };
     assert!(train(&ude, &w, &data, &bad).is_err());
-    let bad = TrainOptions { shooting: Shooting::Multiple { segment: 0, rho: 1.0 }, ..TrainOptions::default() };
+    let bad = TrainOptions {
+        shooting: Shooting::Multiple {
+            segment: 0,
+            rho: 1.0,
+        },
+        ..TrainOptions::default()
+    };
     assert!(train(&ude, &w, &data, &bad).is_err());
-    let bad = TrainOptions { n_validation: data.len(), ..TrainOptions::default() };
+    let bad = TrainOptions {
+        n_validation: data.len(),
+        ..TrainOptions::default()
+    };
     assert!(train(&ude, &w, &data, &bad).is_err());
     assert!(Trajectory::new(vec![0.0, 0.0], vec![vec![1.0], vec![1.0]]).is_err());
-    assert!(UdeRhs::new(Oscillator, vec![], Mlp::new(vec![2, 3]).unwrap(), vec![0, 1]).is_err());
-    assert!(UdeRhs::new(Oscillator, vec![], Mlp::new(vec![2, 2]).unwrap(), vec![0, 0]).is_err());
+    assert!(
+        UdeRhs::new(
+            Oscillator,
+            vec![],
+            Mlp::new(vec![2, 3]).unwrap(),
+            vec![0, 1]
+        )
+        .is_err()
+    );
+    assert!(
+        UdeRhs::new(
+            Oscillator,
+            vec![],
+            Mlp::new(vec![2, 2]).unwrap(),
+            vec![0, 0]
+        )
+        .is_err()
+    );
 }

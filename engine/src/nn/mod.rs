@@ -38,6 +38,9 @@
 //! (2015), *Delving deep into rectifiers*, ICCV, arXiv:1502.01852, eq. (10):
 //! `Var W = 2/n_in`. Biases start at zero.
 
+// The layer loops index W, x and their adjoints in lockstep, as the formulas do.
+#![allow(clippy::needless_range_loop)]
+
 pub mod activation;
 pub mod dense;
 pub mod init;

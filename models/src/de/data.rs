@@ -16,7 +16,8 @@ impl Trajectory {
     /// # Errors
     /// [`Error::InvalidOption`] naming the first offending index.
     pub fn new(ts: Vec<f64>, ys: Vec<Vec<f64>>) -> Result<Self> {
-        let bad = |name: String, v: String, e: &str| Error::invalid_option("de::Trajectory", name, v, e);
+        let bad =
+            |name: String, v: String, e: &str| Error::invalid_option("de::Trajectory", name, v, e);
         if ts.len() < 2 || ys.len() != ts.len() {
             return Err(bad(
                 "(ts, ys)".into(),
@@ -26,10 +27,18 @@ impl Trajectory {
         }
         for k in 0..ts.len() {
             if !ts[k].is_finite() || (k > 0 && ts[k] <= ts[k - 1]) {
-                return Err(bad(format!("ts[{k}]"), ts[k].to_string(), "finite, strictly increasing"));
+                return Err(bad(
+                    format!("ts[{k}]"),
+                    ts[k].to_string(),
+                    "finite, strictly increasing",
+                ));
             }
             if ys[k].len() != ys[0].len() || ys[k].is_empty() {
-                return Err(bad(format!("ys[{k}]"), format!("length {}", ys[k].len()), "the length of ys[0], nonzero"));
+                return Err(bad(
+                    format!("ys[{k}]"),
+                    format!("length {}", ys[k].len()),
+                    "the length of ys[0], nonzero",
+                ));
             }
             if let Some(v) = ys[k].iter().find(|v| !v.is_finite()) {
                 return Err(bad(format!("ys[{k}]"), v.to_string(), "finite values"));

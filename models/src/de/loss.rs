@@ -147,11 +147,19 @@ pub fn multiple_shooting_loss<F: OdeRhs + Clone>(
             "de::multiple_shooting_loss",
             "z",
             format!("length {}", z.len()),
-            format!("length {} (weights, then one state per segment)", np + n_seg * n),
+            format!(
+                "length {} (weights, then one state per segment)",
+                np + n_seg * n
+            ),
         ));
     }
     if !(rho.is_finite() && rho > 0.0) {
-        return Err(Error::invalid_option("de::multiple_shooting_loss", "rho", rho.to_string(), "positive, finite"));
+        return Err(Error::invalid_option(
+            "de::multiple_shooting_loss",
+            "rho",
+            rho.to_string(),
+            "positive, finite",
+        ));
     }
     let (ts, ys) = (data.ts(), data.ys());
     let w = &z[..np];

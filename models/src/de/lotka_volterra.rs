@@ -9,11 +9,11 @@
 //! `(−βxy, γxy)` as a network, and [`stlsq`](super::stlsq) then reads the learned term
 //! back as monomials.
 
+use mechml_engine::Result;
 use mechml_engine::ad::Real;
 use mechml_engine::nn::Mlp;
 use mechml_engine::ode::problems::LotkaVolterra;
 use mechml_engine::ode::{Method, OdeOptions, OdeProblem, OdeRhs, SaveAt, solve};
-use mechml_engine::Result;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -58,14 +58,22 @@ pub fn lv_true_term(p: &[f64; 4], y: &[f64]) -> [f64; 2] {
 ///
 /// # Errors
 /// Invalid times or a solver failure.
-pub fn lv_observations(p: [f64; 4], y0: [f64; 2], ts: &[f64], noise: f64, seed: u64) -> Result<Trajectory> {
+pub fn lv_observations(
+    p: [f64; 4],
+    y0: [f64; 2],
+    ts: &[f64],
+    noise: f64,
+    seed: u64,
+) -> Result<Trajectory> {
     let t_end = *ts.last().unwrap_or(&0.0);
     let t0 = ts.first().copied().unwrap_or(0.0);
     let prob = OdeProblem::new(LotkaVolterra, t0, t_end, y0.to_vec(), p.to_vec())?;
     let opts = OdeOptions::with_tol(1e-10, 1e-12).saving(SaveAt::Times(ts.to_vec()));
     let sol = solve(&prob, Method::Vern7, &opts)?;
     let n = sol.ys.len() as f64;
-    let mean: Vec<f64> = (0..2).map(|i| sol.ys.iter().map(|y| y[i]).sum::<f64>() / n).collect();
+    let mean: Vec<f64> = (0..2)
+        .map(|i| sol.ys.iter().map(|y| y[i]).sum::<f64>() / n)
+        .collect();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let ys = sol
         .ys

@@ -46,8 +46,8 @@ pub mod train;
 pub mod ude;
 
 pub use data::Trajectory;
-pub use lotka_volterra::{LvKnown, lv_observations, lv_true_term, lv_ude};
 pub use loss::{SolverSettings, ValueGrad, multiple_shooting_loss, segment_bounds, window_loss};
+pub use lotka_volterra::{LvKnown, lv_observations, lv_true_term, lv_ude};
 pub use sindy::{PolynomialLibrary, SparseModel, stlsq};
 pub use train::{EpochRecord, Shooting, TrainOptions, TrainResult, train, trajectory_loss};
 pub use ude::UdeRhs;

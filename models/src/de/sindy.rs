@@ -64,11 +64,17 @@ impl PolynomialLibrary {
                     .enumerate()
                     .filter(|(_, p)| **p > 0)
                     .map(|(i, &p)| {
-                        let v = vars.get(i).map_or_else(|| format!("x{i}"), |s| s.to_string());
+                        let v = vars
+                            .get(i)
+                            .map_or_else(|| format!("x{i}"), |s| s.to_string());
                         if p == 1 { v } else { format!("{v}^{p}") }
                     })
                     .collect();
-                if parts.is_empty() { "1".to_string() } else { parts.join("*") }
+                if parts.is_empty() {
+                    "1".to_string()
+                } else {
+                    parts.join("*")
+                }
             })
             .collect()
     }
@@ -128,7 +134,14 @@ impl SparseModel {
                     .filter(|(v, _)| **v != 0.0)
                     .map(|(v, n)| format!("{v:+.4} {n}"))
                     .collect();
-                format!("g{k} = {}", if terms.is_empty() { "0".into() } else { terms.join(" ") })
+                format!(
+                    "g{k} = {}",
+                    if terms.is_empty() {
+                        "0".into()
+                    } else {
+                        terms.join(" ")
+                    }
+                )
             })
             .collect()
     }
@@ -158,7 +171,12 @@ pub fn stlsq(
         ));
     }
     if !(lambda.is_finite() && lambda >= 0.0) {
-        return Err(Error::invalid_option("de::stlsq", "lambda", lambda.to_string(), "non-negative, finite"));
+        return Err(Error::invalid_option(
+            "de::stlsq",
+            "lambda",
+            lambda.to_string(),
+            "non-negative, finite",
+        ));
     }
     let q = gs[0].len();
     let theta: Vec<Vec<f64>> = xs
@@ -168,7 +186,12 @@ pub fn stlsq(
             if x.len() == library.n_vars() {
                 Ok(library.evaluate(x))
             } else {
-                Err(Error::invalid_option("de::stlsq", format!("xs[{i}]"), format!("length {}", x.len()), format!("length {}", library.n_vars())))
+                Err(Error::invalid_option(
+                    "de::stlsq",
+                    format!("xs[{i}]"),
+                    format!("length {}", x.len()),
+                    format!("length {}", library.n_vars()),
+                ))
             }
         })
         .collect::<Result<_>>()?;
@@ -180,7 +203,12 @@ pub fn stlsq(
             .enumerate()
             .map(|(i, g)| {
                 g.get(k).copied().ok_or_else(|| {
-                    Error::invalid_option("de::stlsq", format!("gs[{i}]"), format!("length {}", g.len()), format!("length {q}"))
+                    Error::invalid_option(
+                        "de::stlsq",
+                        format!("gs[{i}]"),
+                        format!("length {}", g.len()),
+                        format!("length {q}"),
+                    )
                 })
             })
             .collect::<Result<_>>()?;
@@ -188,16 +216,28 @@ pub fn stlsq(
         let mut xi = lstsq(&theta, &target, &active)?;
         for it in 0..max_iter {
             iterations = iterations.max(it + 1);
-            let keep: Vec<usize> = active.iter().copied().filter(|&j| xi[j].abs() >= lambda).collect();
+            let keep: Vec<usize> = active
+                .iter()
+                .copied()
+                .filter(|&j| xi[j].abs() >= lambda)
+                .collect();
             if keep.len() == active.len() {
                 break;
             }
             active = keep;
-            xi = if active.is_empty() { vec![0.0; p] } else { lstsq(&theta, &target, &active)? };
+            xi = if active.is_empty() {
+                vec![0.0; p]
+            } else {
+                lstsq(&theta, &target, &active)?
+            };
         }
         coefficients.push(xi);
     }
-    Ok(SparseModel { library: library.clone(), coefficients, iterations })
+    Ok(SparseModel {
+        library: library.clone(),
+        coefficients,
+        iterations,
+    })
 }
 
 /// Least squares on the columns `active` of `theta` by the normal equations with
@@ -207,7 +247,14 @@ fn lstsq(theta: &[Vec<f64>], y: &[f64], active: &[usize]) -> Result<Vec<f64>> {
     let p = theta[0].len();
     let scale: Vec<f64> = active
         .iter()
-        .map(|&j| theta.iter().map(|r| r[j] * r[j]).sum::<f64>().sqrt().max(f64::MIN_POSITIVE))
+        .map(|&j| {
+            theta
+                .iter()
+                .map(|r| r[j] * r[j])
+                .sum::<f64>()
+                .sqrt()
+                .max(f64::MIN_POSITIVE)
+        })
         .collect();
     let mut a = vec![0.0; m * m];
     let mut b = vec![0.0; m];
@@ -226,7 +273,7 @@ fn lstsq(theta: &[Vec<f64>], y: &[f64], active: &[usize]) -> Result<Vec<f64>> {
         for k in 0..j {
             d -= a[j * m + k] * a[j * m + k];
         }
-        if !(d > 1e-13) {
+        if d.is_nan() || d <= 1e-13 {
             return Err(Error::invalid_option(
                 "de::stlsq",
                 "library",

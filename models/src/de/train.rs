@@ -63,7 +63,10 @@ impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             solver: SolverSettings::default(),
-            shooting: Shooting::Single { window: 0, batch: 1 },
+            shooting: Shooting::Single {
+                window: 0,
+                batch: 1,
+            },
             epochs: 200,
             learning_rate: 1e-2,
             lbfgs_iters: 100,
@@ -81,19 +84,31 @@ impl TrainOptions {
     /// # Errors
     /// [`Error::InvalidOption`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &str, v: String, e: &str| Err(Error::invalid_option("de::TrainOptions", name, v, e));
+        let bad = |name: &str, v: String, e: &str| {
+            Err(Error::invalid_option("de::TrainOptions", name, v, e))
+        };
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate", self.learning_rate.to_string(), "positive, finite");
+            return bad(
+                "learning_rate",
+                self.learning_rate.to_string(),
+                "positive, finite",
+            );
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", self.weight_decay.to_string(), "non-negative, finite");
+            return bad(
+                "weight_decay",
+                self.weight_decay.to_string(),
+                "non-negative, finite",
+            );
         }
         if self.patience == 0 {
             return bad("patience", "0".into(), "at least 1");
         }
         match self.shooting {
             Shooting::Single { batch: 0, .. } => bad("shooting.batch", "0".into(), "at least 1"),
-            Shooting::Multiple { segment: 0, .. } => bad("shooting.segment", "0".into(), "at least 1"),
+            Shooting::Multiple { segment: 0, .. } => {
+                bad("shooting.segment", "0".into(), "at least 1")
+            }
             Shooting::Multiple { rho, .. } if !(rho.is_finite() && rho > 0.0) => {
                 bad("shooting.rho", rho.to_string(), "positive, finite")
             }
@@ -137,7 +152,12 @@ pub struct TrainResult {
 }
 
 /// Validation: mean squared error of one solve from the validation series' first point.
-fn val_mse<F: OdeRhs + Clone>(rhs: &F, w: &[f64], val: Option<&Trajectory>, s: &SolverSettings) -> Result<f64> {
+fn val_mse<F: OdeRhs + Clone>(
+    rhs: &F,
+    w: &[f64],
+    val: Option<&Trajectory>,
+    s: &SolverSettings,
+) -> Result<f64> {
     let Some(v) = val else { return Ok(f64::NAN) };
     let mut s = *s;
     s.sensitivity = mechml_engine::ode::Sensitivity::Forward;
@@ -146,10 +166,22 @@ fn val_mse<F: OdeRhs + Clone>(rhs: &F, w: &[f64], val: Option<&Trajectory>, s: &
 }
 
 /// The sum of squared residuals of a window without its gradient.
-fn value_only<F: OdeRhs + Clone>(rhs: &F, w: &[f64], d: &Trajectory, win: (usize, usize), s: &SolverSettings) -> Result<f64> {
+fn value_only<F: OdeRhs + Clone>(
+    rhs: &F,
+    w: &[f64],
+    d: &Trajectory,
+    win: (usize, usize),
+    s: &SolverSettings,
+) -> Result<f64> {
     use mechml_engine::ode::{OdeOptions, OdeProblem, SaveAt, solve};
     let (ts, ys) = (d.ts(), d.ys());
-    let prob = OdeProblem::new(rhs.clone(), ts[win.0], ts[win.1], ys[win.0].clone(), w.to_vec())?;
+    let prob = OdeProblem::new(
+        rhs.clone(),
+        ts[win.0],
+        ts[win.1],
+        ys[win.0].clone(),
+        w.to_vec(),
+    )?;
     let opts = OdeOptions::with_tol(s.rtol, s.atol)
         .saving(SaveAt::Times(ts[win.0 + 1..=win.1].to_vec()))
         .max_steps(s.max_steps);
@@ -189,7 +221,8 @@ impl<F: OdeRhs + Clone> Objective<'_, F> {
 
     fn multiple(&self, grad: &mut [f64], z: &[f64], rho: f64) -> Result<f64> {
         let count = self.data.len() * self.data.n_states();
-        let vg = multiple_shooting_loss(self.rhs, z, self.data, &self.bounds, rho, &self.opts.solver)?;
+        let vg =
+            multiple_shooting_loss(self.rhs, z, self.data, &self.bounds, rho, &self.opts.solver)?;
         for (g, d) in grad.iter_mut().zip(&vg.grad) {
             *g += d / count as f64;
         }
@@ -220,7 +253,12 @@ impl<F: OdeRhs + Clone> Objective<'_, F> {
 /// # Errors
 /// Invalid options, too little data for the validation split, or a solver failure during
 /// training (the message names the time and the step).
-pub fn train<F: OdeRhs + Clone>(rhs: &F, w0: &[f64], data: &Trajectory, opts: &TrainOptions) -> Result<TrainResult> {
+pub fn train<F: OdeRhs + Clone>(
+    rhs: &F,
+    w0: &[f64],
+    data: &Trajectory,
+    opts: &TrainOptions,
+) -> Result<TrainResult> {
     opts.validate()?;
     check_len("w0", w0.len(), rhs.n_params())?;
     check_len("data states", data.n_states(), rhs.n_states())?;
@@ -231,7 +269,13 @@ pub fn train<F: OdeRhs + Clone>(rhs: &F, w0: &[f64], data: &Trajectory, opts: &T
         Shooting::Multiple { segment, .. } => segment_bounds(n_train, segment)?,
         Shooting::Single { .. } => Vec::new(),
     };
-    let obj = Objective { rhs, data: &train_d, opts, bounds, np };
+    let obj = Objective {
+        rhs,
+        data: &train_d,
+        opts,
+        bounds,
+        np,
+    };
     // Parameters: weights, then (multiple shooting) the segment starts at the observations.
     let mut z = w0.to_vec();
     for &b in obj.bounds.iter().take(obj.bounds.len().saturating_sub(1)) {
@@ -239,9 +283,16 @@ pub fn train<F: OdeRhs + Clone>(rhs: &F, w0: &[f64], data: &Trajectory, opts: &T
     }
     let starts: Vec<(usize, usize)> = match opts.shooting {
         Shooting::Single { window, .. } => {
-            let len = if window == 0 || window >= n_train { n_train - 1 } else { window };
+            let len = if window == 0 || window >= n_train {
+                n_train - 1
+            } else {
+                window
+            };
             let stride = (len / 2).max(1);
-            (0..n_train - len).step_by(stride).map(|k| (k, k + len)).collect()
+            (0..n_train - len)
+                .step_by(stride)
+                .map(|k| (k, k + len))
+                .collect()
         }
         Shooting::Multiple { .. } => vec![(0, n_train - 1)],
     };
@@ -251,7 +302,9 @@ pub fn train<F: OdeRhs + Clone>(rhs: &F, w0: &[f64], data: &Trajectory, opts: &T
     };
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.seed);
     let adam_opts = AdamOptions {
-        learning_rate: LearningRate::Constant { lr: opts.learning_rate },
+        learning_rate: LearningRate::Constant {
+            lr: opts.learning_rate,
+        },
         ..AdamOptions::default()
     };
     let mut adam = Adam::new(z.len(), &adam_opts)?;
@@ -276,7 +329,11 @@ pub fn train<F: OdeRhs + Clone>(rhs: &F, w0: &[f64], data: &Trajectory, opts: &T
             steps += 1;
         }
         let val = val_mse(rhs, &z[..np], val_d.as_ref(), &opts.solver)?;
-        history.push(EpochRecord { epoch, train_loss: sum / steps as f64, val_loss: val });
+        history.push(EpochRecord {
+            epoch,
+            train_loss: sum / steps as f64,
+            val_loss: val,
+        });
         if val_d.is_some() {
             if val < best_val {
                 (best_z, best_val, best_epoch, bad_epochs) = (z.clone(), val, epoch, 0);
@@ -331,7 +388,12 @@ pub fn train<F: OdeRhs + Clone>(rhs: &F, w0: &[f64], data: &Trajectory, opts: &T
 ///
 /// # Errors
 /// As [`window_loss`].
-pub fn trajectory_loss<F: OdeRhs + Clone>(rhs: &F, w: &[f64], data: &Trajectory, s: &SolverSettings) -> Result<ValueGrad> {
+pub fn trajectory_loss<F: OdeRhs + Clone>(
+    rhs: &F,
+    w: &[f64],
+    data: &Trajectory,
+    s: &SolverSettings,
+) -> Result<ValueGrad> {
     Ok(window_loss(rhs, w, data, (0, data.len() - 1), None, s)?.0)
 }
 

@@ -95,7 +95,11 @@ impl<F: OdeRhs> UdeRhs<F> {
 
     /// The learned term `g_w(D y)` alone, in `f64`.
     pub fn learned_term(&self, w: &[f64], y: &[f64]) -> Vec<f64> {
-        let x: Vec<f64> = y.iter().zip(&self.input_scale).map(|(a, s)| a * s).collect();
+        let x: Vec<f64> = y
+            .iter()
+            .zip(&self.input_scale)
+            .map(|(a, s)| a * s)
+            .collect();
         self.net.forward(w, &x)
     }
 }
@@ -120,9 +124,17 @@ impl<F: OdeRhs> OdeRhs for UdeRhs<F> {
         self.net.n_params()
     }
     fn rhs<R: Real>(&self, t: R, y: &[R], p: &[R], dy: &mut [R]) {
-        let pp: Vec<R> = self.physics_params.iter().map(|&v| R::from_f64(v)).collect();
+        let pp: Vec<R> = self
+            .physics_params
+            .iter()
+            .map(|&v| R::from_f64(v))
+            .collect();
         self.physics.rhs(t, y, &pp, dy);
-        let x: Vec<R> = y.iter().zip(&self.input_scale).map(|(&a, &s)| a * s).collect();
+        let x: Vec<R> = y
+            .iter()
+            .zip(&self.input_scale)
+            .map(|(&a, &s)| a * s)
+            .collect();
         let g = self.net.forward(p, &x);
         for (&r, gk) in self.rows.iter().zip(g) {
             dy[r] += gk;

@@ -20,9 +20,9 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+use mechml_engine::Result;
 use mechml_engine::ad::{Real, Tape};
 use mechml_engine::optim::{LbfgsOptions, OptimResult, lbfgs};
-use mechml_engine::Result;
 
 use super::ukf::{UkfOptions, ukf};
 use super::{NonlinearSsm, affine, constants};
