@@ -14,7 +14,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 
 use super::fused::FusedOp;
 use super::special;
-use super::var::Var;
+use super::var::Var as TapeVar;
 
 /// A real scalar: `f64`, a dual number, or a tape variable.
 ///
@@ -182,11 +182,14 @@ pub trait Real:
     }
     /// How variables on a `Tape<Self>` evaluate a fused operation: `f64` records one block,
     /// other scalar types (dual-number tapes) run [`FusedOp::eval`]. Called by
-    /// [`Real::fused`] for [`Var`]; not meant to be called directly.
+    /// [`Real::fused`] for [`Var`](super::Var); not meant to be called directly.
     #[doc(hidden)]
     #[inline]
-    fn fused_on_tape<'t, K: FusedOp>(op: &K, args: &[&[Var<'t, Self>]], out: &mut [Var<'t, Self>])
-    where
+    fn fused_on_tape<'t, K: FusedOp>(
+        op: &K,
+        args: &[&[TapeVar<'t, Self>]],
+        out: &mut [TapeVar<'t, Self>],
+    ) where
         Self: Sized,
     {
         op.eval(args, out);
@@ -334,7 +337,11 @@ impl Real for f64 {
         xs.iter().sum()
     }
     #[inline]
-    fn fused_on_tape<'t, K: FusedOp>(op: &K, args: &[&[Var<'t, f64>]], out: &mut [Var<'t, f64>]) {
+    fn fused_on_tape<'t, K: FusedOp>(
+        op: &K,
+        args: &[&[TapeVar<'t, f64>]],
+        out: &mut [TapeVar<'t, f64>],
+    ) {
         super::fused::record_on_tape(op, args, out);
     }
 }

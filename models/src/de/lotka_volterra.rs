@@ -4,7 +4,7 @@
 //! $$x' = αx − βxy,\qquad y' = γxy − δy$$
 //!
 //! (here in the engine's parameter order `p = (α, β, δ, γ)` of
-//! [`LotkaVolterra`](mechml_engine::ode::problems::LotkaVolterra): `x' = p₀x − p₁xy`,
+//! [`LotkaVolterra`]: `x' = p₀x − p₁xy`,
 //! `y' = p₃xy − p₂y`). The growth and death rates are known; the UDE learns
 //! `(−βxy, γxy)` as a network, and [`stlsq`](super::stlsq) then reads the learned term
 //! back as monomials.

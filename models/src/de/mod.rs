@@ -9,7 +9,7 @@
 //! | `ude` | [`UdeRhs`]: `y' = f(t, y) + S g_w(D y)` as an `OdeRhs` |
 //! | `data` | [`Trajectory`]: observation times and states, split in time |
 //! | `loss` | single-shooting window losses and the multiple-shooting objective, gradients by forward sensitivities, discrete or continuous adjoints |
-//! | `train` | [`train`]: Adam on windows or segments, validation and early stopping, L-BFGS |
+//! | `train` | [`train()`]: Adam on windows or segments, validation and early stopping, L-BFGS |
 //! | `lotka_volterra` | the worked case of Rackauckas et al. (2020): known rates, learned interactions |
 //! | `sindy` | [`stlsq`] over a [`PolynomialLibrary`] |
 //!
