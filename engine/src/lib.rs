@@ -10,6 +10,7 @@ pub mod error;
 pub mod gp;
 pub mod infer;
 pub mod linalg;
+pub mod nn;
 pub mod ode;
 pub mod optim;
 pub mod param;

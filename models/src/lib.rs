@@ -8,6 +8,9 @@
 //! * [`emulator`] — emulation of expensive simulators: designs, runs (resumable), GP
 //!   emulators (multi-output, PCA), validation, history matching, Kennedy–O'Hagan
 //!   calibration by NUTS, Sobol' indices, and the energy-balance study of `mechml emulate`.
+//! * [`de`] — learning inside differential equations: universal differential equations
+//!   trained through the engine's adjoints (multiple shooting, windows, early stopping)
+//!   and sparse regression (STLSQ) on learned terms.
 //! * [`logistic`] — logistic growth fitted by gradient descent on the tape.
 //! * `cli` (feature `cli`, on by default) — the `mechml` program: argument parsing, the
 //!   configuration file, the pipeline, progress bars, plots and the report. Build with
@@ -20,16 +23,19 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod da;
+pub mod de;
 pub mod emulator;
 pub mod logistic;
 pub mod ssm;
 
-/// The guides `docs/da.md` and `docs/emulator.md`, compiled and run as doctests so they
+/// The guides `docs/da.md`, `docs/de.md` and `docs/emulator.md`, compiled and run as doctests so they
 /// stay true.
 #[cfg(doctest)]
 mod doc_examples {
     #[doc = include_str!("../../docs/da.md")]
     struct DataAssimilation;
+    #[doc = include_str!("../../docs/de.md")]
+    struct DifferentialEquationLearning;
     #[doc = include_str!("../../docs/emulator.md")]
     struct Emulator;
 }

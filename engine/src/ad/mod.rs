@@ -51,6 +51,7 @@
 pub mod api;
 pub mod block;
 pub mod dual;
+pub mod fused;
 pub mod gradcheck;
 pub mod ops;
 pub mod real;
@@ -62,6 +63,7 @@ pub mod varmat;
 
 pub use block::{ArgAdj, BlockArg, BlockOp, InputAdjoints, InputTangents};
 pub use dual::{Dual, DualN};
+pub use fused::FusedOp;
 pub use real::Real;
 pub use tangent::Tangent;
 pub use tape::{Adjoints, Tape, TapeStats, scalar_entry_bytes};

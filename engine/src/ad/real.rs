@@ -12,7 +12,9 @@
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
+use super::fused::FusedOp;
 use super::special;
+use super::var::Var as TapeVar;
 
 /// A real scalar: `f64`, a dual number, or a tape variable.
 ///
@@ -169,6 +171,29 @@ pub trait Real:
         }
         acc
     }
+    /// `out = op(args)` for a fused operation ([`super::fused`]): one block on a
+    /// `Tape<f64>`, [`FusedOp::eval`] (scalar operations) for every other scalar type.
+    #[inline]
+    fn fused<K: FusedOp>(op: &K, args: &[&[Self]], out: &mut [Self])
+    where
+        Self: Sized,
+    {
+        op.eval(args, out);
+    }
+    /// How variables on a `Tape<Self>` evaluate a fused operation: `f64` records one block,
+    /// other scalar types (dual-number tapes) run [`FusedOp::eval`]. Called by
+    /// [`Real::fused`] for [`Var`](super::Var); not meant to be called directly.
+    #[doc(hidden)]
+    #[inline]
+    fn fused_on_tape<'t, K: FusedOp>(
+        op: &K,
+        args: &[&[TapeVar<'t, Self>]],
+        out: &mut [TapeVar<'t, Self>],
+    ) where
+        Self: Sized,
+    {
+        op.eval(args, out);
+    }
 }
 
 /// Derivative of each elementary function at `x`, shared by the dual and tape
@@ -310,5 +335,13 @@ impl Real for f64 {
     #[inline]
     fn sum(xs: &[Self]) -> Self {
         xs.iter().sum()
+    }
+    #[inline]
+    fn fused_on_tape<'t, K: FusedOp>(
+        op: &K,
+        args: &[&[TapeVar<'t, f64>]],
+        out: &mut [TapeVar<'t, f64>],
+    ) {
+        super::fused::record_on_tape(op, args, out);
     }
 }

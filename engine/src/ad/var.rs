@@ -239,6 +239,10 @@ impl<S: Real> Real for Var<'_, S> {
     fn value(&self) -> f64 {
         self.val.value()
     }
+    #[inline]
+    fn fused<K: super::fused::FusedOp>(op: &K, args: &[&[Self]], out: &mut [Self]) {
+        S::fused_on_tape(op, args, out);
+    }
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         Self::constant(S::from_f64(x))

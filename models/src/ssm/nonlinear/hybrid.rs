@@ -20,82 +20,17 @@
 //! # Ok::<(), mechml_engine::Error>(())
 //! ```
 
+use mechml_engine::Result;
 use mechml_engine::ad::{Real, Tape};
 use mechml_engine::optim::{LbfgsOptions, OptimResult, lbfgs};
-use mechml_engine::{Error, Result};
-use rand::{RngExt, SeedableRng};
-use rand_distr::StandardNormal;
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::ukf::{UkfOptions, ukf};
 use super::{NonlinearSsm, affine, constants};
 use crate::ssm::model::Observations;
 
-/// A fully connected network with tanh hidden layers and a linear output layer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mlp {
-    sizes: Vec<usize>,
-}
-
-impl Mlp {
-    /// Layer sizes, input first (at least two layers, none empty).
-    pub fn new(sizes: Vec<usize>) -> Result<Self> {
-        if sizes.len() < 2 || sizes.contains(&0) {
-            return Err(Error::invalid_option(
-                "Mlp",
-                "sizes",
-                format!("{sizes:?}"),
-                "at least two layers (input and output), none empty",
-            ));
-        }
-        Ok(Self { sizes })
-    }
-    /// Number of weights and biases.
-    pub fn n_params(&self) -> usize {
-        self.sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
-    }
-    /// Input size.
-    pub fn n_in(&self) -> usize {
-        self.sizes[0]
-    }
-    /// Output size.
-    pub fn n_out(&self) -> usize {
-        self.sizes[self.sizes.len() - 1]
-    }
-    /// Seeded N(0, scale²) weights, zero biases.
-    pub fn init(&self, seed: u64, scale: f64) -> Vec<f64> {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut w = Vec::with_capacity(self.n_params());
-        for s in self.sizes.windows(2) {
-            for _ in 0..s[0] * s[1] {
-                w.push(scale * rng.sample::<f64, _>(StandardNormal));
-            }
-            w.extend(std::iter::repeat_n(0.0, s[1]));
-        }
-        w
-    }
-    /// The network's output at `x` with weights `w` (row-major weight matrices, then
-    /// biases, layer after layer).
-    pub fn forward<R: Real>(&self, w: &[R], x: &[R]) -> Vec<R> {
-        let mut a = x.to_vec();
-        let mut o = 0;
-        let last = self.sizes.len() - 2;
-        for (l, s) in self.sizes.windows(2).enumerate() {
-            let (ni, no) = (s[0], s[1]);
-            let mut z = Vec::with_capacity(no);
-            for j in 0..no {
-                let mut v = w[o + ni * no + j];
-                for i in 0..ni {
-                    v += w[o + j * ni + i] * a[i];
-                }
-                z.push(if l == last { v } else { v.tanh() });
-            }
-            o += ni * no + no;
-            a = z;
-        }
-        a
-    }
-}
+/// The network moved to the engine ([`mechml_engine::nn::Mlp`]); re-exported here so the
+/// old path keeps working.
+pub use mechml_engine::nn::Mlp;
 
 /// A hybrid model: x' = Φ x + Γ u + S g_w(x) + w, y = H x + v, where S places the network's
 /// outputs on the state components `learned_rows`. The parameters θ are the network's
