@@ -18,15 +18,11 @@
 
 use std::time::Instant;
 
-use mechml_engine::nn::{Activation, Init, Mlp};
 use mechml_engine::ode::{Method, OdeOptions, OdeProblem, SaveAt, problems::LotkaVolterra, solve};
 use mechml_models::de::{
-    PolynomialLibrary, Shooting, SolverSettings, TrainOptions, lv_observations, lv_true_term,
-    lv_ude, stlsq, train,
+    LV_CASE_P as P, LV_CASE_Y0 as Y0, PolynomialLibrary, lv_observations, lv_true_term,
+    lv_worked_case, stlsq, train,
 };
-
-const P: [f64; 4] = [1.3, 0.9, 1.8, 0.8];
-const Y0: [f64; 2] = [0.44249296, 4.6280594];
 
 fn main() -> mechml_engine::Result<()> {
     let out = std::env::args()
@@ -38,30 +34,7 @@ fn main() -> mechml_engine::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0.01);
     let data = lv_observations(P, Y0, &ts, noise, 1)?;
-    let net = Mlp::new(vec![2, 8, 8, 2])?.with_activations(Activation::Gelu, Activation::Identity);
-    let ude = lv_ude(P[0], P[2], net.clone())?.with_input_scale(vec![0.5, 0.5])?;
-    let w0: Vec<f64> = net
-        .init_seeded(Init::GlorotNormal, 3)
-        .iter()
-        .map(|v| 0.1 * v)
-        .collect();
-    let opts = TrainOptions {
-        solver: SolverSettings {
-            rtol: 1e-6,
-            atol: 1e-8,
-            ..SolverSettings::default()
-        },
-        shooting: Shooting::Multiple {
-            segment: 10,
-            rho: 10.0,
-        },
-        epochs: 300,
-        learning_rate: 1e-2,
-        lbfgs_iters: 3000,
-        n_validation: 0,
-        seed: 1,
-        ..TrainOptions::default()
-    };
+    let (ude, w0, opts) = lv_worked_case()?;
     let t = Instant::now();
     let r = train(&ude, &w0, &data, &opts)?;
     let secs = t.elapsed().as_secs_f64();

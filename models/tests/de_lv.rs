@@ -2,16 +2,12 @@
 //! the true one on the data range, and STLSQ (Brunton et al. 2016) on the learned term
 //! returning the true monomials; STLSQ itself on exact polynomial data.
 
-use mechml_engine::nn::{Activation, Init, Mlp};
 use mechml_engine::ode::problems::LotkaVolterra;
 use mechml_engine::ode::{Method, OdeOptions, OdeProblem, SaveAt, solve};
 use mechml_models::de::{
-    PolynomialLibrary, Shooting, SolverSettings, TrainOptions, lv_observations, lv_true_term,
-    lv_ude, stlsq, train,
+    LV_CASE_P as P, LV_CASE_Y0 as Y0, PolynomialLibrary, lv_observations, lv_true_term,
+    lv_worked_case, stlsq, train,
 };
-
-const P: [f64; 4] = [1.3, 0.9, 1.8, 0.8];
-const Y0: [f64; 2] = [0.44249296, 4.6280594];
 
 /// 31 observations on [0, 3] with noise of 1% of each component's mean; multiple
 /// shooting; then the learned term along the true trajectory is within 15% relative RMS
@@ -21,33 +17,7 @@ const Y0: [f64; 2] = [0.44249296, 4.6280594];
 fn lv_ude_learns_the_interaction_and_stlsq_recovers_it() {
     let ts: Vec<f64> = (0..31).map(|k| 0.1 * k as f64).collect();
     let data = lv_observations(P, Y0, &ts, 0.01, 1).unwrap();
-    let net = Mlp::new(vec![2, 8, 8, 2])
-        .unwrap()
-        .with_activations(Activation::Gelu, Activation::Identity);
-    let ude = lv_ude(P[0], P[2], net.clone())
-        .unwrap()
-        .with_input_scale(vec![0.5, 0.5])
-        .unwrap();
-    let w0: Vec<f64> = net
-        .init_seeded(Init::GlorotNormal, 3)
-        .iter()
-        .map(|v| 0.1 * v)
-        .collect();
-    let opts = TrainOptions {
-        solver: SolverSettings {
-            rtol: 1e-6,
-            atol: 1e-8,
-            ..SolverSettings::default()
-        },
-        shooting: Shooting::Multiple {
-            segment: 10,
-            rho: 10.0,
-        },
-        epochs: 300,
-        lbfgs_iters: 3000,
-        seed: 1,
-        ..TrainOptions::default()
-    };
+    let (ude, w0, opts) = lv_worked_case().unwrap();
     let r = train(&ude, &w0, &data, &opts).unwrap();
     let prob = OdeProblem::new(LotkaVolterra, 0.0, 3.0, Y0.to_vec(), P.to_vec()).unwrap();
     let ts_dense: Vec<f64> = (0..=150).map(|k| 0.02 * k as f64).collect();

@@ -4,7 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lbfgs::LbfgsOptions;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::lbfgs::{LbfgsOptions, lbfgs};
+use super::trace::OptimResult;
 use crate::error::{Error, Result};
 
 /// Largest number of starts a fit accepts: each start is a full optimisation, so more
@@ -103,5 +108,56 @@ impl FitOptions {
             ));
         }
         Ok(())
+    }
+    /// Minimises `f` (value and gradient at an unconstrained point) by L-BFGS from
+    /// [`n_starts`](Self::n_starts) starts: `z0` itself, then `z0` plus
+    /// [`start_spread`](Self::start_spread) times standard normal draws from the stream
+    /// seeded by [`seed`](Self::seed), in order. Returns the lowest result and the number
+    /// of starts that ended without error.
+    ///
+    /// # Errors
+    /// Invalid options; the first start's error when every start failed.
+    pub fn minimize_multistart<F>(&self, z0: &[f64], mut f: F) -> Result<(OptimResult, usize)>
+    where
+        F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
+    {
+        self.validate()?;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
+        let mut best: Option<OptimResult> = None;
+        let mut first_err = None;
+        let mut ok = 0;
+        for start in 0..self.n_starts {
+            let zs: Vec<f64> = if start == 0 {
+                z0.to_vec()
+            } else {
+                z0.iter()
+                    .map(|z| {
+                        z + self.start_spread
+                            * Distribution::<f64>::sample(&StandardNormal, &mut rng)
+                    })
+                    .collect()
+            };
+            match lbfgs(&mut f, &zs, &self.lbfgs) {
+                Ok(r) => {
+                    ok += 1;
+                    if best.as_ref().is_none_or(|b| r.value < b.value) {
+                        best = Some(r);
+                    }
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match (best, first_err) {
+            (Some(b), _) => Ok((b, ok)),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(Error::invalid_option(
+                "FitOptions",
+                "n_starts",
+                self.n_starts,
+                "≥ 1",
+            )),
+        }
     }
 }

@@ -89,3 +89,43 @@ pub fn lv_observations(
         .collect();
     Trajectory::new(ts.to_vec(), ys)
 }
+
+/// The rates and initial state of the worked case (Rackauckas et al. 2020, §2.1), in the
+/// order of [`LotkaVolterra`]: `p = (α, β, δ, γ)`.
+pub const LV_CASE_P: [f64; 4] = [1.3, 0.9, 1.8, 0.8];
+/// The initial state of the worked case.
+pub const LV_CASE_Y0: [f64; 2] = [0.44249296, 4.6280594];
+
+/// The setup of the worked case in docs/de.md: the UDE with a 2-8-8-2 GELU network on
+/// inputs scaled by ½, its initial weights (Glorot normal × 0.1, seed 3), and the training
+/// options (multiple shooting over segments of 10 with ρ = 10; 300 Adam epochs, then up
+/// to 3000 L-BFGS iterations; solver tolerances 1e-6/1e-8; seed 1).
+///
+/// # Errors
+/// None in practice (the network and rates are fixed); kept for the constructors'.
+pub fn lv_worked_case() -> Result<(UdeRhs<LvKnown>, Vec<f64>, super::TrainOptions)> {
+    use mechml_engine::nn::{Activation, Init};
+    let net = Mlp::new(vec![2, 8, 8, 2])?.with_activations(Activation::Gelu, Activation::Identity);
+    let ude = lv_ude(LV_CASE_P[0], LV_CASE_P[2], net.clone())?.with_input_scale(vec![0.5, 0.5])?;
+    let w0 = net
+        .init_seeded(Init::GlorotNormal, 3)
+        .iter()
+        .map(|v| 0.1 * v)
+        .collect();
+    let opts = super::TrainOptions {
+        solver: super::SolverSettings {
+            rtol: 1e-6,
+            atol: 1e-8,
+            ..super::SolverSettings::default()
+        },
+        shooting: super::Shooting::Multiple {
+            segment: 10,
+            rho: 10.0,
+        },
+        epochs: 300,
+        lbfgs_iters: 3000,
+        seed: 1,
+        ..super::TrainOptions::default()
+    };
+    Ok((ude, w0, opts))
+}

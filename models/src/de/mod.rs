@@ -47,7 +47,9 @@ pub mod ude;
 
 pub use data::Trajectory;
 pub use loss::{SolverSettings, ValueGrad, multiple_shooting_loss, segment_bounds, window_loss};
-pub use lotka_volterra::{LvKnown, lv_observations, lv_true_term, lv_ude};
+pub use lotka_volterra::{
+    LV_CASE_P, LV_CASE_Y0, LvKnown, lv_observations, lv_true_term, lv_ude, lv_worked_case,
+};
 pub use sindy::{PolynomialLibrary, SparseModel, stlsq};
 pub use train::{EpochRecord, Shooting, TrainOptions, TrainResult, train, trajectory_loss};
 pub use ude::UdeRhs;

@@ -17,12 +17,8 @@ use faer::{Mat, Par};
 use mechml_engine::ad::Dual;
 use mechml_engine::gp::{Inputs, Kernel, KernelAdjoints};
 use mechml_engine::linalg::JitterInfo;
-use mechml_engine::optim::lbfgs;
 use mechml_engine::param::{Param, ParamLayout};
 use mechml_engine::{Error, Result};
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use super::kernel::EmuKernel;
@@ -294,45 +290,7 @@ impl GpEmulator {
             let gz = layout.chain_gradient(z, &g)?;
             Ok((-v, gz.iter().map(|g| -g).collect()))
         };
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.fit.seed);
-        let mut best: Option<mechml_engine::optim::OptimResult> = None;
-        let mut first_err = None;
-        let mut ok = 0;
-        for start in 0..opts.fit.n_starts {
-            let zs: Vec<f64> = if start == 0 {
-                z0.clone()
-            } else {
-                z0.iter()
-                    .map(|z| {
-                        z + opts.fit.start_spread
-                            * Distribution::<f64>::sample(&StandardNormal, &mut rng)
-                    })
-                    .collect::<Vec<f64>>()
-            };
-            match lbfgs(&mut neg, &zs, &opts.fit.lbfgs) {
-                Ok(r) => {
-                    ok += 1;
-                    if best.as_ref().is_none_or(|b| r.value < b.value) {
-                        best = Some(r);
-                    }
-                }
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        let best = match (best, first_err) {
-            (Some(b), _) => b,
-            (None, Some(e)) => return Err(e),
-            (None, None) => {
-                return Err(Error::invalid_option(
-                    "EmulatorOptions",
-                    "fit.n_starts",
-                    0,
-                    "≥ 1",
-                ));
-            }
-        };
+        let (best, ok) = opts.fit.minimize_multistart(&z0, &mut neg)?;
         let theta = layout.natural(&best.x)?;
         self.layout.set_values(&theta)?;
         Ok(EmulatorFit {

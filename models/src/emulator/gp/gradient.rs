@@ -18,12 +18,9 @@
 use faer::{Mat, Par};
 use mechml_engine::gp::Inputs;
 use mechml_engine::linalg::{JitterPolicy, Llt, cholesky_with_jitter};
-use mechml_engine::optim::{FitOptions, lbfgs};
+use mechml_engine::optim::FitOptions;
 use mechml_engine::param::{Param, ParamLayout};
 use mechml_engine::{Error, Result};
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::emulator::EmuPrediction;
 
@@ -226,50 +223,13 @@ impl GradientGp {
         let mut layout = gp.layout.clone();
         layout.fix_all(&opts.fit.fixed)?;
         let z0 = layout.free_unconstrained()?;
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.fit.seed);
-        let mut best: Option<mechml_engine::optim::OptimResult> = None;
-        let mut first_err = None;
-        for start in 0..opts.fit.n_starts {
-            let zs: Vec<f64> = z0
-                .iter()
-                .map(|z| {
-                    if start == 0 {
-                        *z
-                    } else {
-                        z + opts.fit.start_spread
-                            * Distribution::<f64>::sample(&StandardNormal, &mut rng)
-                    }
-                })
-                .collect();
-            let neg = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
-                let theta = layout.natural(z)?;
-                let (v, g) = gp.log_likelihood_grad(&theta)?;
-                let gz = layout.chain_gradient(z, &g)?;
-                Ok((-v, gz.iter().map(|g| -g).collect()))
-            };
-            match lbfgs(neg, &zs, &opts.fit.lbfgs) {
-                Ok(r) => {
-                    if best.as_ref().is_none_or(|b| r.value < b.value) {
-                        best = Some(r);
-                    }
-                }
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        let best = match (best, first_err) {
-            (Some(b), _) => b,
-            (None, Some(e)) => return Err(e),
-            (None, None) => {
-                return Err(Error::invalid_option(
-                    "GradientGpOptions",
-                    "fit.n_starts",
-                    0,
-                    "≥ 1",
-                ));
-            }
+        let neg = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
+            let theta = layout.natural(z)?;
+            let (v, g) = gp.log_likelihood_grad(&theta)?;
+            let gz = layout.chain_gradient(z, &g)?;
+            Ok((-v, gz.iter().map(|g| -g).collect()))
         };
+        let (best, _) = opts.fit.minimize_multistart(&z0, neg)?;
         let theta = layout.natural(&best.x)?;
         gp.layout.set_values(&theta)?;
         gp.refactor()?;
