@@ -79,17 +79,8 @@ fn implausibility_bench(c: &mut Criterion) {
     let y: Vec<f64> = (0..100).map(|i| borehole_unit(d.point(i))).collect();
     let emu = GpEmulator::fit(d.to_inputs().unwrap(), &y, &fit_options()).unwrap();
     let m = 100_000;
-    let cand = sobol(
-        m,
-        8,
-        &SobolOptions {
-            scramble: true,
-            seed: 3,
-            skip: 0,
-        },
-    )
-    .unwrap();
-    let xs: Vec<f64> = (0..m).flat_map(|i| cand.point(i).to_vec()).collect();
+    let cand = sobol(m, 8, &SobolOptions::scrambled(3)).unwrap();
+    let xs: Vec<f64> = cand.as_slice().to_vec();
     let t = [Target {
         name: "borehole".into(),
         value: 0.7,

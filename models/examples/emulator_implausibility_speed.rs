@@ -42,16 +42,8 @@ fn main() -> mechml_engine::Result<()> {
     opts.fit = opts.fit.with_starts(3, 1.0, 0);
     let emu = GpEmulator::fit(d.to_inputs()?, &y, &opts)?;
     let m = 200_000;
-    let cand = sobol(
-        m,
-        8,
-        &SobolOptions {
-            scramble: true,
-            seed: 3,
-            skip: 0,
-        },
-    )?;
-    let xs: Vec<f64> = (0..m).flat_map(|i| cand.point(i).to_vec()).collect();
+    let cand = sobol(m, 8, &SobolOptions::scrambled(3))?;
+    let xs: Vec<f64> = cand.as_slice().to_vec();
     let t = [Target {
         name: "y".into(),
         value: 0.7,

@@ -124,18 +124,7 @@ fn star_discrepancy_falls_with_n() {
     for n in [64usize, 256, 1024] {
         let ds = [
             l2_star_discrepancy(&sobol(n, dim as usize, &SobolOptions::default()).unwrap()),
-            l2_star_discrepancy(
-                &sobol(
-                    n,
-                    dim as usize,
-                    &SobolOptions {
-                        scramble: true,
-                        seed: 5,
-                        skip: 0,
-                    },
-                )
-                .unwrap(),
-            ),
+            l2_star_discrepancy(&sobol(n, dim as usize, &SobolOptions::scrambled(5)).unwrap()),
             l2_star_discrepancy(
                 &halton(
                     n,

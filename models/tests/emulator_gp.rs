@@ -205,16 +205,7 @@ fn objective_gradient_matches_finite_differences() {
 #[test]
 fn prediction_gradients_match_finite_differences() {
     // Few runs, so that the variance is far from zero where the gradient is checked.
-    let d = sobol(
-        12,
-        3,
-        &SobolOptions {
-            scramble: true,
-            seed: 3,
-            skip: 0,
-        },
-    )
-    .unwrap();
+    let d = sobol(12, 3, &SobolOptions::scrambled(3)).unwrap();
     let y: Vec<f64> = (0..12).map(|i| f(d.point(i))).collect();
     for mean in [MeanFunction::Constant, MeanFunction::Linear] {
         for family in [KernelFamily::SquaredExponential, KernelFamily::Matern52] {
@@ -290,16 +281,7 @@ fn held_out_diagnostics_of_a_good_emulator() {
     let d = lhs(25, 3, 10).unwrap();
     let y: Vec<f64> = (0..25).map(|i| f(d.point(i))).collect();
     let emu = GpEmulator::fit(d.to_inputs().unwrap(), &y, &EmulatorOptions::default()).unwrap();
-    let t = sobol(
-        20,
-        3,
-        &SobolOptions {
-            scramble: true,
-            seed: 2,
-            skip: 0,
-        },
-    )
-    .unwrap();
+    let t = sobol(20, 3, &SobolOptions::scrambled(2)).unwrap();
     let yt: Vec<f64> = (0..20).map(|i| f(t.point(i))).collect();
     let h = held_out(&emu, &t.to_inputs().unwrap(), &yt).unwrap();
     assert!(
@@ -322,17 +304,8 @@ fn chunked_prediction_matches_the_dense_formula() {
     let x = d.to_inputs().unwrap();
     let y: Vec<f64> = (0..30).map(|i| f(d.point(i))).collect();
     let m = 2100;
-    let c = sobol(
-        m,
-        3,
-        &SobolOptions {
-            scramble: true,
-            seed: 5,
-            skip: 0,
-        },
-    )
-    .unwrap();
-    let xs: Vec<f64> = (0..m).flat_map(|i| c.point(i).to_vec()).collect();
+    let c = sobol(m, 3, &SobolOptions::scrambled(5)).unwrap();
+    let xs: Vec<f64> = c.as_slice().to_vec();
     let theta = [1.3, 0.4, 0.7, 0.5, 1e-3];
     for family in [KernelFamily::SquaredExponential, KernelFamily::Matern32] {
         for mean in [MeanFunction::Zero, MeanFunction::Linear] {

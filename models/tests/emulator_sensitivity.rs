@@ -76,16 +76,7 @@ fn sampling_route_matches_closed_forms() {
 
 #[test]
 fn gp_route_matches_closed_forms() {
-    let d = sobol(
-        256,
-        3,
-        &SobolOptions {
-            scramble: true,
-            seed: 1,
-            skip: 0,
-        },
-    )
-    .unwrap();
+    let d = sobol(256, 3, &SobolOptions::scrambled(1)).unwrap();
     let y: Vec<f64> = (0..256).map(|i| ishi_unit(d.point(i))).collect();
     let emu = GpEmulator::fit(d.to_inputs().unwrap(), &y, &EmulatorOptions::default()).unwrap();
     let s = gp_sobol_indices(&emu).unwrap();
@@ -106,16 +97,7 @@ fn gp_route_matches_closed_forms() {
     }
     assert!(s.emulator_variance >= 0.0 && s.emulator_variance < 0.01 * s.variance);
 
-    let d = sobol(
-        512,
-        4,
-        &SobolOptions {
-            scramble: true,
-            seed: 2,
-            skip: 0,
-        },
-    )
-    .unwrap();
+    let d = sobol(512, 4, &SobolOptions::scrambled(2)).unwrap();
     let y: Vec<f64> = (0..512).map(|i| g_function(d.point(i), &G_A)).collect();
     let emu = GpEmulator::fit(d.to_inputs().unwrap(), &y, &EmulatorOptions::default()).unwrap();
     let s = gp_sobol_indices(&emu).unwrap();
@@ -135,16 +117,7 @@ fn gp_route_matches_closed_forms() {
         );
     }
     // With few runs the emulator is unsure, and says so in E*[V].
-    let small = sobol(
-        16,
-        4,
-        &SobolOptions {
-            scramble: true,
-            seed: 2,
-            skip: 0,
-        },
-    )
-    .unwrap();
+    let small = sobol(16, 4, &SobolOptions::scrambled(2)).unwrap();
     let ys: Vec<f64> = (0..16).map(|i| g_function(small.point(i), &G_A)).collect();
     let e = GpEmulator::fit(small.to_inputs().unwrap(), &ys, &EmulatorOptions::default()).unwrap();
     let ss = gp_sobol_indices(&e).unwrap();

@@ -25,17 +25,8 @@ fn opts() -> EmulatorOptions {
 }
 
 fn candidates(m: usize, d: usize) -> Vec<f64> {
-    let c = sobol(
-        m,
-        d,
-        &SobolOptions {
-            scramble: true,
-            seed: 9,
-            skip: 0,
-        },
-    )
-    .unwrap();
-    (0..m).flat_map(|i| c.point(i).to_vec()).collect()
+    let c = sobol(m, d, &SobolOptions::scrambled(9)).unwrap();
+    c.as_slice().to_vec()
 }
 
 fn argmax(v: &[f64], skip: &[usize]) -> usize {

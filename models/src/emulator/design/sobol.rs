@@ -50,6 +50,17 @@ impl Default for SobolOptions {
     }
 }
 
+impl SobolOptions {
+    /// Owen-scrambled with `seed`, no skip.
+    pub const fn scrambled(seed: u64) -> Self {
+        Self {
+            scramble: true,
+            seed,
+            skip: 0,
+        }
+    }
+}
+
 /// A Sobol' sequence in `d` dimensions: its direction numbers, and points by index (so
 /// that very long sequences can be generated chunk by chunk).
 #[derive(Clone, Debug)]

@@ -61,7 +61,7 @@ pub struct EmuPrediction {
 /// use mechml_engine::gp::Inputs;
 /// use mechml_models::emulator::design::{SobolOptions, sobol};
 /// use mechml_models::emulator::gp::{EmulatorOptions, GpEmulator};
-/// let design = sobol(24, 2, &SobolOptions { scramble: true, seed: 1, skip: 0 })?;
+/// let design = sobol(24, 2, &SobolOptions::scrambled(1))?;
 /// let y: Vec<f64> = (0..24).map(|i| { let p = design.point(i); (3.0 * p[0]).sin() + p[1] * p[1] }).collect();
 /// let emu = GpEmulator::fit(design.to_inputs()?, &y, &EmulatorOptions::default())?;
 /// let p = emu.predict(&Inputs::from_rows(&[[0.3, 0.6]])?)?;

@@ -86,14 +86,7 @@ pub fn sample_nroy(waves: &[Wave], dim: usize, opts: &SampleOptions) -> Result<N
             "batch and max_candidates ≥ 1",
         ));
     }
-    let seq = SobolSequence::new(
-        dim,
-        SobolOptions {
-            scramble: true,
-            seed: opts.seed,
-            skip: 0,
-        },
-    )?;
+    let seq = SobolSequence::new(dim, SobolOptions::scrambled(opts.seed))?;
     let mut points = Vec::with_capacity(opts.n * dim);
     let (mut seen, mut accepted) = (0usize, 0usize);
     let mut buf = Vec::new();
