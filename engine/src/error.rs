@@ -348,13 +348,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Checks that `found == expected`, else returns a [`Error::ShapeMismatch`].
-pub(crate) fn check_len(
-    op: &'static str,
-    arg: &'static str,
-    found: usize,
-    expected: usize,
-) -> Result<()> {
+/// Checks that a length `found` equals `expected`, else returns an [`Error::ShapeMismatch`]
+/// naming the operation and the argument.
+pub fn check_len(op: &'static str, arg: &'static str, found: usize, expected: usize) -> Result<()> {
     if found == expected {
         Ok(())
     } else {

@@ -307,24 +307,8 @@ pub fn orthonormal_complement_of_ones(n: usize) -> Mat<f64> {
     })
 }
 
-/// A shape check naming the operation and the argument.
-pub(crate) fn check_len(
-    op: &'static str,
-    arg: &'static str,
-    found: usize,
-    expected: usize,
-) -> Result<()> {
-    if found == expected {
-        Ok(())
-    } else {
-        Err(Error::ShapeMismatch {
-            op,
-            arg,
-            expected: format!("len {expected}"),
-            found: format!("len {found}"),
-        })
-    }
-}
+/// A shape check naming the operation and the argument (the engine's).
+pub(crate) use mechml_engine::error::check_len;
 
 #[cfg(test)]
 mod tests {

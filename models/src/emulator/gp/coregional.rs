@@ -19,6 +19,7 @@
 //! `O(n³p³)`, and the fit uses it; predictions factor the stacked covariance.
 
 use faer::{Mat, Par};
+use mechml_engine::error::check_len;
 use mechml_engine::gp::{Inputs, Kernel, KernelAdjoints};
 use mechml_engine::linalg::{JitterPolicy, Llt, cholesky_with_jitter, fill_upper_from_lower};
 use mechml_engine::optim::FitOptions;
@@ -350,14 +351,12 @@ impl CoregionalGp {
     /// The log likelihood (dense, over the observed entries) and its gradient on the
     /// natural scale at `theta`.
     pub fn log_likelihood_grad(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
-        if theta.len() != self.layout.len() {
-            return Err(Error::ShapeMismatch {
-                op: "CoregionalGp::log_likelihood_grad",
-                arg: "theta",
-                expected: format!("len {}", self.layout.len()),
-                found: format!("len {}", theta.len()),
-            });
-        }
+        check_len(
+            "CoregionalGp::log_likelihood_grad",
+            "theta",
+            theta.len(),
+            self.layout.len(),
+        )?;
         let (n, d, p, r) = (self.x.n(), self.x.d(), self.p, self.rank);
         let u = self.unpack(theta);
         let kx = self.kx(&u);

@@ -16,6 +16,7 @@
 //! itself, and the entries that carry `s_m` gain `−2/ℓ_m` times their `s_m` part.
 
 use faer::{Mat, Par};
+use mechml_engine::error::check_len;
 use mechml_engine::gp::Inputs;
 use mechml_engine::linalg::{JitterPolicy, Llt, cholesky_with_jitter};
 use mechml_engine::optim::FitOptions;
@@ -299,14 +300,12 @@ impl GradientGp {
     /// The log likelihood of values and gradients and its gradient in
     /// (`variance`, `lengthscale[k]`) at `theta`.
     pub fn log_likelihood_grad(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
-        if theta.len() != self.layout.len() {
-            return Err(Error::ShapeMismatch {
-                op: "GradientGp::log_likelihood_grad",
-                arg: "theta",
-                expected: format!("len {}", self.layout.len()),
-                found: format!("len {}", theta.len()),
-            });
-        }
+        check_len(
+            "GradientGp::log_likelihood_grad",
+            "theta",
+            theta.len(),
+            self.layout.len(),
+        )?;
         let llt = Self::factor(self.covariance(theta, None))?;
         let alpha = llt.solve_vec(&self.obs, Par::Seq);
         let nobs = alpha.len();
