@@ -64,7 +64,7 @@ impl NoiseType {
     }
 
     /// `out += g · dw` for one path.
-    #[inline]
+    #[inline(always)]
     pub fn apply<R: Real>(self, d: usize, m: usize, g: &[R], dw: &[f64], out: &mut [R]) {
         match self {
             NoiseType::Scalar => {

@@ -229,6 +229,7 @@ pub trait SdeMethod: Clone + Send + Sync + 'static {
 /// The Euler–Maruyama update from `y` at `inc.t`, the first stage of several methods:
 /// evaluates `f0 = f(t, y)` and `g0 = g(t, y)` and writes `out = y + f0 h + g0 ΔW` (the
 /// first `d` entries).
+#[inline(always)]
 pub(crate) fn euler_update<S: Sde, R: Real>(
     sde: &S,
     inc: &Increment<'_>,
