@@ -8,7 +8,7 @@
 use faer::{Mat, Par};
 use mechml_engine::gp::{Inputs, Kernel};
 use mechml_models::emulator::design::{SobolOptions, lhs, sobol};
-use mechml_models::emulator::gp::{EmulatorOptions, GpEmulator};
+use mechml_models::emulator::gp::{EmulatorOptions, GpEmulator, PREDICT_CHUNK};
 use mechml_models::emulator::history::{HmOptions, Target, implausibility};
 
 /// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, field 1).
@@ -74,12 +74,12 @@ fn main() -> mechml_engine::Result<()> {
                 m as f64 / c
             );
         }
-        // Pieces of one chunk of 2048.
-        let chunk = 2048;
+        // Pieces of one chunk.
+        let chunk = PREDICT_CHUNK;
         let xin = Inputs::new(chunk, 8, xs[..chunk * 8].to_vec())?;
         let tk = emu.kernel_params();
         let mut ks = Mat::<f64>::zeros(100, chunk);
-        let reps = 50;
+        let reps = 50 * 2048 / chunk;
         let (c, _) = time(|| {
             for _ in 0..reps {
                 emu.kernel()

@@ -40,6 +40,10 @@ fn small() -> String {
         .replace("draws = 500", "draws = 150")
         .replace("base_samples = 8192", "base_samples = 512")
         .replace("bootstrap = 200", "bootstrap = 20")
+        .replace(
+            "[compare]\nkalman = true\nchains = 4\nwarmup = 400\ndraws = 400\n",
+            "[compare]\nkalman = true\nchains = 2\nwarmup = 150\ndraws = 150\n",
+        )
 }
 
 fn write(dir: &Path, text: &str) -> PathBuf {
@@ -83,6 +87,7 @@ fn a_small_study_writes_a_complete_report_and_resumes() {
         "posterior.svg",
         "loo.svg",
         "sensitivity.svg",
+        "comparison.svg",
     ] {
         assert!(html.contains(f), "index.html does not show {f}");
     }
@@ -119,6 +124,41 @@ fn a_small_study_writes_a_complete_report_and_resumes() {
         let e = e.as_f64().unwrap();
         assert!((3.71 / 2.5..=3.71 / 0.5).contains(&e), "ECS {e}");
     }
+    // The direct Kalman-filter posterior sits beside the calibrated one: the shared
+    // parameters and ECS under both, inside the box and ordered; the feedback λ, which
+    // the long-term warming pins down under either likelihood, has medians within two
+    // combined standard deviations (|Δ median| / √(sd²₁ + sd²₂) < 2; the heat capacities
+    // may legitimately differ: the Kalman filter also learns them from the record's
+    // autocorrelation).
+    let cmp = &r["study"]["comparison"];
+    let rows = cmp["rows"].as_array().expect("a comparison");
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["C1", "C2", "lambda", "kappa2", "epsilon", "ECS"]);
+    for (row, rg) in rows.iter().zip(ranges) {
+        for side in ["emulator", "kalman"] {
+            let q = |k: &str| row[side][k].as_f64().unwrap();
+            let (lo, hi) = (rg["lo"].as_f64().unwrap(), rg["hi"].as_f64().unwrap());
+            assert!(
+                lo <= q("q5") && q("q5") <= q("q50") && q("q50") <= q("q95") && q("q95") <= hi,
+                "{row}"
+            );
+        }
+    }
+    let lam = &rows[2];
+    let spread = (lam["emulator"]["sd"].as_f64().unwrap().powi(2)
+        + lam["kalman"]["sd"].as_f64().unwrap().powi(2))
+    .sqrt();
+    let gap =
+        (lam["emulator"]["q50"].as_f64().unwrap() - lam["kalman"]["q50"].as_f64().unwrap()).abs();
+    assert!(
+        gap < 2.0 * spread,
+        "λ medians {gap} apart, combined sd {spread}"
+    );
+    assert_eq!(
+        cmp["parameters"].as_array().unwrap().len(),
+        7,
+        "5 shared, σ_ξ, T₀"
+    );
     let sens = &r["study"]["sensitivity"];
     for key in ["first", "total", "gp_first", "gp_total"] {
         // The GP route may decline (an ill-conditioned emulator), saying why.

@@ -98,7 +98,7 @@ pub(crate) struct Frame<'s> {
 }
 
 /// Observations as black dots, with a legend entry `label`.
-fn observed_dots<'a, DB: DrawingBackend + 'a>(
+pub(crate) fn observed_dots<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     obs: &[(f64, f64, f64, f64)],
     label: &str,

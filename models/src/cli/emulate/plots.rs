@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::cli::error::CliResult;
-use crate::cli::plots::{err, range};
+use crate::cli::plots::{Frame, err, framed, legend_box, line_key, observed_dots, range};
 use crate::emulator::ebm::StudyResults;
 
 const BLUE: RGBColor = RGBColor(31, 119, 180);
@@ -18,7 +18,8 @@ const GREY: RGBColor = RGBColor(150, 150, 150);
 const WAVES: [RGBColor; 5] = [BLUE, ORANGE, GREEN, RED, PURPLE];
 
 /// Pairs plot of the NROY sample after the last wave (grey) with every run coloured by
-/// its wave; the diagonal panels name the parameter and its NROY range.
+/// its wave; the diagonal panels name the parameter and its NROY range. (Its small
+/// panels have no captions and narrow label areas, so they are not [`framed`].)
 pub fn nroy_pairs(path: &Path, s: &StudyResults) -> CliResult<()> {
     let what = "nroy_pairs.svg";
     let d = s.parameters.len();
@@ -89,6 +90,18 @@ pub fn nroy_pairs(path: &Path, s: &StudyResults) -> CliResult<()> {
     Ok(())
 }
 
+/// Counts of `v` in `bins` equal bins over `(lo, hi)`, as densities (integrating to 1).
+fn densities(v: &[f64], (lo, hi): (f64, f64), bins: usize) -> Vec<f64> {
+    let w = (hi - lo) / bins as f64;
+    let mut counts = vec![0.0; bins];
+    for x in v {
+        let k = (((x - lo) / w).max(0.0) as usize).min(bins - 1);
+        counts[k] += 1.0;
+    }
+    let n = v.len().max(1) as f64;
+    counts.iter().map(|c| c / (n * w)).collect()
+}
+
 fn histogram(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     name: &str,
@@ -98,31 +111,28 @@ fn histogram(
     let (lo, hi) = range(v.iter().copied());
     let bins = 30;
     let w = (hi - lo) / bins as f64;
-    let mut counts = vec![0usize; bins];
-    for x in v {
-        let k = (((x - lo) / w) as usize).min(bins - 1);
-        counts[k] += 1;
-    }
-    let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mut chart = ChartBuilder::on(area)
-        .caption(name, ("sans-serif", 14))
-        .margin(6)
-        .x_label_area_size(20)
-        .y_label_area_size(10)
-        .build_cartesian_2d(lo..hi, 0.0..top * 1.05)
-        .map_err(err(what))?;
+    let dens = densities(v, (lo, hi), bins);
+    let top = dens
+        .iter()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let mut chart = framed(
+        area,
+        Frame {
+            caption: name,
+            x: (lo, hi),
+            y: (0.0, top * 1.05),
+            x_desc: "",
+            y_desc: "density",
+            years: false,
+        },
+        what,
+    )?;
     chart
-        .configure_mesh()
-        .x_labels(4)
-        .y_labels(0)
-        .label_style(("sans-serif", 10))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
-    chart
-        .draw_series(counts.iter().enumerate().map(|(k, &c)| {
+        .draw_series(dens.iter().enumerate().map(|(k, &c)| {
             let x0 = lo + k as f64 * w;
-            Rectangle::new([(x0, 0.0), (x0 + w, c as f64)], BLUE.mix(0.6).filled())
+            Rectangle::new([(x0, 0.0), (x0 + w, c)], BLUE.mix(0.6).filled())
         }))
         .map_err(err(what))?;
     Ok(())
@@ -134,7 +144,7 @@ pub fn posterior(path: &Path, s: &StudyResults) -> CliResult<()> {
     let what = "posterior.svg";
     let c = &s.calibration;
     let k = c.parameters.len();
-    let cols = 4;
+    let cols = 3;
     let rows = k.div_ceil(cols).max(1);
     let root = SVGBackend::new(path, (980, 240 * rows as u32 + 30)).into_drawing_area();
     root.fill(&WHITE).map_err(err(what))?;
@@ -170,23 +180,18 @@ pub fn calibrated_record(path: &Path, s: &StudyResults) -> CliResult<()> {
             .flat_map(|(o, sd)| [o - 2.0 * sd, o + 2.0 * sd])
             .chain(c.fitted_mean.iter().copied()),
     );
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Observed anomalies (HadCRUT5, ±2 sd) and the emulator at the posterior mean (±2 sd)",
-            ("sans-serif", 16),
-        )
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(50)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(err(what))?;
-    chart
-        .configure_mesh()
-        .x_desc("year")
-        .y_desc("anomaly (K)")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
+    let mut chart = framed(
+        &root,
+        Frame {
+            caption: "Observed anomalies (HadCRUT5, ±2 sd) and the emulator at the posterior mean (±2 sd)",
+            x,
+            y,
+            x_desc: "year",
+            y_desc: "anomaly (K)",
+            years: true,
+        },
+        what,
+    )?;
     let mut band: Vec<(f64, f64)> = years
         .iter()
         .zip(c.fitted_mean.iter().zip(&c.fitted_sd))
@@ -212,16 +217,12 @@ pub fn calibrated_record(path: &Path, s: &StudyResults) -> CliResult<()> {
             },
         ))
         .map_err(err(what))?;
-    chart
-        .draw_series(
-            years
-                .iter()
-                .zip(&s.observed)
-                .map(|(&t, &o)| Circle::new((t, o), 2, BLACK.filled())),
-        )
-        .map_err(err(what))?
-        .label("observed")
-        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
+    let obs: Vec<(f64, f64, f64, f64)> = years
+        .iter()
+        .zip(s.observed.iter().zip(&s.observed_sd))
+        .map(|(&t, (&o, &sd))| (t, o, o - 2.0 * sd, o + 2.0 * sd))
+        .collect();
+    observed_dots(&mut chart, &obs, "observed", what)?;
     chart
         .draw_series(LineSeries::new(
             years.iter().copied().zip(c.fitted_mean.iter().copied()),
@@ -229,14 +230,8 @@ pub fn calibrated_record(path: &Path, s: &StudyResults) -> CliResult<()> {
         ))
         .map_err(err(what))?
         .label("emulator at the posterior mean")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(what))?;
+        .legend(line_key(ORANGE.stroke_width(2)));
+    legend_box(&mut chart, SeriesLabelPosition::UpperLeft, what)?;
     root.present().map_err(err(what))?;
     Ok(())
 }
@@ -257,20 +252,19 @@ pub fn loo(path: &Path, s: &StudyResults) -> CliResult<()> {
                 .flat_map(|(m, sd)| [m - 2.0 * sd, m + 2.0 * sd]),
         ),
     );
-    let mut chart = ChartBuilder::on(&left)
-        .caption(format!("LOO predictions: {}", l.output), ("sans-serif", 14))
-        .margin(10)
-        .x_label_area_size(36)
-        .y_label_area_size(50)
-        .build_cartesian_2d(r.0..r.1, r.0..r.1)
-        .map_err(err(what))?;
-    chart
-        .configure_mesh()
-        .x_desc("run output")
-        .y_desc("LOO mean ± 2 sd")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
+    let caption = format!("LOO predictions: {}", l.output);
+    let mut chart = framed(
+        &left,
+        Frame {
+            caption: &caption,
+            x: r,
+            y: r,
+            x_desc: "run output",
+            y_desc: "LOO mean ± 2 sd",
+            years: false,
+        },
+        what,
+    )?;
     chart
         .draw_series(std::iter::once(PathElement::new(
             vec![(r.0, r.0), (r.1, r.1)],
@@ -298,20 +292,18 @@ pub fn loo(path: &Path, s: &StudyResults) -> CliResult<()> {
         .map_err(err(what))?;
     let n = l.standardised.len() as f64;
     let e = range(l.standardised.iter().copied().chain([-3.0, 3.0]));
-    let mut chart = ChartBuilder::on(&right)
-        .caption("Standardised LOO errors", ("sans-serif", 14))
-        .margin(10)
-        .x_label_area_size(36)
-        .y_label_area_size(40)
-        .build_cartesian_2d(-0.5..n.max(1.0), e.0..e.1)
-        .map_err(err(what))?;
-    chart
-        .configure_mesh()
-        .x_desc("run")
-        .y_desc("(y − LOO mean) / LOO sd")
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err(what))?;
+    let mut chart = framed(
+        &right,
+        Frame {
+            caption: "Standardised LOO errors",
+            x: (-0.5, n.max(1.0)),
+            y: e,
+            x_desc: "run",
+            y_desc: "(y − LOO mean) / LOO sd",
+            years: false,
+        },
+        what,
+    )?;
     for b in [-2.0, 2.0] {
         chart
             .draw_series(std::iter::once(PathElement::new(
@@ -404,13 +396,98 @@ pub fn sensitivity(path: &Path, s: &StudyResults) -> CliResult<()> {
             )
             .map_err(err(what))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
+    legend_box(&mut chart, SeriesLabelPosition::UpperRight, what)?;
+    root.present().map_err(err(what))?;
+    Ok(())
+}
+
+/// The points of a step line through the bin densities `dens` over `(lo, hi)`.
+fn steps(dens: &[f64], (lo, hi): (f64, f64)) -> Vec<(f64, f64)> {
+    let w = (hi - lo) / dens.len().max(1) as f64;
+    let mut pts = vec![(lo, 0.0)];
+    for (k, &c) in dens.iter().enumerate() {
+        let x0 = lo + k as f64 * w;
+        pts.push((x0, c));
+        pts.push((x0 + w, c));
+    }
+    pts.push((hi, 0.0));
+    pts
+}
+
+/// Marginals of the shared parameters (and ECS = F₂ₓ/λ) under the emulator calibration
+/// and under the direct Kalman-filter posterior (`[compare] kalman = true`), as density
+/// step lines on common bins.
+pub fn comparison(path: &Path, s: &StudyResults) -> CliResult<()> {
+    let what = "comparison.svg";
+    let Some(k) = &s.comparison else {
+        return Ok(());
+    };
+    let shared = k.rows.len().saturating_sub(1);
+    let col = |draws: &[Vec<f64>], j: usize| -> Vec<f64> {
+        if j < shared {
+            draws.iter().filter_map(|r| r.get(j).copied()).collect()
+        } else {
+            draws
+                .iter()
+                .filter_map(|r| r.get(2))
+                .map(|l| 3.71 / l)
+                .collect()
+        }
+    };
+    let cols = 3;
+    let rows = k.rows.len().div_ceil(cols).max(1);
+    let root = SVGBackend::new(path, (980, 280 * rows as u32 + 30)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(what))?;
+    let (title, body) = root.split_vertically(30);
+    title
+        .titled(
+            "Emulator calibration (orange) and the direct Kalman-filter posterior (blue): marginals",
+            ("sans-serif", 17),
+        )
         .map_err(err(what))?;
+    let cells = body.split_evenly((rows, cols));
+    for (j, row) in k.rows.iter().enumerate() {
+        let e = col(&s.calibration.draws, j);
+        let kf = col(&k.draws, j);
+        let r = range(e.iter().chain(&kf).copied());
+        let bins = 30;
+        let (de, dk) = (densities(&e, r, bins), densities(&kf, r, bins));
+        let top = de
+            .iter()
+            .chain(&dk)
+            .copied()
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let caption = format!(
+            "{} (|Δ median| / sd = {:.2})",
+            row.name, row.standardised_difference
+        );
+        let mut chart = framed(
+            &cells[j],
+            Frame {
+                caption: &caption,
+                x: r,
+                y: (0.0, top * 1.1),
+                x_desc: "",
+                y_desc: "density",
+                years: false,
+            },
+            what,
+        )?;
+        for (d, c, label) in [
+            (&de, ORANGE, "emulator (KOH)"),
+            (&dk, BLUE, "Kalman filter"),
+        ] {
+            chart
+                .draw_series(LineSeries::new(steps(d, r), c.stroke_width(2)))
+                .map_err(err(what))?
+                .label(label)
+                .legend(line_key(c.stroke_width(2)));
+        }
+        if j == 0 {
+            legend_box(&mut chart, SeriesLabelPosition::UpperRight, what)?;
+        }
+    }
     root.present().map_err(err(what))?;
     Ok(())
 }

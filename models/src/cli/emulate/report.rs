@@ -6,6 +6,7 @@ use std::path::Path;
 use super::EmulateResults;
 use super::plots;
 use crate::cli::error::{CliError, CliResult};
+use crate::emulator::ebm::KalmanComparison;
 
 fn io(what: &'static str) -> impl Fn(std::io::Error) -> CliError {
     move |e| CliError::Runtime(format!("writing {what}: {e}"))
@@ -37,6 +38,10 @@ pub fn fill(dir: &Path, r: &EmulateResults) -> CliResult<Vec<String>> {
     files.push("loo.svg".into());
     plots::sensitivity(&dir.join("sensitivity.svg"), &r.study)?;
     files.push("sensitivity.svg".into());
+    if r.study.comparison.is_some() {
+        plots::comparison(&dir.join("comparison.svg"), &r.study)?;
+        files.push("comparison.svg".into());
+    }
     std::fs::write(dir.join("index.html"), html(r)).map_err(io("index.html"))?;
     files.push("index.html".into());
     Ok(files)
@@ -104,6 +109,9 @@ fn html(r: &EmulateResults) -> String {
         let _ = write!(h, "<p class=note>sampler: {}</p>", esc(w));
     }
     h.push_str("<img src=\"posterior.svg\"><img src=\"calibrated_record.svg\">");
+    if let Some(k) = &s.comparison {
+        comparison_html(&mut h, k);
+    }
     let l = &s.loo;
     let _ = write!(
         h,
@@ -139,6 +147,73 @@ fn html(r: &EmulateResults) -> String {
     }
     h.push_str("</table><img src=\"sensitivity.svg\"><p class=note>Everything shown is in results.json.</p></body></html>");
     h
+}
+
+/// The section that sets the direct Kalman-filter posterior beside the calibrated one.
+fn comparison_html(h: &mut String, k: &KalmanComparison) {
+    let _ = write!(
+        h,
+        "<h2>Beside the direct Kalman-filter posterior</h2><p>{}: {} divergent transitions, \
+         {:.1} s, maximum log-likelihood {:.2}. Both posteriors use the same prior on the shared \
+         parameters (uniform over the study's box, log-uniform for C1 and C2) and the same units \
+         (λ is the direct model's κ₁); the direct model adds σ_ξ and the offset T₀ with \
+         <code>mechml run</code>'s default priors.</p>\
+         <table><tr><th>parameter</th><th>emulator 50 % [5, 95 %]</th><th>Kalman filter 50 % [5, 95 %]</th>\
+         <th>|Δ median| / √(sd²₁ + sd²₂)</th></tr>",
+        esc(&k.method),
+        k.divergences,
+        k.time_s,
+        k.max_loglik
+    );
+    for row in &k.rows {
+        let (e, f) = (&row.emulator, &row.kalman);
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{:.3} [{:.3}, {:.3}]</td><td>{:.3} [{:.3}, {:.3}]</td><td>{:.2}</td></tr>",
+            esc(&row.name),
+            e.q50,
+            e.q5,
+            e.q95,
+            f.q50,
+            f.q5,
+            f.q95,
+            row.standardised_difference
+        );
+    }
+    h.push_str("</table>");
+    let apart: Vec<&str> = k
+        .rows
+        .iter()
+        .filter(|r| r.standardised_difference > 2.0)
+        .map(|r| r.name.as_str())
+        .collect();
+    let _ = write!(
+        h,
+        "<p>The two answer different questions of the same data. The emulator calibration \
+         (Kennedy &amp; O'Hagan) compares block means of the <em>deterministic</em> simulator, \
+         with the emulator's own uncertainty, to the observed block means, and lets a smooth GP \
+         discrepancy absorb what the model cannot follow (decadal wiggles, the mid-century \
+         plateau); it learns the parameters mostly from the size of the warming and its response \
+         to volcanic dips. The Kalman filter fits the annual record with the model's own \
+         <em>internal variability</em> (σ_ξ): year-to-year departures are weather and ocean noise \
+         whose persistence is set by the heat capacities and exchange, so it also learns C1, C2 \
+         and κ₂ from the autocorrelation of the record, and has no discrepancy to hide a misfit \
+         in. Expect agreement on the feedback λ (hence ECS) that the long-term warming pins down, \
+         and differences in the heat capacities and efficacy that block means hardly inform. {}</p>",
+        if apart.is_empty() {
+            "Here every median lies within two combined standard deviations of the other."
+                .to_string()
+        } else {
+            format!(
+                "Here the medians of {} lie more than two combined standard deviations apart.",
+                esc(&apart.join(", "))
+            )
+        }
+    );
+    for w in &k.warnings {
+        let _ = write!(h, "<p class=note>sampler (Kalman filter): {}</p>", esc(w));
+    }
+    h.push_str("<img src=\"comparison.svg\">");
 }
 
 /// The one-screen summary printed after a study.
@@ -178,6 +253,20 @@ pub fn summary(r: &EmulateResults, out: &Path) -> String {
     }
     for w in &s.calibration.warnings {
         let _ = writeln!(t, "  warning [sampler] calibration: {w}");
+    }
+    if let Some(k) = &s.comparison {
+        let _ = writeln!(
+            t,
+            "  direct Kalman-filter posterior ({:.1} s, {} divergences), medians emulator / KF:",
+            k.time_s, k.divergences
+        );
+        for row in &k.rows {
+            let _ = writeln!(
+                t,
+                "    {:12} {:9.4} / {:9.4}  (|Δ| / sd {:.2})",
+                row.name, row.emulator.q50, row.kalman.q50, row.standardised_difference
+            );
+        }
     }
     let _ = writeln!(t, "  report: {}/index.html", out.display());
     t

@@ -8,6 +8,7 @@ use mechml_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use super::data::{HADCRUT5_CSV, RCP_FORCING_CSV, parse_forcing, parse_temperature};
+use super::kalman::{CompareConfig, DirectProblem, KalmanComparison, compare_with_kalman};
 use super::simulator::Ebm2BoxSimulator;
 use crate::emulator::calibrate::{Discrepancy, KohOptions, Projected, calibrate};
 use crate::emulator::design::{MaximinOptions, ParamRange, ParameterSpace, maximin_lhs};
@@ -166,6 +167,9 @@ pub struct StudyConfig {
     /// Forcing scenario and column.
     #[serde(default = "default_scenario")]
     pub forcing_scenario: String,
+    /// The direct Kalman-filter posterior beside the emulator's (off when absent).
+    #[serde(default)]
+    pub compare: CompareConfig,
 }
 
 fn default_scenario() -> String {
@@ -323,6 +327,7 @@ impl StudyConfig {
                 "constant or linear",
             ));
         }
+        self.compare.validate()?;
         if !(1..=50).contains(&self.emulator.restarts) {
             return Err(Error::invalid_option(
                 op,
@@ -464,6 +469,9 @@ pub struct StudyResults {
     pub calibration: CalibrationSummary,
     /// Sobol' indices.
     pub sensitivity: SensitivitySummary,
+    /// The direct Kalman-filter posterior beside the calibrated one (`[compare]`).
+    #[serde(default)]
+    pub comparison: Option<KalmanComparison>,
 }
 
 /// Inputs (unit cube) and outputs of a set of runs.
@@ -511,7 +519,7 @@ pub fn run_study(
         &config.forcing_scenario,
         "total_inclvolcanic_rf_wm2",
     )?;
-    let sim = Ebm2BoxSimulator::new(forcing, f0, config.years, config.baseline)?;
+    let sim = Ebm2BoxSimulator::new(forcing.clone(), f0, config.years, config.baseline)?;
     let years = sim.years();
     // Observations on the output years, as anomalies from their baseline mean.
     let mut obs = Vec::with_capacity(years.len());
@@ -830,6 +838,25 @@ pub fn run_study(
         fitted_sd: fitted_var.iter().map(|v| v.sqrt()).collect(),
         ecs_quantiles: (qe(0.05), qe(0.5), qe(0.95)),
     };
+    let comparison = if config.compare.kalman {
+        let problem = DirectProblem {
+            forcing: &forcing,
+            first_year: f0,
+            years: &years,
+            obs: &obs,
+            obs_var: &obs_var,
+            space: &space,
+        };
+        Some(compare_with_kalman(
+            &problem,
+            &calibration,
+            &phys_draws,
+            &config.compare,
+            config.seed ^ 0xca1,
+        )?)
+    } else {
+        None
+    };
 
     // Sensitivity and LOO on the first (space-filling) wave.
     let (fx, fy) = first_wave.expect("wave 1 ran");
@@ -896,5 +923,6 @@ pub fn run_study(
         loo: loo_summary,
         calibration,
         sensitivity,
+        comparison,
     })
 }

@@ -26,7 +26,7 @@ use super::emulator::GpEmulator;
 use super::likelihood::Factor;
 
 /// Points predicted per chunk (bounds the `n × chunk` work matrices).
-pub const PREDICT_CHUNK: usize = 2048;
+pub const PREDICT_CHUNK: usize = 512;
 
 /// The inverses the fast prediction path multiplies by (one set per fit).
 #[derive(Clone, Debug)]
@@ -267,13 +267,34 @@ impl GpEmulator {
         }
         // Variances: k(x, x) − ‖L⁻¹ k_*‖² + ‖L_A⁻¹ u‖².
         for i in 0..m {
-            let mut v = ws.kdiag[i] - ws.ks.col(i).squared_norm_l2();
+            let mut v = ws.kdiag[i] - sum_sq(ws.ks.as_ref(), i);
             if q > 0 {
-                v += ws.hs.col(i).squared_norm_l2();
+                v += sum_sq(ws.hs.as_ref(), i);
             }
             var[i] = v.max(0.0);
         }
         Ok(())
+    }
+}
+
+/// `Σᵢ a[(i, j)]²` with four partial sums over the contiguous column (a plain sum of
+/// squares, which vectorises; faer's `squared_norm_l2` rescales against overflow, which
+/// entries of `L⁻¹ k_*`, bounded by `√k(x, x)`, cannot need).
+fn sum_sq(a: MatRef<'_, f64>, j: usize) -> f64 {
+    match a.col(j).try_as_col_major() {
+        Some(c) => {
+            let c = c.as_slice();
+            let mut acc = [0.0; 4];
+            let mut it = c.chunks_exact(4);
+            for v in &mut it {
+                for k in 0..4 {
+                    acc[k] += v[k] * v[k];
+                }
+            }
+            let tail: f64 = it.remainder().iter().map(|v| v * v).sum();
+            (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+        }
+        None => a.col(j).squared_norm_l2(),
     }
 }
 

@@ -27,7 +27,7 @@ use crate::ad::Real;
 use crate::error::{Error, Result};
 use crate::gp::Inputs;
 use crate::param::{Param, ParamLayout};
-use fill::{FillOp, dimension_major};
+use fill::{CROSS_PRODUCT_MIN_DIM, CrossFillOp, FillOp, dimension_major};
 use pullback::PullbackArgs;
 
 /// The radial profile `f(r²)` of a stationary kernel, with optional extra shape
@@ -199,6 +199,20 @@ impl<P: Profile> Kernel for Stationary<P> {
     fn matrix_into(&self, theta: &[f64], x: &Inputs, y: Option<&Inputs>, out: MatMut<'_, f64>) {
         let (var, ls, extra) = self.split(theta);
         let s = Self::inv_sq(ls, x.d());
+        if let Some(y) = y
+            && x.d() >= CROSS_PRODUCT_MIN_DIM
+        {
+            pulp::Arch::new().dispatch(CrossFillOp {
+                profile: &self.profile,
+                x,
+                y,
+                s: &s,
+                var,
+                extra,
+                out,
+            });
+            return;
+        }
         let sym = y.is_none();
         let y = y.unwrap_or(x);
         let xt = dimension_major(x);
