@@ -210,6 +210,17 @@ fn comparison_html(h: &mut String, k: &KalmanComparison) {
             )
         }
     );
+    let edges: Vec<&String> = k.rows.iter().flat_map(|r| &r.at_bound).collect();
+    if !edges.is_empty() {
+        h.push_str(
+            "<p class=note>At the edge of the box (the interval's end there is set by the prior \
+             box, not by the data alone; widen the box to see where the data put it):</p><ul>",
+        );
+        for e in edges {
+            let _ = write!(h, "<li>{}</li>", esc(e));
+        }
+        h.push_str("</ul>");
+    }
     for w in &k.warnings {
         let _ = write!(h, "<p class=note>sampler (Kalman filter): {}</p>", esc(w));
     }
@@ -266,6 +277,12 @@ pub fn summary(r: &EmulateResults, out: &Path) -> String {
                 "    {:12} {:9.4} / {:9.4}  (|Δ| / sd {:.2})",
                 row.name, row.emulator.q50, row.kalman.q50, row.standardised_difference
             );
+            for e in &row.at_bound {
+                let _ = writeln!(
+                    t,
+                    "      note: {e} (set by the prior box, not the data alone)"
+                );
+            }
         }
     }
     let _ = writeln!(t, "  report: {}/index.html", out.display());

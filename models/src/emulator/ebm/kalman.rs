@@ -26,7 +26,7 @@ use mechml_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use super::study::{CalibrationSummary, ParamSummary};
-use crate::emulator::design::{ParameterSpace, Scale};
+use crate::emulator::design::{ParamRange, ParameterSpace, Scale};
 use crate::ssm::Observations;
 use crate::ssm::ebm::bayes::{EbmDensity, PriorSet, default_prior};
 use crate::ssm::ebm::family::EbmFamily;
@@ -109,6 +109,10 @@ pub struct ComparisonRow {
     pub kalman: ParamSummary,
     /// `|median_emulator − median_kalman| / √(sd_emulator² + sd_kalman²)`.
     pub standardised_difference: f64,
+    /// Where a posterior's 90 % interval ends within 5 % of the study's box (on its
+    /// scale) of a bound: that end is set by the prior box, not by the data alone.
+    #[serde(default)]
+    pub at_bound: Vec<String>,
 }
 
 /// The direct Kalman-filter posterior beside the emulator's.
@@ -334,7 +338,15 @@ pub(super) fn compare_with_kalman(
         .map(|j| (calibration.parameters[j].clone(), parameters[j].clone()))
         .collect::<Vec<_>>()
         .into_iter()
-        .map(|(e, k)| row(e, k))
+        .zip(ranges)
+        .map(|((e, k), r)| {
+            let mut row = row(e, k);
+            row.at_bound = [("emulator", &row.emulator), ("Kalman filter", &row.kalman)]
+                .into_iter()
+                .flat_map(|(who, s)| box_edges(who, s, r))
+                .collect();
+            row
+        })
         .collect();
     table.push(row(
         summarise("ECS", &ecs_e, None, None),
@@ -360,12 +372,64 @@ pub(super) fn compare_with_kalman(
     })
 }
 
+/// The ends of `s`'s 90 % interval that lie within 5 % of the box `r` (in its unit
+/// coordinate) of a bound, as sentences.
+fn box_edges(who: &str, s: &ParamSummary, r: &ParamRange) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.to_unit(s.q5) < 0.05 {
+        out.push(format!(
+            "{who}: the 5 % quantile {:.4} lies at the lower bound {} of the box",
+            s.q5, r.lo
+        ));
+    }
+    if r.to_unit(s.q95) > 0.95 {
+        out.push(format!(
+            "{who}: the 95 % quantile {:.4} lies at the upper bound {} of the box",
+            s.q95, r.hi
+        ));
+    }
+    out
+}
+
 fn row(emulator: ParamSummary, kalman: ParamSummary) -> ComparisonRow {
     let spread = (emulator.sd.powi(2) + kalman.sd.powi(2)).sqrt();
     ComparisonRow {
         name: emulator.name.clone(),
         standardised_difference: (emulator.q50 - kalman.q50).abs() / spread.max(f64::MIN_POSITIVE),
+        at_bound: Vec::new(),
         emulator,
         kalman,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quantiles(q5: f64, q95: f64) -> ParamSummary {
+        ParamSummary {
+            name: "x".into(),
+            mean: 0.5 * (q5 + q95),
+            sd: 1.0,
+            q5,
+            q50: 0.5 * (q5 + q95),
+            q95,
+            rhat: None,
+            ess_bulk: None,
+        }
+    }
+
+    #[test]
+    fn interval_ends_at_the_box_are_flagged_on_the_box_scale() {
+        let lin = ParamRange::linear("kappa2", 0.3, 1.5);
+        // Inside the box: 0.36 and 1.44 are exactly 5 % in; just inside is not flagged.
+        assert!(box_edges("KF", &quantiles(0.37, 1.43), &lin).is_empty());
+        let e = box_edges("KF", &quantiles(0.35, 1.49), &lin);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("lower") && e[1].contains("upper"));
+        // Log scale: 5 % of log(300/20) above 20 is 20·15^0.05 ≈ 22.9.
+        let log = ParamRange::log("C2", 20.0, 300.0);
+        assert_eq!(box_edges("KF", &quantiles(22.0, 100.0), &log).len(), 1);
+        assert!(box_edges("KF", &quantiles(24.0, 100.0), &log).is_empty());
     }
 }
