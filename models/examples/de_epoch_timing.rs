@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Prints the median and minimum over 30 epochs (each from the same weights) for each
-//! sensitivity method.
+//! sensitivity method; an argument (`discrete`, `forward` or `continuous`) runs only that
+//! one, e.g. under a profiler.
 
 use std::time::Instant;
 
@@ -25,16 +26,21 @@ fn main() -> mechml_engine::Result<()> {
         .map(|k| 0.05 * (1.3 * k as f64 + 0.2).sin())
         .collect();
     let ude = lv_ude(p[0], p[2], net)?;
-    for (name, sensitivity) in [
-        ("discrete adjoint", Sensitivity::default()),
-        ("forward", Sensitivity::Forward),
+    let only = std::env::args().nth(1);
+    for (key, name, sensitivity) in [
+        ("discrete", "discrete adjoint", Sensitivity::default()),
+        ("forward", "forward", Sensitivity::Forward),
         (
+            "continuous",
             "continuous adjoint",
             Sensitivity::ContinuousAdjoint {
                 checkpointing: Checkpointing::Auto,
             },
         ),
     ] {
+        if only.as_deref().is_some_and(|o| o != key) {
+            continue;
+        }
         let opts = TrainOptions {
             solver: SolverSettings {
                 rtol: 1e-6,
