@@ -102,6 +102,18 @@ impl FusedOp for DenseOp {
         }
     }
 
+    /// As [`FusedOp::eval`], with tanh by [`tanh_f64`](super::activation::tanh_f64)
+    /// ([`Activation::value_f64`]); the values of [`FusedOp::record`].
+    #[inline]
+    fn eval_f64(&self, args: &[&[f64]], out: &mut [f64]) {
+        let Dense { n_in, n_out, act } = self.0;
+        let (x, p) = (args[0], args[1]);
+        let (w, b) = p.split_at(n_in * n_out);
+        for j in 0..n_out {
+            out[j] = act.value_f64(affine(&w[j * n_in..(j + 1) * n_in], x, b[j]));
+        }
+    }
+
     fn record(&self, args: &[&[f64]], out: &mut [f64]) -> DenseBlock {
         let Dense { n_in, n_out, act } = self.0;
         let (x, p) = (args[0], args[1]);

@@ -52,7 +52,7 @@ pub mod init;
 pub mod mlp;
 pub mod plain;
 
-pub use activation::Activation;
+pub use activation::{Activation, tanh_f64};
 pub use dense::{Dense, DenseBlock, DenseOp};
 pub use init::Init;
 pub use mlp::Mlp;
