@@ -7,7 +7,9 @@
 //! `D = diag(input_scale)` a fixed input scaling (Rackauckas et al. 2020,
 //! arXiv:2001.04385, eq. (2)). The ODE parameters are the network's weights, so every
 //! solver and sensitivity method of `engine::ode` trains it; on a tape each layer is one
-//! block ([`mechml_engine::nn`]).
+//! block ([`mechml_engine::nn`]). The adjoints' stage products take the hand-written
+//! [`OdeRhs::vjp`] (the network's `f64` pullback, no tape), and `rhs` allocates nothing
+//! for small systems.
 
 use mechml_engine::ad::Real;
 use mechml_engine::nn::Mlp;
@@ -117,7 +119,7 @@ fn check_len(name: &str, found: usize, expected: usize) -> Result<()> {
 }
 
 /// Entries kept on the stack by [`UdeRhs`]'s evaluations (longer vectors are allocated).
-const STACK: usize = 16;
+const STACK: usize = 32;
 
 /// Runs `f` on a zeroed buffer of `len` entries: on the stack up to [`STACK`] entries.
 #[inline]
@@ -158,7 +160,8 @@ impl<F: OdeRhs> OdeRhs for UdeRhs<F> {
     /// By hand: the physics part by dual numbers ([`VjpWork::state_vjp_by_duals`], its
     /// parameters fixed), the network part by its `f64` pullback ([`Mlp::vjp_f64`]):
     /// with `ḡ_k = w_{rows_k}`, `gy += D (∂g/∂x)ᵀ ḡ` and `gp += (∂g/∂w)ᵀ ḡ`. No tape,
-    /// nothing allocated once `work` has grown (for up to 16 states).
+    /// nothing allocated once `work` has grown (while `2n` plus the network's outputs is
+    /// at most 32).
     fn vjp(&self, at: &VjpAt<'_>, out: &mut VjpOut<'_>, work: &mut VjpWork) -> bool {
         let physics_at = VjpAt {
             p: &self.physics_params,
