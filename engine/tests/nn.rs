@@ -117,7 +117,18 @@ fn fused_blocks_match_scalar_tape() {
         };
         let (lf, gf, bf) = grad(true);
         let (ls, gs, bs) = grad(false);
-        assert_eq!(lf.to_bits(), ls.to_bits(), "{hidden:?}: value {lf} vs {ls}");
+        // Bitwise, except that the blocks' tanh is `tanh_f64` (within 3 ulp of the
+        // library tanh that the scalar path calls).
+        let uses_tanh =
+            hidden == Activation::Tanh || Activation::ALL[(k + 1) % 6] == Activation::Tanh;
+        if uses_tanh {
+            assert!(
+                (lf - ls).abs() <= 1e-14 * ls.abs(),
+                "{hidden:?}: value {lf} vs {ls}"
+            );
+        } else {
+            assert_eq!(lf.to_bits(), ls.to_bits(), "{hidden:?}: value {lf} vs {ls}");
+        }
         assert_eq!(bf - bs, 3, "one block per layer");
         let scale = gs.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         for (a, b) in gf.iter().zip(&gs) {
@@ -127,7 +138,16 @@ fn fused_blocks_match_scalar_tape() {
         let (w, xi) = x.split_at(net.n_params());
         let yf = net.forward(w, xi);
         let ys = net.forward_unfused(w, xi);
-        assert_eq!(yf, ys);
+        if uses_tanh {
+            for (a, b) in yf.iter().zip(&ys) {
+                assert!(
+                    (a - b).abs() <= 1e-14 * (1.0 + b.abs()),
+                    "{hidden:?}: {a} vs {b}"
+                );
+            }
+        } else {
+            assert_eq!(yf, ys);
+        }
     }
 }
 

@@ -80,6 +80,14 @@ pub trait FusedOp {
     /// and on tapes of other scalar types.
     fn eval<R: Real>(&self, args: &[&[R]], out: &mut [R]);
 
+    /// `out = op(args)` on plain `f64` (what [`Real::fused`] runs for `f64`). The default
+    /// is [`FusedOp::eval`]; override it with a faster kernel that agrees with `eval` to
+    /// rounding, and return the same values from [`FusedOp::record`].
+    #[inline]
+    fn eval_f64(&self, args: &[&[f64]], out: &mut [f64]) {
+        self.eval(args, out);
+    }
+
     /// `out = op(args)` in `f64`, returning the block whose pullback adds `Jᵀ·out_adj` into
     /// the arguments' adjoints (argument `k` of the block is `args[k]`).
     fn record(&self, args: &[&[f64]], out: &mut [f64]) -> Self::Block;
@@ -102,7 +110,7 @@ pub(crate) fn record_on_tape<'t, K: FusedOp>(
     let mut y = vec![0.0; n_out];
     let tape = args.iter().flat_map(|a| a.iter()).find_map(|v| v.tape());
     let Some(tape) = tape else {
-        op.eval(&refs, &mut y);
+        op.eval_f64(&refs, &mut y);
         for (o, v) in out.iter_mut().zip(y) {
             *o = Var::constant(v);
         }

@@ -337,6 +337,10 @@ impl Real for f64 {
         xs.iter().sum()
     }
     #[inline]
+    fn fused<K: FusedOp>(op: &K, args: &[&[f64]], out: &mut [f64]) {
+        op.eval_f64(args, out);
+    }
+    #[inline]
     fn fused_on_tape<'t, K: FusedOp>(
         op: &K,
         args: &[&[TapeVar<'t, f64>]],

@@ -13,6 +13,11 @@
 //! hand-written pullback forms `ḡ = ā ⊙ σ'(z)`, `x̄ += Wᵀ ḡ`, `W̄ += ḡ xᵀ`, `b̄ += ḡ`, so a
 //! network gradient costs a few dense loops instead of one tape entry per multiply–add.
 //!
+//! Outside a tape, [`Mlp::vjp_f64`] is the same pullback in plain `f64` with a reusable
+//! scratch buffer (what a hand-written [`OdeRhs::vjp`](crate::ode::OdeRhs::vjp) of a
+//! hybrid model calls), and [`Mlp::forward_into`] / [`Mlp::forward_f64`] evaluate without
+//! allocating.
+//!
 //! Parameter layout: layer after layer, `W` row-major (`W[j, i]` at `j·n_in + i`) then `b`.
 //!
 //! ```
@@ -45,8 +50,9 @@ pub mod activation;
 pub mod dense;
 pub mod init;
 pub mod mlp;
+pub mod plain;
 
-pub use activation::Activation;
+pub use activation::{Activation, tanh_f64};
 pub use dense::{Dense, DenseBlock, DenseOp};
 pub use init::Init;
 pub use mlp::Mlp;

@@ -118,5 +118,5 @@ pub use sensitivity::{
 };
 pub use solution::{OdeSolution, OdeStats};
 pub use solve::{solve, solve_with};
-pub use system::{OdeSystem, OdeSystemJacobian, RhsSystem};
+pub use system::{OdeSystem, OdeSystemJacobian, RhsSystem, RhsVjp, VjpAt, VjpOut, VjpWork};
 pub use tableau::ButcherTableau;

@@ -3,6 +3,8 @@
 
 use faer::MatMut;
 
+use super::system::{VjpAt, VjpOut, VjpWork};
+
 use crate::ad::Real;
 use crate::error::{Error, Result};
 
@@ -48,6 +50,26 @@ pub trait OdeRhs {
         Self: Sized,
     {
         super::system::jacobian_by_duals(self, t, y, p, jac);
+    }
+
+    /// A hand-written vector–Jacobian product: adds `wᵀ ∂f/∂y` at `at` into `out.gy` and
+    /// `wᵀ ∂f/∂p` into `out.gp` (skipped when `out.gp` is empty), and returns `true`.
+    ///
+    /// The default returns `false`, and the adjoints differentiate [`OdeRhs::rhs`] (dual
+    /// numbers for `n + n_p ≤ 8`, a reusable local tape otherwise;
+    /// [`RhsVjp`](super::system::RhsVjp), which asks this method first). Override it where
+    /// a product is much cheaper by hand, e.g. a network's pullback in plain `f64`
+    /// (`models::de::UdeRhs`); `work` is scratch space kept between calls, so an override
+    /// need not allocate. It must agree with the derivative of `rhs` (test it against
+    /// `RhsVjp` on a right-hand side that does not override it). Explicit discrete adjoints
+    /// of systems with `n + n_p ≤ 8` form their products by dual numbers directly and do
+    /// not call it.
+    fn vjp(&self, at: &VjpAt<'_>, out: &mut VjpOut<'_>, work: &mut VjpWork) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (at, out, work);
+        false
     }
 }
 

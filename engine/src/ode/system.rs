@@ -251,9 +251,78 @@ enum DualWork {
     D8(DualBufs<8>),
 }
 
+/// Where a vector–Jacobian product of a right-hand side is taken, and the cotangent `w`
+/// (length `n`) it contracts ([`OdeRhs::vjp`]).
+#[derive(Clone, Copy, Debug)]
+pub struct VjpAt<'a> {
+    /// Time.
+    pub t: f64,
+    /// State (length `n`).
+    pub y: &'a [f64],
+    /// Parameters (length `n_p`).
+    pub p: &'a [f64],
+    /// Cotangent of `f` (length `n`).
+    pub w: &'a [f64],
+}
+
+/// Where a vector–Jacobian product goes: `gy += wᵀ ∂f/∂y`, `gp += wᵀ ∂f/∂p` (an empty
+/// `gp` asks for the state part only).
+#[derive(Debug)]
+pub struct VjpOut<'a> {
+    /// Adjoint of the state (length `n`), added into.
+    pub gy: &'a mut [f64],
+    /// Adjoint of the parameters (length `n_p`, or empty), added into.
+    pub gp: &'a mut [f64],
+}
+
+/// Scratch space of a hand-written [`OdeRhs::vjp`], owned by the caller ([`RhsVjp`]) and
+/// kept between calls.
+#[derive(Clone, Debug, Default)]
+pub struct VjpWork {
+    /// Free `f64` scratch for the implementation (resize it as needed; it keeps its
+    /// capacity).
+    pub buf: Vec<f64>,
+    duals: Vec<DualN<CHUNK>>,
+}
+
+impl VjpWork {
+    /// The generic product for an inner right-hand side `g` (e.g. the known physics of a
+    /// hybrid model) with its parameters `at.p` held constant: `gy += wᵀ ∂g/∂y` at
+    /// `(at.t, at.y)`, by dual numbers, eight directions per pass; nothing is allocated
+    /// once the buffers have grown.
+    pub fn state_vjp_by_duals<G: OdeRhs>(&mut self, g: &G, at: &VjpAt<'_>, gy: &mut [f64]) {
+        let (n, np) = (at.y.len(), at.p.len());
+        self.duals.clear();
+        self.duals.resize(2 * n + np, DualN::default());
+        let (yd, rest) = self.duals.split_at_mut(n);
+        let (pd, dy) = rest.split_at_mut(np);
+        for (d, &v) in pd.iter_mut().zip(at.p) {
+            *d = DualN::constant(v);
+        }
+        let td = DualN::constant(at.t);
+        let mut start = 0;
+        while start < n {
+            let end = (start + CHUNK).min(n);
+            for (i, (d, &v)) in yd.iter_mut().zip(at.y).enumerate() {
+                *d = if (start..end).contains(&i) {
+                    DualN::seed(v, i - start)
+                } else {
+                    DualN::constant(v)
+                };
+            }
+            g.rhs(td, yd, pd, dy);
+            for (c, gc) in gy[start..end].iter_mut().enumerate() {
+                *gc += dy.iter().zip(at.w).map(|(d, &wr)| wr * d.d[c]).sum::<f64>();
+            }
+            start = end;
+        }
+    }
+}
+
 /// Vector–Jacobian products `wᵀ ∂f/∂y`, `wᵀ ∂f/∂p` of a right-hand side.
 ///
-/// Small systems (`n + n_p ≤ 8`) take one dual-number pass with every direction seeded
+/// A hand-written product ([`OdeRhs::vjp`]) is taken when the right-hand side has one.
+/// Otherwise small systems (`n + n_p ≤ 8`) take one dual-number pass with every direction seeded
 /// and contract the tangents with `w` (no Jacobian is stored, nothing is allocated);
 /// larger ones record `f` once on a local tape that is reused between calls and sweep it
 /// backwards.
@@ -262,6 +331,7 @@ pub struct RhsVjp {
     adj: Adjoints,
     seeds: Vec<(u32, f64)>,
     dual: Option<DualWork>,
+    work: VjpWork,
 }
 
 impl RhsVjp {
@@ -279,6 +349,7 @@ impl RhsVjp {
             adj: Adjoints::default(),
             seeds: Vec::with_capacity(n),
             dual,
+            work: VjpWork::default(),
         }
     }
 
@@ -295,6 +366,14 @@ impl RhsVjp {
         gy: &mut [f64],
         gp: &mut [f64],
     ) {
+        let at = VjpAt { t, y, p, w };
+        let mut out = VjpOut {
+            gy: &mut *gy,
+            gp: &mut *gp,
+        };
+        if rhs.vjp(&at, &mut out, &mut self.work) {
+            return;
+        }
         let n = y.len();
         match &mut self.dual {
             Some(DualWork::D2(b)) => return b.vjp(rhs, t, y, p, w, gy, gp),
@@ -382,5 +461,52 @@ mod tests {
             assert!((gy[0] - gy_e[0]).abs() < 1e-14 && (gy[1] - gy_e[1]).abs() < 1e-14);
             assert!((gp[0] - gp_e).abs() < 1e-14);
         }
+    }
+
+    /// `Quad` with its product by hand (the reference implementation of
+    /// [`OdeRhs::vjp`]): the state part by [`VjpWork::state_vjp_by_duals`], the parameter
+    /// part by hand.
+    /// Counts its calls.
+    struct QuadByHand(std::cell::Cell<usize>);
+    impl OdeRhs for QuadByHand {
+        fn n_states(&self) -> usize {
+            2
+        }
+        fn n_params(&self) -> usize {
+            1
+        }
+        fn rhs<R: Real>(&self, t: R, y: &[R], p: &[R], dy: &mut [R]) {
+            Quad.rhs(t, y, p, dy);
+        }
+        fn vjp(&self, at: &VjpAt<'_>, out: &mut VjpOut<'_>, work: &mut VjpWork) -> bool {
+            self.0.set(self.0.get() + 1);
+            work.state_vjp_by_duals(&Quad, at, out.gy);
+            if !out.gp.is_empty() {
+                out.gp[0] += at.w[0] * at.y[0] * at.y[1];
+            }
+            true
+        }
+    }
+
+    #[test]
+    fn hand_written_vjp_is_asked_first_and_matches() {
+        let (t, y, p, w) = (0.7, [1.3, -0.4], [2.0], [0.3, -1.1]);
+        let mut generic = RhsVjp::new(2, 1);
+        generic.dual = None;
+        let (mut gy0, mut gp0) = ([0.5; 2], [0.25; 1]);
+        generic.vjp(&Quad, t, &y, &p, &w, &mut gy0, &mut gp0);
+        let mut by_hand = RhsVjp::new(2, 1);
+        let quad = QuadByHand(std::cell::Cell::new(0));
+        let (mut gy1, mut gp1) = ([0.5; 2], [0.25; 1]);
+        by_hand.vjp(&quad, t, &y, &p, &w, &mut gy1, &mut gp1);
+        assert_eq!(quad.0.get(), 1);
+        for (a, b) in gy0.iter().chain(&gp0).zip(gy1.iter().chain(&gp1)) {
+            assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+        }
+        // State part only.
+        let mut gy2 = [0.0; 2];
+        by_hand.vjp(&quad, t, &y, &p, &w, &mut gy2, &mut []);
+        assert_eq!(quad.0.get(), 2);
+        assert!((gy2[0] + 0.5 - gy1[0]).abs() < 1e-14);
     }
 }

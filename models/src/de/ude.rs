@@ -7,11 +7,13 @@
 //! `D = diag(input_scale)` a fixed input scaling (Rackauckas et al. 2020,
 //! arXiv:2001.04385, eq. (2)). The ODE parameters are the network's weights, so every
 //! solver and sensitivity method of `engine::ode` trains it; on a tape each layer is one
-//! block ([`mechml_engine::nn`]).
+//! block ([`mechml_engine::nn`]). The adjoints' stage products take the hand-written
+//! [`OdeRhs::vjp`] (the network's `f64` pullback, no tape), and `rhs` allocates nothing
+//! for small systems.
 
 use mechml_engine::ad::Real;
 use mechml_engine::nn::Mlp;
-use mechml_engine::ode::OdeRhs;
+use mechml_engine::ode::{OdeRhs, VjpAt, VjpOut, VjpWork};
 use mechml_engine::{Error, Result};
 
 /// Known physics plus a learned term (see the module doc).
@@ -116,6 +118,19 @@ fn check_len(name: &str, found: usize, expected: usize) -> Result<()> {
     Ok(())
 }
 
+/// Entries kept on the stack by [`UdeRhs`]'s evaluations (longer vectors are allocated).
+const STACK: usize = 32;
+
+/// Runs `f` on a zeroed buffer of `len` entries: on the stack up to [`STACK`] entries.
+#[inline]
+fn with_buf<R: Real, T>(len: usize, f: impl FnOnce(&mut [R]) -> T) -> T {
+    if len <= STACK {
+        f(&mut [R::zero(); STACK][..len])
+    } else {
+        f(&mut vec![R::zero(); len])
+    }
+}
+
 impl<F: OdeRhs> OdeRhs for UdeRhs<F> {
     fn n_states(&self) -> usize {
         self.physics.n_states()
@@ -124,20 +139,50 @@ impl<F: OdeRhs> OdeRhs for UdeRhs<F> {
         self.net.n_params()
     }
     fn rhs<R: Real>(&self, t: R, y: &[R], p: &[R], dy: &mut [R]) {
-        let pp: Vec<R> = self
-            .physics_params
-            .iter()
-            .map(|&v| R::from_f64(v))
-            .collect();
-        self.physics.rhs(t, y, &pp, dy);
-        let x: Vec<R> = y
-            .iter()
-            .zip(&self.input_scale)
-            .map(|(&a, &s)| a * s)
-            .collect();
-        let g = self.net.forward(p, &x);
-        for (&r, gk) in self.rows.iter().zip(g) {
-            dy[r] += gk;
-        }
+        with_buf(self.physics_params.len(), |pp: &mut [R]| {
+            for (a, &v) in pp.iter_mut().zip(&self.physics_params) {
+                *a = R::from_f64(v);
+            }
+            self.physics.rhs(t, y, pp, dy);
+        });
+        with_buf(y.len() + self.rows.len(), |buf: &mut [R]| {
+            let (x, g) = buf.split_at_mut(y.len());
+            for ((xi, &a), &s) in x.iter_mut().zip(y).zip(&self.input_scale) {
+                *xi = a * s;
+            }
+            self.net.forward_into(p, x, g);
+            for (&r, &gk) in self.rows.iter().zip(g.iter()) {
+                dy[r] += gk;
+            }
+        });
+    }
+
+    /// By hand: the physics part by dual numbers ([`VjpWork::state_vjp_by_duals`], its
+    /// parameters fixed), the network part by its `f64` pullback ([`Mlp::vjp_f64`]):
+    /// with `ḡ_k = w_{rows_k}`, `gy += D (∂g/∂x)ᵀ ḡ` and `gp += (∂g/∂w)ᵀ ḡ`. No tape,
+    /// nothing allocated once `work` has grown (while `2n` plus the network's outputs is
+    /// at most 32).
+    fn vjp(&self, at: &VjpAt<'_>, out: &mut VjpOut<'_>, work: &mut VjpWork) -> bool {
+        let physics_at = VjpAt {
+            p: &self.physics_params,
+            ..*at
+        };
+        work.state_vjp_by_duals(&self.physics, &physics_at, out.gy);
+        let (n, n_out) = (at.y.len(), self.rows.len());
+        with_buf(2 * n + n_out, |buf: &mut [f64]| {
+            let (x, rest) = buf.split_at_mut(n);
+            let (xbar, ybar) = rest.split_at_mut(n);
+            for ((xi, &a), &s) in x.iter_mut().zip(at.y).zip(&self.input_scale) {
+                *xi = a * s;
+            }
+            for (yb, &r) in ybar.iter_mut().zip(&self.rows) {
+                *yb = at.w[r];
+            }
+            self.net.vjp_f64(at.p, x, ybar, xbar, out.gp, &mut work.buf);
+            for ((g, &xb), &s) in out.gy.iter_mut().zip(xbar.iter()).zip(&self.input_scale) {
+                *g += xb * s;
+            }
+        });
+        true
     }
 }
