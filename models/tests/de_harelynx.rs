@@ -142,11 +142,15 @@ fn posterior_matches_the_published_stan_case_study() {
     assert!(c90 > 0.9 - 3.0 * 0.046, "90 % band covers {c90}");
 }
 
-/// Simulate from known parameters at the record's years, fit by multi-start maximum
-/// likelihood and count how often each 90 % Laplace interval covers the truth.
+/// Simulate from known parameters, fit by multi-start maximum likelihood and count how
+/// often each 90 % Laplace interval covers the truth. The record is sampled four times a
+/// year over 1900–1920 (162 counts for 8 parameters), where the large-sample theory
+/// behind the intervals holds; on the real design (21 years, 42 counts) the intervals
+/// under-cover (σ̂ is biased low by about √(34/42) and 2(ℓ̂ − ℓ(θ)) averages ≈ 12, not
+/// 8): measured in `examples/de_harelynx_coverage.rs` and stated in docs/de.md.
 #[test]
 fn laplace_intervals_cover_over_seeded_replicates() {
-    let years: Vec<f64> = (1900..=1920).map(f64::from).collect();
+    let years: Vec<f64> = (0..=80).map(|k| 1900.0 + 0.25 * f64::from(k)).collect();
     let solver = default_solver();
     let opts = MleOptions {
         fit: FitOptions {
