@@ -13,6 +13,7 @@
 
 use std::time::Instant;
 
+use mechml_engine::infer::stats::quantile_sorted;
 use mechml_engine::infer::{Init, NutsOptions};
 use mechml_models::de::harelynx::{
     LvPriors, MleOptions, PARAM_NAMES, Pelts, default_solver, fit_mle, predictive_bands,
@@ -82,6 +83,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for w in &d.warnings {
         println!("warning: {w}");
+    }
+    println!("\n{:<11} {:>9} {:>9} {:>9} {:>9}", "param", "mean", "sd", "q10", "q90");
+    for name in PARAM_NAMES {
+        let mut v: Vec<f64> = post.draws_of(name)?.into_iter().flatten().collect();
+        v.sort_by(f64::total_cmp);
+        let row = post.summary.row(name).ok_or("missing row")?;
+        println!(
+            "{:<11} {:>9.4} {:>9.4} {:>9.4} {:>9.4}",
+            name,
+            row.mean,
+            row.sd,
+            quantile_sorted(&v, 0.1),
+            quantile_sorted(&v, 0.9)
+        );
     }
 
     let bands = predictive_bands(&post, &data, 1, &solver, 7)?;
