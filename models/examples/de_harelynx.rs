@@ -25,7 +25,9 @@ fn fmt(v: Option<f64>) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "target/de_harelynx".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/de_harelynx".into());
     std::fs::create_dir_all(&out)?;
     let data = Pelts::hudson_bay()?;
     let solver = default_solver();
@@ -38,7 +40,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mle.log_likelihood,
         t.elapsed().as_secs_f64()
     );
-    println!("{:<11} {:>9} {:>23} {:>23}", "param", "MLE", "Laplace 95%", "profile 95%");
+    println!(
+        "{:<11} {:>9} {:>23} {:>23}",
+        "param", "MLE", "Laplace 95%", "profile 95%"
+    );
     let prof = mle.profile.clone().unwrap_or_default();
     for j in 0..8 {
         let p = prof.get(j);
@@ -84,7 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for w in &d.warnings {
         println!("warning: {w}");
     }
-    println!("\n{:<11} {:>9} {:>9} {:>9} {:>9}", "param", "mean", "sd", "q10", "q90");
+    println!(
+        "\n{:<11} {:>9} {:>9} {:>9} {:>9}",
+        "param", "mean", "sd", "q10", "q90"
+    );
     for name in PARAM_NAMES {
         let mut v: Vec<f64> = post.draws_of(name)?.into_iter().flatten().collect();
         v.sort_by(f64::total_cmp);

@@ -62,7 +62,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         divergent_runs += usize::from(post.diagnostics.divergences > 0);
         max_rhat = max_rhat.max(post.diagnostics.max_rhat.unwrap_or(f64::NAN));
         for j in 0..8 {
-            let mut v: Vec<f64> = post.draws_of(PARAM_NAMES[j])?.into_iter().flatten().collect();
+            let mut v: Vec<f64> = post
+                .draws_of(PARAM_NAMES[j])?
+                .into_iter()
+                .flatten()
+                .collect();
             v.sort_by(f64::total_cmp);
             let (lo, hi) = (quantile_sorted(&v, 0.05), quantile_sorted(&v, 0.95));
             covered[j] += usize::from(lo <= THETA[j] && THETA[j] <= hi);

@@ -174,8 +174,14 @@ fn laplace_intervals_cover_over_seeded_replicates() {
     // intervals may be wider than needed, not narrower), and the pooled rate within
     // 3 sd of 0.9 counting the 8 parameters as independent (sd 5.4 of 320).
     let total: usize = covered.iter().sum();
-    assert!(covered.iter().all(|&c| c >= 31), "coverage per parameter {covered:?} of {reps}");
-    assert!((total as f64 - 288.0).abs() <= 3.0 * 5.37, "pooled coverage {total} of 320 ({covered:?})");
+    assert!(
+        covered.iter().all(|&c| c >= 31),
+        "coverage per parameter {covered:?} of {reps}"
+    );
+    assert!(
+        (total as f64 - 288.0).abs() <= 3.0 * 5.37,
+        "pooled coverage {total} of 320 ({covered:?})"
+    );
 }
 
 #[test]
@@ -186,7 +192,9 @@ fn bad_input_is_an_error() {
     for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         let mut h = y(3.0);
         h[2] = bad;
-        let e = Pelts::new(years.clone(), h, y(2.0)).unwrap_err().to_string();
+        let e = Pelts::new(years.clone(), h, y(2.0))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("hare[2]"), "{e}");
     }
     // Wrong lengths, too few years, years not increasing.
@@ -202,7 +210,10 @@ fn bad_input_is_an_error() {
     };
     assert!(fit_mle(&data, &opts).is_err());
     let d = LvDensity::likelihood(&data, default_solver()).unwrap();
-    assert!(d.unconstrain(&[0.5, -0.1, 1.0, 0.1, 30.0, 4.0, 0.2, 0.2]).is_err());
+    assert!(
+        d.unconstrain(&[0.5, -0.1, 1.0, 0.1, 30.0, 4.0, 0.2, 0.2])
+            .is_err()
+    );
     assert!(d.unconstrain(&[0.5, 0.1]).is_err());
     assert!(simulate(&[0.5; 3], &[0.0, 1.0, 2.0], 0, &default_solver()).is_err());
     // Parameters where the solve blows up have zero density, not an error or a hang.

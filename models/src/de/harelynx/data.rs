@@ -5,8 +5,7 @@ use mechml_engine::{Error, Result};
 
 /// The Hudson's Bay Company hare and lynx pelts, 1900–1920, in thousands
 /// (`models/data/hudson_bay_hare_lynx_1900_1920.{csv,md}`: provenance in the `.md`).
-pub const HUDSON_BAY_CSV: &str =
-    include_str!("../../../data/hudson_bay_hare_lynx_1900_1920.csv");
+pub const HUDSON_BAY_CSV: &str = include_str!("../../../data/hudson_bay_hare_lynx_1900_1920.csv");
 
 /// Largest number of years a record may hold (a bound on the work of every fit).
 pub const MAX_YEARS: usize = 10_000;
@@ -51,7 +50,10 @@ impl Pelts {
                     format!("one count per year ({})", years.len()),
                 ));
             }
-            if let Some((k, c)) = v.iter().enumerate().find(|(_, c)| !(c.is_finite() && **c > 0.0))
+            if let Some((k, c)) = v
+                .iter()
+                .enumerate()
+                .find(|(_, c)| !(c.is_finite() && **c > 0.0))
             {
                 return Err(Error::invalid_option(
                     op,

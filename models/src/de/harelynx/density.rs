@@ -172,7 +172,12 @@ impl Clone for LvDensity {
 }
 
 impl LvDensity {
-    fn build(data: &Pelts, priors: &LvPriors, solver: SolverSettings, with_prior: bool) -> Result<Self> {
+    fn build(
+        data: &Pelts,
+        priors: &LvPriors,
+        solver: SolverSettings,
+        with_prior: bool,
+    ) -> Result<Self> {
         let op = "harelynx::LvDensity";
         if !(solver.rtol > 0.0 && solver.atol > 0.0 && solver.max_steps > 0) {
             return Err(Error::invalid_option(
@@ -266,7 +271,12 @@ impl LogDensity for LvDensity {
             }
             Err(e) => return Err(e),
         };
-        if sol.states.values().iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        if sol
+            .states
+            .values()
+            .iter()
+            .any(|v| !(v.is_finite() && *v > 0.0))
+        {
             grad.fill(0.0);
             return Ok(f64::NEG_INFINITY);
         }

@@ -108,7 +108,16 @@ pub struct MleFit {
 /// The default first start: α = γ = 1, β = δ = 0.05 (the prior centres), the first
 /// counts as initial state, σ = 0.5.
 pub fn default_start(data: &Pelts) -> Vec<f64> {
-    vec![1.0, 0.05, 1.0, 0.05, data.hare()[0], data.lynx()[0], 0.5, 0.5]
+    vec![
+        1.0,
+        0.05,
+        1.0,
+        0.05,
+        data.hare()[0],
+        data.lynx()[0],
+        0.5,
+        0.5,
+    ]
 }
 
 /// The maximum-likelihood fit of `data`, with Laplace and (optionally) profile intervals.
@@ -196,7 +205,8 @@ pub fn simulate(theta: &[f64], years: &[f64], seed: u64, solver: &SolverSettings
     let ts: Vec<f64> = years.iter().map(|y| y - t0).collect();
     let z = solve_lv(theta, &ts, solver)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut noisy = |m: f64, s: f64| m * (s * Distribution::<f64>::sample(&StandardNormal, &mut rng)).exp();
+    let mut noisy =
+        |m: f64, s: f64| m * (s * Distribution::<f64>::sample(&StandardNormal, &mut rng)).exp();
     let (mut hare, mut lynx) = (Vec::with_capacity(ts.len()), Vec::with_capacity(ts.len()));
     for zk in &z {
         hare.push(noisy(zk[0], theta[6]));

@@ -62,7 +62,9 @@ pub fn bands_svg(path: &Path, data: &Pelts, bands: &PredictiveBands) -> CliResul
             )))
             .map_err(err(what))?
             .label("90% predictive band")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.15).filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.15).filled())
+            });
         chart
             .draw_series(std::iter::once(Polygon::new(
                 band(&bands.years, &b.q25, &b.q75),
@@ -70,10 +72,16 @@ pub fn bands_svg(path: &Path, data: &Pelts, bands: &PredictiveBands) -> CliResul
             )))
             .map_err(err(what))?
             .label("50% predictive band")
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.35).filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.mix(0.35).filled())
+            });
         chart
             .draw_series(LineSeries::new(
-                bands.years.iter().copied().zip(b.solution_median.iter().copied()),
+                bands
+                    .years
+                    .iter()
+                    .copied()
+                    .zip(b.solution_median.iter().copied()),
                 colour.stroke_width(2),
             ))
             .map_err(err(what))?
