@@ -20,6 +20,27 @@ use mechml_models::de::harelynx::{
     sample_posterior,
 };
 
+/// CPU time of the calling thread in seconds (Linux: utime + stime of
+/// `/proc/thread-self/stat`, in clock ticks of 10 ms); `NaN` where unavailable.
+fn thread_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which ends with ')'): state is field 3, utime 14.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    if f.len() == 2 {
+        (f[0] + f[1]) / 100.0
+    } else {
+        f64::NAN
+    }
+}
+
 fn fmt(v: Option<f64>) -> String {
     v.map_or("open".into(), |x| format!("{x:.4}"))
 }
@@ -67,24 +88,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         parallel: false,
         ..NutsOptions::default()
     };
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), thread_cpu_secs());
     let post = sample_posterior(&data, &LvPriors::default(), solver, &nuts)?;
-    let secs = t.elapsed().as_secs_f64();
+    let (secs, cpu) = (t.elapsed().as_secs_f64(), thread_cpu_secs() - cpu0);
     println!("\n{}", post.summary);
     let d = &post.diagnostics;
     let min_ess = d.min_ess_bulk.unwrap_or(0.0);
     let grads: u64 = post.chains.iter().map(|c| c.n_grad_evals).sum();
     println!(
-        "NUTS: {:.2} s (warm-up + sampling, 1 thread), {} gradients ({:.1} µs each), \
-         divergences {} (warm-up {}), max R-hat {:.4}, min bulk ESS {:.0}, ESS/s {:.1}",
+        "NUTS: {:.2} s wall, {:.2} s thread CPU (warm-up + sampling, 1 thread), {} gradients \
+         ({:.1} µs each), divergences {} (warm-up {}), max R-hat {:.4}, min bulk ESS {:.0}, \
+         ESS/s {:.1} (wall), {:.1} (CPU)",
         secs,
+        cpu,
         grads,
         1e6 * secs / grads as f64,
         d.divergences,
         d.warmup_divergences,
         d.max_rhat.unwrap_or(f64::NAN),
         min_ess,
-        min_ess / secs
+        min_ess / secs,
+        min_ess / cpu
     );
     for w in &d.warnings {
         println!("warning: {w}");

@@ -84,7 +84,7 @@ impl LvPriors {
     /// An invalid prior, or one whose support does not cover `(0, ∞)`.
     pub fn params(&self) -> Result<Model<()>> {
         let p = |i: usize, prior: &Prior| {
-            ParamSpec::with_transform(PARAM_NAMES[i], Transform::Log, prior.clone())
+            ParamSpec::with_transform(PARAM_NAMES[i], Transform::Log, *prior)
         };
         Model::new(
             vec![
