@@ -66,11 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "param", "MLE", "Laplace 95%", "profile 95%"
     );
     let prof = mle.profile.clone().unwrap_or_default();
-    for j in 0..8 {
+    for (j, name) in PARAM_NAMES.iter().enumerate() {
         let p = prof.get(j);
         println!(
             "{:<11} {:>9.4} [{:>9}, {:>9}] [{:>9}, {:>9}]",
-            PARAM_NAMES[j],
+            name,
             mle.theta[j],
             fmt(mle.wald[j].lower),
             fmt(mle.wald[j].upper),
