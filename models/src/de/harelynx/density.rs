@@ -8,7 +8,7 @@
 //! The eight natural-scale parameters `θ = (α, β, γ, δ, u₀, v₀, σ_hare, σ_lynx)` are all
 //! positive and sampled on the log scale (`θ = e^z`); with priors, the log density on `z`
 //! is `ln L(θ) + Σ ln π(θᵢ) + Σ zᵢ` (the change of variables of
-//! [`Model`](mechml_engine::infer::Model)). The ODE solve is one tape block whose
+//! [`Model`]). The ODE solve is one tape block whose
 //! pullback uses forward sensitivities (six directions: four rates, two initial states),
 //! so the gradient is exact for the computed solution.
 
