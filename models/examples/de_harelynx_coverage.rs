@@ -1,8 +1,8 @@
 //! Coverage of the NUTS posterior of the hare–lynx model over seeded synthetic records
 //! (the longer companion of the Laplace coverage test in `models/tests/de_harelynx.rs`):
-//! parameters drawn from the priors are not used, because most prior draws give
-//! populations that crash; instead the truth is held at values close to the posterior
-//! of the real record, each replicate simulates 21 yearly counts from it with
+//! a fixed-truth frequentist check, not simulation-based calibration — the truth is held
+//! at values close to the posterior of the real record, each replicate simulates 21
+//! yearly counts from it with
 //! log-normal noise, and each 90 % central posterior interval (4 chains × (400 warm-up +
 //! 400 draws)) is checked against the truth. With weakly informative priors the
 //! credible intervals are not exactly frequentist, so the rate is reported, with its
