@@ -39,6 +39,7 @@
 //! ```
 
 pub mod data;
+pub mod harelynx;
 pub mod loss;
 pub mod lotka_volterra;
 pub mod sindy;
