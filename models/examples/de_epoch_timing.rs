@@ -17,29 +17,11 @@
 
 use std::time::Instant;
 
-use mechml_engine::ad::Real;
 use mechml_engine::nn::{Activation, Mlp};
-use mechml_engine::ode::{Checkpointing, OdeRhs, Sensitivity};
+use mechml_engine::ode::{Checkpointing, GenericVjp, OdeRhs, Sensitivity};
 use mechml_models::de::{
-    LvKnown, Shooting, SolverSettings, TrainOptions, Trajectory, UdeRhs, lv_observations, lv_ude,
-    train,
+    Shooting, SolverSettings, TrainOptions, Trajectory, lv_observations, lv_ude, train,
 };
-
-/// The UDE without its hand-written product: the adjoints take the generic (tape) path.
-#[derive(Clone)]
-struct Generic(UdeRhs<LvKnown>);
-
-impl OdeRhs for Generic {
-    fn n_states(&self) -> usize {
-        self.0.n_states()
-    }
-    fn n_params(&self) -> usize {
-        self.0.n_params()
-    }
-    fn rhs<R: Real>(&self, t: R, y: &[R], p: &[R], dy: &mut [R]) {
-        self.0.rhs(t, y, p, dy);
-    }
-}
 
 /// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, field 1).
 fn thread_cpu_s() -> f64 {
@@ -122,7 +104,7 @@ fn main() -> mechml_engine::Result<()> {
             ..TrainOptions::default()
         };
         if key == "discrete-generic" {
-            time_epochs(key, &Generic(ude.clone()), &w, &data, &opts)?;
+            time_epochs(key, &GenericVjp(ude.clone()), &w, &data, &opts)?;
         } else {
             time_epochs(key, &ude, &w, &data, &opts)?;
         }

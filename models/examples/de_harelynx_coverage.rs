@@ -15,7 +15,6 @@
 
 use mechml_engine::infer::stats::quantile_sorted;
 use mechml_engine::infer::{Init, NutsOptions};
-use mechml_engine::optim::FitOptions;
 use mechml_models::de::harelynx::{
     LvPriors, MleOptions, PARAM_NAMES, default_solver, fit_mle, sample_posterior, simulate,
 };
@@ -33,15 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut covered = [0usize; 8];
     let mut laplace_like = [0usize; 8];
     let mut laplace = [0usize; 8];
-    let mle_opts = MleOptions {
-        fit: FitOptions {
-            n_starts: 4,
-            ..MleOptions::default().fit
-        },
-        level: 0.9,
-        profile: false,
-        ..MleOptions::default()
-    };
+    let mle_opts = MleOptions::laplace_only(0.9, 4);
     let (mut divergent_runs, mut max_rhat) = (0usize, 1.0f64);
     let t = std::time::Instant::now();
     for r in 0..reps {

@@ -5,7 +5,6 @@
 use mechml_engine::ad::gradcheck::{GradCheckOptions, check_gradient};
 use mechml_engine::infer::{Init, LogDensity, NutsOptions};
 use mechml_engine::ode::Sensitivity;
-use mechml_engine::optim::FitOptions;
 use mechml_models::de::harelynx::{
     LvDensity, LvPriors, MleOptions, Pelts, default_solver, fit_mle, predictive_bands,
     sample_posterior, simulate,
@@ -152,15 +151,7 @@ fn posterior_matches_the_published_stan_case_study() {
 fn laplace_intervals_cover_over_seeded_replicates() {
     let years: Vec<f64> = (0..=80).map(|k| 1900.0 + 0.25 * f64::from(k)).collect();
     let solver = default_solver();
-    let opts = MleOptions {
-        fit: FitOptions {
-            n_starts: 4,
-            ..MleOptions::default().fit
-        },
-        level: 0.9,
-        profile: false,
-        ..MleOptions::default()
-    };
+    let opts = MleOptions::laplace_only(0.9, 4);
     let reps = 40;
     let mut covered = [0usize; 8];
     for r in 0..reps {

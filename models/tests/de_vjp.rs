@@ -5,7 +5,7 @@
 
 use mechml_engine::ad::Real;
 use mechml_engine::nn::{Activation, Init, Mlp};
-use mechml_engine::ode::{OdeRhs, RhsVjp};
+use mechml_engine::ode::{GenericVjp, OdeRhs, RhsVjp};
 use mechml_models::de::UdeRhs;
 use proptest::prelude::*;
 
@@ -25,22 +25,6 @@ impl OdeRhs for Physics {
         for i in 0..n {
             dy[i] = p[0] * y[i] * y[(i + 1) % n] - p[1] * y[i].sin() + t * 0.1;
         }
-    }
-}
-
-/// The same UDE without its hand-written product: `RhsVjp` differentiates `rhs`.
-#[derive(Clone)]
-struct Generic(UdeRhs<Physics>);
-
-impl OdeRhs for Generic {
-    fn n_states(&self) -> usize {
-        self.0.n_states()
-    }
-    fn n_params(&self) -> usize {
-        self.0.n_params()
-    }
-    fn rhs<R: Real>(&self, t: R, y: &[R], p: &[R], dy: &mut [R]) {
-        self.0.rhs(t, y, p, dy);
     }
 }
 
@@ -87,7 +71,7 @@ proptest! {
             .with_input_scale(scale[..n].to_vec())
             .unwrap();
         let by_hand = vjp_of(&ude, &y[..n], &w, &wbar[..n], with_p);
-        let generic = vjp_of(&Generic(ude), &y[..n], &w, &wbar[..n], with_p);
+        let generic = vjp_of(&GenericVjp(ude), &y[..n], &w, &wbar[..n], with_p);
         prop_assert_eq!(by_hand.len(), generic.len());
         let big = generic.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         for (k, (a, b)) in by_hand.iter().zip(&generic).enumerate() {

@@ -118,5 +118,7 @@ pub use sensitivity::{
 };
 pub use solution::{OdeSolution, OdeStats};
 pub use solve::{solve, solve_with};
-pub use system::{OdeSystem, OdeSystemJacobian, RhsSystem, RhsVjp, VjpAt, VjpOut, VjpWork};
+pub use system::{
+    GenericVjp, OdeSystem, OdeSystemJacobian, RhsSystem, RhsVjp, VjpAt, VjpOut, VjpWork,
+};
 pub use tableau::ButcherTableau;

@@ -319,6 +319,27 @@ impl VjpWork {
     }
 }
 
+/// `F` with its hand-written [`OdeRhs::vjp`] hidden, so that the adjoints differentiate
+/// [`OdeRhs::rhs`] by dual numbers or the tape: the reference to check an override
+/// against, and to time it by. The Jacobian is `F`'s own.
+#[derive(Clone, Debug)]
+pub struct GenericVjp<F>(pub F);
+
+impl<F: OdeRhs> OdeRhs for GenericVjp<F> {
+    fn n_states(&self) -> usize {
+        self.0.n_states()
+    }
+    fn n_params(&self) -> usize {
+        self.0.n_params()
+    }
+    fn rhs<R: Real>(&self, t: R, y: &[R], p: &[R], dy: &mut [R]) {
+        self.0.rhs(t, y, p, dy);
+    }
+    fn jacobian(&self, t: f64, y: &[f64], p: &[f64], jac: MatMut<'_, f64>) {
+        self.0.jacobian(t, y, p, jac);
+    }
+}
+
 /// Vector–Jacobian products `wᵀ ∂f/∂y`, `wᵀ ∂f/∂p` of a right-hand side.
 ///
 /// A hand-written product ([`OdeRhs::vjp`]) is taken when the right-hand side has one.

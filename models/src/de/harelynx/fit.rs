@@ -34,6 +34,18 @@ pub struct MleOptions {
     pub solver: SolverSettings,
 }
 
+impl MleOptions {
+    /// Laplace intervals only (no profiles) at `level`, from `n_starts` starts: the
+    /// setting of the coverage studies; everything else as [`Default`].
+    pub fn laplace_only(level: f64, n_starts: usize) -> Self {
+        let mut o = Self::default();
+        o.fit.n_starts = n_starts;
+        o.level = level;
+        o.profile = false;
+        o
+    }
+}
+
 impl Default for MleOptions {
     /// 8 starts (spread 0.5 on the log scale, seed 0), 95 % intervals, profiles on,
     /// [`default_solver`](super::default_solver) tightened to rtol = atol = 1e-10.
