@@ -9,9 +9,11 @@
 //!
 //! $$ x_{k+1} = M_c(x_k) + c_θ(x_k),\qquad c_θ(x)_i = θᵀ φ(x_{i−1}, x_i, x_{i+1}), $$
 //!
-//! a local polynomial shared by all `i` (the model is homogeneous), in place of the neural
-//! network of Brajard et al. Each iteration (their Alg. 1) runs the ETKF over the training
-//! period with the current hybrid model, then refits `θ` by ridge regression on the
+//! a local polynomial shared by all `i` (the model is homogeneous), or (`correction = {
+//! kind = "network", … }`) the local neural network of Brajard et al.
+//! ([`NetworkCorrection`]: `c_w(x)_i = g_w(x_{i−1}, x_i, x_{i+1})`). Each iteration (their
+//! Alg. 1) runs the ETKF over the training period with the current hybrid model, then
+//! refits the correction (ridge regression for the polynomial, Adam for the network) on the
 //! analysis pairs `(x^a_k, x^a_{k+1} − M_c(x^a_k))`. Skill is the forecast RMSE against the
 //! truth on an independent test period, by lead time, for the coarse model alone, the
 //! hybrid model, and the same correction fitted on the true states (unavailable in practice:
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::Ensemble;
 use super::analysis::{AnalysisScheme, EnsembleFilter, FilterOptions};
 use super::dynamics::{Lorenz96, Lorenz96TwoScale, Model, Rk4};
+use super::network_correction::{NetworkCorrection, NetworkOptions};
 use super::obs::{ObsModel, ObsOperator};
 use super::twin::{rmse, stream};
 
@@ -130,13 +133,85 @@ impl PolynomialCorrection {
     }
 }
 
+/// Which learned correction the hybrid model uses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CorrectionKind {
+    /// The local polynomial (degree, neighbours and ridge from [`HybridConfig`]).
+    #[default]
+    Polynomial,
+    /// The local network of [`NetworkCorrection`] (Brajard et al. 2021).
+    Network(NetworkOptions),
+}
+
+/// A learned local correction: a polynomial or a network.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Correction {
+    /// [`PolynomialCorrection`].
+    Polynomial(PolynomialCorrection),
+    /// [`NetworkCorrection`]; `None` before the first training (the zero correction).
+    Network(Option<NetworkCorrection>),
+}
+
+impl Correction {
+    /// The zero correction of the kind `cfg.correction`.
+    pub fn zero(cfg: &HybridConfig) -> Self {
+        match cfg.correction {
+            CorrectionKind::Polynomial => {
+                Self::Polynomial(PolynomialCorrection::zero(cfg.degree, cfg.neighbours))
+            }
+            CorrectionKind::Network(_) => Self::Network(None),
+        }
+    }
+
+    /// Fits the same kind to `(states, targets)`.
+    pub fn fit(&self, states: &[&[f64]], targets: &[Vec<f64>], cfg: &HybridConfig) -> Result<Self> {
+        Ok(match (self, &cfg.correction) {
+            (Self::Polynomial(p), _) => Self::Polynomial(p.fit(states, targets, cfg.ridge)?),
+            (Self::Network(_), CorrectionKind::Network(o)) => {
+                Self::Network(Some(NetworkCorrection::fit(states, targets, o)?))
+            }
+            (Self::Network(_), CorrectionKind::Polynomial) => {
+                return Err(Error::invalid_option(
+                    "Correction::fit",
+                    "correction",
+                    "polynomial",
+                    "the kind this correction was built with (network)",
+                ));
+            }
+        })
+    }
+
+    /// The fitted parameters (coefficients or network weights).
+    pub fn params(&self) -> Vec<f64> {
+        match self {
+            Self::Polynomial(p) => p.coef.clone(),
+            Self::Network(n) => n.as_ref().map_or_else(Vec::new, |n| n.w.clone()),
+        }
+    }
+
+    /// `c(x)` added into `out`.
+    pub fn add_to<R: Real>(&self, x: &[R], out: &mut [R]) {
+        match self {
+            Self::Polynomial(p) => p.add_to(x, out),
+            Self::Network(None) => {}
+            Self::Network(Some(c)) => {
+                let n = x.len();
+                for i in 0..n {
+                    out[i] += c.point(x[(i + n - 1) % n], x[i], x[(i + 1) % n]);
+                }
+            }
+        }
+    }
+}
+
 /// A model plus a resolvent correction: `x ← M(x) + c(x)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Corrected<M> {
     /// The base model.
     pub base: M,
     /// The correction.
-    pub correction: PolynomialCorrection,
+    pub correction: Correction,
 }
 
 impl<M: Model> Model for Corrected<M> {
@@ -155,7 +230,8 @@ impl<M: Model> Model for Corrected<M> {
         let before = e.clone();
         self.base.step_ensemble(e, work);
         let (nm, n) = (e.n_members(), e.n_state());
-        let mut phi = vec![0.0; self.correction.n_features()];
+        let mut phi = Vec::new();
+        let mut scratch = Vec::new();
         for i in 0..n {
             let (xm, x, xp) = (
                 before.var((i + n - 1) % n),
@@ -164,12 +240,15 @@ impl<M: Model> Model for Corrected<M> {
             );
             let out = e.var_mut(i);
             for m in 0..nm {
-                self.correction.features(xm[m], x[m], xp[m], &mut phi);
-                out[m] += phi
-                    .iter()
-                    .zip(&self.correction.coef)
-                    .map(|(f, c)| f * c)
-                    .sum::<f64>();
+                out[m] += match &self.correction {
+                    Correction::Polynomial(c) => {
+                        phi.resize(c.n_features(), 0.0);
+                        c.features(xm[m], x[m], xp[m], &mut phi);
+                        phi.iter().zip(&c.coef).map(|(f, c)| f * c).sum::<f64>()
+                    }
+                    Correction::Network(None) => 0.0,
+                    Correction::Network(Some(c)) => c.point_f64(xm[m], x[m], xp[m], &mut scratch),
+                };
             }
         }
     }
@@ -219,6 +298,10 @@ pub struct HybridConfig {
     pub neighbours: bool,
     /// Ridge parameter λ.
     pub ridge: f64,
+    /// The kind of correction (`kind = "polynomial"`, the default, or `"network"` with
+    /// [`NetworkOptions`]).
+    #[serde(default)]
+    pub correction: CorrectionKind,
     /// Forecasts from this many test initial states …
     pub test_starts: usize,
     /// … spaced this many cycles apart …
@@ -254,6 +337,7 @@ impl Default for HybridConfig {
             degree: 3,
             neighbours: true,
             ridge: 1e-8,
+            correction: CorrectionKind::Polynomial,
             test_starts: 50,
             test_spacing: 20,
             max_lead: 20,
@@ -359,7 +443,10 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
         .map(|t| obs.sample(t, &mut g))
         .collect::<Result<Vec<_>>>()?;
     // Assimilation–training iterations.
-    let mut correction = PolynomialCorrection::zero(cfg.degree, cfg.neighbours);
+    if let CorrectionKind::Network(o) = &cfg.correction {
+        o.validate()?;
+    }
+    let mut correction = Correction::zero(cfg);
     let mut iterations = Vec::new();
     for it in 0..cfg.iterations.max(1) {
         let model = Corrected {
@@ -385,15 +472,14 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
             analyses.push(m);
         }
         let (states, targets) = resolvent_pairs(&coarse, &analyses[cfg.burn_in..]);
-        correction = correction.fit(&states, &targets, cfg.ridge)?;
+        correction = correction.fit(&states, &targets, cfg)?;
         iterations.push(HybridIteration {
             analysis_rmse: err.iter().sum::<f64>() / err.len() as f64,
-            coef: correction.coef.clone(),
+            coef: correction.params(),
         });
     }
     let (states, targets) = resolvent_pairs(&coarse, &truth[cfg.burn_in..=cfg.train_cycles]);
-    let truth_corr =
-        PolynomialCorrection::zero(cfg.degree, cfg.neighbours).fit(&states, &targets, cfg.ridge)?;
+    let truth_corr = Correction::zero(cfg).fit(&states, &targets, cfg)?;
     // Forecast skill on the test period, from the true initial states.
     let test = &truth[cfg.train_cycles..];
     let skill = |m: &dyn Fn(&mut [f64])| -> Vec<f64> {
@@ -425,7 +511,7 @@ pub fn run_hybrid(cfg: &HybridConfig) -> Result<HybridResults> {
         (all.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / all.len() as f64).sqrt();
     Ok(HybridResults {
         iterations,
-        truth_coef: truth_corr.coef,
+        truth_coef: truth_corr.params(),
         lead_times: (1..=cfg.max_lead).map(|l| l as f64 * cfg.dt_obs).collect(),
         rmse_coarse,
         rmse_hybrid,

@@ -10,7 +10,7 @@
 //! | climatology, OI, 3D-Var, extended KF | [`baselines`] | [`baselines::Var3d`], [`baselines::ExtendedKf`] |
 //! | ensemble Kalman smoother | [`enks`] | [`enks::EnsembleSmoother`] |
 //! | strong-constraint incremental 4D-Var | [`var4d`] | [`var4d::Var4d`] |
-//! | hybrid DA + ML | [`hybrid`] | [`hybrid::run_hybrid`] |
+//! | hybrid DA + ML | [`hybrid`], [`network_correction`] | [`hybrid::run_hybrid`] |
 //! | twin experiments | [`twin`] | [`twin::TwinConfig`], [`twin::run_twin`] |
 
 pub mod analysis;
@@ -20,6 +20,7 @@ pub mod enks;
 pub mod ensemble;
 pub mod hybrid;
 pub(crate) mod linalg;
+pub mod network_correction;
 pub mod obs;
 pub mod twin;
 pub mod var4d;
