@@ -62,6 +62,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64()
     );
     println!(
+        "warning: with 21 yearly points the Laplace intervals undercover (90 % intervals \
+         covered ≈ 0.76 in the seeded study of examples/de_harelynx_coverage.rs); prefer the \
+         profile intervals or the NUTS posterior below"
+    );
+    println!(
         "{:<11} {:>9} {:>23} {:>23}",
         "param", "MLE", "Laplace 95%", "profile 95%"
     );
